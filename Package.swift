@@ -1,0 +1,74 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Threadlog",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "threadlog", targets: ["threadlog"]),
+        .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "Messaging", targets: ["Messaging"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // The LMDB C library, found through pkg-config; nothing but a module map and a shim header.
+        .systemLibrary(
+            name: "CLMDB",
+            path: "Sources/CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        // Bytes and positions: the append-only log on LMDB. The only importer of CLMDB.
+        .target(
+            name: "EventLog",
+            dependencies: [
+                "CLMDB",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The pure domain: commands, events, states, deciders. Foundation only.
+        .target(name: "Messaging"),
+        .executableTarget(
+            name: "threadlog",
+            dependencies: [
+                "EventLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/threadlog"
+        ),
+        // A child process for the crash tests: appends in a loop and reports each acknowledged append.
+        .executableTarget(
+            name: "threadlog-probe",
+            dependencies: ["EventLog"],
+            path: "Tests/Probe"
+        ),
+        .testTarget(
+            name: "EventLogTests",
+            dependencies: ["EventLog", "threadlog-probe", "threadlog"]
+        ),
+        .testTarget(
+            name: "MessagingTests",
+            dependencies: [
+                "Messaging",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        // The baseline of the benchmarks: the same writes through plain LMDB C calls.
+        .target(
+            name: "RawLMDB",
+            path: "Benchmarks/RawLMDB",
+            linkerSettings: [.linkedLibrary("lmdb")]
+        ),
+        .executableTarget(
+            name: "threadlog-bench",
+            dependencies: ["EventLog", "RawLMDB"],
+            path: "Benchmarks/threadlog-bench"
+        ),
+    ]
+)

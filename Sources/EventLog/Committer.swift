@@ -1,0 +1,240 @@
+import Foundation
+import Synchronization
+
+/// The writer thread: takes every append queued since its last commit and commits them together, in
+/// one LMDB transaction and one fsync (group commit). LMDB binds a write transaction to the thread that
+/// began it, so all writes happen here and nothing awaits inside a transaction.
+///
+/// `@unchecked Sendable`: the queue is behind a `Mutex`; the thread and the semaphores are only touched
+/// by `start` and `close`, which the store calls once each.
+final class Committer: @unchecked Sendable {
+    struct Pending: Sendable {
+        let request: AppendRequest
+        let continuation: CheckedContinuation<AppendResult, any Error>
+
+        var eventCount: Int { request.writes.reduce(0) { $0 + $1.events.count } }
+    }
+
+    private struct Queue {
+        var pending: [Pending] = []
+        var closed = false
+    }
+
+    private let queue = Mutex(Queue())
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let maxGroupEvents: Int
+    private let closeOnce = Mutex(false)
+
+    init(maxGroupEvents: Int) {
+        self.maxGroupEvents = max(1, maxGroupEvents)
+    }
+
+    func start(store: LMDBEventStore, head: LMDBEventStore.Head) {
+        let thread = Thread { [self] in
+            run(store: store, head: head)
+            finished.signal()
+        }
+        thread.name = "threadlog-committer"
+        thread.start()
+    }
+
+    func enqueue(_ pending: Pending) {
+        let accepted = queue.withLock { queue in
+            guard !queue.closed else { return false }
+            queue.pending.append(pending)
+            return true
+        }
+        if accepted {
+            wake.signal()
+        } else {
+            pending.continuation.resume(throwing: EventLogError(.closed, "the event log is closed"))
+        }
+    }
+
+    /// Commits what is queued, then stops the thread.
+    func close() {
+        let first = closeOnce.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        queue.withLock { $0.closed = true }
+        wake.signal()
+        finished.wait()
+    }
+
+    private func run(store: LMDBEventStore, head initial: LMDBEventStore.Head) {
+        var head = initial
+        while true {
+            wake.wait()
+            while true {
+                let (group, closed) = takeGroup()
+                if group.isEmpty {
+                    if closed { return }
+                    break
+                }
+                let outcomes = store.commitGroup(group.map(\.request), head: &head)
+                // Publish before resuming callers: a caller that reads right after its append sees it.
+                store.notifier.publish(head.position, groupSize: group.count)
+                for (pending, outcome) in zip(group, outcomes) {
+                    pending.continuation.resume(with: outcome)
+                }
+            }
+        }
+    }
+
+    /// Everything queued, up to `maxGroupEvents` events (but always at least one append).
+    private func takeGroup() -> ([Pending], Bool) {
+        queue.withLock { queue in
+            var count = 0
+            var taken = 0
+            for pending in queue.pending {
+                let events = pending.eventCount
+                if taken > 0 && count + events > maxGroupEvents { break }
+                count += events
+                taken += 1
+            }
+            let group = Array(queue.pending.prefix(taken))
+            queue.pending.removeFirst(taken)
+            return (group, queue.closed)
+        }
+    }
+}
+
+/// Wakes subscribers when commits land; the committer publishes, tails wait.
+///
+/// `@unchecked Sendable` is not needed: all state is inside a `Mutex`.
+final class CommitNotifier: Sendable {
+    private struct State {
+        var head: UInt64
+        var closed = false
+        var nextID = 0
+        var waiters: [Int: (UInt64, CheckedContinuation<Void, any Error>)] = [:]
+        var cancelled: Set<Int> = []
+        var commits: UInt64 = 0
+        var groupedAppends: UInt64 = 0
+    }
+
+    private let state: Mutex<State>
+
+    init(head: UInt64) {
+        state = Mutex(State(head: head))
+    }
+
+    var head: UInt64 { state.withLock { $0.head } }
+
+    /// Commits so far and the appends they carried (the mean group size is their ratio).
+    var groupStatistics: (commits: UInt64, appends: UInt64) {
+        state.withLock { ($0.commits, $0.groupedAppends) }
+    }
+
+    func publish(_ head: UInt64, groupSize: Int) {
+        let ready: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+            state.head = max(state.head, head)
+            state.commits += 1
+            state.groupedAppends += UInt64(groupSize)
+            let due = state.waiters.filter { $0.value.0 < state.head }
+            for id in due.keys { state.waiters.removeValue(forKey: id) }
+            return due.values.map(\.1)
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    func close() {
+        let all: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+            state.closed = true
+            defer { state.waiters.removeAll() }
+            return state.waiters.values.map(\.1)
+        }
+        for continuation in all { continuation.resume(throwing: EventLogError(.closed, "the event log is closed")) }
+    }
+
+    /// Returns once a commit beyond `position` has landed; throws `CancellationError` when the task is
+    /// cancelled and `EventLogError.closed` when the log closes.
+    func wait(beyond position: UInt64) async throws {
+        let id = state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                enum Action { case wait, resume, cancel, closed }
+                let action: Action = state.withLock { state in
+                    if state.cancelled.remove(id) != nil { return .cancel }
+                    if state.head > position { return .resume }
+                    if state.closed { return .closed }
+                    state.waiters[id] = (position, continuation)
+                    return .wait
+                }
+                switch action {
+                case .wait: break
+                case .resume: continuation.resume()
+                case .cancel: continuation.resume(throwing: CancellationError())
+                case .closed: continuation.resume(throwing: EventLogError(.closed, "the event log is closed"))
+                }
+            }
+        } onCancel: {
+            let waiting = state.withLock { state in
+                if let entry = state.waiters.removeValue(forKey: id) { return entry.1 as CheckedContinuation<Void, any Error>? }
+                state.cancelled.insert(id)
+                return nil
+            }
+            waiting?.resume(throwing: CancellationError())
+        }
+    }
+}
+
+/// Everything after a position, then each new commit as it lands. Ends (returns `nil`) when the
+/// consuming task is cancelled; throws when the log fails or closes.
+public struct EventSubscription: AsyncSequence, Sendable {
+    public typealias Element = RecordedEvent
+
+    let after: UInt64
+    let batchSize: Int
+    let fetch: @Sendable (_ from: UInt64, _ limit: Int) throws -> [RecordedEvent]
+    let waitBeyond: @Sendable (_ position: UInt64) async throws -> Void
+
+    /// A subscription over any backend: `fetch` reads a batch from a position, `waitBeyond` returns once
+    /// the log holds something after the given position.
+    public init(
+        after: UInt64, batchSize: Int = 512,
+        fetch: @escaping @Sendable (_ from: UInt64, _ limit: Int) throws -> [RecordedEvent],
+        waitBeyond: @escaping @Sendable (_ position: UInt64) async throws -> Void
+    ) {
+        self.after = after
+        self.batchSize = batchSize
+        self.fetch = fetch
+        self.waitBeyond = waitBeyond
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(subscription: self, last: after)
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let subscription: EventSubscription
+        var last: UInt64
+        var buffer: [RecordedEvent] = []
+        var index = 0
+
+        public mutating func next() async throws -> RecordedEvent? {
+            while index == buffer.count {
+                if Task.isCancelled { return nil }
+                buffer = try subscription.fetch(last + 1, subscription.batchSize)
+                index = 0
+                if buffer.isEmpty {
+                    do {
+                        try await subscription.waitBeyond(last)
+                    } catch is CancellationError {
+                        return nil
+                    }
+                }
+            }
+            let event = buffer[index]
+            index += 1
+            last = event.position
+            return event
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+
+/// The layout of a Threadlog data directory: `log/` holds the event log, the other stores sit beside it.
+public struct DataDirectory: Sendable, Hashable {
+    public let root: String
+
+    public var log: String { root + "/log" }
+    public var views: String { root + "/views" }
+    public var blobs: String { root + "/blobs" }
+
+    /// Checks (and with `create`, makes) a data directory. A directory that holds other files but no
+    /// Threadlog log is refused rather than written into.
+    public init(_ root: String, create: Bool) throws {
+        self.root = root
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: root, isDirectory: &isDir) else {
+            guard create else { throw EventLogError(.missing, "no Threadlog data directory at \(root)") }
+            do {
+                try fm.createDirectory(atPath: log, withIntermediateDirectories: true)
+            } catch {
+                throw EventLogError(.storage, "cannot create \(root): \(error.localizedDescription)")
+            }
+            return
+        }
+        guard isDir.boolValue else { throw EventLogError(.foreign, "\(root) is a file, not a Threadlog data directory") }
+        if fm.fileExists(atPath: log + "/data.mdb") { return }
+        let contents = (try? fm.contentsOfDirectory(atPath: root)) ?? []
+        let foreign = contents.filter { $0 != "log" && !$0.hasPrefix(".") }
+        guard foreign.isEmpty else {
+            throw EventLogError(.foreign, "\(root) is not a Threadlog data directory (it holds other files and no log)")
+        }
+        guard create else { throw EventLogError(.missing, "no Threadlog event log in \(root)") }
+    }
+}

@@ -1,0 +1,223 @@
+import CLMDB
+import Foundation
+
+// Everything that touches LMDB's C API lives in this file; nothing here is public.
+
+/// The one funnel for LMDB return codes.
+@inline(__always)
+func lmdbCheck(_ rc: Int32, _ what: @autoclosure () -> String) throws(LMDBFailure) {
+    if rc != 0 { throw LMDBFailure(rc: rc, operation: what()) }
+}
+
+/// A raw LMDB failure; converted to `EventLogError` before it leaves the module.
+struct LMDBFailure: Error, CustomStringConvertible {
+    var rc: Int32
+    var operation: String
+
+    var isMapFull: Bool { rc == MDB_MAP_FULL || rc == MDB_TXN_FULL }
+    var isMapResized: Bool { rc == MDB_MAP_RESIZED }
+
+    var description: String {
+        let text = mdb_strerror(rc).map { String(cString: $0) } ?? "error \(rc)"
+        return "\(operation): \(text)"
+    }
+}
+
+/// Names a database (table) inside an environment.
+struct LMDBDatabase: Sendable, Hashable {
+    fileprivate let dbi: MDB_dbi
+}
+
+/// One LMDB environment. Write transactions are only begun by the owner's writer thread; read
+/// transactions may run on any thread because the environment is opened with `MDB_NOTLS`.
+///
+/// `@unchecked Sendable`: the handle is thread-safe under LMDB's rules above, and the map size is only
+/// changed while `resizeLock` is held exclusively, so no transaction is open in this process then.
+final class LMDBEnvironment: @unchecked Sendable {
+    private let env: OpaquePointer
+    private var resizeLock = pthread_rwlock_t()
+    let readOnly: Bool
+    let path: String
+
+    /// Opens (and for writers creates) the environment in the directory `path`.
+    init(path: String, readOnly: Bool, mapSize: Int, maxDatabases: UInt32) throws(LMDBFailure) {
+        var handle: OpaquePointer?
+        try lmdbCheck(mdb_env_create(&handle), "mdb_env_create")
+        guard let handle else { throw LMDBFailure(rc: EINVAL, operation: "mdb_env_create") }
+        do {
+            try lmdbCheck(mdb_env_set_maxdbs(handle, maxDatabases), "mdb_env_set_maxdbs")
+            try lmdbCheck(mdb_env_set_maxreaders(handle, 512), "mdb_env_set_maxreaders")
+            if !readOnly { try lmdbCheck(mdb_env_set_mapsize(handle, mapSize), "mdb_env_set_mapsize") }
+            var flags = UInt32(MDB_NOTLS)
+            if readOnly { flags |= UInt32(MDB_RDONLY) }
+            try lmdbCheck(mdb_env_open(handle, path, flags, 0o644), "mdb_env_open \(path)")
+        } catch {
+            // A failed open still owns the handle: release it before reporting.
+            mdb_env_close(handle)
+            throw error
+        }
+        self.env = handle
+        self.readOnly = readOnly
+        self.path = path
+        pthread_rwlock_init(&resizeLock, nil)
+    }
+
+    deinit {
+        mdb_env_close(env)
+        pthread_rwlock_destroy(&resizeLock)
+    }
+
+    var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        return info.me_mapsize
+    }
+
+    /// Grows the memory map. Waits until no transaction of this process is open.
+    func setMapSize(_ size: Int) throws(LMDBFailure) {
+        pthread_rwlock_wrlock(&resizeLock)
+        defer { pthread_rwlock_unlock(&resizeLock) }
+        try lmdbCheck(mdb_env_set_mapsize(env, size), "mdb_env_set_mapsize")
+    }
+
+    /// Opens a named database (`nil`: the main table, which lists the named ones); `create` only in a
+    /// writable environment.
+    func openDatabase(_ name: String?, create: Bool) throws -> LMDBDatabase {
+        // Committed even when read-only: an aborted transaction would close the new handle.
+        try withTransaction(readOnly: !create, commit: true) { (txn: borrowing LMDBTransaction) in
+            var dbi = MDB_dbi()
+            try lmdbCheck(mdb_dbi_open(txn.handle, name, create ? UInt32(MDB_CREATE) : 0, &dbi), "open table \(name ?? "main")")
+            return LMDBDatabase(dbi: dbi)
+        }
+    }
+
+    /// A short read transaction; the bytes it shows are valid only inside `body`.
+    func read<R>(_ body: (borrowing LMDBTransaction) throws -> R) throws -> R {
+        try withTransaction(readOnly: true, commit: false, body)
+    }
+
+    /// A write transaction, committed when `body` returns and aborted when it throws.
+    /// Must be called on the writer thread only (LMDB binds write transactions to a thread).
+    func write<R>(_ body: (borrowing LMDBTransaction) throws -> R) throws -> R {
+        try withTransaction(readOnly: false, commit: true, body)
+    }
+
+    /// The one place that decides commit or abort.
+    private func withTransaction<R>(
+        readOnly: Bool, commit: Bool, _ body: (borrowing LMDBTransaction) throws -> R
+    ) throws -> R {
+        pthread_rwlock_rdlock(&resizeLock)
+        defer { pthread_rwlock_unlock(&resizeLock) }
+        var raw: OpaquePointer?
+        var rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &raw)
+        if rc == MDB_MAP_RESIZED {
+            // Another process grew the map: adopt its size (no transaction of ours is open now).
+            mdb_env_set_mapsize(env, 0)
+            rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &raw)
+        }
+        try lmdbCheck(rc, "mdb_txn_begin")
+        guard let raw else { throw LMDBFailure(rc: EINVAL, operation: "mdb_txn_begin") }
+        let txn = LMDBTransaction(handle: raw)
+        let result: R
+        do {
+            result = try body(txn)
+        } catch {
+            mdb_txn_abort(raw)
+            throw error
+        }
+        if commit {
+            try lmdbCheck(mdb_txn_commit(raw), "mdb_txn_commit")
+        } else {
+            mdb_txn_abort(raw)
+        }
+        return result
+    }
+}
+
+/// A transaction handle that cannot be copied out of the closure that received it.
+struct LMDBTransaction: ~Copyable {
+    fileprivate let handle: OpaquePointer
+
+    /// The value stored under `key`, valid until the transaction ends; `nil` when absent.
+    func get(_ db: LMDBDatabase, _ key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val()
+        let rc = mdb_get(handle, db.dbi, &k, &v)
+        if rc == MDB_NOTFOUND { return nil }
+        try lmdbCheck(rc, "mdb_get")
+        return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+    }
+
+    func get(_ db: LMDBDatabase, _ key: [UInt8]) throws -> UnsafeRawBufferPointer? {
+        try key.withUnsafeBytes { (buffer) throws in try get(db, buffer) }
+    }
+
+    /// Stores `value` under `key`. `append` promises that `key` sorts after every key of the table.
+    func put(_ db: LMDBDatabase, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, append: Bool = false) throws {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        try lmdbCheck(mdb_put(handle, db.dbi, &k, &v, append ? UInt32(MDB_APPEND) : 0), "mdb_put")
+    }
+
+    func put(_ db: LMDBDatabase, _ key: [UInt8], _ value: [UInt8], append: Bool = false) throws {
+        try key.withUnsafeBytes { (k) throws in
+            try value.withUnsafeBytes { (v) throws in try put(db, k, v, append: append) }
+        }
+    }
+
+    /// Walks the table in key order from the first key ≥ `start` (or from the first key when `nil`),
+    /// until `body` returns false.
+    func scan(
+        _ db: LMDBDatabase, from start: [UInt8]?,
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        var cursor: OpaquePointer?
+        try lmdbCheck(mdb_cursor_open(handle, db.dbi, &cursor), "mdb_cursor_open")
+        defer { mdb_cursor_close(cursor) }
+        var k = MDB_val()
+        var v = MDB_val()
+        var rc: Int32
+        if let start {
+            rc = start.withUnsafeBytes { buffer in
+                k = MDB_val(mv_size: buffer.count, mv_data: UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+                return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+            }
+        } else {
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
+        }
+        while rc == 0 {
+            let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+            let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+            if try !body(key, value) { return }
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+        }
+        if rc != MDB_NOTFOUND { try lmdbCheck(rc, "mdb_cursor_get") }
+    }
+
+    /// The last key and value of the table, `nil` when it is empty.
+    func last<R>(_ db: LMDBDatabase, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        var cursor: OpaquePointer?
+        try lmdbCheck(mdb_cursor_open(handle, db.dbi, &cursor), "mdb_cursor_open")
+        defer { mdb_cursor_close(cursor) }
+        var k = MDB_val()
+        var v = MDB_val()
+        let rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST)
+        if rc == MDB_NOTFOUND { return nil }
+        try lmdbCheck(rc, "mdb_cursor_get")
+        return try body(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size), UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
+    /// Number of entries in the table.
+    func count(_ db: LMDBDatabase) throws -> Int {
+        var stat = MDB_stat()
+        try lmdbCheck(mdb_stat(handle, db.dbi, &stat), "mdb_stat")
+        return stat.ms_entries
+    }
+}
+
+/// Errors from LMDB that mean "this file is not an LMDB environment we can read".
+func isForeignFileError(_ failure: LMDBFailure) -> Bool {
+    failure.rc == MDB_INVALID || failure.rc == MDB_VERSION_MISMATCH
+}
+
+func isNotFound(_ failure: LMDBFailure) -> Bool { failure.rc == MDB_NOTFOUND }

@@ -1,0 +1,413 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Options of an LMDB-backed log.
+public struct EventLogOptions: Sendable {
+    /// The memory map's first size; it grows by doubling whenever a commit needs more.
+    public var initialMapSize: Int = 256 << 20
+    /// Most events one group commit takes; a single larger append still commits alone.
+    public var maxGroupEvents: Int = 8192
+
+    public init(initialMapSize: Int = 256 << 20, maxGroupEvents: Int = 8192) {
+        self.initialMapSize = initialMapSize
+        self.maxGroupEvents = maxGroupEvents
+    }
+}
+
+/// The append-only log on one LMDB environment. Tables:
+/// - `events`: 8-byte big-endian position → record (see `Record`);
+/// - `streams`: stream name → version (u64) + position of its last event (u64); each record links back to
+///   the previous event of its stream, so no per-event index insert is needed;
+/// - `commands`: command id → first and last position of the append that carried it;
+/// - `meta`: `magic`, `format` and `head` (last position + chain hash).
+///
+/// Appends go through one writer thread that coalesces concurrent callers into one transaction and one
+/// fsync (group commit). Call `close()` when done.
+///
+/// `@unchecked Sendable`: the environment is thread-safe for reads (`MDB_NOTLS`), all writes happen on the
+/// committer's thread, and the remaining mutable state is behind `Mutex`es.
+public final class LMDBEventStore: EventStore, @unchecked Sendable {
+    public static let formatVersion: UInt32 = 1
+    static let magic = Array("threadlog.eventlog".utf8)
+
+    let env: LMDBEnvironment
+    let events: LMDBDatabase
+    let streams: LMDBDatabase
+    let commands: LMDBDatabase
+    let meta: LMDBDatabase
+    let notifier: CommitNotifier
+    private let committer: Committer?
+    private let logger: Logger
+    public let path: String
+
+    /// Opens the log in `directory` for appending, creating it when absent.
+    public static func open(
+        directory: String, options: EventLogOptions = .init(), logger: Logger = Logger(label: "threadlog.eventlog")
+    ) throws -> LMDBEventStore {
+        try LMDBEventStore(directory: directory, readOnly: false, options: options, logger: logger)
+    }
+
+    /// Opens an existing log for reading only; the files are not changed.
+    public static func openReadOnly(
+        directory: String, logger: Logger = Logger(label: "threadlog.eventlog")
+    ) throws -> LMDBEventStore {
+        try LMDBEventStore(directory: directory, readOnly: true, options: .init(), logger: logger)
+    }
+
+    private init(directory: String, readOnly: Bool, options: EventLogOptions, logger: Logger) throws {
+        self.logger = logger
+        self.path = directory
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: directory, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw EventLogError(.foreign, "\(directory) is not a directory") }
+        } else if readOnly {
+            throw EventLogError(.missing, "no event log at \(directory)")
+        } else {
+            do {
+                try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw EventLogError(.storage, "cannot create \(directory): \(error.localizedDescription)")
+            }
+        }
+        if readOnly && !fm.fileExists(atPath: directory + "/data.mdb") {
+            throw EventLogError(.missing, "no event log at \(directory)")
+        }
+        do {
+            env = try LMDBEnvironment(path: directory, readOnly: readOnly, mapSize: options.initialMapSize, maxDatabases: 8)
+        } catch {
+            if isForeignFileError(error) {
+                throw EventLogError(.foreign, "\(directory) does not hold a Threadlog event log (\(error))")
+            }
+            throw EventLogError(error)
+        }
+        (events, streams, commands, meta) = try Self.openTables(env, directory: directory, readOnly: readOnly)
+        let head = try Self.readHead(env, meta: meta)
+        notifier = CommitNotifier(head: head.position)
+        if readOnly {
+            committer = nil
+        } else {
+            committer = Committer(maxGroupEvents: options.maxGroupEvents)
+            committer?.start(store: self, head: head)
+        }
+    }
+
+    /// Opens the four tables, creating them in a new environment, and checks that this is our log.
+    private static func openTables(
+        _ env: LMDBEnvironment, directory: String, readOnly: Bool
+    ) throws -> (LMDBDatabase, LMDBDatabase, LMDBDatabase, LMDBDatabase) {
+        let meta: LMDBDatabase
+        do {
+            meta = try env.openDatabase("meta", create: false)
+        } catch let failure as LMDBFailure where isNotFound(failure) {
+            let main = try env.openDatabase(nil, create: false)
+            let isEmpty = try env.read { txn in try txn.count(main) == 0 }
+            guard isEmpty else {
+                throw EventLogError(.foreign, "\(directory) holds an LMDB environment that is not a Threadlog event log")
+            }
+            guard !readOnly else { throw EventLogError(.missing, "no event log at \(directory)") }
+            meta = try mapFailure { try env.openDatabase("meta", create: true) }
+        } catch let failure as LMDBFailure {
+            throw EventLogError(failure)
+        }
+        let (magic, format) = try mapFailure {
+            try env.read { txn in
+                (try txn.get(meta, Array("magic".utf8)).map(Array.init), try txn.get(meta, Array("format".utf8)).map(Array.init))
+            }
+        }
+        if magic == nil && !readOnly {
+            // A new log: stamp it.
+            try mapFailure {
+                try env.write { txn in
+                    try txn.put(meta, Array("magic".utf8), Self.magic)
+                    try txn.put(meta, Array("format".utf8), withUnsafeBytes(of: formatVersion.bigEndian) { Array($0) })
+                }
+            }
+        } else {
+            guard magic == Self.magic, let format, format.count == 4 else {
+                throw EventLogError(.foreign, "\(directory) holds an LMDB environment that is not a Threadlog event log")
+            }
+            let version = format.withUnsafeBytes { Record.loadBE($0, 0, as: UInt32.self) }
+            guard version <= formatVersion else {
+                throw EventLogError(
+                    .newerFormat,
+                    "the event log at \(directory) has format \(version); this build reads format \(formatVersion) and older"
+                )
+            }
+        }
+        return try mapFailure {
+            (
+                try env.openDatabase("events", create: !readOnly), try env.openDatabase("streams", create: !readOnly),
+                try env.openDatabase("commands", create: !readOnly), meta
+            )
+        }
+    }
+
+    struct Head {
+        var position: UInt64
+        var chain: [UInt8]
+    }
+
+    static let headKey = Array("head".utf8)
+
+    private static func readHead(_ env: LMDBEnvironment, meta: LMDBDatabase) throws -> Head {
+        try mapFailure {
+            try env.read { txn in
+                guard let raw = try txn.get(meta, headKey) else { return Head(position: 0, chain: Record.genesis) }
+                guard raw.count == 40 else { throw EventLogError(.corrupt, "the log's head record is damaged") }
+                return Head(position: Record.loadBE(raw, 0, as: UInt64.self), chain: Array(raw[8..<40]))
+            }
+        }
+    }
+
+    /// Stops accepting appends, finishes the queued ones and wakes every subscriber.
+    public func close() {
+        committer?.close()
+        notifier.close()
+    }
+
+    // MARK: Appending
+
+    public func append(_ request: AppendRequest) async throws -> AppendResult {
+        guard let committer else { throw EventLogError(.readOnly, "the event log at \(path) is open read-only") }
+        try Self.validate(request)
+        return try await withCheckedThrowingContinuation { continuation in
+            committer.enqueue(Committer.Pending(request: request, continuation: continuation))
+        }
+    }
+
+    static func validate(_ request: AppendRequest) throws {
+        func check(_ value: String, _ what: String, allowEmpty: Bool) throws {
+            let count = value.utf8.count
+            if count == 0 && !allowEmpty { throw EventLogError(.invalidArgument, "\(what) must not be empty") }
+            if count > Record.maxStringBytes {
+                throw EventLogError(.invalidArgument, "\(what) is longer than \(Record.maxStringBytes) bytes")
+            }
+        }
+        guard !request.writes.isEmpty else { throw EventLogError(.invalidArgument, "an append needs at least one stream") }
+        if let id = request.commandID { try check(id, "command id", allowEmpty: false) }
+        var seen = Set<String>()
+        for write in request.writes {
+            try check(write.stream, "stream name", allowEmpty: false)
+            guard seen.insert(write.stream).inserted else {
+                throw EventLogError(.invalidArgument, "stream '\(write.stream)' appears twice in one append")
+            }
+            guard !write.events.isEmpty else {
+                throw EventLogError(.invalidArgument, "the append to stream '\(write.stream)' has no events")
+            }
+            for event in write.events {
+                try check(event.type, "event type", allowEmpty: false)
+                try check(event.actor, "actor", allowEmpty: true)
+                try check(event.correlationID, "correlation id", allowEmpty: true)
+                guard event.data.count < Int(UInt32.max) else { throw EventLogError(.invalidArgument, "payload too large") }
+            }
+        }
+    }
+
+    /// Commits one group on the writer thread; returns one outcome per request, in order.
+    func commitGroup(_ requests: [AppendRequest], head: inout Head) -> [Result<AppendResult, any Error>] {
+        while true {
+            var working = head
+            var outcomes: [Result<AppendResult, any Error>] = []
+            outcomes.reserveCapacity(requests.count)
+            do {
+                let commitTime = Self.nowMillis()
+                try env.write { txn in
+                    var buffer: [UInt8] = []
+                    buffer.reserveCapacity(1024)
+                    for request in requests {
+                        outcomes.append(
+                            try apply(request, txn: txn, head: &working, commitTime: commitTime, buffer: &buffer))
+                    }
+                    if working.position != head.position {
+                        var value = Record.key(working.position)
+                        value.append(contentsOf: working.chain)
+                        try txn.put(meta, Self.headKey, value)
+                    }
+                }
+                head = working
+                return outcomes
+            } catch let failure as LMDBFailure where failure.isMapFull {
+                let newSize = env.mapSize * 2
+                logger.info("event log map full; growing", metadata: ["size": "\(newSize)"])
+                do {
+                    try env.setMapSize(newSize)
+                } catch {
+                    let fault = EventLogError(.storage, "cannot grow the event log's map: \(error)")
+                    return requests.map { _ in .failure(fault) }
+                }
+            } catch {
+                logger.error("event log commit failed", metadata: ["error": "\(error)"])
+                let fault = (error as? LMDBFailure).map(EventLogError.init) ?? error
+                return requests.map { _ in .failure(fault) }
+            }
+        }
+    }
+
+    /// Checks and writes one append inside the group's transaction. A refusal writes nothing.
+    private func apply(
+        _ request: AppendRequest, txn: borrowing LMDBTransaction, head: inout Head, commitTime: Int64, buffer: inout [UInt8]
+    ) throws -> Result<AppendResult, any Error> {
+        if let id = request.commandID, let first = try txn.get(commands, Array(id.utf8)) {
+            let firstPosition = Record.loadBE(first, 0, as: UInt64.self)
+            let lastPosition = Record.loadBE(first, 8, as: UInt64.self)
+            return .success(try recordedResult(txn: txn, first: firstPosition, last: lastPosition))
+        }
+        var heads: [StreamHead?] = []
+        heads.reserveCapacity(request.writes.count)
+        for write in request.writes {
+            let current = try streamHead(txn: txn, write.stream)
+            let matches: Bool
+            switch write.expected {
+            case .any: matches = true
+            case .noStream: matches = current == nil
+            case .exactly(let version): matches = (current?.version ?? 0) == version
+            }
+            guard matches else {
+                return .failure(VersionConflict(stream: write.stream, expected: write.expected, actual: current?.version))
+            }
+            heads.append(current)
+        }
+        let first = head.position + 1
+        var versions: [String: UInt64] = [:]
+        let commandID = request.commandID ?? ""
+        for (write, current) in zip(request.writes, heads) {
+            var version = current?.version ?? 0
+            var previous = current?.lastPosition ?? 0
+            for event in write.events {
+                version += 1
+                let position = head.position + 1
+                head.chain = Record.encode(
+                    into: &buffer, position: position, stream: write.stream, version: version, previousInStream: previous,
+                    event: event, timeMillis: event.timeMillis ?? commitTime, commandID: commandID, previousChain: head.chain)
+                try txn.put(events, Record.key(position), buffer, append: true)
+                head.position = position
+                previous = position
+            }
+            var value = Record.key(version)
+            value.append(contentsOf: Record.key(previous))
+            try txn.put(streams, Array(write.stream.utf8), value)
+            versions[write.stream] = version
+        }
+        if let id = request.commandID {
+            var value = Record.key(first)
+            value.append(contentsOf: Record.key(head.position))
+            try txn.put(commands, Array(id.utf8), value)
+        }
+        return .success(AppendResult(firstPosition: first, lastPosition: head.position, streamVersions: versions, deduplicated: false))
+    }
+
+    /// The result of an earlier append, rebuilt from its events.
+    private func recordedResult(txn: borrowing LMDBTransaction, first: UInt64, last: UInt64) throws -> AppendResult {
+        var versions: [String: UInt64] = [:]
+        try txn.scan(events, from: Record.key(first)) { key, value in
+            guard let position = Record.position(ofKey: key), position <= last else { return false }
+            guard let view = RecordView(value) else { throw EventLogError(.corrupt, "record at position \(position) is damaged") }
+            versions[view.stream] = max(versions[view.stream] ?? 0, view.version)
+            return true
+        }
+        return AppendResult(firstPosition: first, lastPosition: last, streamVersions: versions, deduplicated: true)
+    }
+
+    private func streamHead(txn: borrowing LMDBTransaction, _ stream: String) throws -> StreamHead? {
+        guard let raw = try txn.get(streams, Array(stream.utf8)) else { return nil }
+        guard raw.count == 16 else { throw EventLogError(.corrupt, "the head of stream '\(stream)' is damaged") }
+        return StreamHead(version: Record.loadBE(raw, 0, as: UInt64.self), lastPosition: Record.loadBE(raw, 8, as: UInt64.self))
+    }
+
+    static func nowMillis() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+
+    // MARK: Reading
+
+    public func read(from position: UInt64, limit: Int) throws -> [RecordedEvent] {
+        var out: [RecordedEvent] = []
+        guard limit > 0 else { return out }
+        out.reserveCapacity(min(limit, 1024))
+        try forEach(from: position) { event in
+            out.append(event)
+            return out.count < limit
+        }
+        return out
+    }
+
+    /// Visits events from `position` on until `body` returns false, in one short read transaction.
+    /// Faster than `read` for scans: no array of results is built.
+    public func forEach(from position: UInt64, _ body: (RecordedEvent) throws -> Bool) throws {
+        try mapFailure {
+            try env.read { txn in
+                try txn.scan(events, from: Record.key(max(position, 1))) { key, value in
+                    guard let position = Record.position(ofKey: key), let view = RecordView(value) else {
+                        throw EventLogError(.corrupt, "a stored record does not decode")
+                    }
+                    return try body(view.recorded(position: position))
+                }
+            }
+        }
+    }
+
+    public func readStream(_ stream: String, fromVersion: UInt64, limit: Int) throws -> [RecordedEvent] {
+        guard limit > 0 else { return [] }
+        return try mapFailure {
+            try env.read { txn in
+                guard let head = try streamHead(txn: txn, stream), head.version >= fromVersion else { return [] }
+                let upper = fromVersion.addingReportingOverflow(UInt64(limit - 1))
+                let last = upper.overflow ? head.version : min(upper.partialValue, head.version)
+                var out: [RecordedEvent] = []
+                out.reserveCapacity(Int(last - max(fromVersion, 1) + 1))
+                // Walk the back-links from the head down to the first wanted version.
+                var position = head.lastPosition
+                while position != 0 {
+                    guard let raw = try txn.get(events, Record.key(position)), let view = RecordView(raw) else {
+                        throw EventLogError(.corrupt, "stream '\(stream)' links to a missing or damaged record at \(position)")
+                    }
+                    if view.version < fromVersion { break }
+                    if view.version <= last { out.append(view.recorded(position: position)) }
+                    position = view.previousInStream
+                }
+                out.reverse()
+                return out
+            }
+        }
+    }
+
+    public func head(of stream: String) throws -> StreamHead? {
+        try mapFailure { try env.read { txn in try streamHead(txn: txn, stream) } }
+    }
+
+    public func lastPosition() throws -> UInt64 {
+        try mapFailure {
+            try env.read { txn in
+                try txn.last(events) { key, _ in Record.position(ofKey: key) ?? 0 } ?? 0
+            }
+        }
+    }
+
+    public func subscribe(after position: UInt64) -> EventSubscription {
+        let waiter: @Sendable (UInt64) async throws -> Void
+        if committer != nil {
+            waiter = { [notifier] position in try await notifier.wait(beyond: position) }
+        } else {
+            // Another process writes: follow by polling the head, which is one cheap read.
+            waiter = { [self] position in
+                while try lastPosition() <= position {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+        }
+        return EventSubscription(after: position, fetch: { [self] from, limit in try read(from: from, limit: limit) }, waitBeyond: waiter)
+    }
+}
+
+/// Converts LMDB failures into `EventLogError` at the module's edge.
+func mapFailure<R>(_ body: () throws -> R) throws -> R {
+    do {
+        return try body()
+    } catch let failure as LMDBFailure {
+        throw EventLogError(failure)
+    }
+}

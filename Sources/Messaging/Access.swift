@@ -1,0 +1,157 @@
+import Foundation
+
+/// From where a user may see a thread's messages.
+public enum Visibility: Sendable, Hashable {
+    /// The user may not see the thread at all; it must look as if it did not exist.
+    case hidden
+    /// Messages recorded at or after this log position (a structure member who joined late).
+    case from(position: UInt64)
+    /// The whole thread.
+    case everything
+
+    public func includes(position: UInt64) -> Bool {
+        switch self {
+        case .hidden: false
+        case .from(let start): position >= start
+        case .everything: true
+        }
+    }
+
+    /// The wider of two grants.
+    func union(_ other: Visibility) -> Visibility {
+        switch (self, other) {
+        case (.everything, _), (_, .everything): .everything
+        case (.hidden, let grant), (let grant, .hidden): grant
+        case (.from(let a), .from(let b)): .from(position: min(a, b))
+        }
+    }
+}
+
+/// Someone who can see a thread, as listed on it.
+public struct Contact: Sendable, Hashable {
+    public var user: UserID
+    public var name: String
+    public var party: PartyID
+    public var partyName: String
+    public var isInternal: Bool
+}
+
+/// How an author is shown to a reader.
+public struct AuthorDisplay: Sendable, Hashable {
+    /// `nil` when the display policy hides who wrote the message.
+    public var id: UserID?
+    /// `nil` when the policy shows nothing at all.
+    public var name: String?
+}
+
+/// Who may see and do what. Pure functions of the thread and the directory: the directory folded up
+/// to a log position answers as of that position.
+public enum Access {
+    /// The roles whose internal holders handle the thread: its category's, else the defaults.
+    public static func handlerRoles(of thread: ThreadState, in directory: Directory) -> [Role] {
+        if let category = thread.category, let found = directory.categories[category] {
+            return found.handlerRoles
+        }
+        return directory.settings.defaultHandlerRoles
+    }
+
+    /// An internal user holding one of the thread's handler roles.
+    public static func isHandler(_ user: UserID, of thread: ThreadState, in directory: Directory) -> Bool {
+        guard directory.isInternal(user), let roles = directory.users[user]?.roles else { return false }
+        let handlerRoles = handlerRoles(of: thread, in: directory)
+        return roles.contains { handlerRoles.contains($0) }
+    }
+
+    public static func visibility(of thread: ThreadState, for user: UserID, in directory: Directory) -> Visibility {
+        guard directory.users[user] != nil else { return .hidden }
+        if thread.participants.contains(user) || isHandler(user, of: thread, in: directory) {
+            return .everything
+        }
+        var grant = Visibility.hidden
+        for structureID in thread.structures {
+            guard let structure = directory.structures[structureID], let joined = structure.members[user] else {
+                continue
+            }
+            grant = grant.union(structure.shareHistory ? .everything : .from(position: joined))
+        }
+        return grant
+    }
+
+    /// Whether the user may see the thread; with `atPosition`, whether they may see what was recorded
+    /// on it at that log position.
+    public static func canRead(
+        _ user: UserID, _ thread: ThreadState, _ directory: Directory, atPosition position: UInt64? = nil
+    ) -> Bool {
+        let visibility = visibility(of: thread, for: user, in: directory)
+        guard let position else { return visibility != .hidden }
+        return visibility.includes(position: position)
+    }
+
+    /// Whether the user may post now; status rules (closed, resolved) are the decider's.
+    public static func canWrite(
+        _ user: UserID, _ thread: ThreadState, _ directory: Directory, atPosition position: UInt64? = nil
+    ) -> Bool {
+        canRead(user, thread, directory, atPosition: position) && (!thread.blocked || directory.isInternal(user))
+    }
+
+    /// The messages the user may see, in order.
+    public static func visibleMessages(of thread: ThreadState, for user: UserID, in directory: Directory)
+        -> [PostedMessage]
+    {
+        let visibility = visibility(of: thread, for: user, in: directory)
+        return thread.messages.filter { visibility.includes(position: $0.position) }
+    }
+
+    /// Visible messages after the user's read marker, written by others.
+    public static func unreadCount(of thread: ThreadState, for user: UserID, in directory: Directory) -> Int {
+        let marker = thread.readMarker(of: user)
+        return visibleMessages(of: thread, for: user, in: directory).count {
+            $0.number > marker && $0.author != user
+        }
+    }
+
+    /// Everyone who can see the thread, internal and external, in id order.
+    public static func contacts(of thread: ThreadState, in directory: Directory) -> [Contact] {
+        directory.users.values
+            .filter { visibility(of: thread, for: $0.id, in: directory) != .hidden }
+            .sorted { $0.id < $1.id }
+            .map { user in
+                let party = directory.parties[user.party]
+                return Contact(
+                    user: user.id, name: user.name, party: user.party, partyName: party?.name ?? user.party.rawValue,
+                    isInternal: party?.kind == .internal)
+            }
+    }
+
+    /// What `reader` sees as the author of a message by `author`. Outside readers see an internal
+    /// author through the display policy of their party; everyone else sees the author as is.
+    public static func authorDisplay(
+        author: UserID, reader: UserID, thread: ThreadState, in directory: Directory
+    ) -> AuthorDisplay {
+        let authorName = directory.users[author]?.name ?? author.rawValue
+        let asIs = AuthorDisplay(id: author, name: authorName)
+        guard author != reader, directory.isInternal(author), !directory.isInternal(reader),
+            let readerParty = directory.users[reader]?.party
+        else { return asIs }
+        let policy = directory.settings.displayPolicy(forReaderOf: readerParty)
+        switch policy.mode {
+        case .none:
+            return AuthorDisplay(id: nil, name: nil)
+        case .workgroup:
+            return AuthorDisplay(id: nil, name: workgroupName(of: author, thread: thread, in: directory))
+        case .fullName:
+            return asIs
+        case .custom:
+            return AuthorDisplay(id: nil, name: policy.text ?? "")
+        }
+    }
+
+    /// The author's structure on the thread, else their first structure, else their party.
+    static func workgroupName(of author: UserID, thread: ThreadState, in directory: Directory) -> String {
+        let own = directory.structures(of: author)
+        if let onThread = own.first(where: { thread.structures.contains($0.id) }) { return onThread.name }
+        if let first = own.first { return first.name }
+        let party = directory.users[author]?.party
+        return party.flatMap { directory.parties[$0]?.name } ?? ""
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+
+public struct OpenThread: Sendable, Hashable {
+    public var subjectKind: String
+    /// Required except for numbered kinds (tickets), whose ref is generated.
+    public var subjectRef: String?
+    public var title: String
+    public var category: CategoryID?
+    public var priority: Priority
+    public var type: ThreadType
+    public var importance: Importance
+    public var participants: [UserID]
+    public var structures: [StructureID]
+    /// The first message, when given.
+    public var body: NewMessage?
+
+    public init(
+        subjectKind: String, subjectRef: String? = nil, title: String, category: CategoryID? = nil,
+        priority: Priority = .normal, type: ThreadType = .message, importance: Importance = .normal,
+        participants: [UserID] = [], structures: [StructureID] = [], body: NewMessage? = nil
+    ) {
+        self.subjectKind = subjectKind
+        self.subjectRef = subjectRef
+        self.title = title
+        self.category = category
+        self.priority = priority
+        self.type = type
+        self.importance = importance
+        self.participants = participants
+        self.structures = structures
+        self.body = body
+    }
+}
+
+public struct NewMessage: Sendable, Hashable {
+    public var text: String
+    public var kind: MessageKind
+    public var format: MessageFormat
+    public var attachments: [Attachment]
+
+    public init(text: String, kind: MessageKind = .message, format: MessageFormat = .plain, attachments: [Attachment] = []) {
+        self.text = text
+        self.kind = kind
+        self.format = format
+        self.attachments = attachments
+    }
+}
+
+/// Everything that can be asked of the domain. Directory commands are the administrator's; thread
+/// commands are a user's.
+public enum Command: Sendable, Hashable {
+    case createParty(id: PartyID, name: String, kind: PartyKind)
+    case createUser(id: UserID, name: String, email: String, party: PartyID, roles: [Role], tokenHash: String)
+    /// The id of the service principal is the context's `newID`.
+    case createServiceToken(name: String, tokenHash: String)
+    case createStructure(id: StructureID, name: String, party: PartyID, shareHistory: Bool)
+    case addStructureMember(structure: StructureID, user: UserID)
+    case removeStructureMember(structure: StructureID, user: UserID)
+    case createCategory(
+        id: CategoryID, name: String, handlerRoles: [Role], structures: [StructureID], defaultRecipients: [UserID])
+    case changeSettings(SettingsPatch)
+    /// The thread's id is the context's `newID`.
+    case openThread(OpenThread)
+    case postMessage(thread: ThreadID, message: NewMessage)
+    case moveReadMarker(thread: ThreadID, upTo: Int)
+    case assignHandler(thread: ThreadID, handler: UserID)
+    case changeStatus(thread: ThreadID, to: ThreadStatus)
+    case blockThread(ThreadID)
+    case unblockThread(ThreadID)
+}
+
+extension Command {
+    /// The streams an engine loads before deciding; every stream a decision writes is among them, and
+    /// the versions loaded are the expected versions of the append. The directory is passed whole.
+    public func streamsToLoad(context: CommandContext) -> [String] {
+        switch self {
+        case .createParty(let id, _, _): [StreamName.party(id)]
+        case .createUser(let id, _, _, _, _, _): [StreamName.user(id)]
+        case .createServiceToken: [StreamName.service(ServiceID(context.newID))]
+        case .createStructure(let id, _, _, _): [StreamName.structure(id)]
+        case .addStructureMember(let structure, _), .removeStructureMember(let structure, _):
+            [StreamName.structure(structure)]
+        case .createCategory(let id, _, _, _, _): [StreamName.category(id)]
+        case .changeSettings: [StreamName.settings]
+        case .openThread(let open):
+            [StreamName.thread(ThreadID(context.newID))] + open.extraStreams
+        case .postMessage(let thread, _), .moveReadMarker(let thread, _), .assignHandler(let thread, _),
+            .changeStatus(let thread, _), .blockThread(let thread), .unblockThread(let thread):
+            [StreamName.thread(thread)]
+        }
+    }
+}
+
+extension OpenThread {
+    var rule: SubjectRule { SubjectRule(kind: subjectKind) }
+
+    /// The claim stream of a one-thread-per-subject kind, the counter of a numbered kind.
+    var extraStreams: [String] {
+        switch rule {
+        case .onePerSubject:
+            guard let ref = subjectRef, SubjectRule.isValidKind(subjectKind) else { return [] }
+            return [StreamName.subject(Subject(kind: subjectKind, ref: ref))]
+        case .numbered:
+            return [StreamName.tickets]
+        case .free:
+            return []
+        }
+    }
+}

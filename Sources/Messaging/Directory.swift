@@ -1,0 +1,75 @@
+import Foundation
+
+public struct Party: Sendable, Hashable {
+    public var id: PartyID
+    public var name: String
+    public var kind: PartyKind
+}
+
+public struct User: Sendable, Hashable {
+    public var id: UserID
+    public var name: String
+    public var email: String
+    public var party: PartyID
+    public var roles: [Role]
+    public var tokenHash: String
+}
+
+/// A reader of the event stream (a downstream service); known only by its token hash.
+public struct ServicePrincipal: Sendable, Hashable {
+    public var id: ServiceID
+    public var name: String
+    public var tokenHash: String
+}
+
+public struct Structure: Sendable, Hashable {
+    public var id: StructureID
+    public var name: String
+    public var party: PartyID
+    public var shareHistory: Bool
+    /// Each member with the log position of the event that added them.
+    public var members: [UserID: UInt64]
+}
+
+public struct Category: Sendable, Hashable {
+    public var id: CategoryID
+    public var name: String
+    public var handlerRoles: [Role]
+    public var structures: [StructureID]
+    public var defaultRecipients: [UserID]
+}
+
+/// Who exists and who belongs where: folded from every directory event in log order
+/// (``EventType/isDirectory``). Thread deciders and the access functions read it; it is never written
+/// to by them.
+public struct Directory: Sendable, Hashable {
+    public var parties: [PartyID: Party] = [:]
+    public var users: [UserID: User] = [:]
+    public var services: [ServiceID: ServicePrincipal] = [:]
+    public var structures: [StructureID: Structure] = [:]
+    public var categories: [CategoryID: Category] = [:]
+    public var settings = Settings()
+    /// The position of the last event folded in.
+    public var position: UInt64 = 0
+
+    public init() {}
+}
+
+extension Directory {
+    public func isInternal(_ user: UserID) -> Bool {
+        guard let party = users[user]?.party else { return false }
+        return parties[party]?.kind == .internal
+    }
+
+    /// The principal a bearer token's hash belongs to (linear: the directory is small).
+    public func principal(withTokenHash hash: String) -> Actor? {
+        if let user = users.values.first(where: { $0.tokenHash == hash }) { return .user(user.id) }
+        if let service = services.values.first(where: { $0.tokenHash == hash }) { return .service(service.id) }
+        return nil
+    }
+
+    /// Structures the user belongs to, in id order.
+    public func structures(of user: UserID) -> [Structure] {
+        structures.values.filter { $0.members[user] != nil }.sorted { $0.id < $1.id }
+    }
+}

@@ -1,0 +1,322 @@
+import Foundation
+
+/// Every fact the domain records. The payloads are the JSON `data` of the envelope; their shapes are
+/// frozen per schema version (see `Schemas/`).
+public enum Event: Sendable, Hashable {
+    case partyCreated(PartyCreated)
+    case userCreated(UserCreated)
+    case serviceTokenCreated(ServiceTokenCreated)
+    case structureCreated(StructureCreated)
+    case structureMemberAdded(StructureMemberAdded)
+    case structureMemberRemoved(StructureMemberRemoved)
+    case categoryCreated(CategoryCreated)
+    case settingsChanged(SettingsPatch)
+    case threadOpened(ThreadOpened)
+    case subjectClaimed(SubjectClaimed)
+    case ticketNumbered(TicketNumbered)
+    case messagePosted(MessagePosted)
+    case readMarkerMoved(ReadMarkerMoved)
+    case handlerAssigned(HandlerAssigned)
+    case threadStatusChanged(ThreadStatusChanged)
+    case threadBlocked(ThreadBlocked)
+    case threadUnblocked(ThreadUnblocked)
+}
+
+/// The `type` strings of the envelope. New types are added here; a type is never renamed.
+public enum EventType: String, Sendable, CaseIterable, Codable {
+    case partyCreated = "party.created"
+    case userCreated = "user.created"
+    case serviceTokenCreated = "service.token_created"
+    case structureCreated = "structure.created"
+    case structureMemberAdded = "structure.member_added"
+    case structureMemberRemoved = "structure.member_removed"
+    case categoryCreated = "category.created"
+    case settingsChanged = "settings.changed"
+    case threadOpened = "thread.opened"
+    case subjectClaimed = "subject.claimed"
+    case ticketNumbered = "ticket.numbered"
+    case messagePosted = "message.posted"
+    case readMarkerMoved = "read_marker.moved"
+    case handlerAssigned = "handler.assigned"
+    case threadStatusChanged = "thread.status_changed"
+    case threadBlocked = "thread.blocked"
+    case threadUnblocked = "thread.unblocked"
+
+    /// The version the encoder writes; older versions are read through upcasters.
+    public var latestSchemaVersion: UInt16 {
+        switch self {
+        case .messagePosted: 2
+        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+            .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
+            .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
+            .threadUnblocked:
+            1
+        }
+    }
+
+    /// Directory events describe who exists and who belongs where; the directory fold reads only these.
+    public var isDirectory: Bool {
+        switch self {
+        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+            .structureMemberRemoved, .categoryCreated, .settingsChanged:
+            true
+        case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved, .handlerAssigned,
+            .threadStatusChanged, .threadBlocked, .threadUnblocked:
+            false
+        }
+    }
+}
+
+extension Event {
+    public var type: EventType {
+        switch self {
+        case .partyCreated: .partyCreated
+        case .userCreated: .userCreated
+        case .serviceTokenCreated: .serviceTokenCreated
+        case .structureCreated: .structureCreated
+        case .structureMemberAdded: .structureMemberAdded
+        case .structureMemberRemoved: .structureMemberRemoved
+        case .categoryCreated: .categoryCreated
+        case .settingsChanged: .settingsChanged
+        case .threadOpened: .threadOpened
+        case .subjectClaimed: .subjectClaimed
+        case .ticketNumbered: .ticketNumbered
+        case .messagePosted: .messagePosted
+        case .readMarkerMoved: .readMarkerMoved
+        case .handlerAssigned: .handlerAssigned
+        case .threadStatusChanged: .threadStatusChanged
+        case .threadBlocked: .threadBlocked
+        case .threadUnblocked: .threadUnblocked
+        }
+    }
+}
+
+// MARK: - Directory payloads
+
+public struct PartyCreated: Codable, Sendable, Hashable {
+    public var id: PartyID
+    public var name: String
+    public var kind: PartyKind
+
+    public init(id: PartyID, name: String, kind: PartyKind) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+    }
+}
+
+public struct UserCreated: Codable, Sendable, Hashable {
+    public var id: UserID
+    public var name: String
+    public var email: String
+    public var party: PartyID
+    public var roles: [Role]
+    /// Lowercase hex SHA-256 of the bearer token; the token itself is never recorded.
+    public var tokenHash: String
+
+    public init(id: UserID, name: String, email: String, party: PartyID, roles: [Role], tokenHash: String) {
+        self.id = id
+        self.name = name
+        self.email = email
+        self.party = party
+        self.roles = roles
+        self.tokenHash = tokenHash
+    }
+}
+
+public struct ServiceTokenCreated: Codable, Sendable, Hashable {
+    public var id: ServiceID
+    public var name: String
+    public var tokenHash: String
+
+    public init(id: ServiceID, name: String, tokenHash: String) {
+        self.id = id
+        self.name = name
+        self.tokenHash = tokenHash
+    }
+}
+
+public struct StructureCreated: Codable, Sendable, Hashable {
+    public var id: StructureID
+    public var name: String
+    public var party: PartyID
+    public var shareHistory: Bool
+
+    public init(id: StructureID, name: String, party: PartyID, shareHistory: Bool) {
+        self.id = id
+        self.name = name
+        self.party = party
+        self.shareHistory = shareHistory
+    }
+}
+
+/// The member sees the structure's threads from this event's log position on.
+public struct StructureMemberAdded: Codable, Sendable, Hashable {
+    public var structure: StructureID
+    public var user: UserID
+
+    public init(structure: StructureID, user: UserID) {
+        self.structure = structure
+        self.user = user
+    }
+}
+
+public struct StructureMemberRemoved: Codable, Sendable, Hashable {
+    public var structure: StructureID
+    public var user: UserID
+
+    public init(structure: StructureID, user: UserID) {
+        self.structure = structure
+        self.user = user
+    }
+}
+
+public struct CategoryCreated: Codable, Sendable, Hashable {
+    public var id: CategoryID
+    public var name: String
+    public var handlerRoles: [Role]
+    public var structures: [StructureID]
+    public var defaultRecipients: [UserID]
+
+    public init(
+        id: CategoryID, name: String, handlerRoles: [Role], structures: [StructureID], defaultRecipients: [UserID]
+    ) {
+        self.id = id
+        self.name = name
+        self.handlerRoles = handlerRoles
+        self.structures = structures
+        self.defaultRecipients = defaultRecipients
+    }
+}
+
+// MARK: - Thread payloads
+
+public struct ThreadOpened: Codable, Sendable, Hashable {
+    public var thread: ThreadID
+    /// For tickets the ref is the generated number (`TT7`).
+    public var subject: Subject
+    public var title: String
+    public var category: CategoryID?
+    public var priority: Priority
+    public var type: ThreadType
+    public var importance: Importance
+    public var openedBy: UserID
+    /// The opener, the named participants and the category's default recipients.
+    public var participants: [UserID]
+    /// The named structures and the category's structures.
+    public var structures: [StructureID]
+
+    public init(
+        thread: ThreadID, subject: Subject, title: String, category: CategoryID?, priority: Priority,
+        type: ThreadType, importance: Importance, openedBy: UserID, participants: [UserID],
+        structures: [StructureID]
+    ) {
+        self.thread = thread
+        self.subject = subject
+        self.title = title
+        self.category = category
+        self.priority = priority
+        self.type = type
+        self.importance = importance
+        self.openedBy = openedBy
+        self.participants = participants
+        self.structures = structures
+    }
+}
+
+/// Written to the subject's own stream with "no stream" expected, so two concurrent opens of a
+/// one-thread-per-subject kind cannot both succeed.
+public struct SubjectClaimed: Codable, Sendable, Hashable {
+    public var subject: Subject
+    public var thread: ThreadID
+
+    public init(subject: Subject, thread: ThreadID) {
+        self.subject = subject
+        self.thread = thread
+    }
+}
+
+/// Written to the `tickets` stream, whose version is therefore the last number handed out.
+public struct TicketNumbered: Codable, Sendable, Hashable {
+    public var number: Int
+    public var thread: ThreadID
+
+    public init(number: Int, thread: ThreadID) {
+        self.number = number
+        self.thread = thread
+    }
+}
+
+/// Schema version 2 added `format` (version 1 payloads are read as `plain`).
+public struct MessagePosted: Codable, Sendable, Hashable {
+    public var thread: ThreadID
+    /// 1 for the first message of the thread, then consecutive.
+    public var number: Int
+    public var author: UserID
+    public var kind: MessageKind
+    public var format: MessageFormat
+    public var text: String
+    public var attachments: [Attachment]
+
+    public init(
+        thread: ThreadID, number: Int, author: UserID, kind: MessageKind = .message, format: MessageFormat = .plain,
+        text: String, attachments: [Attachment] = []
+    ) {
+        self.thread = thread
+        self.number = number
+        self.author = author
+        self.kind = kind
+        self.format = format
+        self.text = text
+        self.attachments = attachments
+    }
+}
+
+public struct ReadMarkerMoved: Codable, Sendable, Hashable {
+    public var thread: ThreadID
+    public var user: UserID
+    /// The number of the last message the user has read.
+    public var upTo: Int
+
+    public init(thread: ThreadID, user: UserID, upTo: Int) {
+        self.thread = thread
+        self.user = user
+        self.upTo = upTo
+    }
+}
+
+public struct HandlerAssigned: Codable, Sendable, Hashable {
+    public var thread: ThreadID
+    public var handler: UserID
+
+    public init(thread: ThreadID, handler: UserID) {
+        self.thread = thread
+        self.handler = handler
+    }
+}
+
+public struct ThreadStatusChanged: Codable, Sendable, Hashable {
+    public var thread: ThreadID
+    public var from: ThreadStatus
+    public var to: ThreadStatus
+    public var reason: StatusChangeReason
+
+    public init(thread: ThreadID, from: ThreadStatus, to: ThreadStatus, reason: StatusChangeReason) {
+        self.thread = thread
+        self.from = from
+        self.to = to
+        self.reason = reason
+    }
+}
+
+public struct ThreadBlocked: Codable, Sendable, Hashable {
+    public var thread: ThreadID
+
+    public init(thread: ThreadID) { self.thread = thread }
+}
+
+public struct ThreadUnblocked: Codable, Sendable, Hashable {
+    public var thread: ThreadID
+
+    public init(thread: ThreadID) { self.thread = thread }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// One pure step that rewrites a payload of schema version `v` into version `v + 1`.
+public typealias Upcaster = @Sendable (JSONValue) -> JSONValue
+
+/// The upcaster chain. A new schema version of a type adds exactly one step here, keyed by the
+/// version it starts from; steps are never changed once released, because stored payloads and the
+/// golden examples depend on them.
+public enum Upcasters {
+    public static func step(_ type: EventType, from version: UInt16) -> Upcaster? {
+        steps[type]?[version]
+    }
+
+    static let steps: [EventType: [UInt16: Upcaster]] = [
+        .messagePosted: [1: messagePostedV1toV2]
+    ]
+
+    /// `message.posted` v2 added `format`; everything written before was plain text.
+    static let messagePostedV1toV2: Upcaster = { payload in
+        var payload = payload
+        if payload["format"] == nil { payload["format"] = .string(MessageFormat.plain.rawValue) }
+        return payload
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+/// An event in its stored form: the envelope's `type` and `schemaVersion` and the JSON payload.
+public struct EncodedEvent: Sendable, Hashable {
+    public var type: String
+    public var schemaVersion: UInt16
+    public var data: [UInt8]
+
+    public init(type: String, schemaVersion: UInt16, data: [UInt8]) {
+        self.type = type
+        self.schemaVersion = schemaVersion
+        self.data = data
+    }
+}
+
+/// Turns events into payload bytes and back. Writes the latest schema version of each type with
+/// sorted keys (the bytes of an event never vary); reads any version it has upcasters for.
+public enum EventCodec {
+    public static func encode(_ event: Event) -> EncodedEvent {
+        let type = event.type
+        let data: Data
+        do {
+            data = try encodePayload(of: event)
+        } catch {
+            // Every payload is a tree of strings, numbers, booleans, arrays and string-keyed objects,
+            // which JSONEncoder always encodes.
+            preconditionFailure("event payload failed to encode: \(error)")
+        }
+        return EncodedEvent(type: type.rawValue, schemaVersion: type.latestSchemaVersion, data: Array(data))
+    }
+
+    public static func decode(type: String, schemaVersion: UInt16, data: [UInt8]) throws(EventCodingError) -> Event {
+        guard let eventType = EventType(rawValue: type) else {
+            throw .unknownType(type, schemaVersion: schemaVersion)
+        }
+        let latest = eventType.latestSchemaVersion
+        guard schemaVersion >= 1, schemaVersion <= latest else {
+            throw .unsupportedVersion(type, schemaVersion: schemaVersion)
+        }
+        do {
+            var bytes = Data(data)
+            if schemaVersion < latest {
+                var json = try JSONDecoder().decode(JSONValue.self, from: bytes)
+                for version in schemaVersion..<latest {
+                    guard let step = Upcasters.step(eventType, from: version) else {
+                        throw EventCodingError.unsupportedVersion(type, schemaVersion: version)
+                    }
+                    json = step(json)
+                }
+                bytes = try encoder.encode(json)
+            }
+            return try decodePayload(eventType, from: bytes)
+        } catch let error as EventCodingError {
+            throw error
+        } catch {
+            throw .malformed(type, schemaVersion: schemaVersion, error)
+        }
+    }
+
+    public static func decode(_ encoded: EncodedEvent) throws(EventCodingError) -> Event {
+        try decode(type: encoded.type, schemaVersion: encoded.schemaVersion, data: encoded.data)
+    }
+
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    static func encodePayload(of event: Event) throws -> Data {
+        let encoder = encoder
+        return switch event {
+        case .partyCreated(let e): try encoder.encode(e)
+        case .userCreated(let e): try encoder.encode(e)
+        case .serviceTokenCreated(let e): try encoder.encode(e)
+        case .structureCreated(let e): try encoder.encode(e)
+        case .structureMemberAdded(let e): try encoder.encode(e)
+        case .structureMemberRemoved(let e): try encoder.encode(e)
+        case .categoryCreated(let e): try encoder.encode(e)
+        case .settingsChanged(let e): try encoder.encode(e)
+        case .threadOpened(let e): try encoder.encode(e)
+        case .subjectClaimed(let e): try encoder.encode(e)
+        case .ticketNumbered(let e): try encoder.encode(e)
+        case .messagePosted(let e): try encoder.encode(e)
+        case .readMarkerMoved(let e): try encoder.encode(e)
+        case .handlerAssigned(let e): try encoder.encode(e)
+        case .threadStatusChanged(let e): try encoder.encode(e)
+        case .threadBlocked(let e): try encoder.encode(e)
+        case .threadUnblocked(let e): try encoder.encode(e)
+        }
+    }
+
+    /// Decodes a payload already in the type's latest schema version.
+    static func decodePayload(_ type: EventType, from data: Data) throws -> Event {
+        let decoder = JSONDecoder()
+        return switch type {
+        case .partyCreated: .partyCreated(try decoder.decode(PartyCreated.self, from: data))
+        case .userCreated: .userCreated(try decoder.decode(UserCreated.self, from: data))
+        case .serviceTokenCreated: .serviceTokenCreated(try decoder.decode(ServiceTokenCreated.self, from: data))
+        case .structureCreated: .structureCreated(try decoder.decode(StructureCreated.self, from: data))
+        case .structureMemberAdded: .structureMemberAdded(try decoder.decode(StructureMemberAdded.self, from: data))
+        case .structureMemberRemoved:
+            .structureMemberRemoved(try decoder.decode(StructureMemberRemoved.self, from: data))
+        case .categoryCreated: .categoryCreated(try decoder.decode(CategoryCreated.self, from: data))
+        case .settingsChanged: .settingsChanged(try decoder.decode(SettingsPatch.self, from: data))
+        case .threadOpened: .threadOpened(try decoder.decode(ThreadOpened.self, from: data))
+        case .subjectClaimed: .subjectClaimed(try decoder.decode(SubjectClaimed.self, from: data))
+        case .ticketNumbered: .ticketNumbered(try decoder.decode(TicketNumbered.self, from: data))
+        case .messagePosted: .messagePosted(try decoder.decode(MessagePosted.self, from: data))
+        case .readMarkerMoved: .readMarkerMoved(try decoder.decode(ReadMarkerMoved.self, from: data))
+        case .handlerAssigned: .handlerAssigned(try decoder.decode(HandlerAssigned.self, from: data))
+        case .threadStatusChanged: .threadStatusChanged(try decoder.decode(ThreadStatusChanged.self, from: data))
+        case .threadBlocked: .threadBlocked(try decoder.decode(ThreadBlocked.self, from: data))
+        case .threadUnblocked: .threadUnblocked(try decoder.decode(ThreadUnblocked.self, from: data))
+        }
+    }
+}

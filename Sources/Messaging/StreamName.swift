@@ -1,0 +1,43 @@
+import Foundation
+
+/// Names of the streams the domain writes. Each aggregate owns one stream; the names embed
+/// identifiers, which are validated to a narrow character set for that reason.
+public enum StreamName {
+    public static func party(_ id: PartyID) -> String { "party-\(id.rawValue)" }
+    public static func user(_ id: UserID) -> String { "user-\(id.rawValue)" }
+    public static func service(_ id: ServiceID) -> String { "service-\(id.rawValue)" }
+    public static func structure(_ id: StructureID) -> String { "structure-\(id.rawValue)" }
+    public static func category(_ id: CategoryID) -> String { "category-\(id.rawValue)" }
+    public static let settings = "settings"
+    public static func thread(_ id: ThreadID) -> String { "thread-\(id.rawValue)" }
+    /// The claim of a one-thread-per-subject kind; the kind is a lowercase word without `-`, so the
+    /// first `-` after it separates kind and ref unambiguously.
+    public static func subject(_ subject: Subject) -> String { "subject-\(subject.kind)-\(subject.ref)" }
+    /// The ticket counter: its version is the last ticket number handed out.
+    public static let tickets = "tickets"
+}
+
+extension Event {
+    /// The stream an event is appended to.
+    public var stream: String {
+        switch self {
+        case .partyCreated(let e): StreamName.party(e.id)
+        case .userCreated(let e): StreamName.user(e.id)
+        case .serviceTokenCreated(let e): StreamName.service(e.id)
+        case .structureCreated(let e): StreamName.structure(e.id)
+        case .structureMemberAdded(let e): StreamName.structure(e.structure)
+        case .structureMemberRemoved(let e): StreamName.structure(e.structure)
+        case .categoryCreated(let e): StreamName.category(e.id)
+        case .settingsChanged: StreamName.settings
+        case .threadOpened(let e): StreamName.thread(e.thread)
+        case .subjectClaimed(let e): StreamName.subject(e.subject)
+        case .ticketNumbered: StreamName.tickets
+        case .messagePosted(let e): StreamName.thread(e.thread)
+        case .readMarkerMoved(let e): StreamName.thread(e.thread)
+        case .handlerAssigned(let e): StreamName.thread(e.thread)
+        case .threadStatusChanged(let e): StreamName.thread(e.thread)
+        case .threadBlocked(let e): StreamName.thread(e.thread)
+        case .threadUnblocked(let e): StreamName.thread(e.thread)
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+extension ThreadState {
+    /// Folds one recorded event of the thread's stream in. Never fails: before `thread.opened` there is
+    /// no thread and other events are ignored; events of other streams leave the state as it was.
+    public static func evolve(_ state: ThreadState?, _ recorded: Recorded<Event>) -> ThreadState? {
+        if case .threadOpened(let e) = recorded.event, state == nil {
+            return ThreadState(
+                id: e.thread, subject: e.subject, title: e.title, category: e.category, priority: e.priority,
+                type: e.type, importance: e.importance, openedBy: e.openedBy, openedAtMillis: recorded.timeMillis,
+                openedAtPosition: recorded.position, participants: e.participants, structures: e.structures,
+                status: .new, handler: nil, blocked: false, messages: [], readMarkers: [:],
+                lastActivityMillis: recorded.timeMillis, lastPosition: recorded.position, version: recorded.version)
+        }
+        guard var thread = state, recorded.event.stream == StreamName.thread(thread.id) else { return state }
+        thread.version = recorded.version
+        thread.lastPosition = recorded.position
+        switch recorded.event {
+        case .threadOpened:
+            // A second open of the same stream cannot be decided; it changes nothing.
+            break
+        case .messagePosted(let e):
+            thread.messages.append(
+                PostedMessage(
+                    number: e.number, author: e.author, kind: e.kind, format: e.format, text: e.text,
+                    attachments: e.attachments, timeMillis: recorded.timeMillis, position: recorded.position))
+            thread.lastActivityMillis = recorded.timeMillis
+        case .readMarkerMoved(let e):
+            // Markers only move forward, whatever order replays bring.
+            thread.readMarkers[e.user] = max(thread.readMarker(of: e.user), e.upTo)
+        case .handlerAssigned(let e):
+            thread.handler = e.handler
+            thread.lastActivityMillis = recorded.timeMillis
+        case .threadStatusChanged(let e):
+            thread.status = e.to
+            thread.lastActivityMillis = recorded.timeMillis
+        case .threadBlocked:
+            thread.blocked = true
+            thread.lastActivityMillis = recorded.timeMillis
+        case .threadUnblocked:
+            thread.blocked = false
+            thread.lastActivityMillis = recorded.timeMillis
+        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+            .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered:
+            break
+        }
+        return thread
+    }
+
+    public static func fold(_ records: some Sequence<Recorded<Event>>) -> ThreadState? {
+        records.reduce(nil, evolve)
+    }
+}
+
+extension SubjectClaim {
+    /// The first claim wins; a later one (which the expected version prevents) is ignored.
+    public static func evolve(_ state: SubjectClaim?, _ recorded: Recorded<Event>) -> SubjectClaim? {
+        guard state == nil, case .subjectClaimed(let e) = recorded.event else { return state }
+        return SubjectClaim(subject: e.subject, thread: e.thread)
+    }
+
+    public static func fold(_ records: some Sequence<Recorded<Event>>) -> SubjectClaim? {
+        records.reduce(nil, evolve)
+    }
+}
+
+extension TicketCounter {
+    public static func evolve(_ state: TicketCounter, _ recorded: Recorded<Event>) -> TicketCounter {
+        guard case .ticketNumbered(let e) = recorded.event else { return state }
+        return TicketCounter(lastNumber: max(state.lastNumber, e.number))
+    }
+
+    public static func fold(_ records: some Sequence<Recorded<Event>>) -> TicketCounter {
+        records.reduce(TicketCounter(), evolve)
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+public struct PostedMessage: Sendable, Hashable {
+    public var number: Int
+    public var author: UserID
+    public var kind: MessageKind
+    public var format: MessageFormat
+    public var text: String
+    public var attachments: [Attachment]
+    public var timeMillis: Int64
+    /// Global log position: compared with structure join positions for visibility.
+    public var position: UInt64
+
+    /// Stable id of the message for the outside contract.
+    public func id(in thread: ThreadID) -> String { "\(thread.rawValue)/\(number)" }
+}
+
+/// A thread as folded from its own stream.
+public struct ThreadState: Sendable, Hashable {
+    public var id: ThreadID
+    public var subject: Subject
+    public var title: String
+    public var category: CategoryID?
+    public var priority: Priority
+    public var type: ThreadType
+    public var importance: Importance
+    public var openedBy: UserID
+    public var openedAtMillis: Int64
+    public var openedAtPosition: UInt64
+    /// In the order they were named, without repeats.
+    public var participants: [UserID]
+    public var structures: [StructureID]
+    public var status: ThreadStatus
+    public var handler: UserID?
+    public var blocked: Bool
+    public var messages: [PostedMessage]
+    /// The number of the last message each user has read.
+    public var readMarkers: [UserID: Int]
+    /// Time of the last change other than a read marker; drives inbox order and retention.
+    public var lastActivityMillis: Int64
+    public var lastPosition: UInt64
+    /// Version of the thread's stream after the last folded event.
+    public var version: UInt64
+
+    public var messageCount: Int { messages.count }
+
+    public func readMarker(of user: UserID) -> Int { readMarkers[user] ?? 0 }
+}
+
+/// The claim on a one-thread-per-subject subject, folded from `subject-<kind>-<ref>`.
+public struct SubjectClaim: Sendable, Hashable {
+    public var subject: Subject
+    public var thread: ThreadID
+}
+
+/// The ticket counter, folded from `tickets`.
+public struct TicketCounter: Sendable, Hashable {
+    public var lastNumber: Int = 0
+
+    public init(lastNumber: Int = 0) { self.lastNumber = lastNumber }
+}

@@ -1,0 +1,250 @@
+import EventLog
+import Foundation
+import Testing
+
+/// What every event-log backend must do. Each test runs once per `Backend`.
+@Suite("Event log conformance")
+struct ConformanceTests {
+    @Test("append then read back: envelope fields, positions and versions", arguments: Backend.allCases)
+    func appendAndRead(backend: Backend) async throws {
+        let (store, dir) = try backend.make()
+        defer { store.close(); _ = dir }
+        let result = try await store.append(
+            AppendRequest(stream: "thread-a", expected: .noStream, events: [event("a.one", "1"), event("a.two", "2")]))
+        #expect(result.firstPosition == 1 && result.lastPosition == 2)
+        #expect(result.streamVersions == ["thread-a": 2])
+        #expect(result.deduplicated == false)
+        let second = try await store.append(AppendRequest(stream: "thread-b", expected: .any, events: [event("b.one", "3")]))
+        #expect(second.positions == 3...3)
+
+        let all = try store.read(from: 1, limit: 100)
+        #expect(all.map(\.position) == [1, 2, 3])
+        #expect(all.map(\.stream) == ["thread-a", "thread-a", "thread-b"])
+        #expect(all.map(\.version) == [1, 2, 1])
+        #expect(all.map(\.type) == ["a.one", "a.two", "b.one"])
+        #expect(all[0].actor == "user-1" && all[0].correlationID == "corr-1" && all[0].schemaVersion == 1)
+        #expect(String(decoding: all[1].data, as: UTF8.self) == #"{"text":"2"}"#)
+        #expect(all[0].timeMillis > 1_700_000_000_000)
+        #expect(try store.read(from: 2, limit: 1).map(\.position) == [2])
+        #expect(try store.read(from: 4, limit: 10).isEmpty)
+        #expect(try store.lastPosition() == 3)
+        #expect(try store.head(of: "thread-a") == StreamHead(version: 2, lastPosition: 2))
+        #expect(try store.head(of: "nothing") == nil)
+    }
+
+    @Test("stream reads honour version ranges", arguments: Backend.allCases)
+    func streamRanges(backend: Backend) async throws {
+        let (store, dir) = try backend.make()
+        defer { store.close(); _ = dir }
+        for i in 1...10 {
+            _ = try await store.append(AppendRequest(stream: "s", expected: .any, events: [event("e", "\(i)")]))
+            _ = try await store.append(AppendRequest(stream: "other", expected: .any, events: [event("e", "o\(i)")]))
+        }
+        #expect(try store.readStream("s", fromVersion: 1, limit: 100).map(\.version) == Array(1...10))
+        #expect(try store.readStream("s", fromVersion: 4, limit: 3).map(\.version) == [4, 5, 6])
+        #expect(try store.readStream("s", fromVersion: 9, limit: 100).map(\.version) == [9, 10])
+        #expect(try store.readStream("s", fromVersion: 11, limit: 100).isEmpty)
+        #expect(try store.readStream("missing", fromVersion: 1, limit: 100).isEmpty)
+        #expect(try store.readStream("s", fromVersion: 1, limit: 100).allSatisfy { $0.stream == "s" })
+    }
+
+    @Test("expected versions: a mismatch names stream, expected and actual, and writes nothing", arguments: Backend.allCases)
+    func expectedVersions(backend: Backend) async throws {
+        let (store, dir) = try backend.make()
+        defer { store.close(); _ = dir }
+        _ = try await store.append(AppendRequest(stream: "s", expected: .noStream, events: [event(), event()]))
+
+        await #expect(throws: VersionConflict(stream: "s", expected: .noStream, actual: 2)) {
+            try await store.append(AppendRequest(stream: "s", expected: .noStream, events: [event()]))
+        }
+        await #expect(throws: VersionConflict(stream: "s", expected: .exactly(1), actual: 2)) {
+            try await store.append(AppendRequest(stream: "s", expected: .exactly(1), events: [event()]))
+        }
+        await #expect(throws: VersionConflict(stream: "new", expected: .exactly(3), actual: nil)) {
+            try await store.append(AppendRequest(stream: "new", expected: .exactly(3), events: [event()]))
+        }
+        #expect(try store.lastPosition() == 2)
+        let ok = try await store.append(AppendRequest(stream: "s", expected: .exactly(2), events: [event()]))
+        #expect(ok.streamVersions["s"] == 3 && ok.firstPosition == 3)
+        let any = try await store.append(AppendRequest(stream: "s", expected: .any, events: [event()]))
+        #expect(any.streamVersions["s"] == 4)
+        let fresh = try await store.append(AppendRequest(stream: "zero", expected: .exactly(0), events: [event()]))
+        #expect(fresh.streamVersions["zero"] == 1)
+    }
+
+    @Test("a batch over several streams is atomic", arguments: Backend.allCases)
+    func multiStreamAtomicity(backend: Backend) async throws {
+        let (store, dir) = try backend.make()
+        defer { store.close(); _ = dir }
+        _ = try await store.append(AppendRequest(stream: "b", expected: .noStream, events: [event()]))
+        let request = AppendRequest(writes: [
+            StreamWrite(stream: "a", expected: .noStream, events: [event(), event()]),
+            StreamWrite(stream: "b", expected: .noStream, events: [event()]),
+        ])
+        await #expect(throws: VersionConflict(stream: "b", expected: .noStream, actual: 1)) {
+            try await store.append(request)
+        }
+        #expect(try store.head(of: "a") == nil)
+        #expect(try store.lastPosition() == 1)
+
+        let good = AppendRequest(writes: [
+            StreamWrite(stream: "a", expected: .noStream, events: [event(), event()]),
+            StreamWrite(stream: "b", expected: .exactly(1), events: [event()]),
+        ])
+        let result = try await store.append(good)
+        #expect(result.positions == 2...4)
+        #expect(result.streamVersions == ["a": 2, "b": 2])
+        #expect(try store.read(from: 2, limit: 10).map(\.stream) == ["a", "a", "b"])
+    }
+
+    @Test("a repeated command id returns the first result and writes nothing", arguments: Backend.allCases)
+    func idempotency(backend: Backend) async throws {
+        let (store, dir) = try backend.make()
+        defer { store.close(); _ = dir }
+        _ = try await store.append(AppendRequest(stream: "x", expected: .any, events: [event()]))
+        let request = AppendRequest(
+            commandID: "cmd-42",
+            writes: [
+                StreamWrite(stream: "s", expected: .noStream, events: [event(), event()]),
+                StreamWrite(stream: "t", expected: .any, events: [event()]),
+            ])
+        let first = try await store.append(request)
+        let again = try await store.append(request)
+        #expect(again.deduplicated)
+        #expect(again.positions == first.positions)
+        #expect(again.streamVersions == first.streamVersions)
+        #expect(try store.lastPosition() == 4)
+        // Even a retry whose expected version would now fail gets the first answer.
+        let changed = AppendRequest(commandID: "cmd-42", stream: "s", expected: .noStream, events: [event()])
+        #expect(try await store.append(changed).positions == first.positions)
+
+        // Concurrent retries of one command write it once.
+        let concurrent = try await withThrowingTaskGroup(of: AppendResult.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    try await store.append(AppendRequest(commandID: "cmd-43", stream: "u", expected: .any, events: [event()]))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(concurrent.map(\.firstPosition)).count == 1)
+        #expect(concurrent.filter { !$0.deduplicated }.count == 1)
+        #expect(try store.head(of: "u")?.version == 1)
+    }
+
+    @Test("concurrent appends: each caller gets its own outcome; one conflict fails only its caller", arguments: Backend.allCases)
+    func concurrentOutcomes(backend: Backend) async throws {
+        let (store, dir) = try backend.make()
+        defer { store.close(); _ = dir }
+        enum Outcome: Sendable { case ok(String, AppendResult), conflict(String) }
+        let outcomes = try await withThrowingTaskGroup(of: Outcome.self) { group in
+            for i in 0..<64 {
+                group.addTask {
+                    // Half race for one new stream (exactly one may win), half write streams of their own.
+                    let stream = i.isMultiple(of: 2) ? "contested" : "own-\(i)"
+                    do {
+                        let result = try await store.append(AppendRequest(stream: stream, expected: .noStream, events: [event()]))
+                        return .ok(stream, result)
+                    } catch let conflict as VersionConflict {
+                        #expect(conflict.stream == "contested" && conflict.actual == 1)
+                        return .conflict(stream)
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        var wins = 0
+        var conflicts = 0
+        var positions: [UInt64] = []
+        for outcome in outcomes {
+            switch outcome {
+            case .ok(let stream, let result):
+                if stream == "contested" { wins += 1 }
+                positions.append(result.firstPosition)
+            case .conflict: conflicts += 1
+            }
+        }
+        #expect(wins == 1)
+        #expect(conflicts == 31)
+        #expect(positions.sorted() == Array(1...33))
+    }
+
+    @Test("positions are gapless and versions contiguous under concurrency", arguments: Backend.allCases)
+    func gapless(backend: Backend) async throws {
+        let (store, dir) = try backend.make()
+        defer { store.close(); _ = dir }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<200 {
+                group.addTask {
+                    let count = i % 5 + 1
+                    let events = (0..<count).map { event("e", "\(i)-\($0)") }
+                    _ = try await store.append(AppendRequest(stream: "s-\(i % 9)", expected: .any, events: events))
+                }
+            }
+            try await group.waitForAll()
+        }
+        let all = try store.read(from: 1, limit: 10_000)
+        let total = (0..<200).reduce(0) { $0 + $1 % 5 + 1 }
+        #expect(all.count == total)
+        #expect(all.map(\.position) == Array(1...UInt64(total)))
+        for s in 0..<9 {
+            let versions = all.filter { $0.stream == "s-\(s)" }.map(\.version)
+            #expect(versions == Array(1...UInt64(versions.count)))
+        }
+    }
+
+    @Test("a subscription delivers the past, then each new commit, and ends when cancelled", arguments: Backend.allCases)
+    func tail(backend: Backend) async throws {
+        let (store, dir) = try backend.make()
+        defer { store.close(); _ = dir }
+        for i in 1...5 { _ = try await store.append(AppendRequest(stream: "s", expected: .any, events: [event("e", "\(i)")])) }
+
+        let consumer = Task {
+            var seen: [UInt64] = []
+            for try await recorded in store.subscribe(after: 2) {
+                seen.append(recorded.position)
+                if seen.count == 13 { break }
+            }
+            return seen
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        for i in 6...15 { _ = try await store.append(AppendRequest(stream: "t", expected: .any, events: [event("e", "\(i)")])) }
+        #expect(try await consumer.value == Array(3...15))
+
+        // A consumer waiting for events that never come stops when its task is cancelled.
+        let idle = Task {
+            var count = 0
+            for try await _ in store.subscribe(after: 15) { count += 1 }
+            return count
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        idle.cancel()
+        #expect(try await idle.value == 0)
+    }
+
+    @Test("malformed appends are refused before anything is written", arguments: Backend.allCases)
+    func invalidRequests(backend: Backend) async throws {
+        let (store, dir) = try backend.make()
+        defer { store.close(); _ = dir }
+        let bad: [AppendRequest] = [
+            AppendRequest(writes: []),
+            AppendRequest(stream: "", expected: .any, events: [event()]),
+            AppendRequest(stream: "s", expected: .any, events: []),
+            AppendRequest(stream: String(repeating: "s", count: 300), expected: .any, events: [event()]),
+            AppendRequest(stream: "s", expected: .any, events: [event("")]),
+            AppendRequest(commandID: "", stream: "s", expected: .any, events: [event()]),
+            AppendRequest(writes: [
+                StreamWrite(stream: "s", expected: .any, events: [event()]),
+                StreamWrite(stream: "s", expected: .any, events: [event()]),
+            ]),
+        ]
+        for request in bad {
+            await #expect {
+                try await store.append(request)
+            } throws: { error in
+                (error as? EventLogError)?.code == .invalidArgument
+            }
+        }
+        #expect(try store.lastPosition() == 0)
+    }
+}
