@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+
+@testable import EventLog
+
+@Suite("LMDB event log")
+struct LMDBEventStoreTests {
+    @Test("a tiny initial map grows on demand; no caller sees MDB_MAP_FULL")
+    func mapGrowth() async throws {
+        let dir = try TempDirectory()
+        let store = try LMDBEventStore.open(directory: dir.sub("log"), options: EventLogOptions(initialMapSize: 64 << 10))
+        let startSize = store.env.mapSize
+        let text = String(repeating: "y", count: 280)
+        for batch in 0..<20 {
+            let events = (0..<100).map { event("big", "\(batch)-\($0)-\(text)") }
+            _ = try await store.append(AppendRequest(stream: "s-\(batch % 3)", expected: .any, events: events))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<200 {
+                group.addTask { _ = try await store.append(AppendRequest(stream: "c-\(i)", expected: .noStream, events: [event("one", text)])) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(store.env.mapSize > startSize)
+        #expect(try store.lastPosition() == 2200)
+        #expect(try store.verify().fault == nil)
+        store.close()
+    }
+
+    @Test("a reopened log keeps its events and continues positions and the chain")
+    func reopen() async throws {
+        let dir = try TempDirectory()
+        var store = try LMDBEventStore.open(directory: dir.sub("log"))
+        _ = try await store.append(AppendRequest(commandID: "c1", stream: "s", expected: .noStream, events: [event(), event()]))
+        store.close()
+        store = try LMDBEventStore.open(directory: dir.sub("log"))
+        let again = try await store.append(AppendRequest(commandID: "c1", stream: "s", expected: .noStream, events: [event()]))
+        #expect(again.deduplicated && again.positions == 1...2)
+        let next = try await store.append(AppendRequest(stream: "s", expected: .exactly(2), events: [event()]))
+        #expect(next.positions == 3...3 && next.streamVersions["s"] == 3)
+        let report = try store.verify()
+        #expect(report.fault == nil && report.checked == 3 && report.streams == 1)
+        store.close()
+    }
+
+    @Test("a read-only log refuses appends and changes nothing")
+    func readOnly() async throws {
+        let dir = try TempDirectory()
+        let writer = try LMDBEventStore.open(directory: dir.sub("log"))
+        _ = try await writer.append(AppendRequest(stream: "s", expected: .any, events: [event()]))
+        let reader = try LMDBEventStore.openReadOnly(directory: dir.sub("log"))
+        await #expect { try await reader.append(AppendRequest(stream: "s", expected: .any, events: [event()])) } throws: {
+            ($0 as? EventLogError)?.code == .readOnly
+        }
+        // A reader in its own environment sees the writer's later commits.
+        _ = try await writer.append(AppendRequest(stream: "s", expected: .any, events: [event()]))
+        #expect(try reader.lastPosition() == 2)
+        reader.close()
+        writer.close()
+    }
+
+    @Test("missing, foreign and newer-format directories are refused with a clear error")
+    func refusals() async throws {
+        let dir = try TempDirectory()
+        #expect { try LMDBEventStore.openReadOnly(directory: dir.sub("nothing")) } throws: {
+            ($0 as? EventLogError)?.code == .missing
+        }
+        #expect { try DataDirectory(dir.sub("nothing"), create: false) } throws: { ($0 as? EventLogError)?.code == .missing }
+
+        // A directory of someone else's files is not taken over.
+        let other = dir.sub("other")
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: other + "/notes.txt"))
+        #expect { try DataDirectory(other, create: true) } throws: { ($0 as? EventLogError)?.code == .foreign }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: other) == ["notes.txt"])
+
+        // A data.mdb that is not LMDB.
+        let garbage = dir.sub("garbage")
+        try FileManager.default.createDirectory(atPath: garbage, withIntermediateDirectories: true)
+        try Data(repeating: 0xAB, count: 16384).write(to: URL(fileURLWithPath: garbage + "/data.mdb"))
+        for open in [{ try LMDBEventStore.openReadOnly(directory: garbage) }, { try LMDBEventStore.open(directory: garbage) }] {
+            #expect { try open() } throws: { ($0 as? EventLogError)?.code == .foreign }
+        }
+
+        // A log written by a newer format.
+        let newer = dir.sub("newer")
+        let store = try LMDBEventStore.open(directory: newer)
+        _ = try await store.append(AppendRequest(stream: "s", expected: .any, events: [event()]))
+        store.close()
+        let env = try LMDBEnvironment(path: newer, readOnly: false, mapSize: 1 << 20, maxDatabases: 8)
+        let metaTable = try env.openDatabase("meta", create: false)
+        try env.write { txn in try txn.put(metaTable, Array("format".utf8), [0, 0, 0, 9]) }
+        let before = try Data(contentsOf: URL(fileURLWithPath: newer + "/data.mdb"))
+        for open in [{ try LMDBEventStore.openReadOnly(directory: newer) }, { try LMDBEventStore.open(directory: newer) }] {
+            #expect { try open() } throws: { error in
+                guard let error = error as? EventLogError else { return false }
+                return error.code == .newerFormat && error.message.contains("format 9")
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: newer + "/data.mdb")) == before)
+    }
+
+    @Test("verify detects every single-byte change of an event's record")
+    func tamperDetection() async throws {
+        let dir = try TempDirectory()
+        let store = try LMDBEventStore.open(directory: dir.sub("log"))
+        let marker = "MARKER-\(UUID().uuidString)"
+        for i in 1...30 {
+            let text = i == 17 ? marker : "filler-\(i)"
+            _ = try await store.append(
+                AppendRequest(commandID: "cmd-\(i)", stream: "s-\(i % 4)", expected: .any, events: [event("t.\(i % 3)", text)]))
+        }
+        let target = try store.read(from: 17, limit: 1)[0]
+        #expect(try store.verify().fault == nil)
+        store.close()
+
+        let original = try Data(contentsOf: URL(fileURLWithPath: dir.sub("log") + "/data.mdb"))
+        // LMDB is copy-on-write: stale copies of the record's page may linger in free pages. Change the
+        // byte in every copy; the live one is among them.
+        let payload = Data(target.data)
+        var payloadRanges: [Range<Int>] = []
+        var searchFrom = original.startIndex
+        while let found = original.range(of: payload, in: searchFrom..<original.endIndex) {
+            payloadRanges.append(found)
+            searchFrom = found.upperBound
+        }
+        #expect(!payloadRanges.isEmpty)
+        let stringBytes = [target.stream, target.type, target.actor, target.correlationID, target.commandID].reduce(0) { $0 + $1.utf8.count }
+        let starts = payloadRanges.map { $0.lowerBound - Record.headerSize - stringBytes }
+        let recordLength = Record.headerSize + stringBytes + payload.count
+        #expect(starts.allSatisfy { original[$0] == Record.format })
+
+        let copy = dir.sub("copy")
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        var missed: [Int] = []
+        for offset in 0..<recordLength {
+            var tampered = original
+            for start in starts { tampered[start + offset] ^= 0x01 }
+            try tampered.write(to: URL(fileURLWithPath: copy + "/data.mdb"))
+            let reader = try LMDBEventStore.openReadOnly(directory: copy)
+            let fault = try reader.verify().fault
+            reader.close()
+            if fault?.position != 17 { missed.append(offset) }
+        }
+        #expect(missed.isEmpty, "offsets into the record not detected at position 17: \(missed)")
+    }
+
+    @Test("verify reports a damaged stream index")
+    func streamIndexDamage() async throws {
+        let dir = try TempDirectory()
+        let store = try LMDBEventStore.open(directory: dir.sub("log"))
+        for i in 1...10 { _ = try await store.append(AppendRequest(stream: "s-\(i % 2)", expected: .any, events: [event()])) }
+        try store.env.write { txn in try txn.put(store.streams, Array("s-1".utf8), Record.key(4) + Record.key(7)) }
+        let fault = try store.verify().fault
+        #expect(fault?.reason.contains("s-1") == true)
+        store.close()
+    }
+}
