@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "threadlog", targets: ["threadlog"]),
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "Messaging", targets: ["Messaging"]),
+        .library(name: "Engine", targets: ["Engine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,10 +35,18 @@ let package = Package(
         ),
         // The pure domain: commands, events, states, deciders. Foundation only.
         .target(name: "Messaging"),
+        // The glue: command handling (load, fold, decide, append) over the log and the domain.
+        .target(
+            name: "Engine",
+            dependencies: [
+                "EventLog", "Messaging",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "threadlog",
             dependencies: [
-                "EventLog",
+                "EventLog", "Messaging", "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/threadlog"
@@ -51,6 +60,10 @@ let package = Package(
         .testTarget(
             name: "EventLogTests",
             dependencies: ["EventLog", "threadlog-probe", "threadlog"]
+        ),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: ["Engine", "EventLog", "Messaging", "threadlog"]
         ),
         .testTarget(
             name: "MessagingTests",

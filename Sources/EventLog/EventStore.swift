@@ -176,6 +176,9 @@ public protocol EventStore: Sendable {
     /// The stream's head, `nil` when it has no events.
     func head(of stream: String) throws -> StreamHead?
 
+    /// The result of the append that carried `commandID`, `nil` when none did.
+    func result(ofCommand commandID: String) throws -> AppendResult?
+
     /// The position of the last committed event, 0 for an empty log.
     func lastPosition() throws -> UInt64
 

@@ -378,6 +378,16 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
         }
     }
 
+    public func result(ofCommand commandID: String) throws -> AppendResult? {
+        try mapFailure {
+            try env.read { txn in
+                guard let raw = try txn.get(commands, Array(commandID.utf8)), raw.count == 16 else { return nil }
+                return try recordedResult(
+                    txn: txn, first: Record.loadBE(raw, 0, as: UInt64.self), last: Record.loadBE(raw, 8, as: UInt64.self))
+            }
+        }
+    }
+
     public func head(of stream: String) throws -> StreamHead? {
         try mapFailure { try env.read { txn in try streamHead(txn: txn, stream) } }
     }

@@ -1,0 +1,120 @@
+import EventLog
+import Foundation
+import Logging
+import Messaging
+
+/// What a handled command did.
+public struct CommandOutcome: Sendable {
+    /// The events the command appended (for a repeated command: the ones its first run appended).
+    public var events: [Recorded<Event>]
+    /// The log position the command reached; a reader that waits for it sees the command's effect.
+    public var position: UInt64
+    /// For an open on a one-thread-per-subject kind whose subject already has a thread: that thread.
+    public var existingThread: ThreadID?
+    /// True when the command id had been handled before and nothing was appended now.
+    public var deduplicated: Bool
+
+    /// The thread a command opened or acted on, when there is one.
+    public var thread: ThreadID? {
+        if let existingThread { return existingThread }
+        for recorded in events {
+            if case .threadOpened(let opened) = recorded.event { return opened.thread }
+        }
+        return nil
+    }
+}
+
+/// Commands that kept conflicting with concurrent writers past the retry limit.
+public struct ContentionError: Error, Sendable, CustomStringConvertible {
+    public var attempts: Int
+    public var description: String { "the command conflicted with concurrent writes \(attempts) times; try again" }
+}
+
+/// Handles commands: load the streams a command needs, fold, decide, append with the expected
+/// versions; on a version conflict reload and decide again (bounded). A command id makes a command
+/// idempotent: repeating it returns the first outcome.
+public final class CommandHandler: Sendable {
+    public let store: any EventStore
+    private let directory: DirectoryCache
+    private let clock: @Sendable () -> Int64
+    private let newID: @Sendable () -> String
+    private let logger: Logger
+    private let maxAttempts = 16
+
+    public init(
+        store: any EventStore,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
+        newID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() },
+        logger: Logger = Logger(label: "threadlog.engine")
+    ) {
+        self.store = store
+        self.directory = DirectoryCache(store: store)
+        self.clock = clock
+        self.newID = newID
+        self.logger = logger
+    }
+
+    /// The directory as of the log's head.
+    public func currentDirectory() throws -> Directory { try directory.current().0 }
+
+    /// Decides and appends `command` on behalf of `actor`. Throws `DomainError` for a refusal (nothing
+    /// is appended), `ContentionError` when retries run out, storage errors otherwise.
+    public func handle(
+        _ command: Command, actor: Actor, commandID: String? = nil, correlationID: String? = nil
+    ) async throws -> CommandOutcome {
+        if let commandID, let first = try store.result(ofCommand: commandID) {
+            return try outcome(of: first)
+        }
+        // Generated once, so every retry decides about the same new thread or principal.
+        let id = newID()
+        let correlation = correlationID ?? commandID ?? id
+        for attempt in 1...maxAttempts {
+            let (directory, position) = try directory.current()
+            let context = CommandContext(now: clock(), actor: actor, newID: id)
+            var loaded: [String: [Recorded<Event>]] = [:]
+            for stream in command.streamsToLoad(context: context) {
+                loaded[stream] = try store.readStream(stream, fromVersion: 1, limit: .max).map { try $0.decoded() }
+            }
+            let plan = try Decider.plan(command, context: context, directory: directory, loaded: LoadedStreams(loaded))
+            if plan.writes.isEmpty {
+                return CommandOutcome(events: [], position: position, existingThread: plan.existingThread, deduplicated: false)
+            }
+            let writes = plan.writes.map { write in
+                StreamWrite(
+                    stream: write.stream,
+                    expected: write.expected.storage,
+                    events: write.events.map { ProposedEvent($0, context: context, correlationID: correlation) })
+            }
+            do {
+                let result = try await store.append(AppendRequest(commandID: commandID, writes: writes))
+                return try outcome(of: result)
+            } catch let conflict as VersionConflict {
+                logger.debug("version conflict, deciding again", metadata: ["attempt": "\(attempt)", "conflict": "\(conflict)"])
+            }
+        }
+        throw ContentionError(attempts: maxAttempts)
+    }
+
+    private func outcome(of result: AppendResult) throws -> CommandOutcome {
+        let count = Int(result.lastPosition - result.firstPosition + 1)
+        let events = try store.read(from: result.firstPosition, limit: count).map { try $0.decoded() }
+        return CommandOutcome(events: events, position: result.lastPosition, existingThread: nil, deduplicated: result.deduplicated)
+    }
+
+    /// A thread's state folded from its stream, `nil` when it does not exist. Not access-checked.
+    public func threadState(_ id: ThreadID, asOfMillis: Int64? = nil) throws -> ThreadState? {
+        let records = try store.readStream(StreamName.thread(id), fromVersion: 1, limit: .max)
+            .filter { asOfMillis == nil || $0.timeMillis <= asOfMillis! }
+            .map { try $0.decoded() }
+        return ThreadState.fold(records)
+    }
+}
+
+extension Expectation {
+    var storage: ExpectedVersion {
+        switch self {
+        case .noStream: .noStream
+        case .version(let version): .exactly(version)
+        }
+    }
+}
