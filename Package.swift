@@ -57,13 +57,15 @@ let package = Package(
             dependencies: ["EventLog"],
             path: "Tests/Probe"
         ),
+        // Temporary directories and child processes for the tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "EventLogTests",
-            dependencies: ["EventLog", "threadlog-probe", "threadlog"]
+            dependencies: ["EventLog", "TestSupport", "threadlog-probe", "threadlog"]
         ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "EventLog", "Messaging", "threadlog"]
+            dependencies: ["Engine", "EventLog", "Messaging", "TestSupport", "threadlog"]
         ),
         .testTarget(
             name: "MessagingTests",

@@ -29,9 +29,12 @@ def load(path):
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] in ("-h", "--help"):
-        print(__doc__.strip(), file=sys.stderr if len(argv) != 2 else sys.stdout)
-        return 0 if len(argv) == 2 else 2
+    if len(argv) == 2 and argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0
+    if len(argv) != 3:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
     schemas_dir, instances_dir = argv[1], argv[2]
     if not os.path.isdir(schemas_dir) or not os.path.isdir(instances_dir):
         print(f"validate.py: not a directory: {schemas_dir if not os.path.isdir(schemas_dir) else instances_dir}",

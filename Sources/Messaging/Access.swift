@@ -34,6 +34,14 @@ public struct Contact: Sendable, Hashable {
     public var party: PartyID
     public var partyName: String
     public var isInternal: Bool
+
+    public init(user: UserID, name: String, party: PartyID, partyName: String, isInternal: Bool) {
+        self.user = user
+        self.name = name
+        self.party = party
+        self.partyName = partyName
+        self.isInternal = isInternal
+    }
 }
 
 /// How an author is shown to a reader.
@@ -42,6 +50,11 @@ public struct AuthorDisplay: Sendable, Hashable {
     public var id: UserID?
     /// `nil` when the policy shows nothing at all.
     public var name: String?
+
+    public init(id: UserID?, name: String?) {
+        self.id = id
+        self.name = name
+    }
 }
 
 /// Who may see and do what. Pure functions of the thread and the directory: the directory folded up
@@ -56,20 +69,25 @@ public enum Access {
     }
 
     /// An internal user holding one of the thread's handler roles.
-    public static func isHandler(_ user: UserID, of thread: ThreadState, in directory: Directory) -> Bool {
+    public static func isHandler(_ user: UserID, of thread: ThreadState, in directory: Directory)
+        -> Bool
+    {
         guard directory.isInternal(user), let roles = directory.users[user]?.roles else { return false }
         let handlerRoles = handlerRoles(of: thread, in: directory)
         return roles.contains { handlerRoles.contains($0) }
     }
 
-    public static func visibility(of thread: ThreadState, for user: UserID, in directory: Directory) -> Visibility {
+    public static func visibility(of thread: ThreadState, for user: UserID, in directory: Directory)
+        -> Visibility
+    {
         guard directory.users[user] != nil else { return .hidden }
         if thread.participants.contains(user) || isHandler(user, of: thread, in: directory) {
             return .everything
         }
         var grant = Visibility.hidden
         for structureID in thread.structures {
-            guard let structure = directory.structures[structureID], let joined = structure.members[user] else {
+            guard let structure = directory.structures[structureID], let joined = structure.members[user]
+            else {
                 continue
             }
             grant = grant.union(structure.shareHistory ? .everything : .from(position: joined))
@@ -80,7 +98,8 @@ public enum Access {
     /// Whether the user may see the thread; with `atPosition`, whether they may see what was recorded
     /// on it at that log position.
     public static func canRead(
-        _ user: UserID, _ thread: ThreadState, _ directory: Directory, atPosition position: UInt64? = nil
+        _ user: UserID, _ thread: ThreadState, _ directory: Directory,
+        atPosition position: UInt64? = nil
     ) -> Bool {
         let visibility = visibility(of: thread, for: user, in: directory)
         guard let position else { return visibility != .hidden }
@@ -89,13 +108,17 @@ public enum Access {
 
     /// Whether the user may post now; status rules (closed, resolved) are the decider's.
     public static func canWrite(
-        _ user: UserID, _ thread: ThreadState, _ directory: Directory, atPosition position: UInt64? = nil
+        _ user: UserID, _ thread: ThreadState, _ directory: Directory,
+        atPosition position: UInt64? = nil
     ) -> Bool {
-        canRead(user, thread, directory, atPosition: position) && (!thread.blocked || directory.isInternal(user))
+        canRead(user, thread, directory, atPosition: position)
+            && (!thread.blocked || directory.isInternal(user))
     }
 
     /// The messages the user may see, in order.
-    public static func visibleMessages(of thread: ThreadState, for user: UserID, in directory: Directory)
+    public static func visibleMessages(
+        of thread: ThreadState, for user: UserID, in directory: Directory
+    )
         -> [PostedMessage]
     {
         let visibility = visibility(of: thread, for: user, in: directory)
@@ -103,7 +126,9 @@ public enum Access {
     }
 
     /// Visible messages after the user's read marker, written by others.
-    public static func unreadCount(of thread: ThreadState, for user: UserID, in directory: Directory) -> Int {
+    public static func unreadCount(of thread: ThreadState, for user: UserID, in directory: Directory)
+        -> Int
+    {
         let marker = thread.readMarker(of: user)
         return visibleMessages(of: thread, for: user, in: directory).count {
             $0.number > marker && $0.author != user
@@ -118,7 +143,8 @@ public enum Access {
             .map { user in
                 let party = directory.parties[user.party]
                 return Contact(
-                    user: user.id, name: user.name, party: user.party, partyName: party?.name ?? user.party.rawValue,
+                    user: user.id, name: user.name, party: user.party,
+                    partyName: party?.name ?? user.party.rawValue,
                     isInternal: party?.kind == .internal)
             }
     }
@@ -147,9 +173,13 @@ public enum Access {
     }
 
     /// The author's structure on the thread, else their first structure, else their party.
-    static func workgroupName(of author: UserID, thread: ThreadState, in directory: Directory) -> String {
+    static func workgroupName(of author: UserID, thread: ThreadState, in directory: Directory)
+        -> String
+    {
         let own = directory.structures(of: author)
-        if let onThread = own.first(where: { thread.structures.contains($0.id) }) { return onThread.name }
+        if let onThread = own.first(where: { thread.structures.contains($0.id) }) {
+            return onThread.name
+        }
         if let first = own.first { return first.name }
         let party = directory.users[author]?.party
         return party.flatMap { directory.parties[$0]?.name } ?? ""

@@ -11,7 +11,8 @@ public struct OpenThread: Sendable, Hashable {
     public var importance: Importance
     public var participants: [UserID]
     public var structures: [StructureID]
-    /// The first message, when given.
+    /// The first message, when given; not posted when a one-thread-per-subject subject already has its
+    /// thread (the caller posts it there once it has the existing thread).
     public var body: NewMessage?
 
     public init(
@@ -38,7 +39,10 @@ public struct NewMessage: Sendable, Hashable {
     public var format: MessageFormat
     public var attachments: [Attachment]
 
-    public init(text: String, kind: MessageKind = .message, format: MessageFormat = .plain, attachments: [Attachment] = []) {
+    public init(
+        text: String, kind: MessageKind = .message, format: MessageFormat = .plain,
+        attachments: [Attachment] = []
+    ) {
         self.text = text
         self.kind = kind
         self.format = format
@@ -50,14 +54,16 @@ public struct NewMessage: Sendable, Hashable {
 /// commands are a user's.
 public enum Command: Sendable, Hashable {
     case createParty(id: PartyID, name: String, kind: PartyKind)
-    case createUser(id: UserID, name: String, email: String, party: PartyID, roles: [Role], tokenHash: String)
+    case createUser(
+        id: UserID, name: String, email: String, party: PartyID, roles: [Role], tokenHash: String)
     /// The id of the service principal is the context's `newID`.
     case createServiceToken(name: String, tokenHash: String)
     case createStructure(id: StructureID, name: String, party: PartyID, shareHistory: Bool)
     case addStructureMember(structure: StructureID, user: UserID)
     case removeStructureMember(structure: StructureID, user: UserID)
     case createCategory(
-        id: CategoryID, name: String, handlerRoles: [Role], structures: [StructureID], defaultRecipients: [UserID])
+        id: CategoryID, name: String, handlerRoles: [Role], structures: [StructureID],
+        defaultRecipients: [UserID])
     case changeSettings(SettingsPatch)
     /// The thread's id is the context's `newID`.
     case openThread(OpenThread)
@@ -94,11 +100,14 @@ extension Command {
 extension OpenThread {
     var rule: SubjectRule { SubjectRule(kind: subjectKind) }
 
+    /// The ref as recorded: the claim stream loaded and the one written must have the same name.
+    var normalizedRef: String? { subjectRef?.trimmingCharacters(in: .whitespaces) }
+
     /// The claim stream of a one-thread-per-subject kind, the counter of a numbered kind.
     var extraStreams: [String] {
         switch rule {
         case .onePerSubject:
-            guard let ref = subjectRef, SubjectRule.isValidKind(subjectKind) else { return [] }
+            guard let ref = normalizedRef, !ref.isEmpty, SubjectRule.isValidKind(subjectKind) else { return [] }
             return [StreamName.subject(Subject(kind: subjectKind, ref: ref))]
         case .numbered:
             return [StreamName.tickets]

@@ -26,7 +26,8 @@ extension Decider {
         for role in proposed.roles { try validID(role) }
         user.roles = unique(proposed.roles)
         try validTokenHash(proposed.tokenHash)
-        guard loaded.version(of: StreamName.user(proposed.id)) == 0, directory.users[proposed.id] == nil else {
+        guard loaded.version(of: StreamName.user(proposed.id)) == 0, directory.users[proposed.id] == nil
+        else {
             throw .duplicateID(proposed.id.rawValue)
         }
         return [.userCreated(user)]
@@ -45,14 +46,16 @@ extension Decider {
     }
 
     static func createStructure(
-        _ proposed: StructureCreated, context: CommandContext, directory: Directory, loaded: LoadedStreams
+        _ proposed: StructureCreated, context: CommandContext, directory: Directory,
+        loaded: LoadedStreams
     ) throws(DomainError) -> [Event] {
         try requireAdmin(context)
         try validID(proposed.id)
         var structure = proposed
         structure.name = try validName(proposed.name)
         guard directory.parties[proposed.party] != nil else { throw .unknownParty(proposed.party) }
-        guard loaded.version(of: StreamName.structure(proposed.id)) == 0, directory.structures[proposed.id] == nil
+        guard loaded.version(of: StreamName.structure(proposed.id)) == 0,
+            directory.structures[proposed.id] == nil
         else { throw .duplicateID(proposed.id.rawValue) }
         return [.structureCreated(structure)]
     }
@@ -78,7 +81,8 @@ extension Decider {
     }
 
     static func createCategory(
-        _ proposed: CategoryCreated, context: CommandContext, directory: Directory, loaded: LoadedStreams
+        _ proposed: CategoryCreated, context: CommandContext, directory: Directory,
+        loaded: LoadedStreams
     ) throws(DomainError) -> [Event] {
         try requireAdmin(context)
         try validID(proposed.id)
@@ -88,17 +92,22 @@ extension Decider {
         for structure in proposed.structures where directory.structures[structure] == nil {
             throw .unknownStructure(structure)
         }
-        for user in proposed.defaultRecipients where directory.users[user] == nil { throw .unknownUser(user) }
+        for user in proposed.defaultRecipients where directory.users[user] == nil {
+            throw .unknownUser(user)
+        }
         category.handlerRoles = unique(proposed.handlerRoles)
         category.structures = unique(proposed.structures)
         category.defaultRecipients = unique(proposed.defaultRecipients)
-        guard loaded.version(of: StreamName.category(proposed.id)) == 0, directory.categories[proposed.id] == nil
+        guard loaded.version(of: StreamName.category(proposed.id)) == 0,
+            directory.categories[proposed.id] == nil
         else { throw .duplicateID(proposed.id.rawValue) }
         return [.categoryCreated(category)]
     }
 
     /// An empty patch writes nothing.
-    static func changeSettings(_ patch: SettingsPatch, context: CommandContext) throws(DomainError) -> [Event] {
+    static func changeSettings(_ patch: SettingsPatch, context: CommandContext) throws(DomainError)
+        -> [Event]
+    {
         try requireAdmin(context)
         guard !patch.isEmpty else { return [] }
         if let policy = patch.displayPolicy { try validDisplayPolicy(policy, field: "displayPolicy") }
@@ -106,7 +115,9 @@ extension Decider {
             try validDisplayPolicy(policy, field: "partyDisplayPolicies.\(party)")
         }
         if let digest = patch.digest {
-            guard isTimeOfDay(digest.time) else { throw .invalidSetting(field: "digest.time", reason: "use HH:MM") }
+            guard isTimeOfDay(digest.time) else {
+                throw .invalidSetting(field: "digest.time", reason: "use HH:MM")
+            }
             guard !digest.subjectTemplate.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw .invalidSetting(field: "digest.subjectTemplate", reason: "must not be empty")
             }
@@ -116,16 +127,20 @@ extension Decider {
         }
         if let limit = patch.messageSizeLimit, !(1...Settings.maximumMessageSizeLimit).contains(limit) {
             throw .invalidSetting(
-                field: "messageSizeLimit", reason: "must be between 1 and \(Settings.maximumMessageSizeLimit) bytes")
+                field: "messageSizeLimit",
+                reason: "must be between 1 and \(Settings.maximumMessageSizeLimit) bytes")
         }
         for (index, rule) in (patch.notifications ?? []).enumerated() {
             let field = "notifications[\(index)]"
-            guard !rule.to.isEmpty else { throw .invalidSetting(field: "\(field).to", reason: "needs a recipient") }
+            guard !rule.to.isEmpty else {
+                throw .invalidSetting(field: "\(field).to", reason: "needs a recipient")
+            }
             guard !rule.subjectTemplate.isEmpty, !rule.bodyTemplate.isEmpty else {
                 throw .invalidSetting(field: field, reason: "subject and body templates must not be empty")
             }
             for address in rule.bcc where !isEmail(address) {
-                throw .invalidSetting(field: "\(field).bcc", reason: "'\(address)' is not an e-mail address")
+                throw .invalidSetting(
+                    field: "\(field).bcc", reason: "'\(address)' is not an e-mail address")
             }
         }
         if let roles = patch.defaultHandlerRoles {

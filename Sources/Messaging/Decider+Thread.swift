@@ -21,14 +21,16 @@ extension Decider {
             subject = Subject(kind: open.subjectKind, ref: "\(prefix)\(number)")
             events.append(.ticketNumbered(TicketNumbered(number: number, thread: threadID)))
         case .onePerSubject:
-            subject = Subject(kind: open.subjectKind, ref: try validRef(open.subjectRef))
+            subject = Subject(kind: open.subjectKind, ref: try validRef(open.normalizedRef))
             if SubjectClaim.fold(loaded[StreamName.subject(subject)]) != nil { return [] }
             events.append(.subjectClaimed(SubjectClaimed(subject: subject, thread: threadID)))
         case .free:
-            subject = Subject(kind: open.subjectKind, ref: try validRef(open.subjectRef))
+            subject = Subject(kind: open.subjectKind, ref: try validRef(open.normalizedRef))
         }
 
-        guard loaded.version(of: StreamName.thread(threadID)) == 0 else { throw .duplicateID(threadID.rawValue) }
+        guard loaded.version(of: StreamName.thread(threadID)) == 0 else {
+            throw .duplicateID(threadID.rawValue)
+        }
         let title = open.title.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !title.isEmpty, title.count <= 500 else { throw .invalidTitle }
         var category: Category?
@@ -45,9 +47,11 @@ extension Decider {
         events.append(
             .threadOpened(
                 ThreadOpened(
-                    thread: threadID, subject: subject, title: title, category: open.category, priority: open.priority,
+                    thread: threadID, subject: subject, title: title, category: open.category,
+                    priority: open.priority,
                     type: open.type, importance: open.importance, openedBy: opener.id,
-                    participants: unique([opener.id] + open.participants + (category?.defaultRecipients ?? [])),
+                    participants: unique(
+                        [opener.id] + open.participants + (category?.defaultRecipients ?? [])),
                     structures: unique(open.structures + (category?.structures ?? [])))))
         if let body = open.body {
             events.append(.messagePosted(posted(body, number: 1, thread: threadID, author: opener.id)))
@@ -56,25 +60,34 @@ extension Decider {
     }
 
     static func validRef(_ ref: String?) throws(DomainError) -> String {
-        guard let ref = ref?.trimmingCharacters(in: .whitespaces), !ref.isEmpty else {
+        guard let ref, !ref.isEmpty else {
             throw .invalidSubject("a ref is required for this kind")
         }
-        guard ref.utf8.count <= 200, !ref.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        guard ref.utf8.count <= 200,
+            !ref.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else { throw .invalidSubject("the ref must be at most 200 bytes without control characters") }
         return ref
     }
 
     static func validMessage(_ message: NewMessage, settings: Settings) throws(DomainError) {
-        guard !message.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .emptyMessage }
+        guard !message.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw .emptyMessage
+        }
         let size = message.text.utf8.count
         guard size <= settings.messageSizeLimit else {
             throw .messageTooLarge(size: size, limit: settings.messageSizeLimit)
         }
-        guard message.attachments.isEmpty || settings.attachmentsAllowed else { throw .attachmentsNotAllowed }
-        for attachment in message.attachments where !attachment.isValid { throw .invalidAttachment(attachment.name) }
+        guard message.attachments.isEmpty || settings.attachmentsAllowed else {
+            throw .attachmentsNotAllowed
+        }
+        for attachment in message.attachments where !attachment.isValid {
+            throw .invalidAttachment(attachment.name)
+        }
     }
 
-    static func posted(_ message: NewMessage, number: Int, thread: ThreadID, author: UserID) -> MessagePosted {
+    static func posted(_ message: NewMessage, number: Int, thread: ThreadID, author: UserID)
+        -> MessagePosted
+    {
         MessagePosted(
             thread: thread, number: number, author: author, kind: message.kind, format: message.format,
             text: message.text, attachments: message.attachments)
@@ -83,7 +96,8 @@ extension Decider {
     /// An outside answer moves a `waiting` thread back to `open` and, if settings allow, reopens a
     /// `resolved` one; internal posts never change the status.
     static func postMessage(
-        _ message: NewMessage, on id: ThreadID, context: CommandContext, directory: Directory, loaded: LoadedStreams
+        _ message: NewMessage, on id: ThreadID, context: CommandContext, directory: Directory,
+        loaded: LoadedStreams
     ) throws(DomainError) -> [Event] {
         let author = try requireUser(context, in: directory)
         let thread = try readableThread(id, for: author, directory: directory, loaded: loaded)
@@ -93,14 +107,16 @@ extension Decider {
         try validMessage(message, settings: directory.settings)
 
         var events: [Event] = [
-            .messagePosted(posted(message, number: thread.messageCount + 1, thread: id, author: author.id))
+            .messagePosted(
+                posted(message, number: thread.messageCount + 1, thread: id, author: author.id))
         ]
         guard outside else { return events }
         switch thread.status {
         case .waiting:
             events.append(
                 .threadStatusChanged(
-                    ThreadStatusChanged(thread: id, from: .waiting, to: .open, reason: .answeredByOutsideParty)))
+                    ThreadStatusChanged(
+                        thread: id, from: .waiting, to: .open, reason: .answeredByOutsideParty)))
         case .resolved:
             guard directory.settings.allowReopen else { throw .threadResolved(id) }
             events.append(
@@ -115,7 +131,8 @@ extension Decider {
     /// Moving a marker backwards (or to where it is) writes nothing: clients send stale values, and
     /// a marker that could go back would resurrect read messages as unread.
     static func moveReadMarker(
-        thread id: ThreadID, upTo: Int, context: CommandContext, directory: Directory, loaded: LoadedStreams
+        thread id: ThreadID, upTo: Int, context: CommandContext, directory: Directory,
+        loaded: LoadedStreams
     ) throws(DomainError) -> [Event] {
         let user = try requireUser(context, in: directory)
         let thread = try readableThread(id, for: user, directory: directory, loaded: loaded)
@@ -128,7 +145,8 @@ extension Decider {
 
     /// A handler takes the thread (handler = actor) or gives it to another holder of its handler roles.
     static func assignHandler(
-        thread id: ThreadID, handler: UserID, context: CommandContext, directory: Directory, loaded: LoadedStreams
+        thread id: ThreadID, handler: UserID, context: CommandContext, directory: Directory,
+        loaded: LoadedStreams
     ) throws(DomainError) -> [Event] {
         let actor = try requireUser(context, in: directory)
         let thread = try readableThread(id, for: actor, directory: directory, loaded: loaded)
@@ -153,19 +171,24 @@ extension Decider {
         if !isHandler {
             let ownParty = directory.users[thread.openedBy]?.party == actor.party
             guard !directory.isInternal(actor.id), ownParty, target == .resolved else {
-                throw .notAllowed("only handlers change the status; the outside party may resolve its own thread")
+                throw .notAllowed(
+                    "only handlers change the status; the outside party may resolve its own thread")
             }
         }
         guard thread.status != target else { return [] }
         guard thread.status.canMove(to: target) else {
             throw .invalidStatusTransition(from: thread.status, to: target)
         }
-        return [.threadStatusChanged(ThreadStatusChanged(thread: id, from: thread.status, to: target, reason: .requested))]
+        return [
+            .threadStatusChanged(
+                ThreadStatusChanged(thread: id, from: thread.status, to: target, reason: .requested))
+        ]
     }
 
     /// Blocking an already blocked thread (or unblocking an open one) writes nothing.
     static func setBlocked(
-        _ blocked: Bool, thread id: ThreadID, context: CommandContext, directory: Directory, loaded: LoadedStreams
+        _ blocked: Bool, thread id: ThreadID, context: CommandContext, directory: Directory,
+        loaded: LoadedStreams
     ) throws(DomainError) -> [Event] {
         let actor = try requireUser(context, in: directory)
         let thread = try readableThread(id, for: actor, directory: directory, loaded: loaded)
@@ -173,6 +196,8 @@ extension Decider {
             throw .notAllowed("only the thread's handlers block or unblock it")
         }
         guard thread.blocked != blocked else { return [] }
-        return blocked ? [.threadBlocked(ThreadBlocked(thread: id))] : [.threadUnblocked(ThreadUnblocked(thread: id))]
+        return blocked
+            ? [.threadBlocked(ThreadBlocked(thread: id))]
+            : [.threadUnblocked(ThreadUnblocked(thread: id))]
     }
 }

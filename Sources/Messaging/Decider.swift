@@ -26,8 +26,10 @@ public struct PlannedWrite: Sendable, Hashable {
     public var events: [Event]
 }
 
-/// A decision turned into storage writes. All writes belong in one atomic append; on a version
-/// conflict the engine reloads the streams and decides again.
+/// A decision turned into storage writes. All writes belong in one atomic append, each event encoded
+/// with ``EventCodec`` and stamped with the context's `actor.recordedValue` and `now` (the folds read
+/// message times and actors from the envelope). On a version conflict the engine reloads the streams
+/// and decides again; a plan without writes is not appended.
 public struct Plan: Sendable, Hashable {
     /// Every event in decision order.
     public var events: [Event]
@@ -46,21 +48,26 @@ public enum Decider {
     ) throws(DomainError) -> [Event] {
         switch command {
         case .createParty(let id, let name, let kind):
-            try createParty(id: id, name: name, kind: kind, context: context, directory: directory, loaded: loaded)
+            try createParty(
+                id: id, name: name, kind: kind, context: context, directory: directory, loaded: loaded)
         case .createUser(let id, let name, let email, let party, let roles, let tokenHash):
             try createUser(
-                UserCreated(id: id, name: name, email: email, party: party, roles: roles, tokenHash: tokenHash),
+                UserCreated(
+                    id: id, name: name, email: email, party: party, roles: roles, tokenHash: tokenHash),
                 context: context, directory: directory, loaded: loaded)
         case .createServiceToken(let name, let tokenHash):
             try createServiceToken(name: name, tokenHash: tokenHash, context: context, loaded: loaded)
         case .createStructure(let id, let name, let party, let shareHistory):
             try createStructure(
-                StructureCreated(id: id, name: name, party: party, shareHistory: shareHistory), context: context,
+                StructureCreated(id: id, name: name, party: party, shareHistory: shareHistory),
+                context: context,
                 directory: directory, loaded: loaded)
         case .addStructureMember(let structure, let user):
-            try addStructureMember(structure: structure, user: user, context: context, directory: directory)
+            try addStructureMember(
+                structure: structure, user: user, context: context, directory: directory)
         case .removeStructureMember(let structure, let user):
-            try removeStructureMember(structure: structure, user: user, context: context, directory: directory)
+            try removeStructureMember(
+                structure: structure, user: user, context: context, directory: directory)
         case .createCategory(let id, let name, let handlerRoles, let structures, let defaultRecipients):
             try createCategory(
                 CategoryCreated(
@@ -74,11 +81,14 @@ public enum Decider {
         case .postMessage(let thread, let message):
             try postMessage(message, on: thread, context: context, directory: directory, loaded: loaded)
         case .moveReadMarker(let thread, let upTo):
-            try moveReadMarker(thread: thread, upTo: upTo, context: context, directory: directory, loaded: loaded)
+            try moveReadMarker(
+                thread: thread, upTo: upTo, context: context, directory: directory, loaded: loaded)
         case .assignHandler(let thread, let handler):
-            try assignHandler(thread: thread, handler: handler, context: context, directory: directory, loaded: loaded)
+            try assignHandler(
+                thread: thread, handler: handler, context: context, directory: directory, loaded: loaded)
         case .changeStatus(let thread, let status):
-            try changeStatus(thread: thread, to: status, context: context, directory: directory, loaded: loaded)
+            try changeStatus(
+                thread: thread, to: status, context: context, directory: directory, loaded: loaded)
         case .blockThread(let thread):
             try setBlocked(true, thread: thread, context: context, directory: directory, loaded: loaded)
         case .unblockThread(let thread):
@@ -100,7 +110,8 @@ public enum Decider {
             } else {
                 let version = loaded.version(of: stream)
                 writes.append(
-                    PlannedWrite(stream: stream, expected: version == 0 ? .noStream : .version(version), events: [event])
+                    PlannedWrite(
+                        stream: stream, expected: version == 0 ? .noStream : .version(version), events: [event])
                 )
             }
         }
@@ -116,10 +127,14 @@ public enum Decider {
 
 extension Decider {
     static func requireAdmin(_ context: CommandContext) throws(DomainError) {
-        guard context.actor == .admin else { throw .notAllowed("only the administrator manages the directory") }
+        guard context.actor == .admin else {
+            throw .notAllowed("only the administrator manages the directory")
+        }
     }
 
-    static func requireUser(_ context: CommandContext, in directory: Directory) throws(DomainError) -> User {
+    static func requireUser(_ context: CommandContext, in directory: Directory) throws(DomainError)
+        -> User
+    {
         guard case .user(let id) = context.actor else { throw .notAllowed("only users act on threads") }
         guard let user = directory.users[id] else { throw .unknownUser(id) }
         return user
@@ -141,7 +156,8 @@ extension Decider {
 
     static func isEmail(_ text: String) -> Bool {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".")
+        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
+            && !parts[1].hasPrefix(".")
             && !parts[1].hasSuffix(".") && text.count <= 254 && !text.contains(where: \.isWhitespace)
     }
 

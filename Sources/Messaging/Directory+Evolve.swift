@@ -11,7 +11,8 @@ extension Directory {
             directory.parties[e.id] = Party(id: e.id, name: e.name, kind: e.kind)
         case .userCreated(let e):
             directory.users[e.id] = User(
-                id: e.id, name: e.name, email: e.email, party: e.party, roles: e.roles, tokenHash: e.tokenHash)
+                id: e.id, name: e.name, email: e.email, party: e.party, roles: e.roles,
+                tokenHash: e.tokenHash)
         case .serviceTokenCreated(let e):
             directory.services[e.id] = ServicePrincipal(id: e.id, name: e.name, tokenHash: e.tokenHash)
         case .structureCreated(let e):
@@ -30,7 +31,8 @@ extension Directory {
                 defaultRecipients: e.defaultRecipients)
         case .settingsChanged(let patch):
             directory.settings = directory.settings.applying(patch)
-        case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved, .handlerAssigned,
+        case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
+            .handlerAssigned,
             .threadStatusChanged, .threadBlocked, .threadUnblocked:
             break
         }
@@ -38,7 +40,9 @@ extension Directory {
     }
 
     /// The directory after `records`, in log order.
-    public static func fold(_ records: some Sequence<Recorded<Event>>, from initial: Directory = Directory())
+    public static func fold(
+        _ records: some Sequence<Recorded<Event>>, from initial: Directory = Directory()
+    )
         -> Directory
     {
         records.reduce(initial, evolve)

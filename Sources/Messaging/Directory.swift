@@ -64,7 +64,9 @@ extension Directory {
     /// The principal a bearer token's hash belongs to (linear: the directory is small).
     public func principal(withTokenHash hash: String) -> Actor? {
         if let user = users.values.first(where: { $0.tokenHash == hash }) { return .user(user.id) }
-        if let service = services.values.first(where: { $0.tokenHash == hash }) { return .service(service.id) }
+        if let service = services.values.first(where: { $0.tokenHash == hash }) {
+            return .service(service.id)
+        }
         return nil
     }
 

@@ -78,23 +78,28 @@ public enum DomainError: Error, Sendable, Hashable {
         case .unknownUser(let id): "There is no user '\(id)'."
         case .unknownStructure(let id): "There is no structure '\(id)'."
         case .unknownCategory(let id): "There is no category '\(id)'."
-        case .notAMember(let structure, let user): "User '\(user)' is not a member of structure '\(structure)'."
+        case .notAMember(let structure, let user):
+            "User '\(user)' is not a member of structure '\(structure)'."
         case .invalidSetting(let field, let reason): "Setting '\(field)' is invalid: \(reason)."
         case .invalidSubject(let reason): "The subject is invalid: \(reason)."
         case .invalidTitle: "A title must not be empty and at most 500 characters long."
         case .threadNotFound(let id): "There is no thread '\(id)'."
-        case .threadBlocked(let id): "Thread '\(id)' is blocked: outside users cannot post until it is unblocked."
+        case .threadBlocked(let id):
+            "Thread '\(id)' is blocked: outside users cannot post until it is unblocked."
         case .threadClosed(let id): "Thread '\(id)' is closed."
-        case .threadResolved(let id): "Thread '\(id)' is resolved and cannot be reopened by a new message."
+        case .threadResolved(let id):
+            "Thread '\(id)' is resolved and cannot be reopened by a new message."
         case .emptyMessage: "A message must not be empty."
-        case .messageTooLarge(let size, let limit): "The message has \(size) bytes; the limit is \(limit)."
+        case .messageTooLarge(let size, let limit):
+            "The message has \(size) bytes; the limit is \(limit)."
         case .attachmentsNotAllowed: "This deployment does not accept attachments."
         case .invalidAttachment(let name):
             "Attachment '\(name)' needs a name, a content type, a size of at least 0 and a SHA-256 hex digest."
         case .readMarkerOutOfRange(let upTo, let count):
             "Cannot mark messages up to #\(upTo) as read: the thread has \(count) messages."
         case .notAHandler(let id): "User '\(id)' holds none of the thread's handler roles."
-        case .invalidStatusTransition(let from, let to): "A thread cannot go from '\(from.rawValue)' to '\(to.rawValue)'."
+        case .invalidStatusTransition(let from, let to):
+            "A thread cannot go from '\(from.rawValue)' to '\(to.rawValue)'."
         }
     }
 }

@@ -46,7 +46,8 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     public var latestSchemaVersion: UInt16 {
         switch self {
         case .messagePosted: 2
-        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated,
+            .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
             .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
             .threadUnblocked:
@@ -57,10 +58,12 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     /// Directory events describe who exists and who belongs where; the directory fold reads only these.
     public var isDirectory: Bool {
         switch self {
-        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated,
+            .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged:
             true
-        case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved, .handlerAssigned,
+        case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
+            .handlerAssigned,
             .threadStatusChanged, .threadBlocked, .threadUnblocked:
             false
         }
@@ -114,7 +117,9 @@ public struct UserCreated: Codable, Sendable, Hashable {
     /// Lowercase hex SHA-256 of the bearer token; the token itself is never recorded.
     public var tokenHash: String
 
-    public init(id: UserID, name: String, email: String, party: PartyID, roles: [Role], tokenHash: String) {
+    public init(
+        id: UserID, name: String, email: String, party: PartyID, roles: [Role], tokenHash: String
+    ) {
         self.id = id
         self.name = name
         self.email = email
@@ -179,7 +184,8 @@ public struct CategoryCreated: Codable, Sendable, Hashable {
     public var defaultRecipients: [UserID]
 
     public init(
-        id: CategoryID, name: String, handlerRoles: [Role], structures: [StructureID], defaultRecipients: [UserID]
+        id: CategoryID, name: String, handlerRoles: [Role], structures: [StructureID],
+        defaultRecipients: [UserID]
     ) {
         self.id = id
         self.name = name
@@ -259,7 +265,8 @@ public struct MessagePosted: Codable, Sendable, Hashable {
     public var attachments: [Attachment]
 
     public init(
-        thread: ThreadID, number: Int, author: UserID, kind: MessageKind = .message, format: MessageFormat = .plain,
+        thread: ThreadID, number: Int, author: UserID, kind: MessageKind = .message,
+        format: MessageFormat = .plain,
         text: String, attachments: [Attachment] = []
     ) {
         self.thread = thread

@@ -26,10 +26,13 @@ public enum EventCodec {
             // which JSONEncoder always encodes.
             preconditionFailure("event payload failed to encode: \(error)")
         }
-        return EncodedEvent(type: type.rawValue, schemaVersion: type.latestSchemaVersion, data: Array(data))
+        return EncodedEvent(
+            type: type.rawValue, schemaVersion: type.latestSchemaVersion, data: Array(data))
     }
 
-    public static func decode(type: String, schemaVersion: UInt16, data: [UInt8]) throws(EventCodingError) -> Event {
+    public static func decode(type: String, schemaVersion: UInt16, data: [UInt8])
+        throws(EventCodingError) -> Event
+    {
         guard let eventType = EventType(rawValue: type) else {
             throw .unknownType(type, schemaVersion: schemaVersion)
         }
@@ -96,9 +99,11 @@ public enum EventCodec {
         return switch type {
         case .partyCreated: .partyCreated(try decoder.decode(PartyCreated.self, from: data))
         case .userCreated: .userCreated(try decoder.decode(UserCreated.self, from: data))
-        case .serviceTokenCreated: .serviceTokenCreated(try decoder.decode(ServiceTokenCreated.self, from: data))
+        case .serviceTokenCreated:
+            .serviceTokenCreated(try decoder.decode(ServiceTokenCreated.self, from: data))
         case .structureCreated: .structureCreated(try decoder.decode(StructureCreated.self, from: data))
-        case .structureMemberAdded: .structureMemberAdded(try decoder.decode(StructureMemberAdded.self, from: data))
+        case .structureMemberAdded:
+            .structureMemberAdded(try decoder.decode(StructureMemberAdded.self, from: data))
         case .structureMemberRemoved:
             .structureMemberRemoved(try decoder.decode(StructureMemberRemoved.self, from: data))
         case .categoryCreated: .categoryCreated(try decoder.decode(CategoryCreated.self, from: data))
@@ -109,7 +114,8 @@ public enum EventCodec {
         case .messagePosted: .messagePosted(try decoder.decode(MessagePosted.self, from: data))
         case .readMarkerMoved: .readMarkerMoved(try decoder.decode(ReadMarkerMoved.self, from: data))
         case .handlerAssigned: .handlerAssigned(try decoder.decode(HandlerAssigned.self, from: data))
-        case .threadStatusChanged: .threadStatusChanged(try decoder.decode(ThreadStatusChanged.self, from: data))
+        case .threadStatusChanged:
+            .threadStatusChanged(try decoder.decode(ThreadStatusChanged.self, from: data))
         case .threadBlocked: .threadBlocked(try decoder.decode(ThreadBlocked.self, from: data))
         case .threadUnblocked: .threadUnblocked(try decoder.decode(ThreadUnblocked.self, from: data))
         }

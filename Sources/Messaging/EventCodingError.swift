@@ -19,11 +19,15 @@ public struct EventCodingError: Error, Sendable, Hashable, CustomStringConvertib
     }
 
     static func unsupportedVersion(_ type: String, schemaVersion: UInt16) -> EventCodingError {
-        EventCodingError(code: .unsupportedVersion, type: type, schemaVersion: schemaVersion, detail: "")
+        EventCodingError(
+            code: .unsupportedVersion, type: type, schemaVersion: schemaVersion, detail: "")
     }
 
-    static func malformed(_ type: String, schemaVersion: UInt16, _ error: any Error) -> EventCodingError {
-        EventCodingError(code: .malformedPayload, type: type, schemaVersion: schemaVersion, detail: "\(error)")
+    static func malformed(_ type: String, schemaVersion: UInt16, _ error: any Error)
+        -> EventCodingError
+    {
+        EventCodingError(
+            code: .malformedPayload, type: type, schemaVersion: schemaVersion, detail: "\(error)")
     }
 
     public var isUnknownType: Bool { code == .unknownType }

@@ -25,16 +25,12 @@ extension Identifier {
 
 public func isValidIdentifier(_ text: String) -> Bool {
     guard (1...100).contains(text.utf8.count) else { return false }
-    return text.utf8.allSatisfy { byte in
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."):
-            true
-        default:
-            false
-        }
-    }
+    return text.utf8.allSatisfy(identifierBytes.contains)
 }
+
+private let identifierBytes: Set<UInt8> = Set(
+    Array(UInt8(ascii: "a")...UInt8(ascii: "z")) + Array(UInt8(ascii: "A")...UInt8(ascii: "Z"))
+        + Array(UInt8(ascii: "0")...UInt8(ascii: "9")) + Array("_-.".utf8))
 
 public struct PartyID: Identifier {
     public let rawValue: String

@@ -29,7 +29,9 @@ public struct DigestSettings: Codable, Sendable, Hashable {
     /// `{{subject.ref}}`, `{{subject.kind}}` and `{{thread.title}}` are filled in by the mailer.
     public var subjectTemplate: String
 
-    public init(time: String = "07:00", subjectTemplate: String = "New messages in Threadlog {{subject.ref}}") {
+    public init(
+        time: String = "07:00", subjectTemplate: String = "New messages in Threadlog {{subject.ref}}"
+    ) {
         self.time = time
         self.subjectTemplate = subjectTemplate
     }
@@ -149,7 +151,8 @@ public struct SettingsPatch: Codable, Sendable, Hashable {
 
     public init(
         displayPolicy: DisplayPolicy? = nil, partyDisplayPolicies: [PartyID: DisplayPolicy]? = nil,
-        digest: DigestSettings? = nil, retentionDays: Int? = nil, notifications: [NotificationRule]? = nil,
+        digest: DigestSettings? = nil, retentionDays: Int? = nil,
+        notifications: [NotificationRule]? = nil,
         allowReopen: Bool? = nil, messageSizeLimit: Int? = nil, attachmentsAllowed: Bool? = nil,
         defaultHandlerRoles: [Role]? = nil
     ) {

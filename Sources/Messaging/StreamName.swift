@@ -12,7 +12,9 @@ public enum StreamName {
     public static func thread(_ id: ThreadID) -> String { "thread-\(id.rawValue)" }
     /// The claim of a one-thread-per-subject kind; the kind is a lowercase word without `-`, so the
     /// first `-` after it separates kind and ref unambiguously.
-    public static func subject(_ subject: Subject) -> String { "subject-\(subject.kind)-\(subject.ref)" }
+    public static func subject(_ subject: Subject) -> String {
+        "subject-\(subject.kind)-\(subject.ref)"
+    }
     /// The ticket counter: its version is the last ticket number handed out.
     public static let tickets = "tickets"
 }

@@ -63,18 +63,19 @@ public enum SubjectRule: Sendable, Hashable {
     /// Any number of threads.
     case free
 
+    /// Kinds not named by the outside contract are free.
     public init(kind: String) {
-        switch kind {
-        case "contract": self = .onePerSubject
-        case "ticket": self = .numbered(prefix: "TT")
-        default: self = .free
-        }
+        self = Self.known[kind] ?? .free
     }
+
+    static let known: [String: SubjectRule] = ["contract": .onePerSubject, "ticket": .numbered(prefix: "TT")]
 
     /// Subject kinds are lowercase words: they are part of stream names.
     public static func isValidKind(_ kind: String) -> Bool {
         (1...40).contains(kind.utf8.count)
-            && kind.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || $0 == UInt8(ascii: "_") }
+            && kind.utf8.allSatisfy {
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || $0 == UInt8(ascii: "_")
+            }
     }
 }
 
@@ -94,7 +95,8 @@ public struct Attachment: Codable, Sendable, Hashable {
     }
 
     var isValid: Bool {
-        !name.isEmpty && name.utf8.count <= 255 && !contentType.isEmpty && size >= 0 && isSHA256Hex(sha256)
+        !name.isEmpty && name.utf8.count <= 255 && !contentType.isEmpty && size >= 0
+            && isSHA256Hex(sha256)
     }
 }
 
@@ -102,6 +104,7 @@ public struct Attachment: Codable, Sendable, Hashable {
 public func isSHA256Hex(_ text: String) -> Bool {
     text.utf8.count == 64
         && text.utf8.allSatisfy {
-            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
         }
 }

@@ -6,13 +6,18 @@ extension ThreadState {
     public static func evolve(_ state: ThreadState?, _ recorded: Recorded<Event>) -> ThreadState? {
         if case .threadOpened(let e) = recorded.event, state == nil {
             return ThreadState(
-                id: e.thread, subject: e.subject, title: e.title, category: e.category, priority: e.priority,
-                type: e.type, importance: e.importance, openedBy: e.openedBy, openedAtMillis: recorded.timeMillis,
+                id: e.thread, subject: e.subject, title: e.title, category: e.category,
+                priority: e.priority,
+                type: e.type, importance: e.importance, openedBy: e.openedBy,
+                openedAtMillis: recorded.timeMillis,
                 openedAtPosition: recorded.position, participants: e.participants, structures: e.structures,
                 status: .new, handler: nil, blocked: false, messages: [], readMarkers: [:],
-                lastActivityMillis: recorded.timeMillis, lastPosition: recorded.position, version: recorded.version)
+                lastActivityMillis: recorded.timeMillis, lastPosition: recorded.position,
+                version: recorded.version)
         }
-        guard var thread = state, recorded.event.stream == StreamName.thread(thread.id) else { return state }
+        guard var thread = state, recorded.event.stream == StreamName.thread(thread.id) else {
+            return state
+        }
         thread.version = recorded.version
         thread.lastPosition = recorded.position
         switch recorded.event {
@@ -40,7 +45,8 @@ extension ThreadState {
         case .threadUnblocked:
             thread.blocked = false
             thread.lastActivityMillis = recorded.timeMillis
-        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated,
+            .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered:
             break
         }

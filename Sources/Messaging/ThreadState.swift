@@ -44,6 +44,14 @@ public struct ThreadState: Sendable, Hashable {
 
     public var messageCount: Int { messages.count }
 
+    /// The human number of a numbered kind (`TT8` for a ticket), `nil` for other kinds.
+    public var number: String? {
+        switch SubjectRule(kind: subject.kind) {
+        case .numbered: subject.ref
+        case .onePerSubject, .free: nil
+        }
+    }
+
     public func readMarker(of user: UserID) -> Int { readMarkers[user] ?? 0 }
 }
 

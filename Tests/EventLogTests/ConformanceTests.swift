@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import TestSupport
 import Testing
 
 /// What every event-log backend must do. Each test runs once per `Backend`.

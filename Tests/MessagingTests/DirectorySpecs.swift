@@ -49,38 +49,56 @@ import Testing
 
     @Test func userRefusals() {
         let spec = Spec.given(w.directory)
-        func create(_ id: UserID = "u9", email: String = "u@example.com", party: PartyID = "acme", hash: String? = nil)
+        func create(
+            _ id: UserID = "u9", email: String = "u@example.com", party: PartyID = "acme",
+            hash: String? = nil
+        )
             -> Command
         {
-            .createUser(id: id, name: "U", email: email, party: party, roles: [], tokenHash: hash ?? w.hash)
+            .createUser(
+                id: id, name: "U", email: email, party: party, roles: [], tokenHash: hash ?? w.hash)
         }
         spec.when(create(party: "nobody"), by: .admin).thenRefused(.unknownParty("nobody"))
-        spec.when(create(email: "not-an-address"), by: .admin).thenRefused(.invalidEmail("not-an-address"))
+        spec.when(create(email: "not-an-address"), by: .admin).thenRefused(
+            .invalidEmail("not-an-address"))
         spec.when(create(hash: "secret-token"), by: .admin).thenRefused(.invalidTokenHash)
-        spec.when(create(hash: String(repeating: "AB", count: 32)), by: .admin).thenRefused(.invalidTokenHash)
+        spec.when(create(hash: String(repeating: "AB", count: 32)), by: .admin).thenRefused(
+            .invalidTokenHash)
         spec.when(create(w.client), by: .admin).thenRefused(.duplicateID("c1"))
     }
 
     @Test func serviceTokensTakeTheGeneratedID() {
         Spec.given([])
             .when(.createServiceToken(name: "Archive", tokenHash: w.hash), by: .admin, newID: "svc1")
-            .then([.serviceTokenCreated(ServiceTokenCreated(id: "svc1", name: "Archive", tokenHash: w.hash))])
+            .then([
+                .serviceTokenCreated(ServiceTokenCreated(id: "svc1", name: "Archive", tokenHash: w.hash))
+            ])
     }
 
     @Test func structuresBelongToAKnownParty() {
         let spec = Spec.given(w.directory)
-        spec.when(.createStructure(id: "team", name: "Team", party: w.op, shareHistory: true), by: .admin)
-            .then([.structureCreated(StructureCreated(id: "team", name: "Team", party: w.op, shareHistory: true))])
-        spec.when(.createStructure(id: "team", name: "Team", party: "nobody", shareHistory: true), by: .admin)
-            .thenRefused(.unknownParty("nobody"))
-        spec.when(.createStructure(id: w.circle, name: "Again", party: w.acme, shareHistory: false), by: .admin)
-            .thenRefused(.duplicateID("acme-circle"))
+        spec.when(
+            .createStructure(id: "team", name: "Team", party: w.op, shareHistory: true), by: .admin
+        )
+        .then([
+            .structureCreated(StructureCreated(id: "team", name: "Team", party: w.op, shareHistory: true))
+        ])
+        spec.when(
+            .createStructure(id: "team", name: "Team", party: "nobody", shareHistory: true), by: .admin
+        )
+        .thenRefused(.unknownParty("nobody"))
+        spec.when(
+            .createStructure(id: w.circle, name: "Again", party: w.acme, shareHistory: false), by: .admin
+        )
+        .thenRefused(.duplicateID("acme-circle"))
     }
 
     @Test func addingAMemberRecordsTheJoinOnceAndKeepsTheFirstPosition() {
         let spec = Spec.given(w.directory)
         spec.when(.addStructureMember(structure: w.circle, user: w.subcontractor), by: .admin)
-            .then([.structureMemberAdded(StructureMemberAdded(structure: w.circle, user: w.subcontractor))])
+            .then([
+                .structureMemberAdded(StructureMemberAdded(structure: w.circle, user: w.subcontractor))
+            ])
         // Already a member: nothing is written, so the join position does not move.
         spec.when(.addStructureMember(structure: w.circle, user: w.client), by: .admin).then([])
         spec.when(.addStructureMember(structure: "nope", user: w.client), by: .admin)
@@ -111,15 +129,18 @@ import Testing
                     defaultRecipients: [w.supervisor]))
         ])
         spec.when(
-            .createCategory(id: "bugs", name: "B", handlerRoles: [], structures: ["nope"], defaultRecipients: []),
+            .createCategory(
+                id: "bugs", name: "B", handlerRoles: [], structures: ["nope"], defaultRecipients: []),
             by: .admin
         ).thenRefused(.unknownStructure("nope"))
         spec.when(
-            .createCategory(id: "bugs", name: "B", handlerRoles: [], structures: [], defaultRecipients: ["ghost"]),
+            .createCategory(
+                id: "bugs", name: "B", handlerRoles: [], structures: [], defaultRecipients: ["ghost"]),
             by: .admin
         ).thenRefused(.unknownUser("ghost"))
         spec.when(
-            .createCategory(id: w.payrollCategory, name: "B", handlerRoles: [], structures: [], defaultRecipients: []),
+            .createCategory(
+                id: w.payrollCategory, name: "B", handlerRoles: [], structures: [], defaultRecipients: []),
             by: .admin
         ).thenRefused(.duplicateID("payroll"))
     }
@@ -136,7 +157,9 @@ import Testing
 
     @Test func settingsChangeByPatch() {
         let patch = SettingsPatch(retentionDays: 30, allowReopen: false)
-        let spec = Spec.given([]).when(.changeSettings(patch), by: .admin).then([.settingsChanged(patch)])
+        let spec = Spec.given([]).when(.changeSettings(patch), by: .admin).then([
+            .settingsChanged(patch)
+        ])
         #expect(spec.directory.settings.retentionDays == 30)
         #expect(spec.directory.settings.allowReopen == false)
         #expect(spec.directory.settings.messageSizeLimit == 65536)
@@ -146,26 +169,33 @@ import Testing
     @Test func invalidSettingsAreRefused() {
         let spec = Spec.given([])
         spec.when(.changeSettings(SettingsPatch(retentionDays: 0)), by: .admin)
-            .thenRefused(.invalidSetting(field: "retentionDays", reason: "must be between 1 and 36500 days"))
+            .thenRefused(
+                .invalidSetting(field: "retentionDays", reason: "must be between 1 and 36500 days"))
         spec.when(.changeSettings(SettingsPatch(digest: DigestSettings(time: "25:00"))), by: .admin)
             .thenRefused(.invalidSetting(field: "digest.time", reason: "use HH:MM"))
-        spec.when(.changeSettings(SettingsPatch(displayPolicy: DisplayPolicy(mode: .custom))), by: .admin)
-            .thenRefused(.invalidSetting(field: "displayPolicy", reason: "custom mode needs a text"))
+        spec.when(
+            .changeSettings(SettingsPatch(displayPolicy: DisplayPolicy(mode: .custom))), by: .admin
+        )
+        .thenRefused(.invalidSetting(field: "displayPolicy", reason: "custom mode needs a text"))
         spec.when(.changeSettings(SettingsPatch(messageSizeLimit: 0)), by: .admin)
             .thenRefused(
                 .invalidSetting(field: "messageSizeLimit", reason: "must be between 1 and 4194304 bytes"))
         spec.when(.changeSettings(SettingsPatch(defaultHandlerRoles: [])), by: .admin)
-            .thenRefused(.invalidSetting(field: "defaultHandlerRoles", reason: "needs at least one valid role"))
+            .thenRefused(
+                .invalidSetting(field: "defaultHandlerRoles", reason: "needs at least one valid role"))
     }
 
     @Test func tokenHashesFindTheirPrincipal() {
         let spec = Spec.given([
             .partyCreated(PartyCreated(id: "p", name: "P", kind: .internal)),
-            .userCreated(UserCreated(id: "u", name: "U", email: "u@x.io", party: "p", roles: [], tokenHash: w.hash)),
-            .serviceTokenCreated(ServiceTokenCreated(id: "s", name: "S", tokenHash: String(repeating: "0", count: 64))),
+            .userCreated(
+                UserCreated(id: "u", name: "U", email: "u@x.io", party: "p", roles: [], tokenHash: w.hash)),
+            .serviceTokenCreated(
+                ServiceTokenCreated(id: "s", name: "S", tokenHash: String(repeating: "0", count: 64))),
         ])
         #expect(spec.directory.principal(withTokenHash: w.hash) == .user("u"))
-        #expect(spec.directory.principal(withTokenHash: String(repeating: "0", count: 64)) == .service("s"))
+        #expect(
+            spec.directory.principal(withTokenHash: String(repeating: "0", count: 64)) == .service("s"))
         #expect(spec.directory.principal(withTokenHash: String(repeating: "1", count: 64)) == nil)
     }
 }

@@ -22,7 +22,9 @@ enum World {
 
     static func user(_ id: UserID, _ name: String, _ party: PartyID, _ roles: [Role]) -> Event {
         .userCreated(
-            UserCreated(id: id, name: name, email: "\(id)@example.com", party: party, roles: roles, tokenHash: hash))
+            UserCreated(
+                id: id, name: name, email: "\(id)@example.com", party: party, roles: roles, tokenHash: hash)
+        )
     }
 
     static let directory: [Event] = [
@@ -36,7 +38,8 @@ enum World {
         user(client, "Clara Client", acme, ["client"]),
         user(client2, "Carl Client", acme, ["client"]),
         user(subcontractor, "Sam Sub", sub, ["supplier"]),
-        .structureCreated(StructureCreated(id: circle, name: "Acme circle", party: acme, shareHistory: false)),
+        .structureCreated(
+            StructureCreated(id: circle, name: "Acme circle", party: acme, shareHistory: false)),
         .structureMemberAdded(StructureMemberAdded(structure: circle, user: client)),
         .categoryCreated(
             CategoryCreated(
@@ -54,7 +57,9 @@ enum World {
         .messagePosted(MessagePosted(thread: thread, number: 1, author: client, text: "Hello")),
     ]
 
-    static func status(_ from: ThreadStatus, _ to: ThreadStatus, _ reason: StatusChangeReason = .requested) -> Event {
+    static func status(
+        _ from: ThreadStatus, _ to: ThreadStatus, _ reason: StatusChangeReason = .requested
+    ) -> Event {
         .threadStatusChanged(ThreadStatusChanged(thread: thread, from: from, to: to, reason: reason))
     }
 

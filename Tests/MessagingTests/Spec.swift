@@ -18,7 +18,9 @@ struct Spec {
             let version = UInt64(history.count { $0.event.stream == stream } + 1)
             let position = UInt64(history.count + 1)
             history.append(
-                Recorded(position: position, version: version, timeMillis: Int64(position) * 1000, actor: actor, event: event))
+                Recorded(
+                    position: position, version: version, timeMillis: Int64(position) * 1000, actor: actor,
+                    event: event))
         }
     }
 
@@ -74,7 +76,8 @@ struct Outcome {
     func thenRefused(_ expected: DomainError, sourceLocation: SourceLocation = #_sourceLocation) {
         switch result {
         case .success(let events):
-            Issue.record("decided \(events), expected refusal \(expected)", sourceLocation: sourceLocation)
+            Issue.record(
+                "decided \(events), expected refusal \(expected)", sourceLocation: sourceLocation)
         case .failure(let error):
             #expect(error == expected, sourceLocation: sourceLocation)
         }

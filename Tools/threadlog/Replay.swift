@@ -1,5 +1,7 @@
 import ArgumentParser
+import Engine
 import EventLog
+import Messaging
 import Foundation
 
 struct Replay: AsyncParsableCommand {
@@ -32,7 +34,14 @@ struct Replay: AsyncParsableCommand {
     @Option(help: "Output format: text or json (one envelope a line).")
     var format: Format = .text
 
+    @Option(name: .customLong("as-of"), help: "With --stream thread-…: print the thread's state at this time (ISO 8601 or YYYY-MM-DD).")
+    var asOf: String?
+
     func validate() throws {
+        if let asOf {
+            guard ISOTime.parse(asOf) != nil else { throw ValidationError("--as-of '\(asOf)' is not a time like 2026-11-23T10:00:00Z") }
+            guard let stream, stream.hasPrefix("thread-") else { throw ValidationError("--as-of needs --stream thread-<id>") }
+        }
         if let to, to < from { throw ValidationError("--to (\(to)) is before --from (\(from))") }
         if verify && stream != nil { throw ValidationError("--verify checks the whole log; drop --stream") }
     }
@@ -41,13 +50,22 @@ struct Replay: AsyncParsableCommand {
         let log = try options.openLog()
         defer { log.close() }
         if verify { return try runVerify(log) }
+        if let asOf, let stream, let millis = ISOTime.parse(asOf) {
+            let engine = CommandHandler(store: log)
+            guard let state = try engine.threadState(ThreadID(String(stream.dropFirst("thread-".count))), asOfMillis: millis) else {
+                throw ToolFailure("\(stream) did not exist at \(ISOTime.format(millis: millis))")
+            }
+            print("as of \(ISOTime.format(millis: millis))")
+            print(Summary.report(state))
+            return
+        }
         var out = StandardOutput()
         var line: [UInt8] = []
         func emit(_ event: RecordedEvent) {
             line.removeAll(keepingCapacity: true)
             switch format {
             case .json: event.appendEnvelope(to: &line)
-            case .text: line.append(contentsOf: Self.describe(event).utf8)
+            case .text: line.append(contentsOf: Summary.line(event).utf8)
             }
             line.append(UInt8(ascii: "\n"))
             out.write(line)
@@ -65,12 +83,6 @@ struct Replay: AsyncParsableCommand {
             }
         }
         out.flush()
-    }
-
-    static func describe(_ event: RecordedEvent) -> String {
-        let payload = event.isPurged ? "[purged]" : String(decoding: event.data, as: UTF8.self)
-        let actor = event.actor.isEmpty ? "-" : event.actor
-        return "#\(event.position) \(event.time) \(event.stream) v\(event.version) \(event.type) by \(actor) \(payload)"
     }
 
     private func runVerify(_ log: LMDBEventStore) throws {

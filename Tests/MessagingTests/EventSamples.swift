@@ -1,0 +1,76 @@
+import Messaging
+
+/// One sample of every event type. The codec tests compare this list with `EventType.allCases`, so a
+/// new type without a sample (and therefore without a checked schema) fails them.
+enum EventSamples {
+    static let hash = String(repeating: "0f", count: 32)
+    static let subject = Subject(kind: "contract", ref: "C-2024-0042")
+
+    static let all: [Event] = [
+        .partyCreated(PartyCreated(id: "acme", name: "Acme Supplies", kind: .external)),
+        .userCreated(
+            UserCreated(
+                id: "c1", name: "Clara Client", email: "clara@acme.example", party: "acme",
+                roles: ["client"],
+                tokenHash: hash)),
+        .serviceTokenCreated(ServiceTokenCreated(id: "svc-archive", name: "Archive", tokenHash: hash)),
+        .structureCreated(
+            StructureCreated(id: "acme-circle", name: "Acme circle", party: "acme", shareHistory: false)),
+        .structureMemberAdded(StructureMemberAdded(structure: "acme-circle", user: "s1")),
+        .structureMemberRemoved(StructureMemberRemoved(structure: "acme-circle", user: "s1")),
+        .categoryCreated(
+            CategoryCreated(
+                id: "payroll", name: "Payroll", handlerRoles: ["payroll"], structures: ["acme-circle"],
+                defaultRecipients: ["sup"])),
+        .settingsChanged(
+            SettingsPatch(
+                displayPolicy: DisplayPolicy(mode: .custom, text: "Customer service"),
+                partyDisplayPolicies: ["acme": DisplayPolicy(mode: .workgroup)],
+                digest: DigestSettings(
+                    time: "07:30", subjectTemplate: "New messages in Portal {{subject.ref}}"),
+                retentionDays: 1461,
+                notifications: [
+                    NotificationRule(
+                        on: .messagePosted, to: [.otherSide], cc: [.handler], bcc: ["archive@operator.example"],
+                        subjectTemplate: "New message on {{subject.ref}}", bodyTemplate: "Please log in.")
+                ],
+                allowReopen: true, messageSizeLimit: 65536, attachmentsAllowed: false,
+                defaultHandlerRoles: ["handler"])),
+        .threadOpened(
+            ThreadOpened(
+                thread: "t1", subject: subject, title: "Contract chat", category: "payroll",
+                priority: .urgent,
+                type: .taskOfTheDay, importance: .high, openedBy: "c1", participants: ["c1", "sup"],
+                structures: ["acme-circle"])),
+        .subjectClaimed(SubjectClaimed(subject: subject, thread: "t1")),
+        .ticketNumbered(TicketNumbered(number: 8, thread: "t8")),
+        .messagePosted(
+            MessagePosted(
+                thread: "t1", number: 1, author: "c1", kind: .task, format: .markdown,
+                text: "Please *check* this.",
+                attachments: [
+                    Attachment(name: "scan.pdf", contentType: "application/pdf", size: 12345, sha256: hash)
+                ])),
+        .readMarkerMoved(ReadMarkerMoved(thread: "t1", user: "c1", upTo: 1)),
+        .handlerAssigned(HandlerAssigned(thread: "t1", handler: "h1")),
+        .threadStatusChanged(
+            ThreadStatusChanged(thread: "t1", from: .waiting, to: .open, reason: .answeredByOutsideParty)),
+        .threadBlocked(ThreadBlocked(thread: "t1")),
+        .threadUnblocked(ThreadUnblocked(thread: "t1")),
+    ]
+
+    /// What each golden file in `Schemas/examples` must decode to, by file name without `.json`.
+    /// Entries are only ever added, like the files.
+    static var golden: [String: Event] {
+        var expected: [String: Event] = [:]
+        for event in all {
+            expected["\(event.type.rawValue).v\(event.type.latestSchemaVersion)"] = event
+        }
+        expected["message.posted.v1"] = .messagePosted(
+            MessagePosted(
+                thread: "t1", number: 1, author: "c1", kind: .message, format: .plain,
+                text: "Hello, is the invoice paid?",
+                attachments: []))
+        return expected
+    }
+}
