@@ -3,7 +3,7 @@ SWIFT ?= swift
 DATA ?= ./data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench build release deps format clean
+.PHONY: run test bench bench-deps build release deps format clean
 
 # Installs the system packages the build needs when they are missing (Debian/Ubuntu).
 deps:
@@ -12,6 +12,12 @@ deps:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq liblmdb-dev pkg-config >/dev/null; \
 	fi
 	@python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
+	@# A real SMTP server (aiosmtpd) for the mail tests, in a virtual environment of the checkout.
+	@[ -x .venv/bin/aiosmtpd ] || { python3 -m venv .venv && .venv/bin/pip install -q aiosmtpd jsonschema; }
+
+# The load generator of the HTTP benchmark.
+bench-deps: deps
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 
 build: deps
 	$(SWIFT) build
@@ -25,7 +31,7 @@ run: release
 test: deps
 	$(SWIFT) test --disable-xctest
 
-bench: deps
+bench: bench-deps
 	$(SWIFT) run -c release threadlog-bench
 
 format:

@@ -15,6 +15,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The LMDB C library, found through pkg-config; nothing but a module map and a shim header.
@@ -39,14 +45,41 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "EventLog", "Messaging",
+                "EventLog", "Messaging", "Projections",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // Pure read-model definitions: what each view keeps and how an event changes it.
+        .target(name: "Projections", dependencies: ["Messaging"]),
+        // A small SMTP client over SwiftNIO.
+        .target(
+            name: "SMTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Routes, DTOs, auth and error mapping; the only importer of Hummingbird.
+        .target(
+            name: "HTTPAPI",
+            dependencies: [
+                "Engine", "EventLog", "Messaging",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
             name: "threadlog",
             dependencies: [
-                "EventLog", "Messaging", "Engine",
+                "EventLog", "Messaging", "Engine", "HTTPAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/threadlog"
@@ -54,7 +87,7 @@ let package = Package(
         // A child process for the crash tests: appends in a loop and reports each acknowledged append.
         .executableTarget(
             name: "threadlog-probe",
-            dependencies: ["EventLog"],
+            dependencies: ["EventLog", "Engine"],
             path: "Tests/Probe"
         ),
         // Temporary directories and child processes for the tests.
@@ -66,6 +99,22 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: ["Engine", "EventLog", "Messaging", "TestSupport", "threadlog"]
+        ),
+        .testTarget(
+            name: "ProjectionsTests",
+            dependencies: ["Projections", "Engine", "EventLog", "Messaging", "TestSupport", "threadlog-probe",
+                .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "SMTPTests",
+            dependencies: ["SMTP", "TestSupport"]
+        ),
+        .testTarget(
+            name: "HTTPAPITests",
+            dependencies: [
+                "HTTPAPI", "Engine", "EventLog", "Messaging", "TestSupport", "threadlog",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         .testTarget(
             name: "MessagingTests",
@@ -82,7 +131,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "threadlog-bench",
-            dependencies: ["EventLog", "RawLMDB"],
+            dependencies: ["EventLog", "RawLMDB", "Engine", "Messaging", "Projections"],
             path: "Benchmarks/threadlog-bench"
         ),
     ]

@@ -76,8 +76,11 @@ public final class CommandHandler: Sendable {
                 loaded[stream] = try store.readStream(stream, fromVersion: 1, limit: .max).map { try $0.decoded() }
             }
             let plan = try Decider.plan(command, context: context, directory: directory, loaded: LoadedStreams(loaded))
+            if let existing = plan.existingThread {
+                return try await answerExisting(existing, command: command, actor: actor, directory: directory, position: position, commandID: commandID)
+            }
             if plan.writes.isEmpty {
-                return CommandOutcome(events: [], position: position, existingThread: plan.existingThread, deduplicated: false)
+                return CommandOutcome(events: [], position: position, existingThread: nil, deduplicated: false)
             }
             let writes = plan.writes.map { write in
                 StreamWrite(
@@ -93,6 +96,23 @@ public final class CommandHandler: Sendable {
             }
         }
         throw ContentionError(attempts: maxAttempts)
+    }
+
+    /// An open of a one-thread-per-subject kind found its thread: the opener is answered with it only if
+    /// they may see it (else "not found", so its existence is not revealed), and the open's first
+    /// message, if any, is posted to it rather than lost.
+    private func answerExisting(
+        _ thread: ThreadID, command: Command, actor: Actor, directory: Directory, position: UInt64, commandID: String?
+    ) async throws -> CommandOutcome {
+        guard case .user(let user) = actor, let state = try threadState(thread), Access.canRead(user, state, directory) else {
+            throw DomainError.threadNotFound(thread)
+        }
+        guard case .openThread(let open) = command, let body = open.body else {
+            return CommandOutcome(events: [], position: position, existingThread: thread, deduplicated: false)
+        }
+        var posted = try await handle(.postMessage(thread: thread, message: body), actor: actor, commandID: commandID)
+        posted.existingThread = thread
+        return posted
     }
 
     private func outcome(of result: AppendResult) throws -> CommandOutcome {

@@ -182,6 +182,10 @@ public protocol EventStore: Sendable {
     /// The position of the last committed event, 0 for an empty log.
     func lastPosition() throws -> UInt64
 
+    /// Returns once the log holds an event after `position`; throws `CancellationError` when the task is
+    /// cancelled.
+    func waitForAppend(after position: UInt64) async throws
+
     /// Everything after `position`, then every new commit as it happens, until the consumer stops.
     func subscribe(after position: UInt64) -> EventSubscription
 

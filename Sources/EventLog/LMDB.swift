@@ -96,6 +96,22 @@ final class LMDBEnvironment: @unchecked Sendable {
         try withTransaction(readOnly: true, commit: false, body)
     }
 
+    /// Opens tables by name in one transaction of their own, so that later transactions only use handles
+    /// that already reside in the environment (LMDB forbids opening one table from concurrent transactions).
+    func openDatabases(_ names: [String], create: Bool) throws -> [String: LMDBDatabase] {
+        try withTransaction(readOnly: !create, commit: true) { (txn: borrowing LMDBTransaction) in
+            var opened: [String: LMDBDatabase] = [:]
+            for name in names {
+                var dbi = MDB_dbi()
+                let rc = mdb_dbi_open(txn.handle, name, create ? UInt32(MDB_CREATE) : 0, &dbi)
+                if rc == MDB_NOTFOUND { continue }
+                try lmdbCheck(rc, "open table \(name)")
+                opened[name] = LMDBDatabase(dbi: dbi)
+            }
+            return opened
+        }
+    }
+
     /// A write transaction, committed when `body` returns and aborted when it throws.
     /// Must be called on the writer thread only (LMDB binds write transactions to a thread).
     func write<R>(_ body: (borrowing LMDBTransaction) throws -> R) throws -> R {
@@ -138,6 +154,11 @@ final class LMDBEnvironment: @unchecked Sendable {
 struct LMDBTransaction: ~Copyable {
     fileprivate let handle: OpaquePointer
 
+    fileprivate init(handle: OpaquePointer) { self.handle = handle }
+
+    /// A second non-copyable view of the same transaction, for wrappers that live inside the same closure.
+    init(copying other: borrowing LMDBTransaction) { self.handle = other.handle }
+
     /// The value stored under `key`, valid until the transaction ends; `nil` when absent.
     func get(_ db: LMDBDatabase, _ key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
@@ -177,7 +198,7 @@ struct LMDBTransaction: ~Copyable {
         var k = MDB_val()
         var v = MDB_val()
         var rc: Int32
-        if let start {
+        if let start, !start.isEmpty {
             rc = start.withUnsafeBytes { buffer in
                 k = MDB_val(mv_size: buffer.count, mv_data: UnsafeMutableRawPointer(mutating: buffer.baseAddress))
                 return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
@@ -205,6 +226,19 @@ struct LMDBTransaction: ~Copyable {
         if rc == MDB_NOTFOUND { return nil }
         try lmdbCheck(rc, "mdb_cursor_get")
         return try body(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size), UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
+    func delete(_ db: LMDBDatabase, _ key: [UInt8]) throws {
+        try key.withUnsafeBytes { buffer in
+            var k = MDB_val(mv_size: buffer.count, mv_data: UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+            let rc = mdb_del(handle, db.dbi, &k, nil)
+            if rc != MDB_NOTFOUND { try lmdbCheck(rc, "mdb_del") }
+        }
+    }
+
+    /// Removes every entry of the table (the table itself stays).
+    func empty(_ db: LMDBDatabase) throws {
+        try lmdbCheck(mdb_drop(handle, db.dbi, 0), "mdb_drop")
     }
 
     /// Number of entries in the table.

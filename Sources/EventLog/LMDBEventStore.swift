@@ -400,19 +400,21 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
         }
     }
 
-    public func subscribe(after position: UInt64) -> EventSubscription {
-        let waiter: @Sendable (UInt64) async throws -> Void
+    public func waitForAppend(after position: UInt64) async throws {
         if committer != nil {
-            waiter = { [notifier] position in try await notifier.wait(beyond: position) }
+            try await notifier.wait(beyond: position)
         } else {
             // Another process writes: follow by polling the head, which is one cheap read.
-            waiter = { [self] position in
-                while try lastPosition() <= position {
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+            while try lastPosition() <= position {
+                try await Task.sleep(for: .milliseconds(50))
             }
         }
-        return EventSubscription(after: position, fetch: { [self] from, limit in try read(from: from, limit: limit) }, waitBeyond: waiter)
+    }
+
+    public func subscribe(after position: UInt64) -> EventSubscription {
+        EventSubscription(
+            after: position, fetch: { [self] from, limit in try read(from: from, limit: limit) },
+            waitBeyond: { [self] position in try await waitForAppend(after: position) })
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 
-public struct PostedMessage: Sendable, Hashable {
+public struct PostedMessage: Codable, Sendable, Hashable {
     public var number: Int
     public var author: UserID
     public var kind: MessageKind
@@ -16,7 +16,7 @@ public struct PostedMessage: Sendable, Hashable {
 }
 
 /// A thread as folded from its own stream.
-public struct ThreadState: Sendable, Hashable {
+public struct ThreadState: Codable, Sendable, Hashable {
     public var id: ThreadID
     public var subject: Subject
     public var title: String

@@ -16,7 +16,7 @@ struct CrashTests {
             FileManager.default.createFile(atPath: ackFile, contents: nil)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: probe)
-            process.arguments = [log, ackFile, "8"]
+            process.arguments = ["append", log, ackFile, "8"]
             try process.run()
             // Wait for the first acknowledgement, then kill at a random moment.
             let started = Date()

@@ -1,0 +1,236 @@
+import Messaging
+
+// What the read side answers. The HTTP layer renders these as JSON (their property names are the
+// outside contract's field names); the read models behind them live in Projections.
+
+public struct SubjectDTO: Codable, Sendable, Hashable {
+    public var kind: String
+    public var ref: String
+    public init(kind: String, ref: String) {
+        self.kind = kind
+        self.ref = ref
+    }
+}
+
+public struct ThreadSummary: Codable, Sendable, Hashable {
+    public var id: String
+    /// The human number of numbered kinds (`TT5`), `nil` for the others.
+    public var number: String?
+    public var subject: SubjectDTO
+    public var title: String
+    public var status: String
+    public var priority: String
+    public var type: String
+    public var importance: String
+    public var category: String?
+    public var handler: String?
+    public var blocked: Bool
+    public var messageCount: Int
+    /// ISO 8601 time of the last message or change.
+    public var lastActivity: String
+    public var openedBy: String
+    public var participants: [String]
+    public var structures: [String]
+
+    public init(
+        id: String, number: String?, subject: SubjectDTO, title: String, status: String, priority: String,
+        type: String, importance: String, category: String?, handler: String?, blocked: Bool, messageCount: Int,
+        lastActivity: String, openedBy: String, participants: [String], structures: [String]
+    ) {
+        self.id = id
+        self.number = number
+        self.subject = subject
+        self.title = title
+        self.status = status
+        self.priority = priority
+        self.type = type
+        self.importance = importance
+        self.category = category
+        self.handler = handler
+        self.blocked = blocked
+        self.messageCount = messageCount
+        self.lastActivity = lastActivity
+        self.openedBy = openedBy
+        self.participants = participants
+        self.structures = structures
+    }
+}
+
+public struct AuthorDTO: Codable, Sendable, Hashable {
+    /// Absent when the display policy hides who wrote it.
+    public var id: String?
+    public var name: String?
+    public init(id: String?, name: String?) {
+        self.id = id
+        self.name = name
+    }
+}
+
+public struct AttachmentDTO: Codable, Sendable, Hashable {
+    public var name: String
+    public var contentType: String
+    public var size: Int64
+    public var sha256: String
+    public init(name: String, contentType: String, size: Int64, sha256: String) {
+        self.name = name
+        self.contentType = contentType
+        self.size = size
+        self.sha256 = sha256
+    }
+}
+
+public struct MessageDTO: Codable, Sendable, Hashable {
+    public var id: String
+    public var number: Int
+    public var author: AuthorDTO
+    public var time: String
+    public var body: String
+    public var kind: String
+    public var format: String
+    public var attachments: [AttachmentDTO]
+    public init(
+        id: String, number: Int, author: AuthorDTO, time: String, body: String, kind: String, format: String,
+        attachments: [AttachmentDTO]
+    ) {
+        self.id = id
+        self.number = number
+        self.author = author
+        self.time = time
+        self.body = body
+        self.kind = kind
+        self.format = format
+        self.attachments = attachments
+    }
+}
+
+public struct ContactDTO: Codable, Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var party: String
+    public var `internal`: Bool
+    public init(id: String, name: String, party: String, internal: Bool) {
+        self.id = id
+        self.name = name
+        self.party = party
+        self.internal = `internal`
+    }
+}
+
+/// `GET /v1/threads/{id}`.
+public struct ThreadView: Codable, Sendable, Hashable {
+    public var thread: ThreadSummary
+    public var messages: [MessageDTO]
+    public var contacts: [ContactDTO]
+    public var unread: Int
+    public init(thread: ThreadSummary, messages: [MessageDTO], contacts: [ContactDTO], unread: Int) {
+        self.thread = thread
+        self.messages = messages
+        self.contacts = contacts
+        self.unread = unread
+    }
+}
+
+public struct InboxItem: Codable, Sendable, Hashable {
+    public var id: String
+    public var number: String?
+    public var subject: SubjectDTO
+    public var title: String
+    public var status: String
+    public var priority: String
+    public var type: String
+    public var category: String?
+    public var handler: String?
+    public var unread: Int
+    public var lastActivity: String
+    public init(
+        id: String, number: String?, subject: SubjectDTO, title: String, status: String, priority: String,
+        type: String, category: String?, handler: String?, unread: Int, lastActivity: String
+    ) {
+        self.id = id
+        self.number = number
+        self.subject = subject
+        self.title = title
+        self.status = status
+        self.priority = priority
+        self.type = type
+        self.category = category
+        self.handler = handler
+        self.unread = unread
+        self.lastActivity = lastActivity
+    }
+}
+
+/// `GET /v1/inbox`.
+public struct InboxPage: Codable, Sendable, Hashable {
+    public var items: [InboxItem]
+    /// Pass back as `cursor` for the next page; `nil` on the last page.
+    public var nextCursor: String?
+    public init(items: [InboxItem], nextCursor: String?) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
+}
+
+/// The filters of `GET /v1/inbox`; `nil` means "any".
+public struct InboxQuery: Sendable, Hashable {
+    public var status: String?
+    public var priority: String?
+    public var type: String?
+    public var category: String?
+    /// The party of the thread's opener.
+    public var party: String?
+    public var handler: String?
+    /// `kind` or `kind:ref`.
+    public var subject: String?
+    /// Case-insensitive text that the title contains.
+    public var text: String?
+    public var unreadOnly: Bool
+    public var limit: Int
+    public var cursor: String?
+
+    public init(
+        status: String? = nil, priority: String? = nil, type: String? = nil, category: String? = nil,
+        party: String? = nil, handler: String? = nil, subject: String? = nil, text: String? = nil,
+        unreadOnly: Bool = false, limit: Int = 50, cursor: String? = nil
+    ) {
+        self.status = status
+        self.priority = priority
+        self.type = type
+        self.category = category
+        self.party = party
+        self.handler = handler
+        self.subject = subject
+        self.text = text
+        self.unreadOnly = unreadOnly
+        self.limit = limit
+        self.cursor = cursor
+    }
+}
+
+public struct UnreadThread: Codable, Sendable, Hashable {
+    public var id: String
+    public var unread: Int
+    public init(id: String, unread: Int) {
+        self.id = id
+        self.unread = unread
+    }
+}
+
+/// `GET /v1/unread`.
+public struct UnreadSummary: Codable, Sendable, Hashable {
+    public var total: Int
+    public var threads: [UnreadThread]
+    public init(total: Int, threads: [UnreadThread]) {
+        self.total = total
+        self.threads = threads
+    }
+}
+
+/// The read side. Every call may pass `minPosition`: it waits (bounded) until the read models have
+/// reached that log position, so a caller always sees its own writes. A thread the reader may not see
+/// throws `DomainError.threadNotFound`, exactly like a thread that does not exist.
+public protocol ReadQueries: Sendable {
+    func threadView(_ id: ThreadID, reader: UserID, minPosition: UInt64) async throws -> ThreadView
+    func inbox(_ query: InboxQuery, reader: UserID, minPosition: UInt64) async throws -> InboxPage
+    func unread(reader: UserID, minPosition: UInt64) async throws -> UnreadSummary
+}

@@ -1,0 +1,152 @@
+import EventLog
+import Foundation
+import Messaging
+import Projections
+
+extension ReadModels: ReadQueries {
+    /// Reads the current generation's rows; retries once when a rebuild swapped generations in between.
+    func withCurrentTables<R>(_ body: (TableNames, borrowing ViewTransaction) throws -> R) throws -> R {
+        try preparePointersIfNeeded()
+        for _ in 0..<3 {
+            let names = try views.read { txn in TableNames(try pointers(txn)) }
+            try views.prepare(tables: names.all)
+            let result: R? = try views.read { txn in
+                guard TableNames(try pointers(txn)).all == names.all else { return nil }
+                return try body(names, txn)
+            }
+            if let result { return result }
+        }
+        throw ViewsLagging(wanted: position, reached: position)
+    }
+
+    private func preparePointersIfNeeded() throws {
+        try views.prepare(tables: [Self.pointersTable])
+    }
+
+    var directory: Directory { publishedDirectory }
+
+    func threadState(_ id: ThreadID) throws -> ThreadState? {
+        try withCurrentTables { tables, txn in
+            guard let bytes = try txn.get(tables.threads, ViewKeys.thread(id)) else { return nil }
+            return try JSONDecoder().decode(ThreadState.self, from: Data(bytes))
+        }
+    }
+
+    public func threadView(_ id: ThreadID, reader: UserID, minPosition: UInt64) async throws -> ThreadView {
+        try await wait(for: minPosition)
+        let directory = self.directory
+        guard let state = try threadState(id), Access.canRead(reader, state, directory) else {
+            throw DomainError.threadNotFound(id)
+        }
+        return Self.view(of: state, for: reader, in: directory)
+    }
+
+    static func view(of state: ThreadState, for reader: UserID, in directory: Directory) -> ThreadView {
+        let messages = Access.visibleMessages(of: state, for: reader, in: directory).map { message in
+            let author = Access.authorDisplay(author: message.author, reader: reader, thread: state, in: directory)
+            return MessageDTO(
+                id: message.id(in: state.id), number: message.number,
+                author: AuthorDTO(id: author.id?.rawValue, name: author.name), time: ISOTime.format(millis: message.timeMillis),
+                body: message.text, kind: message.kind.rawValue, format: message.format.rawValue,
+                attachments: message.attachments.map {
+                    AttachmentDTO(name: $0.name, contentType: $0.contentType, size: $0.size, sha256: $0.sha256)
+                })
+        }
+        let contacts = Access.contacts(of: state, in: directory).map {
+            ContactDTO(id: $0.user.rawValue, name: $0.name, party: $0.party.rawValue, internal: $0.isInternal)
+        }
+        return ThreadView(
+            thread: summary(of: state), messages: messages, contacts: contacts,
+            unread: Access.unreadCount(of: state, for: reader, in: directory))
+    }
+
+    static func summary(of state: ThreadState) -> ThreadSummary {
+        ThreadSummary(
+            id: state.id.rawValue, number: state.number, subject: SubjectDTO(kind: state.subject.kind, ref: state.subject.ref),
+            title: state.title, status: state.status.rawValue, priority: state.priority.rawValue, type: state.type.rawValue,
+            importance: state.importance.rawValue, category: state.category?.rawValue, handler: state.handler?.rawValue,
+            blocked: state.blocked, messageCount: state.messageCount, lastActivity: ISOTime.format(millis: state.lastActivityMillis),
+            openedBy: state.openedBy.rawValue, participants: state.participants.map(\.rawValue),
+            structures: state.structures.map(\.rawValue))
+    }
+
+    public func inbox(_ query: InboxQuery, reader: UserID, minPosition: UInt64) async throws -> InboxPage {
+        try await wait(for: minPosition)
+        let limit = max(1, min(query.limit, 200))
+        let prefix = ViewKeys.userPrefix(reader)
+        var start = prefix
+        if let cursor = query.cursor {
+            guard let key = Self.decodeCursor(cursor), key.starts(with: prefix) else {
+                throw InvalidQuery(message: "the cursor is not one this inbox handed out")
+            }
+            start = key + [0]  // the first key after the cursor's
+        }
+        let needle = query.text?.lowercased()
+        let decoder = JSONDecoder()
+        return try withCurrentTables { tables, txn in
+            var items: [InboxItem] = []
+            var lastKey: [UInt8]?
+            var more = false
+            try txn.scan(tables.inbox, prefix: prefix, from: start) { key, value in
+                if items.count == limit {
+                    more = true
+                    return false
+                }
+                let row = try decoder.decode(InboxRow.self, from: Data(value))
+                lastKey = Array(key)
+                guard Self.matches(row, query, needle: needle) else { return true }
+                items.append(
+                    InboxItem(
+                        id: row.thread.rawValue, number: row.number, subject: SubjectDTO(kind: row.subject.kind, ref: row.subject.ref),
+                        title: row.title, status: row.status.rawValue, priority: row.priority.rawValue, type: row.type.rawValue,
+                        category: row.category?.rawValue, handler: row.handler?.rawValue, unread: row.unread,
+                        lastActivity: ISOTime.format(millis: row.lastActivityMillis)))
+                return true
+            }
+            return InboxPage(items: items, nextCursor: more ? lastKey.map(Self.encodeCursor) : nil)
+        }
+    }
+
+    static func matches(_ row: InboxRow, _ query: InboxQuery, needle: String?) -> Bool {
+        if let status = query.status, row.status.rawValue != status { return false }
+        if let priority = query.priority, row.priority.rawValue != priority { return false }
+        if let type = query.type, row.type.rawValue != type { return false }
+        if let category = query.category, row.category?.rawValue != category { return false }
+        if let party = query.party, row.party?.rawValue != party { return false }
+        if let handler = query.handler, row.handler?.rawValue != handler { return false }
+        if let subject = query.subject {
+            let parts = subject.split(separator: ":", maxSplits: 1).map(String.init)
+            if row.subject.kind != parts.first { return false }
+            if parts.count == 2, row.subject.ref != parts[1] { return false }
+        }
+        if let needle, !row.title.lowercased().contains(needle) { return false }
+        if query.unreadOnly && row.unread == 0 { return false }
+        return true
+    }
+
+    static func encodeCursor(_ key: [UInt8]) -> String {
+        Data(key).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+
+    static func decodeCursor(_ text: String) -> [UInt8]? {
+        Data(base64Encoded: text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")).map(Array.init)
+    }
+
+    public func unread(reader: UserID, minPosition: UInt64) async throws -> UnreadSummary {
+        try await wait(for: minPosition)
+        return try withCurrentTables { tables, txn in
+            var threads: [UnreadThread] = []
+            try txn.scan(tables.unread, prefix: ViewKeys.userPrefix(reader)) { key, value in
+                threads.append(UnreadThread(id: ViewKeys.secondPart(key), unread: ViewKeys.decodeCount(value)))
+                return true
+            }
+            return UnreadSummary(total: threads.reduce(0) { $0 + $1.unread }, threads: threads)
+        }
+    }
+}
+
+/// A query parameter the read side cannot use (a foreign cursor, say).
+public struct InvalidQuery: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

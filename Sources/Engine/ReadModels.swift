@@ -1,0 +1,404 @@
+import EventLog
+import Foundation
+import Logging
+import Messaging
+import Projections
+import ServiceLifecycle
+import Synchronization
+
+/// The views did not reach a requested log position in time.
+public struct ViewsLagging: Error, Sendable, CustomStringConvertible {
+    public var wanted: UInt64
+    public var reached: UInt64
+    public var description: String { "the read models reached position \(reached), not yet \(wanted); try again" }
+}
+
+/// Where one view stands, for `threadlog project status` and `/metrics`.
+public struct ViewStatus: Sendable, Hashable {
+    public var name: ViewName
+    public var version: Int
+    /// The version this build writes; when it differs from `version` the view is rebuilt at start.
+    public var codeVersion: Int
+    public var generation: Int
+    public var checkpoint: UInt64
+    public var head: UInt64
+    public var lag: UInt64 { head > checkpoint ? head - checkpoint : 0 }
+}
+
+/// The projection runner and the queries it serves. The runner reads the log in batches and writes each
+/// batch's view rows and the views' checkpoints in one transaction of the view store, so a restart
+/// (even after kill -9) resumes exactly where the last commit left off. It is a `Service`: catch up,
+/// then follow the log until graceful shutdown.
+public final class ReadModels: Sendable {
+    let log: any EventStore
+    let views: ViewStore
+    private let logger: Logger
+    private let batchSize: Int
+    private let maxCachedThreads = 20_000
+
+    /// The runner's working state; only the runner (one task at a time) touches it.
+    private let model = Mutex(ProjectionModel())
+    private let needsReset = Mutex(true)
+    /// What queries see: the directory as of the published position, and who waits for a position.
+    private struct Published {
+        var directory = Directory()
+        var position: UInt64 = 0
+        /// False until the runner's first batch: the directory is not known before it.
+        var ready = false
+        var nextID = 0
+        var waiters: [Int: (UInt64, CheckedContinuation<Bool, Never>)] = [:]
+        var timedOut: Set<Int> = []
+    }
+
+    private let published = Mutex(Published())
+
+    public init(log: any EventStore, views: ViewStore, batchSize: Int = 2000, logger: Logger = Logger(label: "threadlog.views")) {
+        self.log = log
+        self.views = views
+        self.batchSize = batchSize
+        self.logger = logger
+    }
+
+    /// The position the views have published.
+    public var position: UInt64 { published.withLock { $0.position } }
+
+    /// The directory as of the published position.
+    var publishedDirectory: Directory { published.withLock { $0.directory } }
+
+    // MARK: Pointers
+
+    static let pointersTable = "views"
+
+    func pointers(_ txn: borrowing ViewTransaction) throws -> [ViewName: ViewPointer] {
+        var out: [ViewName: ViewPointer] = [:]
+        for view in ViewName.allCases {
+            if let bytes = try txn.get(Self.pointersTable, Array(view.rawValue.utf8)) {
+                out[view] = try JSONDecoder().decode(ViewPointer.self, from: Data(bytes))
+            }
+        }
+        return out
+    }
+
+    func setPointer(_ pointer: ViewPointer, for view: ViewName, _ txn: borrowing ViewTransaction) throws {
+        try txn.put(Self.pointersTable, Array(view.rawValue.utf8), try Self.encoder.encode(pointer).bytes)
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+
+    /// Creates the pointer of every view that has none, and opens the tables of every generation in use.
+    func preparePointers() throws {
+        try views.prepare(tables: [Self.pointersTable])
+        let current = try views.read { txn in try pointers(txn) }
+        if current.count < ViewName.allCases.count && !views.readOnly {
+            try views.write { txn in
+                let now = try pointers(txn)
+                for view in ViewName.allCases where now[view] == nil {
+                    try setPointer(ViewPointer(version: view.version, generation: 1, checkpoint: 0), for: view, txn)
+                }
+            }
+        }
+        let all = try views.read { txn in try pointers(txn) }
+        try views.prepare(tables: all.flatMap { view, pointer in view.tables.map { $0.name(generation: pointer.generation) } })
+    }
+
+    // MARK: Running
+
+    /// Applies everything the log holds beyond the views' checkpoints. Returns the position reached.
+    @discardableResult
+    public func catchUp() throws -> UInt64 {
+        try preparePointers()
+        while try step() {}
+        return position
+    }
+
+    /// One batch: read events after the views' checkpoint, apply them, write rows and checkpoints in one
+    /// transaction. Returns false when there was nothing to do.
+    func step() throws -> Bool {
+        try model.withLock { model in
+            var progressed = false
+            var reached: UInt64 = 0
+            try views.write { txn in
+                let pointers = try pointers(txn)
+                let start = pointers.values.map(\.checkpoint).min() ?? 0
+                var working = model
+                if needsReset.withLock({ $0 }) || working.position != start {
+                    // First batch, or someone else (a rebuild) moved the views: start over from their checkpoint.
+                    working = ProjectionModel(directory: try directoryFold(upTo: start), position: start)
+                }
+                let events = try log.read(from: start + 1, limit: batchSize)
+                reached = start
+                guard let last = events.last else {
+                    model = working
+                    return
+                }
+                let tables = TableNames(pointers)
+                try views.prepare(tables: tables.all)
+                for recorded in events {
+                    let decoded = try recorded.decoded()
+                    if let thread = ProjectionModel.thread(of: decoded.event), working.threads[thread] == nil {
+                        working.threads[thread] = try loadThread(thread, tables: tables, txn)
+                    }
+                    working.apply(decoded)
+                }
+                try flush(&working, tables: tables, txn)
+                for (view, pointer) in pointers {
+                    try setPointer(ViewPointer(version: pointer.version, generation: pointer.generation, checkpoint: last.position), for: view, txn)
+                }
+                if working.threads.count > maxCachedThreads { working.evictThreads() }
+                model = working
+                reached = last.position
+                progressed = true
+            }
+            needsReset.withLock { $0 = false }
+            publish(model.directory, reached)
+            return progressed
+        }
+    }
+
+    /// The directory as of a log position: the directory events up to it, folded.
+    func directoryFold(upTo position: UInt64) throws -> Directory {
+        var directory = Directory()
+        var next: UInt64 = 1
+        while next <= position {
+            var seen = 0
+            try log.forEachEvent(from: next) { recorded in
+                guard recorded.position <= position else { return false }
+                if recorded.isDirectoryEvent { directory = Directory.evolve(directory, try recorded.decoded()) }
+                next = recorded.position + 1
+                seen += 1
+                return seen < 50_000
+            }
+            if seen == 0 { break }
+        }
+        return directory
+    }
+
+    private func loadThread(_ id: ThreadID, tables: TableNames, _ txn: borrowing ViewTransaction) throws -> ThreadState? {
+        guard let bytes = try txn.get(tables.threads, ViewKeys.thread(id)) else { return nil }
+        return try JSONDecoder().decode(ThreadState.self, from: Data(bytes))
+    }
+
+    /// Writes the rows of every changed thread: its state, the inbox rows and unread counts of everyone
+    /// who may see it (and removes those of whoever no longer may).
+    private func flush(_ model: inout ProjectionModel, tables: TableNames, _ txn: borrowing ViewTransaction) throws {
+        var (dirty, fanOut) = model.takeChanges()
+        for target in fanOut {
+            let prefix: [UInt8]
+            let table: String
+            switch target {
+            case .structure(let id):
+                (table, prefix) = (tables.byStructure, Array(id.rawValue.utf8) + [0])
+            case .category(let id):
+                (table, prefix) = (tables.byCategory, Array((id?.rawValue ?? "").utf8) + [0])
+            }
+            var found: [ThreadID] = []
+            try txn.scan(table, prefix: prefix) { key, _ in
+                found.append(ThreadID(ViewKeys.secondPart(key)))
+                return true
+            }
+            for id in found where model.threads[id] == nil {
+                model.threads[id] = try loadThread(id, tables: tables, txn)
+            }
+            dirty.formUnion(found)
+        }
+        let directory = model.directory
+        for id in dirty {
+            guard let state = model.threads[id] else { continue }
+            try txn.put(tables.threads, ViewKeys.thread(id), try Self.encoder.encode(state).bytes)
+            for structure in state.structures {
+                try txn.put(tables.byStructure, ViewKeys.pair(structure.rawValue, id.rawValue), [])
+            }
+            try txn.put(tables.byCategory, ViewKeys.pair(state.category?.rawValue ?? "", id.rawValue), [])
+
+            let users = model.audience.users(of: state, in: directory)
+            if let old = try txn.get(tables.inboxAudience, ViewKeys.thread(id)) {
+                let previous = try JSONDecoder().decode(AudienceRow.self, from: Data(old))
+                for user in previous.users {
+                    try txn.delete(tables.inbox, ViewKeys.inbox(user: user, activityMillis: previous.activityMillis, thread: id))
+                    try txn.delete(tables.unread, ViewKeys.unread(user: user, thread: id))
+                }
+            }
+            for user in users {
+                let row = InboxRow(thread: state, for: user, in: directory)
+                try txn.put(tables.inbox, ViewKeys.inbox(user: user, activityMillis: state.lastActivityMillis, thread: id), try Self.encoder.encode(row).bytes)
+                if row.unread > 0 {
+                    try txn.put(tables.unread, ViewKeys.unread(user: user, thread: id), ViewKeys.encodeCount(row.unread))
+                }
+            }
+            let audience = AudienceRow(activityMillis: state.lastActivityMillis, users: users)
+            try txn.put(tables.inboxAudience, ViewKeys.thread(id), try Self.encoder.encode(audience).bytes)
+        }
+    }
+
+    private func publish(_ directory: Directory, _ position: UInt64) {
+        let ready: [CheckedContinuation<Bool, Never>] = published.withLock { state in
+            state.directory = directory
+            state.position = position
+            state.ready = true
+            let due = state.waiters.filter { $0.value.0 <= position }
+            for id in due.keys { state.waiters.removeValue(forKey: id) }
+            return due.values.map(\.1)
+        }
+        for continuation in ready { continuation.resume(returning: true) }
+    }
+
+    /// Waits until the views have reached `target`, at most `timeout`; throws `ViewsLagging` after that.
+    public func wait(for target: UInt64, timeout: Duration = .seconds(5)) async throws {
+        if published.withLock({ $0.ready && $0.position >= target }) { return }
+        let id = published.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            let waiting: CheckedContinuation<Bool, Never>? = published.withLock { state in
+                if let entry = state.waiters.removeValue(forKey: id) { return entry.1 }
+                state.timedOut.insert(id)
+                return nil
+            }
+            waiting?.resume(returning: false)
+        }
+        let reached = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let answer: Bool? = published.withLock { state in
+                if state.ready && state.position >= target { return true }
+                if state.timedOut.remove(id) != nil { return false }
+                state.waiters[id] = (target, continuation)
+                return nil
+            }
+            if let answer { continuation.resume(returning: answer) }
+        }
+        timer.cancel()
+        if !reached { throw ViewsLagging(wanted: target, reached: position) }
+    }
+
+    // MARK: Status and rebuild
+
+    public func status() throws -> [ViewStatus] {
+        try views.prepare(tables: [Self.pointersTable])
+        let head = try log.lastPosition()
+        let stored = try views.read { txn in try self.pointers(txn) }
+        return ViewName.allCases.map { view in
+            let pointer = stored[view]
+            return ViewStatus(
+                name: view, version: pointer?.version ?? 0, codeVersion: view.version, generation: pointer?.generation ?? 0,
+                checkpoint: pointer?.checkpoint ?? 0, head: head)
+        }
+    }
+
+    /// Rebuilds views from the whole log into new tables (a shadow copy) while the current ones keep
+    /// answering, then swaps them in with one commit and empties the old tables.
+    public func rebuild(_ selected: Set<ViewName>, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws {
+        try preparePointers()
+        let current = try views.read { txn in try pointers(txn) }
+        let generation = (current.values.map(\.generation).max() ?? 0) + 1
+        var shadowPointers: [ViewName: ViewPointer] = [:]
+        for view in ViewName.allCases {
+            shadowPointers[view] = ViewPointer(version: view.version, generation: generation, checkpoint: 0)
+        }
+        let shadow = TableNames(shadowPointers)
+        try views.prepare(tables: shadow.all)
+        try views.write { txn in
+            for table in shadow.all { try txn.empty(table) }
+        }
+        var builder = ProjectionModel()
+        let total = try log.lastPosition()
+        var done = false
+        while !done {
+            try views.write { txn in
+                var working = builder
+                let events = try log.read(from: working.position + 1, limit: batchSize * 5)
+                for recorded in events {
+                    let decoded = try recorded.decoded()
+                    if let thread = ProjectionModel.thread(of: decoded.event), working.threads[thread] == nil {
+                        working.threads[thread] = try loadThread(thread, tables: shadow, txn)
+                    }
+                    working.apply(decoded)
+                }
+                try flush(&working, tables: shadow, txn)
+                if working.threads.count > maxCachedThreads { working.evictThreads() }
+                if events.isEmpty {
+                    // Caught up: swap the selected views in, in this same commit.
+                    let now = try pointers(txn)
+                    for view in selected {
+                        try setPointer(ViewPointer(version: view.version, generation: generation, checkpoint: working.position), for: view, txn)
+                        if let old = now[view] {
+                            for table in view.tables { try txn.empty(table.name(generation: old.generation)) }
+                        }
+                    }
+                    for view in Set(ViewName.allCases).subtracting(selected) {
+                        for table in view.tables { try txn.empty(table.name(generation: generation)) }
+                    }
+                    done = true
+                }
+                builder = working
+            }
+            progress(builder.position, max(total, builder.position))
+        }
+        needsReset.withLock { $0 = true }
+        logger.info("views rebuilt", metadata: ["views": "\(selected.map(\.rawValue).sorted())", "position": "\(builder.position)"])
+    }
+
+    /// Views whose stored version differs from this build's: they must be rebuilt.
+    public func staleViews() throws -> Set<ViewName> {
+        Set(try status().filter { $0.version != $0.codeVersion }.map(\.name))
+    }
+}
+
+extension ReadModels: Service {
+    /// Rebuilds views of an older version, catches up, then follows the log until shutdown.
+    public func run() async throws {
+        try preparePointers()
+        let stale = try staleViews()
+        if !stale.isEmpty {
+            logger.info("rebuilding views of an older version", metadata: ["views": "\(stale.map(\.rawValue).sorted())"])
+            try rebuild(stale)
+        }
+        await cancelWhenGracefulShutdown {
+            do {
+                while !Task.isCancelled {
+                    let reached = try self.catchUp()
+                    try await self.log.waitForAppend(after: reached)
+                }
+            } catch is CancellationError {
+            } catch {
+                self.logger.error("projection stopped", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// The table names of the generations in use.
+struct TableNames {
+    let threads, byStructure, byCategory, inbox, inboxAudience, unread: String
+
+    init(_ pointers: [ViewName: ViewPointer]) {
+        func name(_ table: Table) -> String { table.name(generation: pointers[table.view]?.generation ?? 1) }
+        threads = name(.threads)
+        byStructure = name(.threadsByStructure)
+        byCategory = name(.threadsByCategory)
+        inbox = name(.inbox)
+        inboxAudience = name(.inboxAudience)
+        unread = name(.unread)
+    }
+
+    var all: [String] { [threads, byStructure, byCategory, inbox, inboxAudience, unread] }
+}
+
+extension Data {
+    var bytes: [UInt8] { [UInt8](self) }
+}
+
+extension EventStore {
+    /// Visits events from `position` on in one short read, without building an array where the backend can.
+    func forEachEvent(from position: UInt64, _ body: (RecordedEvent) throws -> Bool) throws {
+        if let lmdb = self as? LMDBEventStore {
+            try lmdb.forEach(from: position, body)
+            return
+        }
+        for event in try read(from: position, limit: 50_000) where try !body(event) { return }
+    }
+}

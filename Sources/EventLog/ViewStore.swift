@@ -1,0 +1,159 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The read models' own LMDB environment beside the log, so projecting never holds the log's write
+/// lock. Named tables of bytes; the projection runner writes each batch's rows and its checkpoint in
+/// one transaction. Knows tables, keys and bytes, not the views.
+///
+/// `@unchecked Sendable`: reads may run on any thread (`MDB_NOTLS`); a write transaction begins and ends
+/// inside one synchronous closure, so on one thread; table handles are opened in transactions of their own
+/// under `tables`' lock, as LMDB requires.
+public final class ViewStore: @unchecked Sendable {
+    static let magic = Array("threadlog.views".utf8)
+    public static let formatVersion: UInt32 = 1
+
+    let env: LMDBEnvironment
+    private let tables = Mutex<[String: LMDBDatabase]>([:])
+    private let logger: Logger
+    public let path: String
+    public let readOnly: Bool
+
+    public static func open(
+        directory: String, readOnly: Bool = false, initialMapSize: Int = 256 << 20,
+        logger: Logger = Logger(label: "threadlog.views")
+    ) throws -> ViewStore {
+        try ViewStore(directory: directory, readOnly: readOnly, mapSize: initialMapSize, logger: logger)
+    }
+
+    private init(directory: String, readOnly: Bool, mapSize: Int, logger: Logger) throws {
+        self.path = directory
+        self.readOnly = readOnly
+        self.logger = logger
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: directory + "/data.mdb") {
+            guard !readOnly else { throw EventLogError(.missing, "no views at \(directory)") }
+            do {
+                try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw EventLogError(.storage, "cannot create \(directory): \(error.localizedDescription)")
+            }
+        }
+        do {
+            env = try LMDBEnvironment(path: directory, readOnly: readOnly, mapSize: mapSize, maxDatabases: 256)
+        } catch {
+            if isForeignFileError(error) { throw EventLogError(.foreign, "\(directory) does not hold Threadlog views") }
+            throw EventLogError(error)
+        }
+        try prepare(tables: ["meta"])
+        let stamp = try read { txn in try txn.get("meta", Array("magic".utf8)) }
+        if let stamp {
+            guard stamp == Self.magic else { throw EventLogError(.foreign, "\(directory) does not hold Threadlog views") }
+        } else if !readOnly {
+            try write { txn in try txn.put("meta", Array("magic".utf8), Self.magic) }
+        }
+    }
+
+    /// Opens the tables (creating them unless read-only) so transactions can use them.
+    public func prepare(tables names: [String]) throws {
+        try tables.withLock { tables in
+            let missing = names.filter { tables[$0] == nil }
+            guard !missing.isEmpty else { return }
+            let opened = try mapFailure { try env.openDatabases(missing, create: !readOnly) }
+            tables.merge(opened) { old, _ in old }
+        }
+    }
+
+    func handle(_ name: String) -> LMDBDatabase? {
+        tables.withLock { $0[name] }
+    }
+
+    /// A short read transaction. A table that does not exist reads as empty.
+    public func read<R>(_ body: (borrowing ViewTransaction) throws -> R) throws -> R {
+        try mapFailure { try env.read { txn in try body(ViewTransaction(txn: txn, store: self)) } }
+    }
+
+    /// A write transaction: committed when `body` returns, aborted when it throws. When the map is full
+    /// it grows the map and runs `body` again, so `body` must not have effects outside the transaction.
+    public func write<R>(_ body: (borrowing ViewTransaction) throws -> R) throws -> R {
+        guard !readOnly else { throw EventLogError(.readOnly, "the views at \(path) are open read-only") }
+        while true {
+            do {
+                return try env.write { txn in try body(ViewTransaction(txn: txn, store: self)) }
+            } catch let failure as LMDBFailure where failure.isMapFull {
+                let size = env.mapSize * 2
+                logger.info("views map full; growing", metadata: ["size": "\(size)"])
+                try mapFailure { try env.setMapSize(size) }
+            } catch let failure as LMDBFailure {
+                throw EventLogError(failure)
+            }
+        }
+    }
+
+    /// Bytes in use by the environment's file.
+    public var fileSize: Int {
+        (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? Int) ?? 0
+    }
+}
+
+/// One transaction on the view store; cannot escape the closure that received it.
+public struct ViewTransaction: ~Copyable {
+    fileprivate let txn: LMDBTransaction
+    fileprivate let store: ViewStore
+
+    fileprivate init(txn: borrowing LMDBTransaction, store: ViewStore) {
+        // The handle is only used while the closure that owns `txn` runs.
+        self.txn = LMDBTransaction(copying: txn)
+        self.store = store
+    }
+
+    private func table(_ name: String) throws -> LMDBDatabase {
+        guard let table = store.handle(name) else {
+            throw EventLogError(.invalidArgument, "view table '\(name)' was not prepared")
+        }
+        return table
+    }
+
+    public func get(_ table: String, _ key: [UInt8]) throws -> [UInt8]? {
+        guard let db = store.handle(table) else { return nil }
+        return try txn.get(db, key).map(Array.init)
+    }
+
+    /// Calls `body` with the value's bytes, valid only during the call; `nil` when absent.
+    public func withValue<R>(_ table: String, _ key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        guard let db = store.handle(table) else { return try body(nil) }
+        return try body(try txn.get(db, key))
+    }
+
+    public func put(_ table: String, _ key: [UInt8], _ value: [UInt8]) throws {
+        try txn.put(try self.table(table), key, value)
+    }
+
+    public func delete(_ table: String, _ key: [UInt8]) throws {
+        try txn.delete(try self.table(table), key)
+    }
+
+    /// Removes every row of the table.
+    public func empty(_ table: String) throws {
+        guard let db = store.handle(table) else { return }
+        try txn.empty(db)
+    }
+
+    /// Rows in key order from the first key ≥ `from` while keys start with `prefix`, until `body`
+    /// returns false. Value bytes are valid only during the call.
+    public func scan(
+        _ table: String, prefix: [UInt8], from: [UInt8]? = nil,
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        guard let db = store.handle(table) else { return }
+        try txn.scan(db, from: from ?? prefix) { key, value in
+            guard key.starts(with: prefix) else { return false }
+            return try body(key, value)
+        }
+    }
+
+    public func count(_ table: String) throws -> Int {
+        guard let db = store.handle(table) else { return 0 }
+        return try txn.count(db)
+    }
+}

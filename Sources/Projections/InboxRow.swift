@@ -1,0 +1,44 @@
+import Messaging
+
+/// One thread in one user's inbox: what the inbox shows and filters on.
+public struct InboxRow: Codable, Sendable, Hashable {
+    public var thread: ThreadID
+    public var number: String?
+    public var subject: Subject
+    public var title: String
+    public var status: ThreadStatus
+    public var priority: Priority
+    public var type: ThreadType
+    public var category: CategoryID?
+    public var handler: UserID?
+    /// The party of the user who opened the thread.
+    public var party: PartyID?
+    public var unread: Int
+    public var lastActivityMillis: Int64
+
+    public init(thread: ThreadState, for user: UserID, in directory: Directory) {
+        self.thread = thread.id
+        number = thread.number
+        subject = thread.subject
+        title = thread.title
+        status = thread.status
+        priority = thread.priority
+        type = thread.type
+        category = thread.category
+        handler = thread.handler
+        party = directory.users[thread.openedBy]?.party
+        unread = Access.unreadCount(of: thread, for: user, in: directory)
+        lastActivityMillis = thread.lastActivityMillis
+    }
+}
+
+/// Who holds inbox rows for a thread, and under which activity time.
+public struct AudienceRow: Codable, Sendable, Hashable {
+    public var activityMillis: Int64
+    public var users: [UserID]
+
+    public init(activityMillis: Int64, users: [UserID]) {
+        self.activityMillis = activityMillis
+        self.users = users
+    }
+}

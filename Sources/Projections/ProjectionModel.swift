@@ -1,0 +1,90 @@
+import Messaging
+
+/// The state the projectors keep while they read the log: the directory and the threads touched so
+/// far, and what changed since the last flush. Pure: it neither reads nor writes storage; the runner
+/// loads threads it does not hold and writes the rows `flush` describes.
+public struct ProjectionModel: Sendable {
+    public private(set) var directory = Directory()
+    public private(set) var position: UInt64 = 0
+    public private(set) var audience = Audience(directory: Directory())
+    public var threads: [ThreadID: ThreadState] = [:]
+    /// Threads whose rows must be rewritten.
+    public private(set) var dirty: Set<ThreadID> = []
+    /// Directory changes that may change who sees existing threads: the runner adds their threads
+    /// (from the fan-out tables) to `dirty` before flushing.
+    public private(set) var fanOut: [FanOut] = []
+
+    public enum FanOut: Sendable, Hashable {
+        case structure(StructureID)
+        case category(CategoryID?)
+    }
+
+    public init(directory: Directory = Directory(), position: UInt64 = 0) {
+        self.directory = directory
+        self.position = position
+        self.audience = Audience(directory: directory)
+    }
+
+    /// The thread an event belongs to, when it is a thread event.
+    public static func thread(of event: Event) -> ThreadID? {
+        switch event {
+        case .threadOpened(let e): e.thread
+        case .messagePosted(let e): e.thread
+        case .readMarkerMoved(let e): e.thread
+        case .handlerAssigned(let e): e.thread
+        case .threadStatusChanged(let e): e.thread
+        case .threadBlocked(let e): e.thread
+        case .threadUnblocked(let e): e.thread
+        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+            .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered:
+            nil
+        }
+    }
+
+    /// Applies one event. A thread event needs its thread loaded in `threads` first (or absent when new).
+    /// Applying an event at or before a thread's last position does nothing, so replays overlap safely.
+    public mutating func apply(_ recorded: Recorded<Event>) {
+        defer { position = max(position, recorded.position) }
+        if let id = Self.thread(of: recorded.event) {
+            let current = threads[id]
+            if let current, recorded.position <= current.lastPosition { return }
+            threads[id] = ThreadState.evolve(current, recorded)
+            dirty.insert(id)
+            return
+        }
+        guard recorded.event.type.isDirectory else { return }
+        directory = Directory.evolve(directory, recorded)
+        switch recorded.event {
+        case .structureMemberAdded(let e): fanOut.append(.structure(e.structure))
+        case .structureMemberRemoved(let e): fanOut.append(.structure(e.structure))
+        case .userCreated(let e):
+            // A new holder of a handler role sees the threads routed to that role.
+            for category in directory.categories.values where !Set(category.handlerRoles).isDisjoint(with: e.roles) {
+                fanOut.append(.category(category.id))
+            }
+            if !Set(directory.settings.defaultHandlerRoles).isDisjoint(with: e.roles) { fanOut.append(.category(nil)) }
+        case .settingsChanged:
+            // The default handler roles may have changed: uncategorized threads change hands.
+            fanOut.append(.category(nil))
+        case .partyCreated, .serviceTokenCreated, .structureCreated, .categoryCreated, .threadOpened,
+            .messagePosted, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
+            .threadUnblocked, .subjectClaimed, .ticketNumbered:
+            break
+        }
+        audience = Audience(directory: directory)
+    }
+
+    public mutating func markDirty(_ thread: ThreadID) { dirty.insert(thread) }
+
+    /// Takes the pending work: the dirty threads and the fan-outs still to resolve.
+    public mutating func takeChanges() -> (dirty: Set<ThreadID>, fanOut: [FanOut]) {
+        defer {
+            dirty.removeAll(keepingCapacity: true)
+            fanOut.removeAll(keepingCapacity: true)
+        }
+        return (dirty, fanOut)
+    }
+
+    /// Forgets cached threads (they reload from the threads view); keeps the directory.
+    public mutating func evictThreads() { threads.removeAll(keepingCapacity: true) }
+}

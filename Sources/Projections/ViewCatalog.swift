@@ -1,0 +1,69 @@
+/// The read models, their versions and their tables. Bumping a version makes the service rebuild that
+/// view at start; rows of each version live in tables of their own, so old and new never mix.
+public enum ViewName: String, Sendable, CaseIterable, Codable {
+    /// Each thread's folded state (fields, messages, read markers) and the fan-out indexes.
+    case threads
+    /// Per user, the threads they may see, newest activity first, with the filter fields.
+    case inbox
+    /// Per user and thread, the unread count when it is not zero.
+    case unread
+
+    public var version: Int {
+        switch self {
+        case .threads: 1
+        case .inbox: 1
+        case .unread: 1
+        }
+    }
+
+    /// The view's tables; `Table.name(generation:)` gives their names in the store.
+    public var tables: [Table] {
+        switch self {
+        case .threads: [.threads, .threadsByStructure, .threadsByCategory]
+        case .inbox: [.inbox, .inboxAudience]
+        case .unread: [.unread]
+        }
+    }
+}
+
+/// A table of a view. Keys are built by `ViewKeys`.
+public enum Table: String, Sendable, CaseIterable {
+    /// thread id → `ThreadState` (JSON).
+    case threads
+    /// structure id, 0, thread id → empty.
+    case threadsByStructure = "threads_by_structure"
+    /// category id (empty for none), 0, thread id → empty.
+    case threadsByCategory = "threads_by_category"
+    /// user id, 0, inverted last-activity ms (8 bytes BE), thread id → `InboxRow` (JSON).
+    case inbox
+    /// thread id → `AudienceRow` (JSON): who got inbox rows, under which activity key.
+    case inboxAudience = "inbox_audience"
+    /// user id, 0, thread id → unread count (4 bytes BE).
+    case unread
+
+    public var view: ViewName {
+        switch self {
+        case .threads, .threadsByStructure, .threadsByCategory: .threads
+        case .inbox, .inboxAudience: .inbox
+        case .unread: .unread
+        }
+    }
+
+    /// `inbox.v1.g3`: the view's version and the generation being read or built.
+    public func name(generation: Int) -> String { "\(rawValue).v\(view.version).g\(generation)" }
+}
+
+/// Where a view stands; kept in the store's `views` table, written with the rows it covers.
+public struct ViewPointer: Codable, Sendable, Hashable {
+    public var version: Int
+    /// The generation readers use.
+    public var generation: Int
+    /// The last log position the view covers.
+    public var checkpoint: UInt64
+
+    public init(version: Int, generation: Int, checkpoint: UInt64) {
+        self.version = version
+        self.generation = generation
+        self.checkpoint = checkpoint
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Engine
+import EventLog
+import Foundation
+import Projections
+
+struct Project: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rebuild the read models from the log, or show where each stands.",
+        subcommands: [Status.self, Rebuild.self]
+    )
+
+    /// The log (read-only) and the views of a data directory.
+    static func open(_ options: DataOptions) throws -> (LMDBEventStore, ViewStore, ReadModels) {
+        let dir = try DataDirectory(options.directory, create: false)
+        let log = try LMDBEventStore.openReadOnly(directory: dir.log)
+        let views = try ViewStore.open(directory: dir.views)
+        return (log, views, ReadModels(log: log, views: views))
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Each view's checkpoint, lag behind the log and version.")
+
+        @OptionGroup var options: DataOptions
+
+        func run() async throws {
+            let (log, _, models) = try Project.open(options)
+            defer { log.close() }
+            print("view      version  generation  checkpoint        head         lag")
+            for status in try models.status() {
+                let version = status.version == status.codeVersion ? "v\(status.version)" : "v\(status.version)→v\(status.codeVersion)"
+                print(
+                    status.name.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+                        + version.padding(toLength: 9, withPad: " ", startingAt: 0)
+                        + String(status.generation).leftPadded(10) + String(status.checkpoint).leftPadded(12)
+                        + String(status.head).leftPadded(12) + String(status.lag).leftPadded(12))
+            }
+        }
+    }
+
+    struct Rebuild: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild views from the whole log into a shadow copy, then swap it in atomically.",
+            discussion: "A running service keeps answering from the old copy until the swap, then follows on from it."
+        )
+
+        @OptionGroup var options: DataOptions
+
+        @Option(help: "The view to rebuild: \(ViewName.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var view: String?
+
+        @Flag(help: "Rebuild every view.")
+        var all = false
+
+        func validate() throws {
+            guard (view != nil) != all else { throw ValidationError("give either --view NAME or --all") }
+            if let view, ViewName(rawValue: view) == nil {
+                throw ValidationError("unknown view '\(view)'; views: \(ViewName.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        func run() async throws {
+            let selected: Set<ViewName> = all ? Set(ViewName.allCases) : [ViewName(rawValue: view!)!]
+            let (log, _, models) = try Project.open(options)
+            defer { log.close() }
+            let started = Date()
+            var lastReport = Date.distantPast
+            try models.rebuild(selected) { done, total in
+                if Date().timeIntervalSince(lastReport) >= 1 {
+                    lastReport = Date()
+                    Output.standardError("rebuild: \(done)/\(total) events (\(done * 100 / max(total, 1))%)")
+                }
+            }
+            let status = try models.status().filter { selected.contains($0.name) }
+            let names = status.map(\.name.rawValue).joined(separator: ", ")
+            print("rebuilt \(names) up to position \(status.first?.checkpoint ?? 0) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
