@@ -27,8 +27,10 @@ extension ReadModels: ReadQueries {
 
     func threadState(_ id: ThreadID) throws -> ThreadState? {
         try withCurrentTables { tables, txn in
-            guard let bytes = try txn.get(tables.threads, ViewKeys.thread(id)) else { return nil }
-            return try JSONDecoder().decode(ThreadState.self, from: Data(bytes))
+            try txn.withValue(tables.threads, ViewKeys.thread(id)) { bytes in
+                guard let bytes else { return nil }
+                return try ViewCodec.decodeThread(bytes)
+            }
         }
     }
 
@@ -82,7 +84,6 @@ extension ReadModels: ReadQueries {
             start = key + [0]  // the first key after the cursor's
         }
         let needle = query.text?.lowercased()
-        let decoder = JSONDecoder()
         return try withCurrentTables { tables, txn in
             var items: [InboxItem] = []
             var lastKey: [UInt8]?
@@ -92,7 +93,7 @@ extension ReadModels: ReadQueries {
                     more = true
                     return false
                 }
-                let row = try decoder.decode(InboxRow.self, from: Data(value))
+                let row = try ViewCodec.decodeInboxRow(value)
                 lastKey = Array(key)
                 guard Self.matches(row, query, needle: needle) else { return true }
                 items.append(

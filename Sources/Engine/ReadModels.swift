@@ -34,7 +34,8 @@ public final class ReadModels: Sendable {
     let views: ViewStore
     private let logger: Logger
     private let batchSize: Int
-    private let maxCachedThreads = 20_000
+    private let maxCachedThreads = 50_000
+    private let rebuildBatchSize = 50_000
 
     /// The runner's working state; only the runner (one task at a time) touches it.
     private let model = Mutex(ProjectionModel())
@@ -178,8 +179,10 @@ public final class ReadModels: Sendable {
     }
 
     private func loadThread(_ id: ThreadID, tables: TableNames, _ txn: borrowing ViewTransaction) throws -> ThreadState? {
-        guard let bytes = try txn.get(tables.threads, ViewKeys.thread(id)) else { return nil }
-        return try JSONDecoder().decode(ThreadState.self, from: Data(bytes))
+        try txn.withValue(tables.threads, ViewKeys.thread(id)) { bytes in
+            guard let bytes else { return nil }
+            return try ViewCodec.decodeThread(bytes)
+        }
     }
 
     /// Writes the rows of every changed thread: its state, the inbox rows and unread counts of everyone
@@ -208,15 +211,17 @@ public final class ReadModels: Sendable {
         let directory = model.directory
         for id in dirty {
             guard let state = model.threads[id] else { continue }
-            try txn.put(tables.threads, ViewKeys.thread(id), try Self.encoder.encode(state).bytes)
+            try txn.put(tables.threads, ViewKeys.thread(id), ViewCodec.encode(state))
             for structure in state.structures {
                 try txn.put(tables.byStructure, ViewKeys.pair(structure.rawValue, id.rawValue), [])
             }
             try txn.put(tables.byCategory, ViewKeys.pair(state.category?.rawValue ?? "", id.rawValue), [])
 
             let users = model.audience.users(of: state, in: directory)
-            if let old = try txn.get(tables.inboxAudience, ViewKeys.thread(id)) {
-                let previous = try JSONDecoder().decode(AudienceRow.self, from: Data(old))
+            let previous = try txn.withValue(tables.inboxAudience, ViewKeys.thread(id)) { bytes in
+                try bytes.map { bytes in try ViewCodec.decodeAudience(bytes) }
+            }
+            if let previous {
                 for user in previous.users {
                     try txn.delete(tables.inbox, ViewKeys.inbox(user: user, activityMillis: previous.activityMillis, thread: id))
                     try txn.delete(tables.unread, ViewKeys.unread(user: user, thread: id))
@@ -224,13 +229,13 @@ public final class ReadModels: Sendable {
             }
             for user in users {
                 let row = InboxRow(thread: state, for: user, in: directory)
-                try txn.put(tables.inbox, ViewKeys.inbox(user: user, activityMillis: state.lastActivityMillis, thread: id), try Self.encoder.encode(row).bytes)
+                try txn.put(tables.inbox, ViewKeys.inbox(user: user, activityMillis: state.lastActivityMillis, thread: id), ViewCodec.encode(row))
                 if row.unread > 0 {
                     try txn.put(tables.unread, ViewKeys.unread(user: user, thread: id), ViewKeys.encodeCount(row.unread))
                 }
             }
             let audience = AudienceRow(activityMillis: state.lastActivityMillis, users: users)
-            try txn.put(tables.inboxAudience, ViewKeys.thread(id), try Self.encoder.encode(audience).bytes)
+            try txn.put(tables.inboxAudience, ViewKeys.thread(id), ViewCodec.encode(audience))
         }
     }
 
@@ -310,7 +315,8 @@ public final class ReadModels: Sendable {
         while !done {
             try views.write { txn in
                 var working = builder
-                let events = try log.read(from: working.position + 1, limit: batchSize * 5)
+                // Large batches: each touched thread's rows are written once per batch.
+                let events = try log.read(from: working.position + 1, limit: rebuildBatchSize)
                 for recorded in events {
                     let decoded = try recorded.decoded()
                     if let thread = ProjectionModel.thread(of: decoded.event), working.threads[thread] == nil {

@@ -43,3 +43,21 @@ extension Event {
         }
     }
 }
+
+extension Event {
+    /// The thread whose stream holds the event; `nil` for events of other streams.
+    public var threadID: ThreadID? {
+        switch self {
+        case .threadOpened(let e): e.thread
+        case .messagePosted(let e): e.thread
+        case .readMarkerMoved(let e): e.thread
+        case .handlerAssigned(let e): e.thread
+        case .threadStatusChanged(let e): e.thread
+        case .threadBlocked(let e): e.thread
+        case .threadUnblocked(let e): e.thread
+        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+            .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered:
+            nil
+        }
+    }
+}

@@ -3,7 +3,7 @@ import Foundation
 extension ThreadState {
     /// Folds one recorded event of the thread's stream in. Never fails: before `thread.opened` there is
     /// no thread and other events are ignored; events of other streams leave the state as it was.
-    public static func evolve(_ state: ThreadState?, _ recorded: Recorded<Event>) -> ThreadState? {
+    public static func evolve(_ state: consuming ThreadState?, _ recorded: Recorded<Event>) -> ThreadState? {
         if case .threadOpened(let e) = recorded.event, state == nil {
             return ThreadState(
                 id: e.thread, subject: e.subject, title: e.title, category: e.category,
@@ -15,9 +15,9 @@ extension ThreadState {
                 lastActivityMillis: recorded.timeMillis, lastPosition: recorded.position,
                 version: recorded.version)
         }
-        guard var thread = state, recorded.event.stream == StreamName.thread(thread.id) else {
-            return state
-        }
+        // Taken, not copied: the messages array is then uniquely owned and appends do not copy it.
+        guard var thread = state.take() else { return nil }
+        guard recorded.event.threadID == thread.id else { return thread }
         thread.version = recorded.version
         thread.lastPosition = recorded.position
         switch recorded.event {

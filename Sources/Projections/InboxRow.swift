@@ -16,6 +16,24 @@ public struct InboxRow: Codable, Sendable, Hashable {
     public var unread: Int
     public var lastActivityMillis: Int64
 
+    public init(
+        thread: ThreadID, number: String?, subject: Subject, title: String, status: ThreadStatus, priority: Priority,
+        type: ThreadType, category: CategoryID?, handler: UserID?, party: PartyID?, unread: Int, lastActivityMillis: Int64
+    ) {
+        self.thread = thread
+        self.number = number
+        self.subject = subject
+        self.title = title
+        self.status = status
+        self.priority = priority
+        self.type = type
+        self.category = category
+        self.handler = handler
+        self.party = party
+        self.unread = unread
+        self.lastActivityMillis = lastActivityMillis
+    }
+
     public init(thread: ThreadState, for user: UserID, in directory: Directory) {
         self.thread = thread.id
         number = thread.number

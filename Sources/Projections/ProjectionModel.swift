@@ -26,29 +26,16 @@ public struct ProjectionModel: Sendable {
     }
 
     /// The thread an event belongs to, when it is a thread event.
-    public static func thread(of event: Event) -> ThreadID? {
-        switch event {
-        case .threadOpened(let e): e.thread
-        case .messagePosted(let e): e.thread
-        case .readMarkerMoved(let e): e.thread
-        case .handlerAssigned(let e): e.thread
-        case .threadStatusChanged(let e): e.thread
-        case .threadBlocked(let e): e.thread
-        case .threadUnblocked(let e): e.thread
-        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
-            .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered:
-            nil
-        }
-    }
+    public static func thread(of event: Event) -> ThreadID? { event.threadID }
 
     /// Applies one event. A thread event needs its thread loaded in `threads` first (or absent when new).
     /// Applying an event at or before a thread's last position does nothing, so replays overlap safely.
     public mutating func apply(_ recorded: Recorded<Event>) {
         defer { position = max(position, recorded.position) }
         if let id = Self.thread(of: recorded.event) {
-            let current = threads[id]
-            if let current, recorded.position <= current.lastPosition { return }
-            threads[id] = ThreadState.evolve(current, recorded)
+            if let current = threads[id], recorded.position <= current.lastPosition { return }
+            // Removed before evolving so the state is uniquely owned and grows in place.
+            threads[id] = ThreadState.evolve(threads.removeValue(forKey: id), recorded)
             dirty.insert(id)
             return
         }

@@ -1,0 +1,101 @@
+import Foundation
+
+extension EventCodec {
+    /// The events the projectors see most, built straight from a parsed payload instead of through
+    /// JSONDecoder. `nil` when the payload is not exactly what the type expects: the caller then decodes
+    /// the slow way, which also produces the precise error.
+    static func decodeFast(_ type: EventType, _ json: JSONValue) -> Event? {
+        guard case .object(let o) = json else { return nil }
+        switch type {
+        case .messagePosted:
+            guard o.count == 7, let thread = o["thread"]?.stringValue, let number = o["number"]?.intValue,
+                let author = o["author"]?.stringValue, let kind = o["kind"]?.stringValue.flatMap(MessageKind.init),
+                let format = o["format"]?.stringValue.flatMap(MessageFormat.init), let text = o["text"]?.stringValue,
+                let list = o["attachments"]?.arrayValue
+            else { return nil }
+            var attachments: [Attachment] = []
+            for item in list {
+                guard case .object(let a) = item, a.count == 4, let name = a["name"]?.stringValue,
+                    let contentType = a["contentType"]?.stringValue, case .integer(let size)? = a["size"],
+                    let sha = a["sha256"]?.stringValue
+                else { return nil }
+                attachments.append(Attachment(name: name, contentType: contentType, size: size, sha256: sha))
+            }
+            return .messagePosted(
+                MessagePosted(
+                    thread: ThreadID(thread), number: number, author: UserID(author), kind: kind, format: format, text: text,
+                    attachments: attachments))
+        case .readMarkerMoved:
+            guard o.count == 3, let thread = o["thread"]?.stringValue, let user = o["user"]?.stringValue,
+                let upTo = o["upTo"]?.intValue
+            else { return nil }
+            return .readMarkerMoved(ReadMarkerMoved(thread: ThreadID(thread), user: UserID(user), upTo: upTo))
+        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+            .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
+            .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked:
+            return nil
+        }
+    }
+
+    /// The two hottest payloads in their latest version, read member by member with no intermediate
+    /// dictionary. `nil` when anything is unexpected (the caller then takes the general path).
+    static func decodeDirect(_ type: EventType, _ data: [UInt8]) -> Event? {
+        data.withUnsafeBytes { bytes -> Event? in
+            var reader = JSONObjectReader(bytes)
+            switch type {
+            case .messagePosted:
+                var thread: String?, author: String?, text: String?, number: Int?
+                var kind: MessageKind?, format: MessageFormat?, attachments: [Attachment]?
+                let ok = reader.forEachMember { key, r in
+                    switch key.count {
+                    case 4 where key.elementsEqual("text".utf8): text = r.string(); return text != nil
+                    case 4 where key.elementsEqual("kind".utf8):
+                        kind = r.string().flatMap(MessageKind.init); return kind != nil
+                    case 6 where key.elementsEqual("thread".utf8): thread = r.string(); return thread != nil
+                    case 6 where key.elementsEqual("author".utf8): author = r.string(); return author != nil
+                    case 6 where key.elementsEqual("number".utf8): number = r.int(); return number != nil
+                    case 6 where key.elementsEqual("format".utf8):
+                        format = r.string().flatMap(MessageFormat.init); return format != nil
+                    case 11 where key.elementsEqual("attachments".utf8):
+                        guard let list = r.value()?.arrayValue else { return false }
+                        var parsed: [Attachment] = []
+                        for item in list {
+                            guard case .object(let a) = item, a.count == 4, let name = a["name"]?.stringValue,
+                                let contentType = a["contentType"]?.stringValue, case .integer(let size)? = a["size"],
+                                let sha = a["sha256"]?.stringValue
+                            else { return false }
+                            parsed.append(Attachment(name: name, contentType: contentType, size: size, sha256: sha))
+                        }
+                        attachments = parsed
+                        return true
+                    default: return false
+                    }
+                }
+                guard ok, let thread, let number, let author, let kind, let format, let text, let attachments else { return nil }
+                return .messagePosted(
+                    MessagePosted(
+                        thread: ThreadID(thread), number: number, author: UserID(author), kind: kind, format: format,
+                        text: text, attachments: attachments))
+            case .readMarkerMoved:
+                var thread: String?, user: String?, upTo: Int?
+                let ok = reader.forEachMember { key, r in
+                    if key.elementsEqual("thread".utf8) { thread = r.string(); return thread != nil }
+                    if key.elementsEqual("user".utf8) { user = r.string(); return user != nil }
+                    if key.elementsEqual("upTo".utf8) { upTo = r.int(); return upTo != nil }
+                    return false
+                }
+                guard ok, let thread, let user, let upTo else { return nil }
+                return .readMarkerMoved(ReadMarkerMoved(thread: ThreadID(thread), user: UserID(user), upTo: upTo))
+            case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+                .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
+                .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked:
+                return nil
+            }
+        }
+    }
+
+    /// Whether `decodeFast` knows the type (only then is the payload parsed up front).
+    static func hasFastPath(_ type: EventType) -> Bool {
+        type == .messagePosted || type == .readMarkerMoved
+    }
+}
