@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "EventLog", "Messaging", "Projections",
+                "EventLog", "Messaging", "Projections", "SMTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -107,7 +107,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SMTPTests",
-            dependencies: ["SMTP", "TestSupport"]
+            dependencies: ["SMTP", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "NotificationTests",
+            dependencies: ["Engine", "EventLog", "Messaging", "Projections", "SMTP", "TestSupport", "threadlog"]
         ),
         .testTarget(
             name: "HTTPAPITests",

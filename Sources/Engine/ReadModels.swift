@@ -119,11 +119,20 @@ public final class ReadModels: Sendable {
     /// One batch: read events after the views' checkpoint, apply them, write rows and checkpoints in one
     /// transaction. Returns false when there was nothing to do.
     func step() throws -> Bool {
-        try model.withLock { model in
+        // Tables are opened outside the write transaction (LMDB opens them in a transaction of their own).
+        let prepared = try views.read { txn in TableNames(try pointers(txn)) }
+        try views.prepare(tables: prepared.all)
+        return try model.withLock { model in
             var progressed = false
             var reached: UInt64 = 0
             try views.write { txn in
                 let pointers = try pointers(txn)
+                let tables = TableNames(pointers)
+                guard tables.all == prepared.all else {
+                    // A rebuild swapped generations in between: go round again with the new tables.
+                    progressed = true
+                    return
+                }
                 let start = pointers.values.map(\.checkpoint).min() ?? 0
                 var working = model
                 if needsReset.withLock({ $0 }) || working.position != start {
@@ -136,8 +145,6 @@ public final class ReadModels: Sendable {
                     model = working
                     return
                 }
-                let tables = TableNames(pointers)
-                try views.prepare(tables: tables.all)
                 for recorded in events {
                     let decoded = try recorded.decoded()
                     if let thread = ProjectionModel.thread(of: decoded.event), working.threads[thread] == nil {
@@ -155,7 +162,7 @@ public final class ReadModels: Sendable {
                 progressed = true
             }
             needsReset.withLock { $0 = false }
-            publish(model.directory, reached)
+            publish(model.directory, max(reached, model.position))
             return progressed
         }
     }

@@ -73,6 +73,16 @@ final class LMDBEnvironment: @unchecked Sendable {
         return info.me_mapsize
     }
 
+    /// Writes a compacted copy of the environment (live pages only, free pages left out) into the
+    /// directory `path`, and flushes it to disk.
+    func copyCompacted(to path: String) throws {
+        try lmdbCheck(mdb_env_copy2(env, path, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2 \(path)")
+        let fd = open(path + "/data.mdb", O_RDONLY)
+        guard fd >= 0 else { throw LMDBFailure(rc: errno, operation: "open \(path)/data.mdb") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw LMDBFailure(rc: errno, operation: "fsync \(path)/data.mdb") }
+    }
+
     /// Grows the memory map. Waits until no transaction of this process is open.
     func setMapSize(_ size: Int) throws(LMDBFailure) {
         pthread_rwlock_wrlock(&resizeLock)

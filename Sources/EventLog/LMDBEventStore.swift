@@ -31,7 +31,12 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
     public static let formatVersion: UInt32 = 1
     static let magic = Array("threadlog.eventlog".utf8)
 
-    let env: LMDBEnvironment
+    /// Replaced only by `compact()`; a reader that holds the old one finishes on it.
+    private let envRef: Mutex<LMDBEnvironment>
+    var env: LMDBEnvironment { envRef.withLock { $0 } }
+    /// Commits hold it shared, `compact()` exclusively: no commit lands in an environment being replaced.
+    let swapLock = ReadWriteLock()
+    private let options: EventLogOptions
     let events: LMDBDatabase
     let streams: LMDBDatabase
     let commands: LMDBDatabase
@@ -58,6 +63,8 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
     private init(directory: String, readOnly: Bool, options: EventLogOptions, logger: Logger) throws {
         self.logger = logger
         self.path = directory
+        self.options = options
+        if !readOnly { try Self.recoverInterruptedCompaction(directory) }
         let fm = FileManager.default
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: directory, isDirectory: &isDir) {
@@ -74,6 +81,7 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
         if readOnly && !fm.fileExists(atPath: directory + "/data.mdb") {
             throw EventLogError(.missing, "no event log at \(directory)")
         }
+        let env: LMDBEnvironment
         do {
             env = try LMDBEnvironment(path: directory, readOnly: readOnly, mapSize: options.initialMapSize, maxDatabases: 8)
         } catch {
@@ -82,6 +90,7 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
             }
             throw EventLogError(error)
         }
+        envRef = Mutex(env)
         (events, streams, commands, meta) = try Self.openTables(env, directory: directory, readOnly: readOnly)
         let head = try Self.readHead(env, meta: meta)
         notifier = CommitNotifier(head: head.position)
@@ -210,6 +219,11 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
 
     /// Commits one group on the writer thread; returns one outcome per request, in order.
     func commitGroup(_ requests: [AppendRequest], head: inout Head) -> [Result<AppendResult, any Error>] {
+        swapLock.withReadLock { commitGroupLocked(requests, head: &head) }
+    }
+
+    private func commitGroupLocked(_ requests: [AppendRequest], head: inout Head) -> [Result<AppendResult, any Error>] {
+        let env = self.env
         while true {
             var working = head
             var outcomes: [Result<AppendResult, any Error>] = []
@@ -325,6 +339,87 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 
+    // MARK: Erasing
+
+    /// Erases the payloads of the events at `positions` in place: each record keeps its envelope and
+    /// payload digest (so the hash chain still verifies) and is marked purged. Returns how many records
+    /// changed (already erased ones do not count). The old bytes may linger in LMDB's free pages until
+    /// `compact()` rewrites the file.
+    public func erase(positions: [UInt64]) throws -> Int {
+        guard !env.readOnly else { throw EventLogError(.readOnly, "the event log at \(path) is open read-only") }
+        return try swapLock.withReadLock {
+            try mapFailure {
+                try env.write { txn in
+                    var erased = 0
+                    for position in positions {
+                        guard let raw = try txn.get(events, Record.key(position)) else {
+                            throw EventLogError(.invalidArgument, "no event at position \(position)")
+                        }
+                        guard let view = RecordView(raw) else { throw EventLogError(.corrupt, "record at position \(position) is damaged") }
+                        if view.isPurged { continue }
+                        var record = Array(UnsafeRawBufferPointer(rebasing: raw[0..<view.stringsEnd]))
+                        record[1] |= Record.purgedFlag
+                        record.replaceSubrange(40..<44, with: [0, 0, 0, 0])
+                        try txn.put(events, Record.key(position), record)
+                        erased += 1
+                    }
+                    return erased
+                }
+            }
+        }
+    }
+
+    /// Rewrites the log into a compacted copy (free pages, which may still hold erased bytes, are left
+    /// out) and swaps it in. Appends wait meanwhile; readers finish on the old copy, whose files are
+    /// then deleted. Interrupted at any point, the next open completes or undoes the swap.
+    public func compact() throws {
+        guard !env.readOnly else { throw EventLogError(.readOnly, "the event log at \(path) is open read-only") }
+        try swapLock.withWriteLock {
+            let fm = FileManager.default
+            let fresh = path + ".compact"
+            let old = path + ".old"
+            try? fm.removeItem(atPath: fresh)
+            try? fm.removeItem(atPath: old)
+            do {
+                try fm.createDirectory(atPath: fresh, withIntermediateDirectories: true)
+                try mapFailure { try env.copyCompacted(to: fresh) }
+                try fm.moveItem(atPath: path, toPath: old)
+                try fm.moveItem(atPath: fresh, toPath: path)
+                syncDirectory((path as NSString).deletingLastPathComponent)
+            } catch let error as EventLogError {
+                throw error
+            } catch {
+                throw EventLogError(.storage, "cannot compact \(path): \(error.localizedDescription)")
+            }
+            let replacement = try mapFailure {
+                try LMDBEnvironment(path: path, readOnly: false, mapSize: max(options.initialMapSize, env.mapSize), maxDatabases: 8)
+            }
+            let reopened = try Self.openTables(replacement, directory: path, readOnly: false)
+            guard reopened == (events, streams, commands, meta) else {
+                throw EventLogError(.storage, "the compacted log at \(path) opened its tables differently; restart the service")
+            }
+            envRef.withLock { $0 = replacement }
+            try? fm.removeItem(atPath: old)
+            logger.info("event log compacted", metadata: ["path": "\(path)"])
+        }
+    }
+
+    /// Finishes or undoes a compaction that a crash interrupted: the copy is complete before any rename.
+    static func recoverInterruptedCompaction(_ path: String) throws {
+        let fm = FileManager.default
+        let fresh = path + ".compact"
+        let old = path + ".old"
+        if !fm.fileExists(atPath: path) {
+            if fm.fileExists(atPath: fresh + "/data.mdb") {
+                try fm.moveItem(atPath: fresh, toPath: path)
+            } else if fm.fileExists(atPath: old) {
+                try fm.moveItem(atPath: old, toPath: path)
+            }
+        }
+        try? fm.removeItem(atPath: fresh)
+        try? fm.removeItem(atPath: old)
+    }
+
     // MARK: Reading
 
     public func read(from position: UInt64, limit: Int) throws -> [RecordedEvent] {
@@ -425,4 +520,34 @@ func mapFailure<R>(_ body: () throws -> R) throws -> R {
     } catch let failure as LMDBFailure {
         throw EventLogError(failure)
     }
+}
+
+/// A reader-writer lock for sections that never await.
+///
+/// `@unchecked Sendable`: the pthread lock is the synchronisation.
+final class ReadWriteLock: @unchecked Sendable {
+    private var lock = pthread_rwlock_t()
+
+    init() { pthread_rwlock_init(&lock, nil) }
+    deinit { pthread_rwlock_destroy(&lock) }
+
+    func withReadLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_rwlock_rdlock(&lock)
+        defer { pthread_rwlock_unlock(&lock) }
+        return try body()
+    }
+
+    func withWriteLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_rwlock_wrlock(&lock)
+        defer { pthread_rwlock_unlock(&lock) }
+        return try body()
+    }
+}
+
+/// Makes renames inside `directory` durable.
+func syncDirectory(_ directory: String) {
+    let fd = open(directory.isEmpty ? "." : directory, O_RDONLY)
+    guard fd >= 0 else { return }
+    fsync(fd)
+    close(fd)
 }

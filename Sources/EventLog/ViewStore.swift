@@ -13,8 +13,15 @@ public final class ViewStore: @unchecked Sendable {
     static let magic = Array("threadlog.views".utf8)
     public static let formatVersion: UInt32 = 1
 
-    let env: LMDBEnvironment
-    private let tables = Mutex<[String: LMDBDatabase]>([:])
+    /// The environment and the table handles opened in it; replaced together by `compact()`.
+    private struct Handles {
+        var env: LMDBEnvironment
+        var tables: [String: LMDBDatabase]
+    }
+
+    private let handles: Mutex<Handles>
+    private let swapLock = ReadWriteLock()
+    var env: LMDBEnvironment { handles.withLock { $0.env } }
     private let logger: Logger
     public let path: String
     public let readOnly: Bool
@@ -39,12 +46,15 @@ public final class ViewStore: @unchecked Sendable {
                 throw EventLogError(.storage, "cannot create \(directory): \(error.localizedDescription)")
             }
         }
+        if !readOnly { try LMDBEventStore.recoverInterruptedCompaction(directory) }
+        let env: LMDBEnvironment
         do {
             env = try LMDBEnvironment(path: directory, readOnly: readOnly, mapSize: mapSize, maxDatabases: 256)
         } catch {
             if isForeignFileError(error) { throw EventLogError(.foreign, "\(directory) does not hold Threadlog views") }
             throw EventLogError(error)
         }
+        handles = Mutex(Handles(env: env, tables: [:]))
         try prepare(tables: ["meta"])
         let stamp = try read { txn in try txn.get("meta", Array("magic".utf8)) }
         if let stamp {
@@ -56,37 +66,69 @@ public final class ViewStore: @unchecked Sendable {
 
     /// Opens the tables (creating them unless read-only) so transactions can use them.
     public func prepare(tables names: [String]) throws {
-        try tables.withLock { tables in
-            let missing = names.filter { tables[$0] == nil }
+        try handles.withLock { handles in
+            let missing = names.filter { handles.tables[$0] == nil }
             guard !missing.isEmpty else { return }
-            let opened = try mapFailure { try env.openDatabases(missing, create: !readOnly) }
-            tables.merge(opened) { old, _ in old }
+            let opened = try mapFailure { try handles.env.openDatabases(missing, create: !readOnly) }
+            handles.tables.merge(opened) { old, _ in old }
         }
-    }
-
-    func handle(_ name: String) -> LMDBDatabase? {
-        tables.withLock { $0[name] }
     }
 
     /// A short read transaction. A table that does not exist reads as empty.
     public func read<R>(_ body: (borrowing ViewTransaction) throws -> R) throws -> R {
-        try mapFailure { try env.read { txn in try body(ViewTransaction(txn: txn, store: self)) } }
+        let current = handles.withLock { $0 }
+        return try mapFailure { try current.env.read { txn in try body(ViewTransaction(txn: txn, tables: current.tables)) } }
     }
 
     /// A write transaction: committed when `body` returns, aborted when it throws. When the map is full
     /// it grows the map and runs `body` again, so `body` must not have effects outside the transaction.
     public func write<R>(_ body: (borrowing ViewTransaction) throws -> R) throws -> R {
         guard !readOnly else { throw EventLogError(.readOnly, "the views at \(path) are open read-only") }
-        while true {
-            do {
-                return try env.write { txn in try body(ViewTransaction(txn: txn, store: self)) }
-            } catch let failure as LMDBFailure where failure.isMapFull {
-                let size = env.mapSize * 2
-                logger.info("views map full; growing", metadata: ["size": "\(size)"])
-                try mapFailure { try env.setMapSize(size) }
-            } catch let failure as LMDBFailure {
-                throw EventLogError(failure)
+        return try swapLock.withReadLock {
+            while true {
+                let current = handles.withLock { $0 }
+                do {
+                    return try current.env.write { txn in try body(ViewTransaction(txn: txn, tables: current.tables)) }
+                } catch let failure as LMDBFailure where failure.isMapFull {
+                    let size = current.env.mapSize * 2
+                    logger.info("views map full; growing", metadata: ["size": "\(size)"])
+                    try mapFailure { try current.env.setMapSize(size) }
+                } catch let failure as LMDBFailure {
+                    throw EventLogError(failure)
+                }
             }
+        }
+    }
+
+    /// Rewrites the views into a compacted copy (free pages, which may still hold removed rows, are
+    /// left out) and swaps it in; writers wait meanwhile, readers finish on the old copy.
+    public func compact() throws {
+        guard !readOnly else { throw EventLogError(.readOnly, "the views at \(path) are open read-only") }
+        try swapLock.withWriteLock {
+            let fm = FileManager.default
+            let fresh = path + ".compact"
+            let old = path + ".old"
+            try? fm.removeItem(atPath: fresh)
+            try? fm.removeItem(atPath: old)
+            let current = handles.withLock { $0 }
+            do {
+                try fm.createDirectory(atPath: fresh, withIntermediateDirectories: true)
+                try mapFailure { try current.env.copyCompacted(to: fresh) }
+                try fm.moveItem(atPath: path, toPath: old)
+                try fm.moveItem(atPath: fresh, toPath: path)
+                syncDirectory((path as NSString).deletingLastPathComponent)
+            } catch let error as EventLogError {
+                throw error
+            } catch {
+                throw EventLogError(.storage, "cannot compact \(path): \(error.localizedDescription)")
+            }
+            let replacement = try mapFailure {
+                try LMDBEnvironment(path: path, readOnly: false, mapSize: current.env.mapSize, maxDatabases: 256)
+            }
+            // The same tables, opened before anyone sees the new environment.
+            let tables = try mapFailure { try replacement.openDatabases(Array(current.tables.keys), create: false) }
+            handles.withLock { $0 = Handles(env: replacement, tables: tables) }
+            try? fm.removeItem(atPath: old)
         }
     }
 
@@ -99,29 +141,29 @@ public final class ViewStore: @unchecked Sendable {
 /// One transaction on the view store; cannot escape the closure that received it.
 public struct ViewTransaction: ~Copyable {
     fileprivate let txn: LMDBTransaction
-    fileprivate let store: ViewStore
+    fileprivate let tables: [String: LMDBDatabase]
 
-    fileprivate init(txn: borrowing LMDBTransaction, store: ViewStore) {
+    fileprivate init(txn: borrowing LMDBTransaction, tables: [String: LMDBDatabase]) {
         // The handle is only used while the closure that owns `txn` runs.
         self.txn = LMDBTransaction(copying: txn)
-        self.store = store
+        self.tables = tables
     }
 
     private func table(_ name: String) throws -> LMDBDatabase {
-        guard let table = store.handle(name) else {
+        guard let table = tables[name] else {
             throw EventLogError(.invalidArgument, "view table '\(name)' was not prepared")
         }
         return table
     }
 
     public func get(_ table: String, _ key: [UInt8]) throws -> [UInt8]? {
-        guard let db = store.handle(table) else { return nil }
+        guard let db = tables[table] else { return nil }
         return try txn.get(db, key).map(Array.init)
     }
 
     /// Calls `body` with the value's bytes, valid only during the call; `nil` when absent.
     public func withValue<R>(_ table: String, _ key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
-        guard let db = store.handle(table) else { return try body(nil) }
+        guard let db = tables[table] else { return try body(nil) }
         return try body(try txn.get(db, key))
     }
 
@@ -135,7 +177,7 @@ public struct ViewTransaction: ~Copyable {
 
     /// Removes every row of the table.
     public func empty(_ table: String) throws {
-        guard let db = store.handle(table) else { return }
+        guard let db = tables[table] else { return }
         try txn.empty(db)
     }
 
@@ -145,7 +187,7 @@ public struct ViewTransaction: ~Copyable {
         _ table: String, prefix: [UInt8], from: [UInt8]? = nil,
         _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
     ) throws {
-        guard let db = store.handle(table) else { return }
+        guard let db = tables[table] else { return }
         try txn.scan(db, from: from ?? prefix) { key, value in
             guard key.starts(with: prefix) else { return false }
             return try body(key, value)
@@ -153,7 +195,7 @@ public struct ViewTransaction: ~Copyable {
     }
 
     public func count(_ table: String) throws -> Int {
-        guard let db = store.handle(table) else { return 0 }
+        guard let db = tables[table] else { return 0 }
         return try txn.count(db)
     }
 }

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""A real SMTP server (aiosmtpd) for the SMTP client's tests.
+
+Listens on 127.0.0.1, prints "PORT <n>" once it accepts connections, and writes each accepted
+message to DIR as NNNN.eml (the bytes as received, after dot-unstuffing) beside NNNN.json (the
+envelope: mail_from, rcpt_tos, helo, esmtp, auth_user). Failure modes are chosen with flags so a
+test can see how the client handles 4xx and 5xx answers. Stops on SIGTERM or SIGINT, and also when
+its standard input closes if --exit-on-stdin-eof is given (so a crashed test leaves no server behind).
+
+    server.py --port 0 --maildir DIR [--fail-4xx N [--fail-stage mail|rcpt|data]]
+              [--reject-5xx-rcpt ADDR]... [--reject-5xx-data N] [--delay-data SECONDS]
+              [--no-ehlo] [--auth USER:PASS [--auth-exclude MECH]...]
+"""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import warnings
+
+from aiosmtpd.smtp import SMTP
+
+
+class Handler:
+    def __init__(self, args):
+        self.maildir = args.maildir
+        self.fail_4xx = args.fail_4xx
+        self.fail_stage = args.fail_stage
+        self.reject_rcpt = {address.lower() for address in args.reject_5xx_rcpt}
+        self.reject_data = args.reject_5xx_data
+        self.delay_data = args.delay_data
+        self.count = 0
+
+    def _take_4xx(self, stage):
+        if self.fail_stage == stage and self.fail_4xx > 0:
+            self.fail_4xx -= 1
+            return True
+        return False
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self._take_4xx("mail"):
+            return "451 4.3.0 Temporary failure, try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        envelope.rcpt_tos = []
+        envelope.test_deferred = False
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.reject_rcpt:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        # One deferral per transaction, however many recipients it has.
+        if getattr(envelope, "test_deferred", False) or self._take_4xx("rcpt"):
+            envelope.test_deferred = True
+            return "451 4.7.1 Greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay_data > 0:
+            await asyncio.sleep(self.delay_data)
+        if self._take_4xx("data"):
+            return "452 4.3.1 Insufficient system storage, try again later"
+        if self.reject_data > 0:
+            self.reject_data -= 1
+            return "554 5.6.0 Message content rejected"
+        self.count += 1
+        base = os.path.join(self.maildir, f"{self.count:04d}")
+        envelope_info = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "helo": session.host_name,
+            "esmtp": session.extended_smtp,
+            "auth_user": session.auth_data.login.decode() if session.authenticated else None,
+        }
+        # Written under temporary names and renamed, so a reader never sees half a message.
+        for suffix, data in ((".json", json.dumps(envelope_info).encode()), (".eml", envelope.original_content)):
+            with open(base + suffix + ".tmp", "wb") as file:
+                file.write(data)
+            os.replace(base + suffix + ".tmp", base + suffix)
+        return f"250 2.0.0 OK queued as {self.count:04d}"
+
+
+class TestSMTP(SMTP):
+    def __init__(self, *args, no_ehlo=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.no_ehlo = no_ehlo
+
+    async def smtp_EHLO(self, hostname):
+        if self.no_ehlo:
+            await self.push("502 5.5.1 EHLO not implemented")
+            return
+        await super().smtp_EHLO(hostname)
+
+
+async def main(args):
+    os.makedirs(args.maildir, exist_ok=True)
+    handler = Handler(args)
+    credentials = None
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+        credentials = (user.encode(), password.encode())
+
+    def check_login(mechanism, login, password):
+        return (login, password) == credentials
+
+    def make_protocol():
+        return TestSMTP(
+            handler,
+            hostname="smtp-test-server",
+            no_ehlo=args.no_ehlo,
+            auth_required=credentials is not None,
+            auth_require_tls=False,
+            auth_callback=check_login if credentials else None,
+            auth_exclude_mechanism=args.auth_exclude,
+        )
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(make_protocol, host="127.0.0.1", port=args.port)
+    port = server.sockets[0].getsockname()[1]
+    print(f"PORT {port}", flush=True)
+
+    stop = asyncio.Event()
+    # A parent may start us with signals blocked (threads of some runtimes block them, and a
+    # child inherits the mask); unblock them or SIGTERM would never arrive.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    if args.exit_on_stdin_eof:
+        def watch_stdin():
+            sys.stdin.buffer.read()
+            loop.call_soon_threadsafe(stop.set)
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
+    await stop.wait()
+    server.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--maildir", required=True)
+    parser.add_argument("--fail-4xx", type=int, default=0, metavar="N",
+                        help="answer 4xx in the next N transactions")
+    parser.add_argument("--fail-stage", choices=("mail", "rcpt", "data"), default="data",
+                        help="where --fail-4xx answers (default: after the content)")
+    parser.add_argument("--reject-5xx-rcpt", action="append", default=[], metavar="ADDR",
+                        help="answer 550 to RCPT TO this address")
+    parser.add_argument("--reject-5xx-data", type=int, default=0, metavar="N",
+                        help="answer 554 to the content of the next N transactions")
+    parser.add_argument("--delay-data", type=float, default=0, metavar="SECONDS",
+                        help="wait this long before answering the content")
+    parser.add_argument("--no-ehlo", action="store_true", help="refuse EHLO with 502, as an old server would")
+    parser.add_argument("--auth", metavar="USER:PASS", help="require AUTH with these credentials")
+    parser.add_argument("--auth-exclude", action="append", default=[], metavar="MECH",
+                        help="do not offer this AUTH mechanism (PLAIN, LOGIN)")
+    parser.add_argument("--exit-on-stdin-eof", action="store_true")
+    arguments = parser.parse_args()
+    # aiosmtpd warns about AUTH without TLS; on loopback in tests that is the point.
+    warnings.simplefilter("ignore")
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    asyncio.run(main(arguments))
