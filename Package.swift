@@ -102,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProjectionsTests",
-            dependencies: ["Projections", "Engine", "EventLog", "Messaging", "TestSupport", "threadlog-probe",
+            dependencies: ["Projections", "Engine", "EventLog", "Messaging", "TestSupport", "threadlog-probe", "threadlog",
                 .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(

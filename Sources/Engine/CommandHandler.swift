@@ -73,7 +73,7 @@ public final class CommandHandler: Sendable {
             let context = CommandContext(now: clock(), actor: actor, newID: id)
             var loaded: [String: [Recorded<Event>]] = [:]
             for stream in command.streamsToLoad(context: context) {
-                loaded[stream] = try store.readStream(stream, fromVersion: 1, limit: .max).map { try $0.decoded() }
+                loaded[stream] = try store.readStream(stream, fromVersion: 1, limit: .max).compactMap { try $0.decodedUnlessPurged() }
             }
             let plan = try Decider.plan(command, context: context, directory: directory, loaded: LoadedStreams(loaded))
             if let existing = plan.existingThread {
@@ -117,7 +117,7 @@ public final class CommandHandler: Sendable {
 
     private func outcome(of result: AppendResult) throws -> CommandOutcome {
         let count = Int(result.lastPosition - result.firstPosition + 1)
-        let events = try store.read(from: result.firstPosition, limit: count).map { try $0.decoded() }
+        let events = try store.read(from: result.firstPosition, limit: count).compactMap { try $0.decodedUnlessPurged() }
         return CommandOutcome(events: events, position: result.lastPosition, existingThread: nil, deduplicated: result.deduplicated)
     }
 
@@ -125,7 +125,7 @@ public final class CommandHandler: Sendable {
     public func threadState(_ id: ThreadID, asOfMillis: Int64? = nil) throws -> ThreadState? {
         let records = try store.readStream(StreamName.thread(id), fromVersion: 1, limit: .max)
             .filter { asOfMillis == nil || $0.timeMillis <= asOfMillis! }
-            .map { try $0.decoded() }
+            .compactMap { try $0.decodedUnlessPurged() }
         return ThreadState.fold(records)
     }
 }

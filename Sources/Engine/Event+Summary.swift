@@ -28,6 +28,11 @@ public enum Summary {
         case .threadStatusChanged(let e): "thread \(e.thread) \(e.from) → \(e.to) (\(e.reason))"
         case .threadBlocked(let e): "thread \(e.thread) blocked"
         case .threadUnblocked(let e): "thread \(e.thread) unblocked"
+        case .categoryRetentionSet(let e):
+            "category \(e.category) keeps threads \(e.days.map { "\($0) days" } ?? "as long as the deployment does") after their last activity"
+        case .legalHoldPlaced(let e): "legal hold placed on thread \(e.thread): \(quoted(e.reason))"
+        case .legalHoldReleased(let e): "legal hold on thread \(e.thread) released"
+        case .threadPurged(let e): "thread \(e.thread) purged: \(quoted(e.reason))"
         }
     }
 
@@ -57,6 +62,8 @@ public enum Summary {
             "  structures:   \(list(state.structures.map(\.rawValue)))",
             "  last activity \(ISOTime.format(millis: state.lastActivityMillis)), \(state.messageCount) message\(state.messageCount == 1 ? "" : "s")",
         ]
+        if state.legalHold { lines.append("  legal hold:   yes") }
+        if let purged = state.purgedAtMillis { lines.append("  purged:       \(ISOTime.format(millis: purged)) [content destroyed]") }
         for message in state.messages {
             lines.append("  #\(message.number) \(ISOTime.format(millis: message.timeMillis)) \(message.author): \(quoted(excerpt(message.text)))")
         }

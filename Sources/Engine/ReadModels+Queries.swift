@@ -40,6 +40,7 @@ extension ReadModels: ReadQueries {
         guard let state = try threadState(id), Access.canRead(reader, state, directory) else {
             throw DomainError.threadNotFound(id)
         }
+        guard !state.isPurged else { throw DomainError.threadPurged(id) }
         return Self.view(of: state, for: reader, in: directory)
     }
 

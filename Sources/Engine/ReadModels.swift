@@ -146,7 +146,7 @@ public final class ReadModels: Sendable {
                     return
                 }
                 for recorded in events {
-                    let decoded = try recorded.decoded()
+                    guard let decoded = try recorded.decodedUnlessPurged() else { continue }
                     if let thread = ProjectionModel.thread(of: decoded.event), working.threads[thread] == nil {
                         working.threads[thread] = try loadThread(thread, tables: tables, txn)
                     }
@@ -325,7 +325,7 @@ public final class ReadModels: Sendable {
                 // Large batches: each touched thread's rows are written once per batch.
                 let events = try log.read(from: working.position + 1, limit: rebuildBatchSize)
                 for recorded in events {
-                    let decoded = try recorded.decoded()
+                    guard let decoded = try recorded.decodedUnlessPurged() else { continue }
                     if let thread = ProjectionModel.thread(of: decoded.event), working.threads[thread] == nil {
                         working.threads[thread] = try loadThread(thread, tables: shadow, txn)
                     }

@@ -21,6 +21,12 @@ extension RecordedEvent {
         }
     }
 
+    /// The domain event, or `nil` for a record whose payload retention erased (folds skip those; the
+    /// `thread.purged` record that follows carries what remains).
+    public func decodedUnlessPurged() throws -> Recorded<Event>? {
+        isPurged ? nil : try decoded()
+    }
+
     /// True for the events the directory fold reads.
     var isDirectoryEvent: Bool { EventType(rawValue: type)?.isDirectory ?? false }
 }

@@ -8,6 +8,11 @@ public struct DataDirectory: Sendable, Hashable {
     public var views: String { root + "/views" }
     public var blobs: String { root + "/blobs" }
 
+    /// Where a blob's bytes live: `blobs/ab/cdef…` for SHA-256 `abcdef…`.
+    public func blobPath(sha256: String) -> String {
+        blobs + "/" + String(sha256.prefix(2)) + "/" + String(sha256.dropFirst(2))
+    }
+
     /// Checks (and with `create`, makes) a data directory. A directory that holds other files but no
     /// Threadlog log is refused rather than written into.
     public init(_ root: String, create: Bool) throws {

@@ -36,6 +36,8 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
     var env: LMDBEnvironment { envRef.withLock { $0 } }
     /// Commits hold it shared, `compact()` exclusively: no commit lands in an environment being replaced.
     let swapLock = ReadWriteLock()
+    /// Shared by every process that has the log open; `compact()` needs it alone.
+    private let processLock: ProcessLock?
     private let options: EventLogOptions
     let events: LMDBDatabase
     let streams: LMDBDatabase
@@ -91,6 +93,8 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
             throw EventLogError(error)
         }
         envRef = Mutex(env)
+        // A reader on read-only media goes without; it then cannot hold back a compaction it would notice.
+        processLock = readOnly ? try? ProcessLock(path: directory + ".lock") : try ProcessLock(path: directory + ".lock")
         (events, streams, commands, meta) = try Self.openTables(env, directory: directory, readOnly: readOnly)
         let head = try Self.readHead(env, meta: meta)
         notifier = CommitNotifier(head: head.position)
@@ -371,10 +375,13 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
 
     /// Rewrites the log into a compacted copy (free pages, which may still hold erased bytes, are left
     /// out) and swaps it in. Appends wait meanwhile; readers finish on the old copy, whose files are
-    /// then deleted. Interrupted at any point, the next open completes or undoes the swap.
-    public func compact() throws {
+    /// then deleted. Interrupted at any point, the next open completes or undoes the swap. Returns false,
+    /// changing nothing, while another process has the log open (it would go on using the old files).
+    @discardableResult
+    public func compact() throws -> Bool {
         guard !env.readOnly else { throw EventLogError(.readOnly, "the event log at \(path) is open read-only") }
-        try swapLock.withWriteLock {
+        guard let processLock else { return false }
+        return try processLock.whileAlone { try swapLock.withWriteLock {
             let fm = FileManager.default
             let fresh = path + ".compact"
             let old = path + ".old"
@@ -401,7 +408,7 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
             envRef.withLock { $0 = replacement }
             try? fm.removeItem(atPath: old)
             logger.info("event log compacted", metadata: ["path": "\(path)"])
-        }
+        } }
     }
 
     /// Finishes or undoes a compaction that a crash interrupted: the copy is complete before any rename.

@@ -21,6 +21,8 @@ public final class ViewStore: @unchecked Sendable {
 
     private let handles: Mutex<Handles>
     private let swapLock = ReadWriteLock()
+    /// Shared by every process that has the views open; `compact()` needs it alone.
+    private let processLock: ProcessLock?
     var env: LMDBEnvironment { handles.withLock { $0.env } }
     private let logger: Logger
     public let path: String
@@ -55,6 +57,7 @@ public final class ViewStore: @unchecked Sendable {
             throw EventLogError(error)
         }
         handles = Mutex(Handles(env: env, tables: [:]))
+        processLock = readOnly ? try? ProcessLock(path: directory + ".lock") : try ProcessLock(path: directory + ".lock")
         try prepare(tables: ["meta"])
         let stamp = try read { txn in try txn.get("meta", Array("magic".utf8)) }
         if let stamp {
@@ -101,10 +104,13 @@ public final class ViewStore: @unchecked Sendable {
     }
 
     /// Rewrites the views into a compacted copy (free pages, which may still hold removed rows, are
-    /// left out) and swaps it in; writers wait meanwhile, readers finish on the old copy.
-    public func compact() throws {
+    /// left out) and swaps it in; writers wait meanwhile, readers finish on the old copy. Returns false,
+    /// changing nothing, while another process has the views open.
+    @discardableResult
+    public func compact() throws -> Bool {
         guard !readOnly else { throw EventLogError(.readOnly, "the views at \(path) are open read-only") }
-        try swapLock.withWriteLock {
+        guard let processLock else { return false }
+        return try processLock.whileAlone { try swapLock.withWriteLock {
             let fm = FileManager.default
             let fresh = path + ".compact"
             let old = path + ".old"
@@ -129,7 +135,7 @@ public final class ViewStore: @unchecked Sendable {
             let tables = try mapFailure { try replacement.openDatabases(Array(current.tables.keys), create: false) }
             handles.withLock { $0 = Handles(env: replacement, tables: tables) }
             try? fm.removeItem(atPath: old)
-        }
+        } }
     }
 
     /// Bytes in use by the environment's file.

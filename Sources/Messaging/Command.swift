@@ -73,6 +73,12 @@ public enum Command: Sendable, Hashable {
     case changeStatus(thread: ThreadID, to: ThreadStatus)
     case blockThread(ThreadID)
     case unblockThread(ThreadID)
+    /// The administrator's: a category's own retention period (`nil` days: the deployment's).
+    case setCategoryRetention(category: CategoryID, days: Int?)
+    case placeLegalHold(thread: ThreadID, reason: String)
+    case releaseLegalHold(thread: ThreadID)
+    /// The administrator's (the retention job acts as the administrator).
+    case purgeThread(thread: ThreadID, reason: String)
 }
 
 extension Command {
@@ -91,8 +97,10 @@ extension Command {
         case .openThread(let open):
             [StreamName.thread(ThreadID(context.newID))] + open.extraStreams
         case .postMessage(let thread, _), .moveReadMarker(let thread, _), .assignHandler(let thread, _),
-            .changeStatus(let thread, _), .blockThread(let thread), .unblockThread(let thread):
+            .changeStatus(let thread, _), .blockThread(let thread), .unblockThread(let thread),
+            .placeLegalHold(let thread, _), .releaseLegalHold(let thread), .purgeThread(let thread, _):
             [StreamName.thread(thread)]
+        case .setCategoryRetention(let category, _): [StreamName.category(category)]
         }
     }
 }

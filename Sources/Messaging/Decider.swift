@@ -93,6 +93,14 @@ public enum Decider {
             try setBlocked(true, thread: thread, context: context, directory: directory, loaded: loaded)
         case .unblockThread(let thread):
             try setBlocked(false, thread: thread, context: context, directory: directory, loaded: loaded)
+        case .setCategoryRetention(let category, let days):
+            try setCategoryRetention(category, days: days, context: context, directory: directory)
+        case .placeLegalHold(let thread, let reason):
+            try setLegalHold(true, reason: reason, thread: thread, context: context, loaded: loaded)
+        case .releaseLegalHold(let thread):
+            try setLegalHold(false, reason: "", thread: thread, context: context, loaded: loaded)
+        case .purgeThread(let thread, let reason):
+            try purgeThread(thread, reason: reason, context: context, loaded: loaded)
         }
     }
 
@@ -168,6 +176,7 @@ extension Decider {
         guard let thread = ThreadState.fold(loaded[StreamName.thread(id)]),
             Access.canRead(user.id, thread, directory)
         else { throw .threadNotFound(id) }
+        guard !thread.isPurged else { throw .threadPurged(id) }
         return thread
     }
 }

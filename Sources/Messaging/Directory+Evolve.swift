@@ -31,9 +31,12 @@ extension Directory {
                 defaultRecipients: e.defaultRecipients)
         case .settingsChanged(let patch):
             directory.settings = directory.settings.applying(patch)
+        case .categoryRetentionSet(let e):
+            directory.categories[e.category]?.retentionDays = e.days
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
-            .threadStatusChanged, .threadBlocked, .threadUnblocked:
+            .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased,
+            .threadPurged:
             break
         }
         return directory

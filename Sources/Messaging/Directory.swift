@@ -37,6 +37,8 @@ public struct Category: Sendable, Hashable {
     public var handlerRoles: [Role]
     public var structures: [StructureID]
     public var defaultRecipients: [UserID]
+    /// Overrides the deployment's retention period for this category's threads.
+    public var retentionDays: Int? = nil
 }
 
 /// Who exists and who belongs where: folded from every directory event in log order

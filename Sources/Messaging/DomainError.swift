@@ -32,6 +32,10 @@ public enum DomainError: Error, Sendable, Hashable {
     /// The user named as handler holds none of the thread's handler roles.
     case notAHandler(UserID)
     case invalidStatusTransition(from: ThreadStatus, to: ThreadStatus)
+    /// The thread's content was destroyed by retention; only its audit trail remains.
+    case threadPurged(ThreadID)
+    /// A legal hold keeps the thread from being purged.
+    case legalHold(ThreadID)
 
     /// Stable snake_case code for clients and logs.
     public var code: String {
@@ -54,6 +58,8 @@ public enum DomainError: Error, Sendable, Hashable {
         case .threadBlocked: "thread_blocked"
         case .threadClosed: "thread_closed"
         case .threadResolved: "thread_resolved"
+        case .threadPurged: "thread_purged"
+        case .legalHold: "legal_hold"
         case .emptyMessage: "empty_message"
         case .messageTooLarge: "message_too_large"
         case .attachmentsNotAllowed: "attachments_not_allowed"
@@ -87,6 +93,8 @@ public enum DomainError: Error, Sendable, Hashable {
         case .threadBlocked(let id):
             "Thread '\(id)' is blocked: outside users cannot post until it is unblocked."
         case .threadClosed(let id): "Thread '\(id)' is closed."
+        case .threadPurged(let id): "Thread '\(id)' was purged under the retention policy; only its audit trail remains."
+        case .legalHold(let id): "Thread '\(id)' is under legal hold and cannot be purged."
         case .threadResolved(let id):
             "Thread '\(id)' is resolved and cannot be reopened by a new message."
         case .emptyMessage: "A message must not be empty."

@@ -20,6 +20,10 @@ public enum Event: Sendable, Hashable {
     case threadStatusChanged(ThreadStatusChanged)
     case threadBlocked(ThreadBlocked)
     case threadUnblocked(ThreadUnblocked)
+    case categoryRetentionSet(CategoryRetentionSet)
+    case legalHoldPlaced(LegalHoldPlaced)
+    case legalHoldReleased(LegalHoldReleased)
+    case threadPurged(ThreadPurged)
 }
 
 /// The `type` strings of the envelope. New types are added here; a type is never renamed.
@@ -41,6 +45,10 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case threadStatusChanged = "thread.status_changed"
     case threadBlocked = "thread.blocked"
     case threadUnblocked = "thread.unblocked"
+    case categoryRetentionSet = "category.retention_set"
+    case legalHoldPlaced = "thread.legal_hold_placed"
+    case legalHoldReleased = "thread.legal_hold_released"
+    case threadPurged = "thread.purged"
 
     /// The version the encoder writes; older versions are read through upcasters.
     public var latestSchemaVersion: UInt16 {
@@ -50,7 +58,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
             .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
             .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
-            .threadUnblocked:
+            .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged:
             1
         }
     }
@@ -60,11 +68,11 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
         switch self {
         case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated,
             .structureMemberAdded,
-            .structureMemberRemoved, .categoryCreated, .settingsChanged:
+            .structureMemberRemoved, .categoryCreated, .settingsChanged, .categoryRetentionSet:
             true
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
-            .threadStatusChanged, .threadBlocked, .threadUnblocked:
+            .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased, .threadPurged:
             false
         }
     }
@@ -90,6 +98,10 @@ extension Event {
         case .threadStatusChanged: .threadStatusChanged
         case .threadBlocked: .threadBlocked
         case .threadUnblocked: .threadUnblocked
+        case .categoryRetentionSet: .categoryRetentionSet
+        case .legalHoldPlaced: .legalHoldPlaced
+        case .legalHoldReleased: .legalHoldReleased
+        case .threadPurged: .threadPurged
         }
     }
 }

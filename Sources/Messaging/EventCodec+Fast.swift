@@ -32,7 +32,8 @@ extension EventCodec {
             return .readMarkerMoved(ReadMarkerMoved(thread: ThreadID(thread), user: UserID(user), upTo: upTo))
         case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
-            .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked:
+            .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked, .categoryRetentionSet,
+            .legalHoldPlaced, .legalHoldReleased, .threadPurged:
             return nil
         }
     }
@@ -88,7 +89,8 @@ extension EventCodec {
                 return .readMarkerMoved(ReadMarkerMoved(thread: ThreadID(thread), user: UserID(user), upTo: upTo))
             case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
                 .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
-                .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked:
+                .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked, .categoryRetentionSet,
+            .legalHoldPlaced, .legalHoldReleased, .threadPurged:
                 return nil
             }
         }

@@ -100,6 +100,10 @@ public enum EventCodec {
         case .threadStatusChanged(let e): try encoder.encode(e)
         case .threadBlocked(let e): try encoder.encode(e)
         case .threadUnblocked(let e): try encoder.encode(e)
+        case .categoryRetentionSet(let e): try encoder.encode(e)
+        case .legalHoldPlaced(let e): try encoder.encode(e)
+        case .legalHoldReleased(let e): try encoder.encode(e)
+        case .threadPurged(let e): try encoder.encode(e)
         }
     }
 
@@ -128,6 +132,10 @@ public enum EventCodec {
             .threadStatusChanged(try decoder.decode(ThreadStatusChanged.self, from: data))
         case .threadBlocked: .threadBlocked(try decoder.decode(ThreadBlocked.self, from: data))
         case .threadUnblocked: .threadUnblocked(try decoder.decode(ThreadUnblocked.self, from: data))
+        case .categoryRetentionSet: .categoryRetentionSet(try decoder.decode(CategoryRetentionSet.self, from: data))
+        case .legalHoldPlaced: .legalHoldPlaced(try decoder.decode(LegalHoldPlaced.self, from: data))
+        case .legalHoldReleased: .legalHoldReleased(try decoder.decode(LegalHoldReleased.self, from: data))
+        case .threadPurged: .threadPurged(try decoder.decode(ThreadPurged.self, from: data))
         }
     }
 }

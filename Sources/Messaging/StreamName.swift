@@ -40,6 +40,10 @@ extension Event {
         case .threadStatusChanged(let e): StreamName.thread(e.thread)
         case .threadBlocked(let e): StreamName.thread(e.thread)
         case .threadUnblocked(let e): StreamName.thread(e.thread)
+        case .categoryRetentionSet(let e): StreamName.category(e.category)
+        case .legalHoldPlaced(let e): StreamName.thread(e.thread)
+        case .legalHoldReleased(let e): StreamName.thread(e.thread)
+        case .threadPurged(let e): StreamName.thread(e.thread)
         }
     }
 }
@@ -55,8 +59,12 @@ extension Event {
         case .threadStatusChanged(let e): e.thread
         case .threadBlocked(let e): e.thread
         case .threadUnblocked(let e): e.thread
+        case .legalHoldPlaced(let e): e.thread
+        case .legalHoldReleased(let e): e.thread
+        case .threadPurged(let e): e.thread
         case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
-            .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered:
+            .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
+            .categoryRetentionSet:
             nil
         }
     }

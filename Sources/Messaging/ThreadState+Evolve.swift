@@ -15,6 +15,18 @@ extension ThreadState {
                 lastActivityMillis: recorded.timeMillis, lastPosition: recorded.position,
                 version: recorded.version)
         }
+        if case .threadPurged(let e) = recorded.event, state == nil || state?.id == e.thread {
+            // Whatever came before, only the audit record is left; a replay after the purge erased the
+            // earlier payloads reaches the same state.
+            return ThreadState(
+                id: e.thread, subject: e.subject, title: "", category: e.category, priority: .normal, type: .message,
+                importance: .normal, openedBy: e.openedBy, openedAtMillis: recorded.timeMillis,
+                openedAtPosition: recorded.position, participants: e.participants, structures: e.structures,
+                status: .closed, handler: nil,
+                blocked: false, messages: [], readMarkers: [:], lastActivityMillis: recorded.timeMillis,
+                lastPosition: recorded.position, version: recorded.version, legalHold: false,
+                purgedAtMillis: recorded.timeMillis)
+        }
         // Taken, not copied: the messages array is then uniquely owned and appends do not copy it.
         guard var thread = state.take() else { return nil }
         guard recorded.event.threadID == thread.id else { return thread }
@@ -45,9 +57,19 @@ extension ThreadState {
         case .threadUnblocked:
             thread.blocked = false
             thread.lastActivityMillis = recorded.timeMillis
+        case .legalHoldPlaced:
+            thread.legalHold = true
+        case .legalHoldReleased:
+            thread.legalHold = false
+        case .threadPurged:
+            // Content is gone; what remains is that the thread existed, on which subject, and when.
+            thread.purgedAtMillis = recorded.timeMillis
+            thread.title = ""
+            thread.messages = []
         case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated,
             .structureMemberAdded,
-            .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered:
+            .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
+            .categoryRetentionSet:
             break
         }
         return thread

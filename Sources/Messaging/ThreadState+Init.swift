@@ -5,14 +5,15 @@ extension ThreadState {
         importance: Importance, openedBy: UserID, openedAtMillis: Int64, openedAtPosition: UInt64,
         participants: [UserID], structures: [StructureID], status: ThreadStatus, handler: UserID?, blocked: Bool,
         messages: [PostedMessage], readMarkers: [UserID: Int], lastActivityMillis: Int64, lastPosition: UInt64,
-        version: UInt64, memberwise: Void = ()
+        version: UInt64, legalHold: Bool = false, purgedAtMillis: Int64? = nil, memberwise: Void = ()
     ) {
         self.init(
             id: id, subject: subject, title: title, category: category, priority: priority, type: type,
             importance: importance, openedBy: openedBy, openedAtMillis: openedAtMillis,
             openedAtPosition: openedAtPosition, participants: participants, structures: structures, status: status,
             handler: handler, blocked: blocked, messages: messages, readMarkers: readMarkers,
-            lastActivityMillis: lastActivityMillis, lastPosition: lastPosition, version: version)
+            lastActivityMillis: lastActivityMillis, lastPosition: lastPosition, version: version,
+            legalHold: legalHold, purgedAtMillis: purgedAtMillis)
     }
 }
 

@@ -41,6 +41,12 @@ public struct ThreadState: Codable, Sendable, Hashable {
     public var lastPosition: UInt64
     /// Version of the thread's stream after the last folded event.
     public var version: UInt64
+    /// A legal hold suspends purging.
+    public var legalHold: Bool = false
+    /// When retention purged the thread; its content is gone from then on.
+    public var purgedAtMillis: Int64? = nil
+
+    public var isPurged: Bool { purgedAtMillis != nil }
 
     public var messageCount: Int { messages.count }
 

@@ -13,6 +13,8 @@ public struct Audience: Sendable {
     }
 
     public func users(of thread: ThreadState, in directory: Directory) -> [UserID] {
+        // A purged thread leaves every inbox; only its audit trail remains.
+        guard !thread.isPurged else { return [] }
         var candidates = Set(thread.participants)
         candidates.insert(thread.openedBy)
         for structure in thread.structures {

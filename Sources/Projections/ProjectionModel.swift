@@ -55,7 +55,8 @@ public struct ProjectionModel: Sendable {
             fanOut.append(.category(nil))
         case .partyCreated, .serviceTokenCreated, .structureCreated, .categoryCreated, .threadOpened,
             .messagePosted, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
-            .threadUnblocked, .subjectClaimed, .ticketNumbered:
+            .threadUnblocked, .subjectClaimed, .ticketNumbered, .categoryRetentionSet, .legalHoldPlaced,
+            .legalHoldReleased, .threadPurged:
             break
         }
         audience = Audience(directory: directory)

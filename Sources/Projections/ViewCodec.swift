@@ -51,6 +51,13 @@ public enum ViewCodec {
         w.int(state.lastActivityMillis)
         w.uint(state.lastPosition)
         w.uint(state.version)
+        w.byte(state.legalHold ? 1 : 0)
+        if let purged = state.purgedAtMillis {
+            w.byte(1)
+            w.int(purged)
+        } else {
+            w.byte(0)
+        }
         return w.bytes
     }
 
@@ -100,7 +107,8 @@ public enum ViewCodec {
             importance: importance, openedBy: openedBy, openedAtMillis: openedAtMillis, openedAtPosition: openedAtPosition,
             participants: participants, structures: structures, status: status, handler: handler, blocked: blocked,
             messages: messages, readMarkers: markers, lastActivityMillis: try r.int(), lastPosition: try r.uint(),
-            version: try r.uint(), memberwise: ())
+            version: try r.uint(), legalHold: try r.byte() == 1, purgedAtMillis: try r.byte() == 1 ? try r.int() : nil,
+            memberwise: ())
     }
 
     public static func encode(_ row: InboxRow) -> [UInt8] {

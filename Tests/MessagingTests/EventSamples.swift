@@ -57,6 +57,13 @@ enum EventSamples {
             ThreadStatusChanged(thread: "t1", from: .waiting, to: .open, reason: .answeredByOutsideParty)),
         .threadBlocked(ThreadBlocked(thread: "t1")),
         .threadUnblocked(ThreadUnblocked(thread: "t1")),
+        .categoryRetentionSet(CategoryRetentionSet(category: "payroll", days: 3650)),
+        .legalHoldPlaced(LegalHoldPlaced(thread: "t1", reason: "Litigation 2026-17")),
+        .legalHoldReleased(LegalHoldReleased(thread: "t1")),
+        .threadPurged(
+            ThreadPurged(
+                thread: "t1", subject: subject, category: "payroll", openedBy: "c1", participants: ["c1", "sup"],
+                structures: ["acme-circle"], reason: "retention: 1461 days after last activity")),
     ]
 
     /// What each golden file in `Schemas/examples` must decode to, by file name without `.json`.
