@@ -143,6 +143,8 @@ public final class Retention: Sendable {
 
 extension ReadModels {
     /// Every thread state of the threads view.
+    public func allThreadStates() throws -> [ThreadState] { try allThreads() }
+
     func allThreads() throws -> [ThreadState] {
         try withCurrentTables { tables, txn in
             var out: [ThreadState] = []

@@ -75,6 +75,10 @@ struct ProjectionProperties {
                 let f = try ViewsFixture(batchSize: 3)
                 try await Self.drive(f, seeds: seeds)
                 let live = try f.dump()
+                // The projected thread states are the folds of the stored events.
+                for state in try f.models.allThreadStates() {
+                    #expect(try f.engine.threadState(state.id) == state)
+                }
                 #expect(!(live["threads"] ?? [:]).isEmpty || seeds.allSatisfy { $0 % 16 > 2 })
 
                 let fresh = try ViewStore.open(directory: f.dir.sub("fresh-views"))
