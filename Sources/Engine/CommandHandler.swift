@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import Logging
 import Messaging
+import Synchronization
 
 /// What a handled command did.
 public struct CommandOutcome: Sendable {
@@ -40,6 +41,7 @@ public final class CommandHandler: Sendable {
     private let newID: @Sendable () -> String
     private let logger: Logger
     private let maxAttempts = 16
+    private let streams = StreamCache()
 
     public init(
         store: any EventStore,
@@ -73,7 +75,7 @@ public final class CommandHandler: Sendable {
             let context = CommandContext(now: clock(), actor: actor, newID: id)
             var loaded: [String: [Recorded<Event>]] = [:]
             for stream in command.streamsToLoad(context: context) {
-                loaded[stream] = try store.readStream(stream, fromVersion: 1, limit: .max).compactMap { try $0.decodedUnlessPurged() }
+                loaded[stream] = try streams.load(stream, from: store)
             }
             let plan = try Decider.plan(command, context: context, directory: directory, loaded: LoadedStreams(loaded))
             if let existing = plan.existingThread {
@@ -97,6 +99,9 @@ public final class CommandHandler: Sendable {
         }
         throw ContentionError(attempts: maxAttempts)
     }
+
+    /// Drops what is cached of a stream (after its payloads were erased).
+    public func forget(stream: String) { streams.forget(stream) }
 
     /// An open of a one-thread-per-subject kind found its thread: the opener is answered with it only if
     /// they may see it (else "not found", so its existence is not revealed), and the open's first
@@ -136,5 +141,37 @@ extension Expectation {
         case .noStream: .noStream
         case .version(let version): .exactly(version)
         }
+    }
+}
+
+/// The decoded events of recently used streams, so a command reads and decodes only what was appended
+/// since the stream was last loaded rather than the whole stream.
+final class StreamCache: Sendable {
+    private struct Entry {
+        var version: UInt64
+        var records: [Recorded<Event>]
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let capacity = 4096
+
+    func load(_ stream: String, from store: any EventStore) throws -> [Recorded<Event>] {
+        let cached = entries.withLock { $0[stream] }
+        let fresh = try store.readStream(stream, fromVersion: (cached?.version ?? 0) + 1, limit: .max)
+        guard let last = fresh.last else { return cached?.records ?? [] }
+        var records = cached?.records ?? []
+        records.append(contentsOf: try fresh.compactMap { try $0.decodedUnlessPurged() })
+        entries.withLock { entries in
+            if entries.count >= capacity, entries[stream] == nil { entries.removeAll(keepingCapacity: true) }
+            // Another caller may have cached a longer prefix meanwhile: keep the longest.
+            if (entries[stream]?.version ?? 0) < last.version {
+                entries[stream] = Entry(version: last.version, records: records)
+            }
+        }
+        return records
+    }
+
+    func forget(_ stream: String) {
+        _ = entries.withLock { $0.removeValue(forKey: stream) }
     }
 }

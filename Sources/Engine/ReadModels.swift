@@ -125,7 +125,12 @@ public final class ReadModels: Sendable {
         return try model.withLock { model in
             var progressed = false
             var reached: UInt64 = 0
-            try views.write { txn in
+            var attempted = false
+            do { try views.write { txn in
+                // The model is changed in place (copying it per batch would cost more than the batch);
+                // if the store runs this body again (after growing its map), start over from the checkpoint.
+                if attempted { needsReset.withLock { $0 = true } }
+                attempted = true
                 let pointers = try pointers(txn)
                 let tables = TableNames(pointers)
                 guard tables.all == prepared.all else {
@@ -134,34 +139,39 @@ public final class ReadModels: Sendable {
                     return
                 }
                 let start = pointers.values.map(\.checkpoint).min() ?? 0
-                var working = model
-                if needsReset.withLock({ $0 }) || working.position != start {
+                if needsReset.withLock({ $0 }) || model.position != start {
                     // First batch, or someone else (a rebuild) moved the views: start over from their checkpoint.
-                    working = ProjectionModel(directory: try directoryFold(upTo: start), position: start)
+                    model = ProjectionModel(directory: try directoryFold(upTo: start), position: start)
+                    needsReset.withLock { $0 = false }
                 }
                 let events = try log.read(from: start + 1, limit: batchSize)
                 reached = start
-                guard let last = events.last else {
-                    model = working
-                    return
-                }
-                for recorded in events {
-                    guard let decoded = try recorded.decodedUnlessPurged() else { continue }
-                    if let thread = ProjectionModel.thread(of: decoded.event), working.threads[thread] == nil {
-                        working.threads[thread] = try loadThread(thread, tables: tables, txn)
+                guard let last = events.last else { return }
+                do {
+                    for recorded in events {
+                        guard let decoded = try recorded.decodedUnlessPurged() else { continue }
+                        if let thread = ProjectionModel.thread(of: decoded.event), model.threads[thread] == nil {
+                            model.threads[thread] = try loadThread(thread, tables: tables, txn)
+                        }
+                        model.apply(decoded)
                     }
-                    working.apply(decoded)
+                    try flush(&model, tables: tables, txn)
+                    for (view, pointer) in pointers {
+                        try setPointer(ViewPointer(version: pointer.version, generation: pointer.generation, checkpoint: last.position), for: view, txn)
+                    }
+                } catch {
+                    // The transaction aborts: the model is ahead of the views; rebuild it from the checkpoint.
+                    needsReset.withLock { $0 = true }
+                    throw error
                 }
-                try flush(&working, tables: tables, txn)
-                for (view, pointer) in pointers {
-                    try setPointer(ViewPointer(version: pointer.version, generation: pointer.generation, checkpoint: last.position), for: view, txn)
-                }
-                if working.threads.count > maxCachedThreads { working.evictThreads() }
-                model = working
+                if model.threads.count > maxCachedThreads { model.evictThreads() }
                 reached = last.position
                 progressed = true
+            } } catch {
+                // Nothing was committed (or the commit failed): the model may be ahead of the views.
+                needsReset.withLock { $0 = true }
+                throw error
             }
-            needsReset.withLock { $0 = false }
             publish(model.directory, max(reached, model.position))
             return progressed
         }

@@ -137,6 +137,7 @@ public final class Retention: Sendable {
         }
         let positions = events.filter { !$0.isPurged && $0.type != EventType.threadPurged.rawValue }.map(\.position)
         let records = positions.isEmpty ? 0 : try log.erase(positions: positions)
+        handler.forget(stream: StreamName.thread(thread))
         return (records, blobs)
     }
 }
@@ -162,13 +163,19 @@ public struct RetentionService: Service {
     let retention: Retention
     let interval: Duration
 
-    public init(retention: Retention, interval: Duration = .seconds(86_400)) {
+    let firstRunAfter: Duration
+
+    /// The first run comes `firstRunAfter` the start (so start-up work, such as view rebuilds, goes
+    /// first), then one every `interval`.
+    public init(retention: Retention, interval: Duration = .seconds(86_400), firstRunAfter: Duration = .seconds(60)) {
         self.retention = retention
         self.interval = interval
+        self.firstRunAfter = firstRunAfter
     }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            try? await Task.sleep(for: firstRunAfter)
             while !Task.isCancelled {
                 do {
                     let now = Int64(Date().timeIntervalSince1970 * 1000)

@@ -21,7 +21,8 @@ struct APIError: Error, Sendable {
     }
 
     static let unauthorized = APIError(
-        status: .unauthorized, code: "unauthorized", message: "A valid 'Authorization: Bearer <token>' header is required.",
+        status: .unauthorized, code: "unauthorized",
+        message: "A valid 'Authorization: Bearer <token>' header is required.",
         headers: [.wwwAuthenticate: "Bearer"])
 
     static let forbidden = APIError(

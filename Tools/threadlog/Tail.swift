@@ -1,14 +1,25 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import HTTPAPI
 
 struct Tail: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print events as NDJSON, one envelope a line, from a position on.",
-        discussion: "With --follow, waits for new events (polling the log's head) until interrupted."
+        discussion: """
+            Reads the log of a data directory, or with --url and --token the event feed of a running \
+            service. With --follow, waits for new events until interrupted (a local log is polled; a \
+            service's live stream is followed and resumed after the last event seen when it drops).
+            """
     )
 
     @OptionGroup var options: DataOptions
+
+    @Option(help: "The base URL of a running service, e.g. http://127.0.0.1:8080 (instead of --data).")
+    var url: String?
+
+    @Option(help: "A service token (or the admin token) for --url.")
+    var token: String?
 
     @Option(help: "The first position to print.")
     var from: UInt64 = 1
@@ -19,7 +30,17 @@ struct Tail: AsyncParsableCommand {
     @Option(help: "Print only events of this type (repeatable).")
     var type: [String] = []
 
+    func validate() throws {
+        if url != nil && options.data != nil { throw ValidationError("give either --data or --url, not both") }
+        if url != nil && token == nil { throw ValidationError("--url needs --token") }
+        if url == nil && token != nil { throw ValidationError("--token goes with --url") }
+    }
+
     func run() async throws {
+        if let url, let token {
+            try runRemote(url: url, token: token)
+            return
+        }
         let log = try options.openLog()
         defer { log.close() }
         let types = Set(type)
@@ -48,5 +69,67 @@ struct Tail: AsyncParsableCommand {
             emit(event)
             out.flush()
         }
+    }
+
+    /// Pages `GET /v1/events`; with --follow, the live stream, reconnecting with `Last-Event-ID`.
+    private func runRemote(url: String, token: String) throws {
+        let endpoint = try EventFeedClient.Endpoint(url: url)
+        let types = Set(type)
+        var out = StandardOutput()
+        func emit(_ envelope: [UInt8], type eventType: String?) {
+            if !types.isEmpty {
+                guard let eventType = eventType ?? Self.type(of: envelope), types.contains(eventType) else { return }
+            }
+            out.write(envelope + [UInt8(ascii: "\n")])
+        }
+        if !follow {
+            var next = max(from, 1)
+            while true {
+                let page: (envelopes: [[UInt8]], next: UInt64)
+                do {
+                    page = try EventFeedClient.page(endpoint, token: token, from: next)
+                } catch let failure as EventFeedClient.Failure {
+                    throw ToolFailure(failure.description)
+                }
+                if page.envelopes.isEmpty { break }
+                for envelope in page.envelopes { emit(envelope, type: nil) }
+                next = page.next
+            }
+            out.flush()
+            return
+        }
+        var last = max(from, 1) - 1
+        var connectedOnce = false
+        while true {
+            do {
+                last = try EventFeedClient.stream(endpoint, token: token, after: last) { item in
+                    connectedOnce = true
+                    if case .event(let position, let eventType, let envelope) = item {
+                        last = position
+                        emit(envelope, type: eventType)
+                        out.flush()
+                    }
+                    return true
+                }
+            } catch let failure as EventFeedClient.Failure {
+                // A refusal (bad token, bad position) will not heal; a dropped connection may.
+                if failure.status != nil || !connectedOnce { throw ToolFailure(failure.description) }
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+    }
+
+    /// The envelope's `type`, read without decoding: its fields come in a fixed order, so the first
+    /// `"type":` is the envelope's own.
+    static func type(of envelope: [UInt8]) -> String? {
+        let marker = Array(#","type":""#.utf8)
+        guard envelope.count > marker.count else { return nil }
+        for start in 0...(envelope.count - marker.count)
+        where envelope[start..<start + marker.count].elementsEqual(marker) {
+            let rest = envelope[(start + marker.count)...]
+            guard let end = rest.firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+            return String(decoding: rest[..<end], as: UTF8.self)
+        }
+        return nil
     }
 }

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# HTTP benchmark: message posts against the liveness route on the same server in the same run.
+# Builds release, starts `threadlog serve` on a temporary data directory, creates a party, a user and
+# THREADS threads with curl, then runs wrk twice (posting to many threads; GET /healthz) with
+# CONNECTIONS connections for DURATION each and prints posts/s, p50/p99 and the ratio to /healthz.
+# Environment: DURATION (10s), CONNECTIONS (64), THREADS (256), WRK_THREADS (2), SCRATCH (.build).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-256}
+WRK_THREADS=${WRK_THREADS:-2}
+SCRATCH=${SCRATCH:-.build}
+ADMIN=bench-admin-token
+
+command -v wrk >/dev/null || { echo "http-bench: wrk is not installed (make bench-deps)" >&2; exit 1; }
+command -v curl >/dev/null || { echo "http-bench: curl is not installed" >&2; exit 1; }
+
+swift build -c release --scratch-path "$SCRATCH" --product threadlog >&2
+BIN="$SCRATCH/release/threadlog"
+
+WORK=$(mktemp -d)
+SERVER_PID=""
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+THREADLOG_ADMIN_TOKEN=$ADMIN LOG_LEVEL=warning "$BIN" serve --data "$WORK/data" --port 0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
+SERVER_PID=$!
+for _ in $(seq 1 200); do
+    grep -q "listening on" "$WORK/serve.out" 2>/dev/null && break
+    sleep 0.05
+done
+URL=$(grep -o "http://[0-9.]*:[0-9]*" "$WORK/serve.out" | head -1)
+[ -n "$URL" ] || { echo "http-bench: the server did not start" >&2; cat "$WORK/serve.err" >&2; exit 1; }
+
+post() { curl -sf -X POST -H "Authorization: Bearer $1" -H "Content-Type: application/json" "$URL$2" -d "$3"; }
+post "$ADMIN" /v1/parties '{"id":"acme","name":"Acme","kind":"internal"}' >/dev/null
+post "$ADMIN" /v1/parties '{"id":"sup","name":"Supplier","kind":"external"}' >/dev/null
+post "$ADMIN" /v1/users '{"id":"ann","name":"Ann","email":"ann@acme.test","party":"acme","roles":["handler"]}' >/dev/null
+TOKEN=$(post "$ADMIN" /v1/users '{"id":"bob","name":"Bob","email":"bob@sup.test","party":"sup","roles":["supplier"]}' |
+    sed -E 's/.*"token":"([0-9a-f]+)".*/\1/')
+
+{
+    echo "local threads = {"
+    for i in $(seq 1 "$THREADS"); do
+        id=$(post "$TOKEN" /v1/threads "{\"subject\":{\"kind\":\"request\",\"ref\":\"B-$i\"},\"title\":\"Bench $i\"}" |
+            sed -E 's/.*"id":"([^"]+)".*/\1/')
+        echo "  \"$id\","
+    done
+    echo "}"
+    cat <<LUA
+local counter = 0
+local token = "$TOKEN"
+setup = function(thread)
+    thread:set("offset", math.random(1, #threads))
+end
+init = function(args)
+    counter = tonumber(offset) or 0
+end
+request = function()
+    counter = counter + 1
+    local id = threads[(counter % #threads) + 1]
+    return wrk.format("POST", "/v1/threads/" .. id .. "/messages",
+        { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" },
+        '{"body":"benchmark message ' .. counter .. '"}')
+end
+LUA
+} >"$WORK/post.lua"
+
+run_wrk() { wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@"; }
+# The figures of one wrk report: requests/s, p50, p99 (as wrk prints them), non-2xx count.
+figures() {
+    awk '/Requests\/sec:/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+         /Non-2xx or 3xx responses:/ {bad=$5}
+         END {printf "%s %s %s %s\n", rps, p50, p99, (bad == "" ? 0 : bad)}' "$1"
+}
+
+echo "posting to $THREADS threads with $CONNECTIONS connections for $DURATION at $URL" >&2
+run_wrk -s "$WORK/post.lua" "$URL/v1/threads" >"$WORK/posts.txt"
+echo "GET /healthz with $CONNECTIONS connections for $DURATION" >&2
+run_wrk "$URL/healthz" >"$WORK/health.txt"
+
+read -r POST_RPS POST_P50 POST_P99 POST_BAD < <(figures "$WORK/posts.txt")
+read -r HEALTH_RPS HEALTH_P50 HEALTH_P99 _ < <(figures "$WORK/health.txt")
+RATIO=$(awk -v a="$POST_RPS" -v b="$HEALTH_RPS" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+EVENTS=$(curl -sf "$URL/healthz" | sed -E 's/.*"position":([0-9]+).*/\1/')
+
+printf "posts:   %10s req/s   p50 %8s   p99 %8s   (non-2xx: %s)\n" "$POST_RPS" "$POST_P50" "$POST_P99" "$POST_BAD"
+printf "healthz: %10s req/s   p50 %8s   p99 %8s\n" "$HEALTH_RPS" "$HEALTH_P50" "$HEALTH_P99"
+printf "ratio posts/healthz: %s (target >= 0.3); log position after the run: %s\n" "$RATIO" "$EVENTS"
+if [ "$POST_BAD" != "0" ]; then
+    echo "http-bench: $POST_BAD posts were refused" >&2
+    exit 1
+fi

@@ -1,0 +1,115 @@
+import Engine
+import Hummingbird
+import Messaging
+
+// The administrator's routes: parties, users, service tokens, structures, categories, settings.
+extension APIServer {
+    func createParty(_ caller: Caller, _ request: Request) async throws -> Response {
+        let body = try await body(CreatePartyBody.self, request)
+        let outcome = try await execute(
+            .createParty(id: PartyID(body.id), name: body.name, kind: body.kind), caller: caller, request: request)
+        return try json(
+            CreatedID(id: body.id, position: outcome.position), status: .created, position: outcome.position)
+    }
+
+    func createUser(_ caller: Caller, _ request: Request) async throws -> Response {
+        let body = try await body(CreateUserBody.self, request)
+        let token = Tokens.generate()
+        let outcome = try await execute(
+            .createUser(
+                id: UserID(body.id), name: body.name, email: body.email, party: PartyID(body.party),
+                roles: body.roles.map(Role.init(rawValue:)), tokenHash: Tokens.hash(token)),
+            caller: caller, request: request)
+        try refuseRepeatedTokenCreation(outcome)
+        return try json(
+            CreatedToken(id: body.id, token: token, position: outcome.position), status: .created,
+            position: outcome.position)
+    }
+
+    func createServiceToken(_ caller: Caller, _ request: Request) async throws -> Response {
+        let body = try await body(ServiceTokenBody.self, request)
+        let token = Tokens.generate()
+        let outcome = try await execute(
+            .createServiceToken(name: body.name, tokenHash: Tokens.hash(token)), caller: caller, request: request)
+        try refuseRepeatedTokenCreation(outcome)
+        var id = ""
+        for recorded in outcome.events {
+            if case .serviceTokenCreated(let created) = recorded.event { id = created.id.rawValue }
+        }
+        return try json(
+            CreatedToken(id: id, token: token, position: outcome.position), status: .created, position: outcome.position
+        )
+    }
+
+    /// A token is shown once: a repeated idempotent request cannot show the first one again.
+    private func refuseRepeatedTokenCreation(_ outcome: CommandOutcome) throws {
+        if outcome.deduplicated {
+            throw APIError(
+                status: .conflict, code: "already_created",
+                message: "This Idempotency-Key already created the principal; its token was shown once.")
+        }
+    }
+
+    func createStructure(_ caller: Caller, _ request: Request) async throws -> Response {
+        let body = try await body(CreateStructureBody.self, request)
+        let outcome = try await execute(
+            .createStructure(
+                id: StructureID(body.id), name: body.name, party: PartyID(body.party),
+                shareHistory: body.shareHistory ?? false),
+            caller: caller, request: request)
+        return try json(
+            CreatedID(id: body.id, position: outcome.position), status: .created, position: outcome.position)
+    }
+
+    func addStructureMember(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws
+        -> Response
+    {
+        let structure = try parameter("id", context)
+        let body = try await body(AddMemberBody.self, request)
+        let outcome = try await structureCommand(
+            .addStructureMember(structure: StructureID(structure), user: UserID(body.user)), caller, request)
+        return try json(
+            MemberAnswer(structure: structure, user: body.user, position: outcome.position), status: .created,
+            position: outcome.position)
+    }
+
+    func removeStructureMember(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws
+        -> Response
+    {
+        let structure = try parameter("id", context)
+        let user = try parameter("user", context)
+        let outcome = try await structureCommand(
+            .removeStructureMember(structure: StructureID(structure), user: UserID(user)), caller, request)
+        return try json(
+            MemberAnswer(structure: structure, user: user, position: outcome.position), position: outcome.position)
+    }
+
+    /// The structure named in the path is the resource: when it does not exist the answer is 404.
+    private func structureCommand(_ command: Command, _ caller: Caller, _ request: Request) async throws
+        -> CommandOutcome
+    {
+        do {
+            return try await execute(command, caller: caller, request: request)
+        } catch DomainError.unknownStructure(let id) {
+            throw APIError(status: .notFound, code: "not_found", message: "There is no structure '\(id)'.")
+        }
+    }
+
+    func createCategory(_ caller: Caller, _ request: Request) async throws -> Response {
+        let body = try await body(CreateCategoryBody.self, request)
+        let outcome = try await execute(
+            .createCategory(
+                id: CategoryID(body.id), name: body.name, handlerRoles: body.handlerRoles.map(Role.init(rawValue:)),
+                structures: (body.structures ?? []).map(StructureID.init(rawValue:)),
+                defaultRecipients: (body.defaultRecipients ?? []).map(UserID.init(rawValue:))),
+            caller: caller, request: request)
+        return try json(
+            CreatedID(id: body.id, position: outcome.position), status: .created, position: outcome.position)
+    }
+
+    func putSettings(_ caller: Caller, _ request: Request) async throws -> Response {
+        let body = try await body(SettingsBody.self, request)
+        let outcome = try await execute(.changeSettings(body.patch), caller: caller, request: request)
+        return try json(SettingsBody(try handler.currentDirectory().settings), position: outcome.position)
+    }
+}

@@ -1,0 +1,123 @@
+import EventLog
+import Hummingbird
+import ServiceLifecycle
+import Synchronization
+
+// `GET /v1/events`: pages of envelopes, or with `Accept: text/event-stream` a live stream. The
+// envelopes are spliced from the stored payload bytes, never decoded and encoded again.
+extension APIServer {
+    func events(_ caller: Caller, _ request: Request) throws -> Response {
+        let parameters = request.uri.queryParameters
+        var from: UInt64 = 1
+        if let text = parameters.get("from") {
+            guard let value = UInt64(text) else {
+                throw APIError.unprocessable("invalid_parameter", "from must be a non-negative integer.")
+            }
+            from = max(value, 1)
+        }
+        let wantsStream = request.headers[.accept]?.contains("text/event-stream") ?? false
+        if wantsStream {
+            var after = from - 1
+            if let last = request.headers[.lastEventID] {
+                guard let value = UInt64(last.trimmingCharacters(in: .whitespaces)) else {
+                    throw APIError.unprocessable("invalid_parameter", "Last-Event-ID must be a log position.")
+                }
+                after = value
+            }
+            return eventStream(request: request, after: after)
+        }
+        var limit = 100
+        if let text = parameters.get("limit") {
+            guard let value = Int(text), (1...1000).contains(value) else {
+                throw APIError.unprocessable("invalid_parameter", "limit must be between 1 and 1000.")
+            }
+            limit = value
+        }
+        let events = try store.read(from: from, limit: limit)
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + events.count * 256)
+        out.append(contentsOf: #"{"events":["#.utf8)
+        for (index, event) in events.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            event.appendEnvelope(to: &out)
+        }
+        out.append(contentsOf: #"],"next":"#.utf8)
+        out.append(contentsOf: String((events.last?.position).map { $0 + 1 } ?? from).utf8)
+        out.append(UInt8(ascii: "}"))
+        return bytes(out)
+    }
+
+    /// Server-sent events from the position after `after` on: `id:` is the position, `event:` the
+    /// type, `data:` the envelope. Ends when the client leaves or the service shuts down.
+    private func eventStream(request: Request, after: UInt64) -> Response {
+        let store = self.store
+        let heartbeat = configuration.heartbeat
+        let body = ResponseBody { writer in
+            let stopping = Atomic<Bool>(false)
+            do {
+                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    try await withGracefulShutdownHandler {
+                        try await Self.pump(
+                            store: store, after: after, heartbeat: heartbeat, stopping: stopping, writer: &writer)
+                    } onGracefulShutdown: {
+                        stopping.store(true, ordering: .relaxed)
+                    }
+                }
+            } catch {
+                // The client left or the service is stopping: nothing more to say to anyone.
+            }
+            try? await writer.finish(nil)
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: body)
+    }
+
+    private static func pump(
+        store: any EventStore, after: UInt64, heartbeat: Duration, stopping: borrowing Atomic<Bool>,
+        writer: inout any ResponseBodyWriter
+    ) async throws {
+        // A first comment sends the headers at once, so a client knows the stream is open.
+        try await writer.write(ByteBuffer(string: ": threadlog events\n\n"))
+        var last = after
+        var idleSince = ContinuousClock.now
+        let slice = min(heartbeat, .seconds(1))
+        var frames: [UInt8] = []
+        while !Task.isCancelled && !stopping.load(ordering: .relaxed) {
+            let batch = try store.read(from: last + 1, limit: 256)
+            if let newest = batch.last {
+                frames.removeAll(keepingCapacity: true)
+                for event in batch {
+                    frames.append(contentsOf: "id: \(event.position)\nevent: \(event.type)\ndata: ".utf8)
+                    event.appendEnvelope(to: &frames)
+                    frames.append(contentsOf: "\n\n".utf8)
+                }
+                try await writer.write(ByteBuffer(bytes: frames))
+                last = newest.position
+                idleSince = ContinuousClock.now
+                continue
+            }
+            if ContinuousClock.now - idleSince >= heartbeat {
+                try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                idleSince = ContinuousClock.now
+            }
+            try await waitForNews(store: store, after: last, timeout: slice)
+        }
+    }
+
+    /// Returns when the log holds something after `after`, or after `timeout`.
+    private static func waitForNews(store: any EventStore, after: UInt64, timeout: Duration) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var iterator = store.subscribe(after: after).makeAsyncIterator()
+                _ = try await iterator.next()
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+            }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+    }
+}

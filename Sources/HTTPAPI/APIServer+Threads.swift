@@ -1,0 +1,162 @@
+import Engine
+import Hummingbird
+import Messaging
+
+// The users' routes: threads, messages, read markers, handling, inbox and unread counts, blobs.
+extension APIServer {
+    func openThread(_ caller: Caller, _ request: Request) async throws -> Response {
+        let body = try await body(OpenThreadBody.self, request)
+        let attachments = try checkedAttachments(body.attachments ?? [])
+        let first = body.body.map {
+            NewMessage(text: $0, kind: .message, format: body.format ?? .plain, attachments: attachments)
+        }
+        let open = OpenThread(
+            subjectKind: body.subject.kind, subjectRef: body.subject.ref, title: body.title,
+            category: body.category.map(CategoryID.init(rawValue:)), priority: body.priority ?? .normal,
+            type: body.type ?? .message, importance: body.importance ?? .normal,
+            participants: (body.participants ?? []).map(UserID.init(rawValue:)),
+            structures: (body.structures ?? []).map(StructureID.init(rawValue:)), body: first)
+        let outcome = try await execute(.openThread(open), caller: caller, request: request)
+        guard let id = outcome.thread, let state = try handler.threadState(id) else {
+            throw APIError(status: .internalServerError, code: "internal", message: "The thread was not recorded.")
+        }
+        let status: HTTPResponse.Status = outcome.existingThread == nil ? .created : .ok
+        return try json(
+            ThreadAnswer(thread: ThreadSummary(state), position: outcome.position), status: status,
+            position: outcome.position)
+    }
+
+    func getThread(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let id = try parameter("id", context)
+        guard let user = caller.user else { throw APIError.forbidden }
+        let view = try await queries.threadView(
+            ThreadID(id), reader: user, minPosition: try minPosition(request, caller: caller))
+        return try json(view)
+    }
+
+    func postMessage(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let thread = ThreadID(try parameter("id", context))
+        let body = try await body(PostMessageBody.self, request)
+        let message = NewMessage(
+            text: body.body, kind: body.kind ?? .message, format: body.format ?? .plain,
+            attachments: try checkedAttachments(body.attachments ?? []))
+        let outcome = try await execute(
+            .postMessage(thread: thread, message: message), caller: caller, request: request)
+        var number = 0
+        for recorded in outcome.events {
+            if case .messagePosted(let posted) = recorded.event { number = posted.number }
+        }
+        return try json(
+            PostedAnswer(id: "\(thread.rawValue)/\(number)", number: number, position: outcome.position),
+            status: .created, position: outcome.position)
+    }
+
+    /// Attachments may only name blobs uploaded before, with their true size.
+    private func checkedAttachments(_ attachments: [Attachment]) throws -> [Attachment] {
+        for attachment in attachments {
+            guard isSHA256Hex(attachment.sha256), let size = blobs.size(of: attachment.sha256) else {
+                throw APIError.unprocessable(
+                    "unknown_blob", "Attachment '\(attachment.name)' names no uploaded blob; POST /v1/blobs first.")
+            }
+            guard size == attachment.size else {
+                throw APIError.unprocessable(
+                    "invalid_attachment", "Attachment '\(attachment.name)' has \(size) bytes, not \(attachment.size).")
+            }
+        }
+        return attachments
+    }
+
+    func moveReadMarker(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let thread = ThreadID(try parameter("id", context))
+        let body = try await body(ReadBody.self, request)
+        let outcome = try await execute(
+            .moveReadMarker(thread: thread, upTo: body.upTo), caller: caller, request: request)
+        return try json(
+            ReadAnswer(id: thread.rawValue, upTo: body.upTo, position: outcome.position), position: outcome.position)
+    }
+
+    func assignHandler(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let thread = ThreadID(try parameter("id", context))
+        let body = try await body(AssignBody.self, request)
+        let outcome = try await execute(
+            .assignHandler(thread: thread, handler: UserID(body.handler)), caller: caller, request: request)
+        return try threadAnswer(thread, outcome)
+    }
+
+    func changeStatus(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let thread = ThreadID(try parameter("id", context))
+        let body = try await body(StatusBody.self, request)
+        let outcome = try await execute(
+            .changeStatus(thread: thread, to: body.status), caller: caller, request: request)
+        return try threadAnswer(thread, outcome)
+    }
+
+    func blockThread(_ caller: Caller, _ request: Request, _ context: BasicRequestContext, blocked: Bool) async throws
+        -> Response
+    {
+        let thread = ThreadID(try parameter("id", context))
+        _ = try await body(EmptyBody.self, request)
+        let outcome = try await execute(
+            blocked ? .blockThread(thread) : .unblockThread(thread), caller: caller, request: request)
+        return try threadAnswer(thread, outcome)
+    }
+
+    private func threadAnswer(_ thread: ThreadID, _ outcome: CommandOutcome) throws -> Response {
+        guard let state = try handler.threadState(thread) else { throw DomainError.threadNotFound(thread) }
+        return try json(
+            ThreadAnswer(thread: ThreadSummary(state), position: outcome.position), position: outcome.position)
+    }
+
+    func inbox(_ caller: Caller, _ request: Request) async throws -> Response {
+        guard let user = caller.user else { throw APIError.forbidden }
+        let parameters = request.uri.queryParameters
+        func text(_ name: String) -> String? {
+            parameters.get(name).flatMap { $0.isEmpty ? nil : $0 }
+        }
+        var query = InboxQuery(
+            status: text("status"), priority: text("priority"), type: text("type"), category: text("category"),
+            party: text("party"), handler: text("handler"), subject: text("subject"), text: text("q"),
+            cursor: text("cursor"))
+        if let unread = text("unread") {
+            switch unread {
+            case "true", "1": query.unreadOnly = true
+            case "false", "0": query.unreadOnly = false
+            default: throw APIError.unprocessable("invalid_parameter", "unread must be true or false.")
+            }
+        }
+        if let limit = text("limit") {
+            guard let value = Int(limit), (1...200).contains(value) else {
+                throw APIError.unprocessable("invalid_parameter", "limit must be between 1 and 200.")
+            }
+            query.limit = value
+        }
+        let page = try await queries.inbox(query, reader: user, minPosition: try minPosition(request, caller: caller))
+        return try json(page)
+    }
+
+    func unread(_ caller: Caller, _ request: Request) async throws -> Response {
+        guard let user = caller.user else { throw APIError.forbidden }
+        return try json(try await queries.unread(reader: user, minPosition: try minPosition(request, caller: caller)))
+    }
+
+    func uploadBlob(_ caller: Caller, _ request: Request) async throws -> Response {
+        let bytes = try await collect(request, limit: configuration.maxBlobBytes)
+        let digest = try blobs.put(bytes)
+        return try json(BlobAnswer(sha256: digest, size: Int64(bytes.count)), status: .created)
+    }
+
+    /// Only a reader of a thread that references the blob gets it; everyone else gets 404.
+    func getBlob(_ caller: Caller, _ context: BasicRequestContext) throws -> Response {
+        let sha256 = try parameter("sha256", context)
+        guard let user = caller.user, isSHA256Hex(sha256) else { throw APIError.notFound }
+        let directory = try handler.currentDirectory()
+        for reference in try blobIndex.references(to: sha256) {
+            guard let thread = try handler.threadState(reference.thread),
+                Access.canRead(user, thread, directory, atPosition: reference.position),
+                let bytes = blobs.read(sha256)
+            else { continue }
+            return self.bytes(bytes, contentType: reference.contentType)
+        }
+        throw APIError.notFound
+    }
+}

@@ -1,0 +1,132 @@
+import Crypto
+import Engine
+import EventLog
+import Foundation
+import Messaging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Attachment bytes, content-addressed under `DIR/blobs/ab/cdef…`: written to a temporary file,
+/// synced, then renamed into place, so a crash never leaves a partial blob under its digest.
+struct BlobStore: Sendable {
+    let root: String
+
+    init(root: String) throws {
+        self.root = root
+        try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
+    }
+
+    func path(of sha256: String) -> String {
+        let bytes = Array(sha256)
+        return root + "/" + String(bytes[0..<2]) + "/" + String(bytes[2...])
+    }
+
+    /// The size of a stored blob, `nil` when there is none.
+    func size(of sha256: String) -> Int64? {
+        guard isSHA256Hex(sha256),
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path(of: sha256)),
+            let size = attributes[.size] as? NSNumber
+        else { return nil }
+        return size.int64Value
+    }
+
+    func read(_ sha256: String) -> [UInt8]? {
+        guard isSHA256Hex(sha256), let data = FileManager.default.contents(atPath: path(of: sha256)) else {
+            return nil
+        }
+        return Array(data)
+    }
+
+    /// Stores the bytes and answers their digest; storing the same bytes twice keeps one copy.
+    func put(_ bytes: [UInt8]) throws -> String {
+        let digest = Tokens.hex(Array(SHA256.hash(data: bytes)))
+        let final = path(of: digest)
+        if FileManager.default.fileExists(atPath: final) { return digest }
+        let directory = (final as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let temporary = root + "/tmp/" + UUID().uuidString
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else { throw BlobError("cannot create \(temporary): errno \(errno)") }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                close(fd)
+                unlink(temporary)
+                throw BlobError("cannot write \(temporary): errno \(code)")
+            }
+            offset += written
+        }
+        guard fsync(fd) == 0 else {
+            let code = errno
+            close(fd)
+            unlink(temporary)
+            throw BlobError("cannot sync \(temporary): errno \(code)")
+        }
+        close(fd)
+        guard rename(temporary, final) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw BlobError("cannot move \(temporary) into place: errno \(code)")
+        }
+        // The rename itself is durable once the directory is synced.
+        let dirFD = open(directory, O_RDONLY)
+        if dirFD >= 0 {
+            fsync(dirFD)
+            close(dirFD)
+        }
+        return digest
+    }
+}
+
+struct BlobError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Which threads reference each blob (and as what content type), folded from `message.posted` on
+/// demand: every look first reads what the log gained since the last one.
+final class BlobIndex: Sendable {
+    struct Reference: Sendable, Hashable {
+        var thread: ThreadID
+        var position: UInt64
+        var contentType: String
+    }
+
+    private struct State {
+        var references: [String: [Reference]] = [:]
+        var position: UInt64 = 0
+    }
+
+    private let store: any EventStore
+    private let state = Mutex(State())
+
+    init(store: any EventStore) {
+        self.store = store
+    }
+
+    func references(to sha256: String) throws -> [Reference] {
+        try state.withLock { state in
+            while true {
+                let batch = try store.read(from: state.position + 1, limit: 4096)
+                guard let last = batch.last else { break }
+                for recorded in batch where recorded.type == EventType.messagePosted.rawValue && !recorded.isPurged {
+                    guard case .messagePosted(let posted) = try recorded.decoded().event else { continue }
+                    for attachment in posted.attachments {
+                        state.references[attachment.sha256, default: []].append(
+                            Reference(
+                                thread: posted.thread, position: recorded.position, contentType: attachment.contentType)
+                        )
+                    }
+                }
+                state.position = last.position
+            }
+            return state.references[sha256] ?? []
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import Engine
+import EventLog
+import Messaging
+
+// Request and answer bodies of the routes. Field names are the outside contract (API.md).
+
+struct CreatePartyBody: Codable {
+    var id: String
+    var name: String
+    var kind: PartyKind
+}
+
+struct CreateUserBody: Codable {
+    var id: String
+    var name: String
+    var email: String
+    var party: String
+    var roles: [String]
+}
+
+struct ServiceTokenBody: Codable {
+    var name: String
+}
+
+struct CreateStructureBody: Codable {
+    var id: String
+    var name: String
+    var party: String
+    var shareHistory: Bool?
+}
+
+struct AddMemberBody: Codable {
+    var user: String
+}
+
+struct CreateCategoryBody: Codable {
+    var id: String
+    var name: String
+    var handlerRoles: [String]
+    var structures: [String]?
+    var defaultRecipients: [String]?
+}
+
+/// `PUT /v1/settings` and `GET /v1/settings`: any subset on the way in, everything on the way out.
+struct SettingsBody: Codable {
+    struct Retention: Codable {
+        var days: Int
+    }
+
+    struct Notifications: Codable {
+        var rules: [NotificationRule]
+    }
+
+    var displayPolicy: DisplayPolicy?
+    var partyDisplayPolicies: [PartyID: DisplayPolicy]?
+    var digest: DigestSettings?
+    var retention: Retention?
+    var notifications: Notifications?
+    var allowReopen: Bool?
+    var messageSizeLimit: Int?
+    var attachmentsAllowed: Bool?
+    var defaultHandlerRoles: [Role]?
+
+    var patch: SettingsPatch {
+        SettingsPatch(
+            displayPolicy: displayPolicy, partyDisplayPolicies: partyDisplayPolicies, digest: digest,
+            retentionDays: retention?.days, notifications: notifications?.rules, allowReopen: allowReopen,
+            messageSizeLimit: messageSizeLimit, attachmentsAllowed: attachmentsAllowed,
+            defaultHandlerRoles: defaultHandlerRoles)
+    }
+
+    init(_ settings: Settings) {
+        displayPolicy = settings.displayPolicy
+        partyDisplayPolicies = settings.partyDisplayPolicies
+        digest = settings.digest
+        retention = Retention(days: settings.retentionDays)
+        notifications = Notifications(rules: settings.notifications)
+        allowReopen = settings.allowReopen
+        messageSizeLimit = settings.messageSizeLimit
+        attachmentsAllowed = settings.attachmentsAllowed
+        defaultHandlerRoles = settings.defaultHandlerRoles
+    }
+}
+
+struct SubjectBody: Codable {
+    var kind: String
+    var ref: String?
+}
+
+struct OpenThreadBody: Codable {
+    var subject: SubjectBody
+    var title: String
+    var category: String?
+    var priority: Priority?
+    var type: ThreadType?
+    var importance: Importance?
+    var participants: [String]?
+    var structures: [String]?
+    /// The first message's text.
+    var body: String?
+    var format: MessageFormat?
+    var attachments: [Attachment]?
+}
+
+struct PostMessageBody: Codable {
+    var body: String
+    var kind: MessageKind?
+    var format: MessageFormat?
+    var attachments: [Attachment]?
+}
+
+struct ReadBody: Codable {
+    var upTo: Int
+}
+
+struct AssignBody: Codable {
+    var handler: String
+}
+
+struct StatusBody: Codable {
+    var status: ThreadStatus
+}
+
+struct EmptyBody: Codable {}
+
+struct CreatedID: Encodable {
+    var id: String
+    var position: UInt64
+}
+
+struct CreatedToken: Encodable {
+    var id: String
+    var token: String
+    var position: UInt64
+}
+
+struct MemberAnswer: Encodable {
+    var structure: String
+    var user: String
+    var position: UInt64
+}
+
+struct PostedAnswer: Encodable {
+    var id: String
+    var number: Int
+    var position: UInt64
+}
+
+struct ReadAnswer: Encodable {
+    var id: String
+    var upTo: Int
+    var position: UInt64
+}
+
+/// A thread's summary after a write, with the position the write reached.
+struct ThreadAnswer: Encodable {
+    var thread: ThreadSummary
+    var position: UInt64
+
+    func encode(to encoder: any Encoder) throws {
+        try thread.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(position, forKey: .position)
+    }
+
+    private enum Key: String, CodingKey { case position }
+}
+
+struct BlobAnswer: Encodable {
+    var sha256: String
+    var size: Int64
+}
+
+struct HealthAnswer: Encodable {
+    var status: String
+    var position: UInt64
+}
+
+extension ThreadSummary {
+    /// The summary of a folded thread; shared by the write answers and the log-folding read side.
+    public init(_ state: ThreadState) {
+        self.init(
+            id: state.id.rawValue, number: state.number,
+            subject: SubjectDTO(kind: state.subject.kind, ref: state.subject.ref), title: state.title,
+            status: state.status.rawValue, priority: state.priority.rawValue, type: state.type.rawValue,
+            importance: state.importance.rawValue, category: state.category?.rawValue,
+            handler: state.handler?.rawValue, blocked: state.blocked, messageCount: state.messageCount,
+            lastActivity: ISOTime.format(millis: state.lastActivityMillis), openedBy: state.openedBy.rawValue,
+            participants: state.participants.map(\.rawValue), structures: state.structures.map(\.rawValue))
+    }
+}

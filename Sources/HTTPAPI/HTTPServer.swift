@@ -1,0 +1,305 @@
+import Engine
+import EventLog
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Messaging
+import ServiceLifecycle
+
+/// What the HTTP service needs besides its collaborators.
+public struct APIConfiguration: Sendable {
+    public var host: String
+    /// 0 picks a free port; `onListening` reports the one bound.
+    public var port: Int
+    /// SHA-256 hex of the admin token.
+    public var adminTokenHash: String
+    /// `DIR/blobs`.
+    public var blobDirectory: String
+    /// Largest JSON request body (`THREADLOG_MAX_BODY`).
+    public var maxBodyBytes: Int
+    /// Largest attachment upload (`THREADLOG_MAX_BLOB`).
+    public var maxBlobBytes: Int
+    /// Comment lines keep an idle event stream open through proxies.
+    public var heartbeat: Duration
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, adminTokenHash: String, blobDirectory: String,
+        maxBodyBytes: Int = 1 << 20, maxBlobBytes: Int = 10 << 20, heartbeat: Duration = .seconds(15)
+    ) {
+        self.host = host
+        self.port = port
+        self.adminTokenHash = adminTokenHash
+        self.blobDirectory = blobDirectory
+        self.maxBodyBytes = maxBodyBytes
+        self.maxBlobBytes = maxBlobBytes
+        self.heartbeat = heartbeat
+    }
+}
+
+/// The HTTP service as a swift-service-lifecycle `Service`: run it in a `ServiceGroup` (or through
+/// `runUntilSignalled`); graceful shutdown lets in-flight requests finish and ends event streams.
+public struct ThreadlogHTTPServer: Service {
+    private let application: Application<APIResponder>
+    private let store: any EventStore
+
+    public init(
+        configuration: APIConfiguration, store: any EventStore, handler: CommandHandler, readSide: ReadSide,
+        logger: Logger, onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+    ) throws {
+        let api = try APIServer(
+            configuration: configuration, store: store, handler: handler, readSide: readSide, logger: logger)
+        let router = Router(context: BasicRequestContext.self)
+        for spec in RouteTable.all {
+            guard let method = HTTPRequest.Method(spec.method) else { continue }
+            router.on(RouterPath(spec.routerPath), method: method) { request, context in
+                await api.respond(spec, request: request, context: context)
+            }
+        }
+        let responder = APIResponder(router: router.buildResponder(), metrics: api.metrics)
+        self.store = store
+        self.application = Application(
+            responder: responder,
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            services: readSide.services,
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+
+    public func run() async throws {
+        try await application.run()
+    }
+
+    /// Runs until SIGTERM or SIGINT, lets in-flight requests finish, then closes the log (which
+    /// finishes the appends still queued).
+    public func runUntilSignalled(logger: Logger) async throws {
+        let group = ServiceGroup(
+            configuration: .init(services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            store.close()
+            throw error
+        }
+        store.close()
+    }
+}
+
+/// Wraps the router: answers unknown routes (404) and known paths with another method (405) in the
+/// error shape, and counts every request by route and status.
+struct APIResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+    let router: RouterResponder<BasicRequestContext>
+    let metrics: APIMetrics
+    /// The router names the path it matched; anything else (its not-found answer) is unrouted.
+    static let routedPaths = Set(RouteTable.all.map { RouterPath($0.routerPath).description })
+
+    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        let start = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await router.respond(to: request, context: context)
+        } catch {
+            response = APIError.from(error).response()
+        }
+        let route: String
+        if let matched = context.endpointPath, Self.routedPaths.contains(matched) {
+            route = matched
+        } else {
+            route = "unmatched"
+            let methods = RouteTable.methods(forPath: request.uri.path[...])
+            if methods.isEmpty {
+                response = APIError.notFound.response()
+            } else {
+                var error = APIError(
+                    status: .methodNotAllowed, code: "method_not_allowed",
+                    message: "This path answers \(methods.joined(separator: ", ")).")
+                error.headers[.allow] = methods.joined(separator: ", ")
+                response = error.response()
+            }
+        }
+        metrics.request(
+            route: route, method: request.method.rawValue, status: response.status.code,
+            duration: ContinuousClock.now - start)
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+    static let threadlogPosition = HTTPField.Name("X-Threadlog-Position")!
+}
+
+/// The routes' work: authentication, decoding, commands and queries, answers.
+struct APIServer: Sendable {
+    let configuration: APIConfiguration
+    let store: any EventStore
+    let handler: CommandHandler
+    let readSide: ReadSide
+    let logger: Logger
+    let metrics = APIMetrics()
+    let marks = WriteMarks()
+    let principals = PrincipalCache()
+    let blobs: BlobStore
+    let blobIndex: BlobIndex
+
+    init(
+        configuration: APIConfiguration, store: any EventStore, handler: CommandHandler, readSide: ReadSide,
+        logger: Logger
+    ) throws {
+        self.configuration = configuration
+        self.store = store
+        self.handler = handler
+        self.readSide = readSide
+        self.logger = logger
+        self.blobs = try BlobStore(root: configuration.blobDirectory)
+        self.blobIndex = BlobIndex(store: store)
+    }
+
+    /// Never throws: every refusal becomes an error answer here, so the responder can tell routed
+    /// requests from unrouted ones.
+    func respond(_ spec: RouteSpec, request: Request, context: BasicRequestContext) async -> Response {
+        do {
+            let caller = try authenticate(request, for: spec)
+            return try await dispatch(spec, caller: caller, request: request, context: context)
+        } catch {
+            let answer = APIError.from(error)
+            if answer.status == .internalServerError {
+                logger.error(
+                    "request failed", metadata: ["route": "\(spec.path)", "error": "\(String(describing: error))"])
+            }
+            return answer.response()
+        }
+    }
+
+    func authenticate(_ request: Request, for spec: RouteSpec) throws -> Caller {
+        if spec.roles.contains(.anyone) { return .anonymous }
+        guard let header = request.headers[.authorization] else { throw APIError.unauthorized }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthorized }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        guard !token.isEmpty, token.utf8.count <= 512 else { throw APIError.unauthorized }
+        let hash = Tokens.hash(token)
+        let caller: Caller
+        if hash == configuration.adminTokenHash {
+            caller = Caller(role: .admin, actor: .admin, tokenHash: hash)
+        } else {
+            switch try principals.principal(
+                hash, orLookUp: { try handler.currentDirectory().principal(withTokenHash: hash) })
+            {
+            case .user(let id): caller = Caller(role: .user, actor: .user(id), tokenHash: hash)
+            case .service(let id): caller = Caller(role: .service, actor: .service(id), tokenHash: hash)
+            case .admin: caller = Caller(role: .admin, actor: .admin, tokenHash: hash)
+            case nil: throw APIError.unauthorized
+            }
+        }
+        guard spec.roles.contains(caller.role) else { throw APIError.forbidden }
+        return caller
+    }
+
+    // MARK: Helpers shared by the routes
+
+    func body<T: Codable>(_ type: T.Type, _ request: Request) async throws -> T {
+        try StrictJSON.decode(type, from: try await collect(request, limit: configuration.maxBodyBytes))
+    }
+
+    func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError.bodyTooLarge(limit)
+        }
+        do {
+            var buffer = try await request.body.collect(upTo: limit)
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError.bodyTooLarge(limit)
+        }
+    }
+
+    /// Runs a command for the caller; the `Idempotency-Key` header becomes the command id (scoped to
+    /// the caller, so two callers' keys never collide).
+    func execute(_ command: Command, caller: Caller, request: Request) async throws -> CommandOutcome {
+        guard let actor = caller.actor else { throw APIError.unauthorized }
+        var commandID: String?
+        if let key = request.headers[.idempotencyKey] {
+            guard (1...200).contains(key.utf8.count) else {
+                throw APIError.badRequest("invalid_idempotency_key", "An Idempotency-Key has 1 to 200 characters.")
+            }
+            commandID = actor.recordedValue + " " + key
+        }
+        let start = ContinuousClock.now
+        let outcome = try await handler.handle(command, actor: actor, commandID: commandID)
+        metrics.append(duration: ContinuousClock.now - start)
+        marks.record(caller.tokenHash, outcome.position)
+        return outcome
+    }
+
+    /// The position a read must reflect: the caller's `minPosition` or its own last write.
+    func minPosition(_ request: Request, caller: Caller) throws -> UInt64 {
+        var position = marks.position(of: caller.tokenHash)
+        if let text = request.uri.queryParameters.get("minPosition") {
+            guard let value = UInt64(text) else {
+                throw APIError.unprocessable("invalid_parameter", "minPosition must be a non-negative integer.")
+            }
+            position = max(position, value)
+        }
+        return position
+    }
+
+    var queries: any ReadQueries { readSide.queries }
+
+    func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, position: UInt64? = nil) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return bytes(Array(try encoder.encode(value)), status: status, position: position)
+    }
+
+    func bytes(
+        _ bytes: [UInt8], status: HTTPResponse.Status = .ok, contentType: String = "application/json",
+        position: UInt64? = nil
+    ) -> Response {
+        var headers: HTTPFields = [.contentType: contentType]
+        if let position { headers[.threadlogPosition] = String(position) }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    func parameter(_ name: String, _ context: BasicRequestContext) throws -> String {
+        guard let value = context.parameters.get(name) else { throw APIError.notFound }
+        return value
+    }
+
+    func dispatch(
+        _ spec: RouteSpec, caller: Caller, request: Request, context: BasicRequestContext
+    ) async throws -> Response {
+        switch spec.name {
+        case .createParty: try await createParty(caller, request)
+        case .createUser: try await createUser(caller, request)
+        case .createServiceToken: try await createServiceToken(caller, request)
+        case .createStructure: try await createStructure(caller, request)
+        case .addStructureMember: try await addStructureMember(caller, request, context)
+        case .removeStructureMember: try await removeStructureMember(caller, request, context)
+        case .createCategory: try await createCategory(caller, request)
+        case .putSettings: try await putSettings(caller, request)
+        case .getSettings: try json(SettingsBody(try handler.currentDirectory().settings))
+        case .openThread: try await openThread(caller, request)
+        case .getThread: try await getThread(caller, request, context)
+        case .postMessage: try await postMessage(caller, request, context)
+        case .moveReadMarker: try await moveReadMarker(caller, request, context)
+        case .assignHandler: try await assignHandler(caller, request, context)
+        case .changeStatus: try await changeStatus(caller, request, context)
+        case .blockThread: try await blockThread(caller, request, context, blocked: true)
+        case .unblockThread: try await blockThread(caller, request, context, blocked: false)
+        case .inbox: try await inbox(caller, request)
+        case .unread: try await unread(caller, request)
+        case .events: try events(caller, request)
+        case .uploadBlob: try await uploadBlob(caller, request)
+        case .getBlob: try getBlob(caller, context)
+        case .health: try json(HealthAnswer(status: "ok", position: try store.lastPosition()))
+        case .metrics:
+            bytes(
+                metrics.render(store: store, lag: readSide.lag()),
+                contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+    }
+}

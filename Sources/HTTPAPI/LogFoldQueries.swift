@@ -1,0 +1,117 @@
+import Engine
+import EventLog
+import Foundation
+import Messaging
+import Synchronization
+
+/// The fallback read side: answers every query by folding threads straight from the log (kept
+/// current incrementally: each call first folds what was appended since the last one) and applying
+/// the pure `Access` rules. Correct, and always at the log's head, so `minPosition` never waits; but
+/// every inbox scans all threads, so the projection-backed read models replace it when present
+/// (`makeReadQueries` in `threadlog serve` picks the implementation).
+public final class LogFoldQueries: ReadQueries {
+    private struct State {
+        var threads: [ThreadID: ThreadState] = [:]
+        var position: UInt64 = 0
+    }
+
+    private let store: any EventStore
+    private let handler: CommandHandler
+    private let state = Mutex(State())
+
+    public init(store: any EventStore, handler: CommandHandler) {
+        self.store = store
+        self.handler = handler
+    }
+
+    /// Every thread, folded up to the log's head (or further, if writes land meanwhile).
+    private func threads() throws -> [ThreadID: ThreadState] {
+        try state.withLock { state in
+            while true {
+                let batch = try store.read(from: state.position + 1, limit: 4096)
+                guard let last = batch.last else { break }
+                for recorded in batch where recorded.stream.hasPrefix("thread-") {
+                    let decoded = try recorded.decoded()
+                    let id = ThreadID(String(recorded.stream.dropFirst("thread-".count)))
+                    state.threads[id] = ThreadState.evolve(state.threads[id], decoded)
+                }
+                state.position = last.position
+            }
+            return state.threads
+        }
+    }
+
+    public func threadView(_ id: ThreadID, reader: UserID, minPosition: UInt64) async throws -> ThreadView {
+        let directory = try handler.currentDirectory()
+        guard let thread = try threads()[id], Access.canRead(reader, thread, directory) else {
+            throw DomainError.threadNotFound(id)
+        }
+        let messages = Access.visibleMessages(of: thread, for: reader, in: directory).map { message in
+            let author = Access.authorDisplay(author: message.author, reader: reader, thread: thread, in: directory)
+            return MessageDTO(
+                id: message.id(in: thread.id), number: message.number,
+                author: AuthorDTO(id: author.id?.rawValue, name: author.name),
+                time: ISOTime.format(millis: message.timeMillis), body: message.text, kind: message.kind.rawValue,
+                format: message.format.rawValue,
+                attachments: message.attachments.map {
+                    AttachmentDTO(name: $0.name, contentType: $0.contentType, size: $0.size, sha256: $0.sha256)
+                })
+        }
+        let contacts = Access.contacts(of: thread, in: directory).map {
+            ContactDTO(id: $0.user.rawValue, name: $0.name, party: $0.party.rawValue, internal: $0.isInternal)
+        }
+        return ThreadView(
+            thread: ThreadSummary(thread), messages: messages, contacts: contacts,
+            unread: Access.unreadCount(of: thread, for: reader, in: directory))
+    }
+
+    public func inbox(_ query: InboxQuery, reader: UserID, minPosition: UInt64) async throws -> InboxPage {
+        let directory = try handler.currentDirectory()
+        let text = query.text?.lowercased()
+        var rows: [(ThreadState, Int)] = []
+        for thread in try threads().values where Access.canRead(reader, thread, directory) {
+            if let status = query.status, thread.status.rawValue != status { continue }
+            if let priority = query.priority, thread.priority.rawValue != priority { continue }
+            if let type = query.type, thread.type.rawValue != type { continue }
+            if let category = query.category, thread.category?.rawValue != category { continue }
+            if let handler = query.handler, thread.handler?.rawValue != handler { continue }
+            if let party = query.party, directory.users[thread.openedBy]?.party.rawValue != party { continue }
+            if let subject = query.subject {
+                let parts = subject.split(separator: ":", maxSplits: 1).map(String.init)
+                if thread.subject.kind != parts.first { continue }
+                if parts.count == 2, thread.subject.ref != parts[1] { continue }
+            }
+            if let text, !thread.title.lowercased().contains(text) { continue }
+            let unread = Access.unreadCount(of: thread, for: reader, in: directory)
+            if query.unreadOnly, unread == 0 { continue }
+            rows.append((thread, unread))
+        }
+        rows.sort { a, b in
+            a.0.lastActivityMillis != b.0.lastActivityMillis
+                ? a.0.lastActivityMillis > b.0.lastActivityMillis : a.0.id.rawValue < b.0.id.rawValue
+        }
+        let offset = query.cursor.flatMap(Int.init).map { max(0, $0) } ?? 0
+        let page = rows.dropFirst(offset).prefix(query.limit)
+        let items = page.map { thread, unread in
+            InboxItem(
+                id: thread.id.rawValue, number: thread.number,
+                subject: SubjectDTO(kind: thread.subject.kind, ref: thread.subject.ref), title: thread.title,
+                status: thread.status.rawValue, priority: thread.priority.rawValue, type: thread.type.rawValue,
+                category: thread.category?.rawValue, handler: thread.handler?.rawValue, unread: unread,
+                lastActivity: ISOTime.format(millis: thread.lastActivityMillis))
+        }
+        let next = offset + items.count < rows.count ? String(offset + items.count) : nil
+        return InboxPage(items: items, nextCursor: next)
+    }
+
+    public func unread(reader: UserID, minPosition: UInt64) async throws -> UnreadSummary {
+        let directory = try handler.currentDirectory()
+        var rows: [UnreadThread] = []
+        for thread in try threads().values where Access.canRead(reader, thread, directory) {
+            let count = Access.unreadCount(of: thread, for: reader, in: directory)
+            if count > 0 { rows.append(UnreadThread(id: thread.id.rawValue, unread: count)) }
+        }
+        rows.sort { $0.id < $1.id }
+        return UnreadSummary(total: rows.reduce(0) { $0 + $1.unread }, threads: rows)
+    }
+}

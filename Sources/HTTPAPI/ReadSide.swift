@@ -1,0 +1,28 @@
+import Engine
+import EventLog
+import ServiceLifecycle
+
+/// The read side the HTTP service answers from: the queries, the services that keep them current
+/// (run and stopped with the server), and how far each view lags behind the log (for `/metrics`).
+public struct ReadSide: Sendable {
+    public var queries: any ReadQueries
+    var services: [any Service]
+    var lag: @Sendable () -> [(view: String, lag: UInt64)]
+
+    /// Folds threads straight from the log (`LogFoldQueries`): always current, no views to run.
+    public static func logFold(store: any EventStore, handler: CommandHandler) -> ReadSide {
+        ReadSide(queries: LogFoldQueries(store: store, handler: handler), services: [], lag: { [] })
+    }
+
+    /// The same read side with more services to run and stop with the server (retention, mail).
+    public func adding(_ extra: [any Service]) -> ReadSide {
+        ReadSide(queries: queries, services: services + extra, lag: lag)
+    }
+
+    /// The projection-backed read models; their runner runs beside the server.
+    public static func projected(_ models: ReadModels) -> ReadSide {
+        ReadSide(
+            queries: models, services: [models],
+            lag: { ((try? models.status()) ?? []).map { (view: $0.name.rawValue, lag: $0.lag) } })
+    }
+}

@@ -1,0 +1,82 @@
+import Crypto
+import Engine
+import Messaging
+import Synchronization
+
+/// Bearer tokens: random on creation, known to the service only by their SHA-256.
+public enum Tokens {
+    /// 32 random bytes as 64 hex digits.
+    public static func generate() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return hex((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+    }
+
+    /// Lowercase hex SHA-256 of the token's UTF-8 bytes: what the log and the admin-token file keep.
+    public static func hash(_ token: String) -> String {
+        hex(Array(SHA256.hash(data: Array(token.utf8))))
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Who is calling, as far as the route table cares.
+struct Caller: Sendable {
+    var role: CallerRole
+    var actor: Actor?
+    /// The hash of the bearer token: the key under which the caller's last write position is kept.
+    var tokenHash: String?
+
+    static let anonymous = Caller(role: .anyone, actor: nil, tokenHash: nil)
+
+    var user: UserID? {
+        if case .user(let id) = actor { return id }
+        return nil
+    }
+}
+
+/// The last log position each token's writes reached, so that its next read waits for them
+/// (read-your-writes without the client passing `minPosition`).
+final class WriteMarks: Sendable {
+    private let positions = Mutex<[String: UInt64]>([:])
+    private let capacity = 100_000
+
+    func record(_ tokenHash: String?, _ position: UInt64) {
+        guard let tokenHash else { return }
+        positions.withLock { positions in
+            // A bounded map: forgetting only costs a client the automatic wait, never correctness of data.
+            if positions.count >= capacity { positions.removeAll(keepingCapacity: true) }
+            positions[tokenHash] = max(positions[tokenHash] ?? 0, position)
+        }
+    }
+
+    func position(of tokenHash: String?) -> UInt64 {
+        guard let tokenHash else { return 0 }
+        return positions.withLock { $0[tokenHash] ?? 0 }
+    }
+}
+
+/// Token hashes already resolved to their principal. The domain has no way to revoke or reassign a
+/// token, so a resolved principal stays valid; only unknown hashes go to the directory.
+final class PrincipalCache: Sendable {
+    private let known = Mutex<[String: Actor]>([:])
+    private let capacity = 100_000
+
+    func principal(_ hash: String, orLookUp lookUp: () throws -> Actor?) rethrows -> Actor? {
+        if let actor = known.withLock({ $0[hash] }) { return actor }
+        guard let actor = try lookUp() else { return nil }
+        known.withLock { known in
+            if known.count >= capacity { known.removeAll(keepingCapacity: true) }
+            known[hash] = actor
+        }
+        return actor
+    }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import HTTPAPI
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Synchronization
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A `threadlog serve` child process on a free port.
+final class ServeProcess: Sendable {
+    let process: Process
+    let port: Int
+    private let output: OutputBox
+
+    var stdout: String { output.text.withLock { $0 } }
+
+    private init(process: Process, port: Int, output: OutputBox) {
+        self.process = process
+        self.port = port
+        self.output = output
+    }
+
+    static func start(data: String, environment extra: [String: String] = [:]) throws -> ServeProcess {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: productPath("threadlog"))
+        process.arguments = ["serve", "--data", data, "--port", "0"]
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("THREADLOG_") }
+        environment["LOG_LEVEL"] = "warning"
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let box = OutputBox()
+        let reader = pipe.fileHandleForReading
+        Thread.detachNewThread {
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
+                box.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+            }
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let text = box.text.withLock { $0 }
+            if let range = text.range(of: "listening on http://127.0.0.1:"),
+                let port = Int(text[range.upperBound...].prefix { $0.isNumber })
+            {
+                return ServeProcess(process: process, port: port, output: box)
+            }
+            if !process.isRunning { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        process.terminate()
+        throw TestFailure("threadlog serve did not start: \(box.text.withLock { $0 })")
+    }
+
+    func signal(_ number: Int32) {
+        kill(process.processIdentifier, number)
+    }
+
+    /// Waits for the exit (bounded) and answers the status.
+    func waitForExit(seconds: Double = 15) async -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            return nil
+        }
+        return process.terminationStatus
+    }
+}
+
+/// Collects the child's stdout; filled by one reader thread, read by the test.
+final class OutputBox: Sendable {
+    let text = Mutex("")
+}
+
+@Suite("threadlog serve as a process")
+struct ServeProcessTests {
+    @Test("the first start prints an admin token once and keeps only its hash; SIGTERM stops cleanly")
+    func adminTokenBootstrap() async throws {
+        let directory = try TempDirectory()
+        let data = directory.sub("data")
+        let first = try ServeProcess.start(data: data)
+        let printed = first.stdout
+        #expect(printed.contains("mail is not configured"))
+        let line = try #require(printed.split(separator: "\n").first { $0.hasPrefix("admin token: ") })
+        let token = String(line.dropFirst("admin token: ".count))
+        #expect(try await send(port: first.port, .get, "/v1/settings", token: token).status == 200)
+        #expect(try await send(port: first.port, .get, "/v1/settings", token: "guess").status == 401)
+        first.signal(SIGTERM)
+        #expect(await first.waitForExit() == 0)
+        let kept = try String(contentsOfFile: data + "/admin-token.sha256", encoding: .utf8)
+        #expect(kept.trimmingCharacters(in: .whitespacesAndNewlines) == Tokens.hash(token))
+        #expect(!kept.contains(token))
+
+        let second = try ServeProcess.start(data: data)
+        #expect(!second.stdout.contains("admin token"))
+        #expect(try await send(port: second.port, .get, "/v1/settings", token: token).status == 200)
+        second.signal(SIGINT)
+        #expect(await second.waitForExit() == 0)
+    }
+
+    @Test("kill -9 under 16 concurrent posting clients loses no acknowledged message")
+    func killNineKeepsAcknowledgedMessages() async throws {
+        let directory = try TempDirectory()
+        let data = directory.sub("data")
+        let admin = "crash-admin-token"
+        let environment = ["THREADLOG_ADMIN_TOKEN": admin]
+        let server = try ServeProcess.start(data: data, environment: environment)
+        let port = server.port
+        #expect(
+            try await send(
+                port: port, .post, "/v1/parties", token: admin, body: #"{"id":"sup","name":"Sup","kind":"external"}"#
+            ).status == 201)
+        let user = try await send(
+            port: port, .post, "/v1/users", token: admin,
+            body: #"{"id":"bob","name":"Bob","email":"bob@example.test","party":"sup","roles":["supplier"]}"#)
+        let token = try #require(user.json["token"] as? String)
+        var threads: [String] = []
+        for index in 0..<8 {
+            let opened = try await send(
+                port: port, .post, "/v1/threads", token: token,
+                body: #"{"subject":{"kind":"request","ref":"R-\#(index)"},"title":"T\#(index)"}"#)
+            threads.append(try #require(opened.json["id"] as? String))
+        }
+        let targets = threads
+        let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
+            for client in 0..<16 {
+                group.addTask {
+                    var acked: [String] = []
+                    let connection = TestClient(host: "127.0.0.1", port: port)
+                    connection.connect()
+                    var fields = HTTPFields()
+                    fields[.authorization] = "Bearer \(token)"
+                    fields[.contentType] = "application/json"
+                    for sequence in 0..<100_000 {
+                        let thread = targets[(client + sequence) % targets.count]
+                        do {
+                            let response = try await connection.execute(
+                                TestClient.Request(
+                                    "/v1/threads/\(thread)/messages", method: .post, headers: fields,
+                                    body: ByteBuffer(string: #"{"body":"client \#(client) message \#(sequence)"}"#)))
+                            guard response.status == .created else { break }
+                            var body = response.body ?? ByteBuffer()
+                            let object = try JSONSerialization.jsonObject(
+                                with: Data(body.readBytes(length: body.readableBytes) ?? []))
+                            if let id = (object as? [String: Any])?["id"] as? String { acked.append(id) }
+                        } catch {
+                            break
+                        }
+                    }
+                    try? await connection.shutdown()
+                    return acked
+                }
+            }
+            try await Task.sleep(for: .milliseconds(1500))
+            server.signal(SIGKILL)
+            var all: [String] = []
+            for try await acked in group { all += acked }
+            return all
+        }
+        _ = await server.waitForExit()
+        #expect(acknowledged.count > 16)
+
+        let restarted = try ServeProcess.start(data: data, environment: environment)
+        // A fresh process remembers no one's writes: ask for the log's head explicitly.
+        let head = try #require(try await send(port: restarted.port, .get, "/healthz").json["position"] as? Int)
+        var present = Set<String>()
+        for thread in threads {
+            let view = try await send(
+                port: restarted.port, .get, "/v1/threads/\(thread)?minPosition=\(head)", token: token)
+            #expect(view.status == 200)
+            for message in view.json["messages"] as? [[String: Any]] ?? [] {
+                if let id = message["id"] as? String { present.insert(id) }
+            }
+        }
+        let missing = acknowledged.filter { !present.contains($0) }
+        #expect(missing.isEmpty, "acknowledged but lost: \(missing.prefix(10))")
+        restarted.signal(SIGTERM)
+        #expect(await restarted.waitForExit() == 0)
+    }
+
+    @Test("SIGTERM ends an open event stream and the process exits 0")
+    func gracefulShutdownEndsStreams() async throws {
+        let directory = try TempDirectory()
+        let admin = "stream-admin-token"
+        let server = try ServeProcess.start(data: directory.sub("data"), environment: ["THREADLOG_ADMIN_TOKEN": admin])
+        #expect(
+            try await send(
+                port: server.port, .post, "/v1/parties", token: admin, body: #"{"id":"p","name":"P","kind":"external"}"#
+            ).status == 201)
+        let endpoint = try EventFeedClient.Endpoint(url: "http://127.0.0.1:\(server.port)")
+        let streamed = Task {
+            try await onThread { () -> [UInt64] in
+                var seen: [UInt64] = []
+                do {
+                    try EventFeedClient.stream(endpoint, token: admin, after: 0, timeoutSeconds: 20) { item in
+                        if case .event(let position, _, _) = item {
+                            seen.append(position)
+                            server.signal(SIGTERM)
+                        }
+                        return true
+                    }
+                } catch {
+                    // The server ended the stream: expected.
+                }
+                return seen
+            }
+        }
+        #expect(try await streamed.value == [1])
+        #expect(await server.waitForExit(seconds: 10) == 0)
+    }
+
+    @Test("threadlog tail --url prints the service's envelopes as NDJSON")
+    func tailFromService() async throws {
+        try await withHarness { h in
+            let cast = try await h.seed()
+            let url = "http://127.0.0.1:\(h.port)"
+            let token = cast.service
+            let all = try await onThread {
+                try run(productPath("threadlog"), ["tail", "--url", url, "--token", token])
+            }
+            #expect(all.status == 0)
+            let lines = all.stdout.split(separator: "\n")
+            #expect(lines.count == Int(try h.lastPosition()))
+            #expect(lines.first?.hasPrefix(#"{"position":1,"stream":"party-acme""#) == true)
+            let parties = try await onThread {
+                try run(
+                    productPath("threadlog"),
+                    ["tail", "--url", url, "--token", token, "--type", "party.created", "--from", "2"])
+            }
+            #expect(parties.stdout.split(separator: "\n").count == 2)
+            let refused = try await onThread {
+                try run(productPath("threadlog"), ["tail", "--url", url, "--token", "wrong"])
+            }
+            #expect(refused.status == 1)
+            #expect(refused.stderr.split(separator: "\n").count == 1)
+            let usage = try await onThread { try run(productPath("threadlog"), ["tail", "--url", url]) }
+            #expect(usage.status == 2)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Engine
+import EventLog
+import Foundation
+import HTTPAPI
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP service on an embedded event log.",
+        discussion: """
+            Environment: THREADLOG_DATA, THREADLOG_HOST, THREADLOG_PORT, THREADLOG_ADMIN_TOKEN, \
+            THREADLOG_MAX_BODY (bytes, default 1 MiB), THREADLOG_MAX_BLOB (bytes, default 10 MiB), \
+            THREADLOG_SMTP_URL, THREADLOG_MAIL_FROM, LOG_LEVEL. Without THREADLOG_ADMIN_TOKEN the first \
+            start prints a generated admin token once; only its SHA-256 is kept (DIR/admin-token.sha256).
+            """
+    )
+
+    @OptionGroup var options: DataOptions
+
+    @Option(help: "The address to listen on (default: $THREADLOG_HOST or 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "The port to listen on, 0 for any free one (default: $THREADLOG_PORT or 8080).")
+    var port: Int?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let logger = {
+            var logger = Logger(label: "threadlog")
+            logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return logger
+        }()
+        let host = host ?? environment["THREADLOG_HOST"] ?? "127.0.0.1"
+        guard let port = port ?? (environment["THREADLOG_PORT"].map { Int($0) } ?? 8080), (0...65535).contains(port)
+        else { throw ValidationError("the port must be a number from 0 to 65535") }
+        let maxBody = try Self.byteLimit(
+            environment["THREADLOG_MAX_BODY"], default: 1 << 20, name: "THREADLOG_MAX_BODY")
+        let maxBlob = try Self.byteLimit(
+            environment["THREADLOG_MAX_BLOB"], default: 10 << 20, name: "THREADLOG_MAX_BLOB")
+
+        let data = try DataDirectory(options.directory, create: true)
+        let store = try LMDBEventStore.open(directory: data.log, logger: logger)
+        let adminTokenHash: String
+        do {
+            adminTokenHash = try Self.adminTokenHash(data: data, environment: environment)
+        } catch {
+            store.close()
+            throw error
+        }
+        let handler = CommandHandler(store: store, logger: logger)
+        let readSide = try Self.makeReadQueries(store: store, handler: handler, data: data, logger: logger)
+        if environment["THREADLOG_SMTP_URL"]?.isEmpty ?? true {
+            Self.say("mail is not configured (THREADLOG_SMTP_URL is unset): no mail will be sent")
+        }
+        let server = try ThreadlogHTTPServer(
+            configuration: APIConfiguration(
+                host: host, port: port, adminTokenHash: adminTokenHash, blobDirectory: data.blobs,
+                maxBodyBytes: maxBody, maxBlobBytes: maxBlob),
+            store: store, handler: handler, readSide: readSide, logger: logger,
+            onListening: { bound in
+                logger.info(
+                    "serving",
+                    metadata: ["data": "\(data.root)", "address": "\(host):\(bound)", "maxBody": "\(maxBody)"])
+                Self.say("listening on http://\(host):\(bound)")
+            })
+        try await server.runUntilSignalled(logger: logger)
+    }
+
+    /// The one place that picks the read side: the projection-backed read models in `DIR/views`
+    /// (their runner runs beside the server). `.logFold(store:handler:)` is the fallback that folds
+    /// threads from the log instead.
+    static func makeReadQueries(
+        store: LMDBEventStore, handler: CommandHandler, data: DataDirectory, logger: Logger
+    ) throws -> ReadSide {
+        let views = try ViewStore.open(directory: data.views)
+        let models = ReadModels(log: store, views: views, logger: logger)
+        let retention = Retention(log: store, models: models, handler: handler, data: data, logger: logger)
+        return ReadSide.projected(models).adding([RetentionService(retention: retention)])
+    }
+
+    /// `THREADLOG_ADMIN_TOKEN` when set; else the hash kept from the first start; else a new token,
+    /// printed once, whose hash is kept. The token itself is never written anywhere.
+    static func adminTokenHash(data: DataDirectory, environment: [String: String]) throws -> String {
+        if let token = environment["THREADLOG_ADMIN_TOKEN"], !token.isEmpty {
+            return Tokens.hash(token)
+        }
+        let file = data.root + "/admin-token.sha256"
+        if let kept = FileManager.default.contents(atPath: file) {
+            let hash = String(decoding: kept, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard hash.utf8.count == 64 else { throw ToolFailure("\(file) does not hold a SHA-256 hex digest") }
+            return hash
+        }
+        let token = Tokens.generate()
+        let hash = Tokens.hash(token)
+        let temporary = file + ".tmp"
+        guard
+            FileManager.default.createFile(
+                atPath: temporary, contents: Data((hash + "\n").utf8), attributes: [.posixPermissions: 0o600]),
+            rename(temporary, file) == 0
+        else { throw ToolFailure("cannot write \(file)") }
+        say("admin token: \(token)")
+        say("(shown once; only its SHA-256 is kept in \(file))")
+        return hash
+    }
+
+    /// One unbuffered line on stdout, so a supervising process sees it at once.
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    static func byteLimit(_ text: String?, default value: Int, name: String) throws -> Int {
+        guard let text else { return value }
+        guard let parsed = Int(text), parsed > 0 else {
+            throw ToolFailure("\(name) must be a positive number of bytes")
+        }
+        return parsed
+    }
+}
