@@ -81,6 +81,8 @@ let package = Package(
             dependencies: [
                 "EventLog", "Messaging", "Engine", "HTTPAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tools/threadlog"
         ),

@@ -33,6 +33,10 @@ public enum Summary {
         case .legalHoldPlaced(let e): "legal hold placed on thread \(e.thread): \(quoted(e.reason))"
         case .legalHoldReleased(let e): "legal hold on thread \(e.thread) released"
         case .threadPurged(let e): "thread \(e.thread) purged: \(quoted(e.reason))"
+        case .digestScheduled(let e):
+            "digest for \(e.user) on \(e.subject.kind) \(e.subject.ref) scheduled for \(e.day) (\(e.unread) unread)"
+        case .digestSent(let e):
+            "digest for \(e.user) on \(e.subject.kind) \(e.subject.ref) of \(e.day) \(e.failure.map { "refused: \(quoted($0))" } ?? "sent as \(e.messageID)")"
         }
     }
 

@@ -45,13 +45,20 @@ public final class Retention: Sendable {
     let handler: CommandHandler
     let data: DataDirectory
     let logger: Logger
+    let beforeCompaction: @Sendable () throws -> Void
 
-    public init(log: LMDBEventStore, models: ReadModels, handler: CommandHandler, data: DataDirectory, logger: Logger = Logger(label: "threadlog.retention")) {
+    /// `beforeCompaction` brings every other reader of the log that keeps copies in the views (the
+    /// notification outbox) up to the purges, so compaction leaves none of their old bytes behind.
+    public init(
+        log: LMDBEventStore, models: ReadModels, handler: CommandHandler, data: DataDirectory,
+        logger: Logger = Logger(label: "threadlog.retention"), beforeCompaction: @escaping @Sendable () throws -> Void = {}
+    ) {
         self.log = log
         self.models = models
         self.handler = handler
         self.data = data
         self.logger = logger
+        self.beforeCompaction = beforeCompaction
     }
 
     static let dayMillis: Int64 = 86_400_000
@@ -107,6 +114,7 @@ public final class Retention: Sendable {
             // Free pages may still hold the erased bytes: rewrite both stores without them. The marker
             // survives a crash or a refusal, so a later run compacts even when it erases nothing.
             fm.createFile(atPath: pending, contents: Data())
+            try beforeCompaction()
             let logDone = try log.compact()
             let viewsDone = try models.views.compact()
             if logDone && viewsDone {

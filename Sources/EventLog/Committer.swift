@@ -114,6 +114,7 @@ final class CommitNotifier: Sendable {
         var cancelled: Set<Int> = []
         var commits: UInt64 = 0
         var groupedAppends: UInt64 = 0
+        var lastPublish = ContinuousClock.now
     }
 
     private let state: Mutex<State>
@@ -129,9 +130,13 @@ final class CommitNotifier: Sendable {
         state.withLock { ($0.commits, $0.groupedAppends) }
     }
 
+    /// When the last commit became visible to readers.
+    var lastPublish: ContinuousClock.Instant { state.withLock { $0.lastPublish } }
+
     func publish(_ head: UInt64, groupSize: Int) {
         let ready: [CheckedContinuation<Void, any Error>] = state.withLock { state in
             state.head = max(state.head, head)
+            state.lastPublish = ContinuousClock.now
             state.commits += 1
             state.groupedAppends += UInt64(groupSize)
             let due = state.waiters.filter { $0.value.0 < state.head }

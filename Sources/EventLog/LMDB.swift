@@ -40,7 +40,9 @@ final class LMDBEnvironment: @unchecked Sendable {
     let path: String
 
     /// Opens (and for writers creates) the environment in the directory `path`.
-    init(path: String, readOnly: Bool, mapSize: Int, maxDatabases: UInt32) throws(LMDBFailure) {
+    /// `durableMeta: false` (the views) syncs once per commit instead of twice: a power loss may undo the
+    /// last commit but never breaks the environment (LMDB's `MDB_NOMETASYNC`).
+    init(path: String, readOnly: Bool, mapSize: Int, maxDatabases: UInt32, durableMeta: Bool = true) throws(LMDBFailure) {
         var handle: OpaquePointer?
         try lmdbCheck(mdb_env_create(&handle), "mdb_env_create")
         guard let handle else { throw LMDBFailure(rc: EINVAL, operation: "mdb_env_create") }
@@ -50,6 +52,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             if !readOnly { try lmdbCheck(mdb_env_set_mapsize(handle, mapSize), "mdb_env_set_mapsize") }
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
+            if !durableMeta { flags |= UInt32(MDB_NOMETASYNC) }
             try lmdbCheck(mdb_env_open(handle, path, flags, 0o644), "mdb_env_open \(path)")
         } catch {
             // A failed open still owns the handle: release it before reporting.

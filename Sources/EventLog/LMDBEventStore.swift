@@ -177,6 +177,9 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
     /// Commits since the log was opened and the appends they carried; their ratio is the mean group size.
     public var groupStatistics: (commits: UInt64, appends: UInt64) { notifier.groupStatistics }
 
+    /// When the last commit of this process became visible to readers (tail latency is measured from it).
+    public var lastCommitInstant: ContinuousClock.Instant { notifier.lastPublish }
+
     /// Stops accepting appends, finishes the queued ones and wakes every subscriber.
     public func close() {
         committer?.close()

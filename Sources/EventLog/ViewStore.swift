@@ -51,7 +51,7 @@ public final class ViewStore: @unchecked Sendable {
         if !readOnly { try LMDBEventStore.recoverInterruptedCompaction(directory) }
         let env: LMDBEnvironment
         do {
-            env = try LMDBEnvironment(path: directory, readOnly: readOnly, mapSize: mapSize, maxDatabases: 256)
+            env = try LMDBEnvironment(path: directory, readOnly: readOnly, mapSize: mapSize, maxDatabases: 256, durableMeta: false)
         } catch {
             if isForeignFileError(error) { throw EventLogError(.foreign, "\(directory) does not hold Threadlog views") }
             throw EventLogError(error)
@@ -129,7 +129,7 @@ public final class ViewStore: @unchecked Sendable {
                 throw EventLogError(.storage, "cannot compact \(path): \(error.localizedDescription)")
             }
             let replacement = try mapFailure {
-                try LMDBEnvironment(path: path, readOnly: false, mapSize: current.env.mapSize, maxDatabases: 256)
+                try LMDBEnvironment(path: path, readOnly: false, mapSize: current.env.mapSize, maxDatabases: 256, durableMeta: false)
             }
             // The same tables, opened before anyone sees the new environment.
             let tables = try mapFailure { try replacement.openDatabases(Array(current.tables.keys), create: false) }

@@ -79,6 +79,9 @@ public enum Command: Sendable, Hashable {
     case releaseLegalHold(thread: ThreadID)
     /// The administrator's (the retention job acts as the administrator).
     case purgeThread(thread: ThreadID, reason: String)
+    /// The digest job's (as the administrator): decide one daily digest, then record its delivery.
+    case scheduleDigest(DigestScheduled)
+    case recordDigestSent(DigestSent)
 }
 
 extension Command {
@@ -101,6 +104,8 @@ extension Command {
             .placeLegalHold(let thread, _), .releaseLegalHold(let thread), .purgeThread(let thread, _):
             [StreamName.thread(thread)]
         case .setCategoryRetention(let category, _): [StreamName.category(category)]
+        case .scheduleDigest(let digest): [StreamName.digest(digest.user)]
+        case .recordDigestSent(let sent): [StreamName.digest(sent.user)]
         }
     }
 }

@@ -101,6 +101,10 @@ public enum Decider {
             try setLegalHold(false, reason: "", thread: thread, context: context, loaded: loaded)
         case .purgeThread(let thread, let reason):
             try purgeThread(thread, reason: reason, context: context, loaded: loaded)
+        case .scheduleDigest(let digest):
+            try scheduleDigest(digest, context: context, directory: directory, loaded: loaded)
+        case .recordDigestSent(let sent):
+            try recordDigestSent(sent, context: context, loaded: loaded)
         }
     }
 

@@ -36,7 +36,7 @@ extension Directory {
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
             .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased,
-            .threadPurged:
+            .threadPurged, .digestScheduled, .digestSent:
             break
         }
         return directory

@@ -24,6 +24,8 @@ public enum Event: Sendable, Hashable {
     case legalHoldPlaced(LegalHoldPlaced)
     case legalHoldReleased(LegalHoldReleased)
     case threadPurged(ThreadPurged)
+    case digestScheduled(DigestScheduled)
+    case digestSent(DigestSent)
 }
 
 /// The `type` strings of the envelope. New types are added here; a type is never renamed.
@@ -49,6 +51,8 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case legalHoldPlaced = "thread.legal_hold_placed"
     case legalHoldReleased = "thread.legal_hold_released"
     case threadPurged = "thread.purged"
+    case digestScheduled = "digest.scheduled"
+    case digestSent = "digest.sent"
 
     /// The version the encoder writes; older versions are read through upcasters.
     public var latestSchemaVersion: UInt16 {
@@ -58,7 +62,8 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
             .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
             .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
-            .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged:
+            .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
+            .digestScheduled, .digestSent:
             1
         }
     }
@@ -72,7 +77,8 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
             true
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
-            .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased, .threadPurged:
+            .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
+            .digestScheduled, .digestSent:
             false
         }
     }
@@ -102,6 +108,8 @@ extension Event {
         case .legalHoldPlaced: .legalHoldPlaced
         case .legalHoldReleased: .legalHoldReleased
         case .threadPurged: .threadPurged
+        case .digestScheduled: .digestScheduled
+        case .digestSent: .digestSent
         }
     }
 }

@@ -33,7 +33,7 @@ extension EventCodec {
         case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
             .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked, .categoryRetentionSet,
-            .legalHoldPlaced, .legalHoldReleased, .threadPurged:
+            .legalHoldPlaced, .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent:
             return nil
         }
     }
@@ -90,7 +90,7 @@ extension EventCodec {
             case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
                 .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
                 .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked, .categoryRetentionSet,
-            .legalHoldPlaced, .legalHoldReleased, .threadPurged:
+            .legalHoldPlaced, .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent:
                 return nil
             }
         }

@@ -104,6 +104,8 @@ public enum EventCodec {
         case .legalHoldPlaced(let e): try encoder.encode(e)
         case .legalHoldReleased(let e): try encoder.encode(e)
         case .threadPurged(let e): try encoder.encode(e)
+        case .digestScheduled(let e): try encoder.encode(e)
+        case .digestSent(let e): try encoder.encode(e)
         }
     }
 
@@ -136,6 +138,8 @@ public enum EventCodec {
         case .legalHoldPlaced: .legalHoldPlaced(try decoder.decode(LegalHoldPlaced.self, from: data))
         case .legalHoldReleased: .legalHoldReleased(try decoder.decode(LegalHoldReleased.self, from: data))
         case .threadPurged: .threadPurged(try decoder.decode(ThreadPurged.self, from: data))
+        case .digestScheduled: .digestScheduled(try decoder.decode(DigestScheduled.self, from: data))
+        case .digestSent: .digestSent(try decoder.decode(DigestSent.self, from: data))
         }
     }
 }

@@ -17,6 +17,8 @@ public enum StreamName {
     }
     /// The ticket counter: its version is the last ticket number handed out.
     public static let tickets = "tickets"
+    /// A user's daily digests: which were decided and which went out.
+    public static func digest(_ user: UserID) -> String { "digest-\(user.rawValue)" }
 }
 
 extension Event {
@@ -44,6 +46,8 @@ extension Event {
         case .legalHoldPlaced(let e): StreamName.thread(e.thread)
         case .legalHoldReleased(let e): StreamName.thread(e.thread)
         case .threadPurged(let e): StreamName.thread(e.thread)
+        case .digestScheduled(let e): StreamName.digest(e.user)
+        case .digestSent(let e): StreamName.digest(e.user)
         }
     }
 }
@@ -64,7 +68,7 @@ extension Event {
         case .threadPurged(let e): e.thread
         case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
-            .categoryRetentionSet:
+            .categoryRetentionSet, .digestScheduled, .digestSent:
             nil
         }
     }

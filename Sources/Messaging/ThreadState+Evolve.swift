@@ -69,14 +69,18 @@ extension ThreadState {
         case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated,
             .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
-            .categoryRetentionSet:
+            .categoryRetentionSet, .digestScheduled, .digestSent:
             break
         }
         return thread
     }
 
     public static func fold(_ records: some Sequence<Recorded<Event>>) -> ThreadState? {
-        records.reduce(nil, evolve)
+        // A loop that hands the state on, not `reduce`: each step then owns the messages array and
+        // appends in place instead of copying it (which made a fold quadratic in the thread's length).
+        var state: ThreadState?
+        for recorded in records { state = evolve(state.take(), recorded) }
+        return state
     }
 }
 

@@ -56,7 +56,7 @@ public struct ProjectionModel: Sendable {
         case .partyCreated, .serviceTokenCreated, .structureCreated, .categoryCreated, .threadOpened,
             .messagePosted, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
             .threadUnblocked, .subjectClaimed, .ticketNumbered, .categoryRetentionSet, .legalHoldPlaced,
-            .legalHoldReleased, .threadPurged:
+            .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent:
             break
         }
         audience = Audience(directory: directory)

@@ -64,6 +64,9 @@ enum EventSamples {
             ThreadPurged(
                 thread: "t1", subject: subject, category: "payroll", openedBy: "c1", participants: ["c1", "sup"],
                 structures: ["acme-circle"], reason: "retention: 1461 days after last activity")),
+        .digestScheduled(DigestScheduled(user: "c1", subject: subject, day: "2026-11-23", threads: ["t1"], unread: 2)),
+        .digestSent(
+            DigestSent(user: "c1", subject: subject, day: "2026-11-23", messageID: "<threadlog.42.0@threadlog.example>")),
     ]
 
     /// What each golden file in `Schemas/examples` must decode to, by file name without `.json`.

@@ -7,7 +7,7 @@ import Testing
             "party-acme", "user-c1", "service-svc-archive", "structure-acme-circle", "structure-acme-circle",
             "structure-acme-circle", "category-payroll", "settings", "thread-t1", "subject-contract-C-2024-0042",
             "tickets", "thread-t1", "thread-t1", "thread-t1", "thread-t1", "thread-t1", "thread-t1",
-            "category-payroll", "thread-t1", "thread-t1", "thread-t1",
+            "category-payroll", "thread-t1", "thread-t1", "thread-t1", "digest-c1", "digest-c1",
         ]
         #expect(EventSamples.all.map(\.stream) == expected)
     }

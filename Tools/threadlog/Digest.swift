@@ -54,14 +54,19 @@ struct Digest: AsyncParsableCommand {
         if dryRun {
             let report = try await digests.run(day: day, dryRun: true)
             for digest in report.due {
-                print("would send \(digest.user) \(digest.subject.kind) \(digest.subject.ref): \(digest.unread) unread in \(digest.threads.count) thread\(digest.threads.count == 1 ? "" : "s")")
+                print(
+                    "would send \(digest.user) \(digest.subject.kind) \(digest.subject.ref): \(digest.unread) unread in \(digest.threads.count) thread\(digest.threads.count == 1 ? "" : "s")"
+                )
             }
-            print("\(report.due.count) digest\(report.due.count == 1 ? "" : "s") due on \(day) (dry run: nothing sent, nothing recorded)")
+            print(
+                "\(report.due.count) digest\(report.due.count == 1 ? "" : "s") due on \(day) (dry run: nothing sent, nothing recorded)"
+            )
             return
         }
 
         let outbox = try Outbox(views: views)
-        let projector = NotificationProjector(log: log, outbox: outbox, configuration: configuration, logger: .init(label: "threadlog.digest"))
+        let projector = NotificationProjector(
+            log: log, outbox: outbox, configuration: configuration, logger: .init(label: "threadlog.digest"))
         // The outbox must exist before the first decision, so that decision is derived into mail.
         try projector.catchUp()
         if let reason = NotificationConfiguration.mailDisabledReason(environment) {
@@ -73,11 +78,14 @@ struct Digest: AsyncParsableCommand {
             print("scheduled \(digest.user) \(digest.subject.kind) \(digest.subject.ref): \(digest.unread) unread")
         }
         guard let smtp = configuration.smtp else {
-            print("\(report.scheduled.count) digests recorded for \(day); \(report.alreadyScheduled.count) already handled earlier")
+            print(
+                "\(report.scheduled.count) digests recorded for \(day); \(report.alreadyScheduled.count) already handled earlier"
+            )
             return
         }
         let sender = OutboxSender(
-            outbox: outbox, handler: handler, smtp: smtp, configuration: configuration, logger: .init(label: "threadlog.digest"))
+            outbox: outbox, handler: handler, smtp: smtp, configuration: configuration,
+            logger: .init(label: "threadlog.digest"))
         let timeout = Double(environment["THREADLOG_DIGEST_TIMEOUT"] ?? "") ?? 600
         let deadline = Date().addingTimeInterval(timeout)
         var sent = 0
@@ -90,13 +98,18 @@ struct Digest: AsyncParsableCommand {
             if waiting.isEmpty { break }
             if Date() > deadline {
                 let last = waiting.compactMap(\.lastError).last.map { " (last error: \($0))" } ?? ""
-                throw ToolFailure("\(waiting.count) digest mails for \(day) are not delivered yet\(last); they stay in the outbox for the service")
+                throw ToolFailure(
+                    "\(waiting.count) digest mails for \(day) are not delivered yet\(last); they stay in the outbox for the service"
+                )
             }
             try await Task.sleep(for: min(configuration.pollInterval, .milliseconds(500)))
         }
-        print("\(sent) digest\(sent == 1 ? "" : "s") sent for \(day); \(report.alreadyScheduled.count) already handled earlier")
+        print(
+            "\(sent) digest\(sent == 1 ? "" : "s") sent for \(day); \(report.alreadyScheduled.count) already handled earlier"
+        )
         if !failed.isEmpty {
-            throw ToolFailure("\(failed.count) digest mails refused by the mail server: \(failed.joined(separator: "; "))")
+            throw ToolFailure(
+                "\(failed.count) digest mails refused by the mail server: \(failed.joined(separator: "; "))")
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import EventLog
 import Foundation
+import Logging
 import Messaging
 
 struct RetentionCommand: AsyncParsableCommand {
@@ -34,7 +35,11 @@ struct RetentionCommand: AsyncParsableCommand {
         defer { log.close() }
         let views = try ViewStore.open(directory: data.views)
         let models = ReadModels(log: log, views: views)
-        let retention = Retention(log: log, models: models, handler: CommandHandler(store: log), data: data)
+        let outbox = try NotificationServices.projector(
+            log: log, views: views, environment: ProcessInfo.processInfo.environment, logger: Logger(label: "threadlog"))
+        let retention = Retention(
+            log: log, models: models, handler: CommandHandler(store: log), data: data,
+            beforeCompaction: { try outbox.catchUp() })
         let asOfMillis = asOf.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970 * 1000)
         let report = try await retention.run(asOfMillis: asOfMillis, dryRun: dryRun)
         for due in report.due {

@@ -49,7 +49,8 @@ struct Serve: AsyncParsableCommand {
             throw error
         }
         let handler = CommandHandler(store: store, logger: logger)
-        let readSide = try Self.makeReadQueries(store: store, handler: handler, data: data, logger: logger)
+        let readSide = try Self.makeReadSide(
+            store: store, handler: handler, data: data, environment: environment, logger: logger)
         if environment["THREADLOG_SMTP_URL"]?.isEmpty ?? true {
             Self.say("mail is not configured (THREADLOG_SMTP_URL is unset): no mail will be sent")
         }
@@ -67,16 +68,24 @@ struct Serve: AsyncParsableCommand {
         try await server.runUntilSignalled(logger: logger)
     }
 
-    /// The one place that picks the read side: the projection-backed read models in `DIR/views`
-    /// (their runner runs beside the server). `.logFold(store:handler:)` is the fallback that folds
-    /// threads from the log instead.
-    static func makeReadQueries(
-        store: LMDBEventStore, handler: CommandHandler, data: DataDirectory, logger: Logger
+    /// The one place that picks the read side and the services that run beside the server: the
+    /// projection-backed read models in `DIR/views`, the notification outbox, its sender and the digest
+    /// scheduler, and the daily retention run. (`.logFold(store:handler:)` is the fallback read side that
+    /// folds threads from the log instead.) One `ViewStore` serves them all: LMDB allows one handle on an
+    /// environment per process.
+    static func makeReadSide(
+        store: LMDBEventStore, handler: CommandHandler, data: DataDirectory, environment: [String: String],
+        logger: Logger
     ) throws -> ReadSide {
         let views = try ViewStore.open(directory: data.views)
         let models = ReadModels(log: store, views: views, logger: logger)
-        let retention = Retention(log: store, models: models, handler: handler, data: data, logger: logger)
-        return ReadSide.projected(models).adding([RetentionService(retention: retention)])
+        let notifications = try NotificationServices.make(
+            log: store, views: views, readModels: models, handler: handler, environment: environment, logger: logger)
+        let outbox = try NotificationServices.projector(log: store, views: views, environment: environment, logger: logger)
+        let retention = Retention(
+            log: store, models: models, handler: handler, data: data, logger: logger,
+            beforeCompaction: { try outbox.catchUp() })
+        return ReadSide.projected(models).adding(notifications + [RetentionService(retention: retention)])
     }
 
     /// `THREADLOG_ADMIN_TOKEN` when set; else the hash kept from the first start; else a new token,

@@ -1,0 +1,155 @@
+import EventLog
+import Foundation
+import Logging
+import Messaging
+import Projections
+import ServiceLifecycle
+
+/// Who gets a digest: for each user, per subject, the threads with messages they have not read that
+/// the other side wrote (internal vs external), which they may see. Pure.
+enum DigestPlanner {
+    static func due(threads: [ThreadState], directory: Directory, day: String) -> [DigestScheduled] {
+        struct Key: Hashable {
+            var user: UserID
+            var subject: Subject
+        }
+        var found: [Key: (threads: [ThreadID], unread: Int)] = [:]
+        let users = directory.users.keys.sorted()
+        for thread in threads.sorted(by: { $0.id < $1.id }) where !thread.isPurged {
+            for user in users {
+                let internalReader = directory.isInternal(user)
+                let marker = thread.readMarker(of: user)
+                let unread = Access.visibleMessages(of: thread, for: user, in: directory).count {
+                    $0.number > marker && $0.author != user && directory.isInternal($0.author) != internalReader
+                }
+                guard unread > 0 else { continue }
+                let key = Key(user: user, subject: thread.subject)
+                found[key, default: ([], 0)].threads.append(thread.id)
+                found[key, default: ([], 0)].unread += unread
+            }
+        }
+        return found.map { key, value in
+            DigestScheduled(
+                user: key.user, subject: key.subject, day: day, threads: value.threads, unread: value.unread)
+        }
+        .sorted { ($0.user, $0.subject.kind, $0.subject.ref) < ($1.user, $1.subject.kind, $1.subject.ref) }
+    }
+}
+
+/// What a digest run decided.
+public struct DigestReport: Sendable {
+    /// Every digest due that day (a dry run stops here).
+    public var due: [DigestScheduled] = []
+    /// Decided by this run.
+    public var scheduled: [DigestScheduled] = []
+    /// Decided earlier the same day (by another run or process): not mailed again.
+    public var alreadyScheduled: [DigestScheduled] = []
+}
+
+/// The daily digest: decides which digests are due and records each decision in the log before any
+/// mail goes out (`digest.scheduled`, command id `digest:<user>:<kind>:<ref>:<day>`). The outbox derives
+/// exactly one mail from each decision; the sender records `digest.sent`. A second run the same day,
+/// in this process or another, decides nothing new.
+public final class Digests: Sendable {
+    let models: ReadModels
+    let handler: CommandHandler
+    let logger: Logger
+
+    public init(models: ReadModels, handler: CommandHandler, logger: Logger) {
+        self.models = models
+        self.handler = handler
+        self.logger = logger
+    }
+
+    /// The digests due on `day` from the read models brought up to the log's head.
+    public func due(day: String) throws -> [DigestScheduled] {
+        try models.catchUp()
+        let threads: [ThreadState] = try models.withCurrentTables { tables, txn in
+            var out: [ThreadState] = []
+            try txn.scan(tables.threads, prefix: []) { _, value in
+                out.append(try ViewCodec.decodeThread(value))
+                return true
+            }
+            return out
+        }
+        return DigestPlanner.due(threads: threads, directory: models.publishedDirectory, day: day)
+    }
+
+    /// Decides the digests of `day` (a dry run only lists them).
+    public func run(day: String, dryRun: Bool) async throws -> DigestReport {
+        var report = DigestReport()
+        report.due = try due(day: day)
+        guard !dryRun else { return report }
+        for digest in report.due {
+            let outcome = try await handler.handle(
+                .scheduleDigest(digest), actor: .admin,
+                commandID: DigestScheduled.commandID(user: digest.user, subject: digest.subject, day: day))
+            if outcome.deduplicated || outcome.events.isEmpty {
+                report.alreadyScheduled.append(digest)
+            } else {
+                report.scheduled.append(digest)
+            }
+        }
+        if !report.scheduled.isEmpty {
+            logger.info("digests scheduled", metadata: ["day": "\(day)", "count": "\(report.scheduled.count)"])
+        }
+        return report
+    }
+
+    /// `YYYY-MM-DD` of an instant in the local time zone.
+    public static func day(of date: Date, timeZone: TimeZone = .current) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+
+    /// Minutes after local midnight of `HH:MM`; `nil` when malformed.
+    static func minutes(of time: String) -> Int? {
+        let parts = time.split(separator: ":")
+        guard parts.count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
+            (0..<24).contains(hours), (0..<60).contains(minutes)
+        else { return nil }
+        return hours * 60 + minutes
+    }
+}
+
+/// Runs the day's digest once the configured local time (`digest.time` in the settings) has passed,
+/// and again after a restart the same day (which decides nothing new).
+public struct DigestService: Service {
+    let digests: Digests
+    let checkInterval: Duration
+    let now: @Sendable () -> Date
+
+    public init(
+        digests: Digests, checkInterval: Duration = .seconds(30), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.digests = digests
+        self.checkInterval = checkInterval
+        self.now = now
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var lastDay: String?
+            while !Task.isCancelled {
+                let date = now()
+                let day = Digests.day(of: date)
+                let time = digests.models.publishedDirectory.settings.digest.time
+                var calendar = Calendar(identifier: .gregorian)
+                calendar.timeZone = .current
+                let parts = calendar.dateComponents([.hour, .minute], from: date)
+                let minute = (parts.hour ?? 0) * 60 + (parts.minute ?? 0)
+                if day != lastDay, let due = Digests.minutes(of: time) ?? Digests.minutes(of: "07:00"), minute >= due {
+                    do {
+                        _ = try await digests.run(day: day, dryRun: false)
+                        lastDay = day
+                    } catch {
+                        digests.logger.error("digest run failed; retrying", metadata: ["error": "\(error)"])
+                    }
+                }
+                try? await Task.sleep(for: checkInterval)
+            }
+        }
+    }
+}

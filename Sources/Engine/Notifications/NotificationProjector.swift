@@ -1,0 +1,186 @@
+import EventLog
+import Foundation
+import Logging
+import Messaging
+import ServiceLifecycle
+import Synchronization
+
+/// Derives the outbox from the log: the immediate notifications of thread events and the mails of
+/// decided digests. Each batch's entries and the outbox checkpoint are committed together; a restart
+/// (even after kill -9) resumes at the checkpoint, so no event is mailed twice or skipped.
+public final class NotificationProjector: Service, Sendable {
+    let log: any EventStore
+    let outbox: Outbox
+    let configuration: NotificationConfiguration
+    let logger: Logger
+    /// The directory as of `position`; only one derivation runs at a time.
+    private let state = Mutex<(directory: Directory, position: UInt64)?>(nil)
+
+    public init(log: any EventStore, outbox: Outbox, configuration: NotificationConfiguration, logger: Logger) {
+        self.log = log
+        self.outbox = outbox
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Derives everything the log holds beyond the checkpoint. Returns the position reached.
+    @discardableResult
+    public func catchUp() throws -> UInt64 {
+        try outbox.start(head: try log.lastPosition(), backfill: configuration.backfill)
+        while try step() {}
+        return try outbox.cursor()?.checkpoint ?? 0
+    }
+
+    func step() throws -> Bool {
+        try state.withLock { memory in
+            guard let cursor = try outbox.cursor() else { return false }
+            let events = try log.read(from: cursor.checkpoint + 1, limit: configuration.batchSize)
+            guard let last = events.last else { return false }
+            var directory =
+                if let memory, memory.position == cursor.checkpoint { memory.directory } else {
+                    try directoryFold(upTo: cursor.checkpoint)
+                }
+            var entries: [OutboxEntry] = []
+            var purged: [ThreadID] = []
+            for recorded in events where !recorded.isPurged {
+                guard let type = EventType(rawValue: recorded.type) else { continue }
+                let notifies = recorded.position > cursor.notifyFrom
+                switch type {
+                case .threadOpened, .messagePosted, .threadStatusChanged, .handlerAssigned:
+                    guard notifies else { continue }
+                case .digestScheduled:
+                    break
+                case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+                    .structureMemberRemoved, .categoryCreated, .settingsChanged, .categoryRetentionSet:
+                    directory = Directory.evolve(directory, try recorded.decoded())
+                    continue
+                case .threadPurged:
+                    if case .threadPurged(let e) = try recorded.decoded().event { purged.append(e.thread) }
+                    continue
+                case .subjectClaimed, .ticketNumbered, .readMarkerMoved, .threadBlocked, .threadUnblocked,
+                    .legalHoldPlaced, .legalHoldReleased, .digestSent:
+                    continue
+                }
+                let drafts = try derive(try recorded.decoded(), directory: directory)
+                for (index, draft) in drafts.enumerated() {
+                    entries.append(entry(draft, recorded: recorded, index: index))
+                }
+            }
+            if try outbox.commit(entries, scrubbing: purged, from: cursor.checkpoint, to: last.position) {
+                memory = (directory, last.position)
+                if !entries.isEmpty {
+                    logger.debug(
+                        "notifications derived",
+                        metadata: ["entries": "\(entries.count)", "position": "\(last.position)"])
+                }
+            } else {
+                // Another process derived this batch: start again from its checkpoint.
+                memory = nil
+            }
+            return true
+        }
+    }
+
+    private func entry(_ draft: MailDraft, recorded: RecordedEvent, index: Int) -> OutboxEntry {
+        let id = "\(recorded.position).\(index)"
+        return OutboxEntry(
+            id: id, position: recorded.position, index: index, trigger: draft.trigger, thread: draft.thread,
+            threads: draft.threads, digest: draft.digest, to: draft.to, cc: draft.cc, bcc: draft.bcc,
+            subject: draft.subject, body: draft.body,
+            messageID: "<threadlog.\(id)@\(configuration.messageIDDomain)>", status: .pending, attempts: 0,
+            nextAttemptMillis: 0, claimedUntilMillis: nil, lastError: nil, deliveredAtMillis: nil,
+            eventMillis: recorded.timeMillis)
+    }
+
+    /// The mails one event produces, as of its position.
+    func derive(_ recorded: Recorded<Event>, directory: Directory) throws -> [MailDraft] {
+        let url = configuration.publicURL
+        let actor: UserID? = if case .user(let id) = Actor(recordedValue: recorded.actor) { id } else { nil }
+        switch recorded.event {
+        case .threadOpened(let e):
+            guard let thread = try thread(e.thread, asOf: recorded.position) else { return [] }
+            return NotificationRules.drafts(
+                for: .init(trigger: .threadOpened, thread: thread, actor: e.openedBy, position: recorded.position),
+                directory: directory, publicURL: url)
+        case .messagePosted(let e):
+            guard let thread = try thread(e.thread, asOf: recorded.position) else { return [] }
+            let message = thread.messages.last { $0.number == e.number }
+            var announced: Set<UserID> = []
+            if e.number == 1, e.author == thread.openedBy {
+                // A thread opened with its first message: whoever the opening mailed knows already.
+                let opening = NotificationRules.Occasion(
+                    trigger: .threadOpened, thread: thread, actor: thread.openedBy, position: thread.openedAtPosition)
+                for rule in NotificationRules.rules(directory.settings) where rule.on == .threadOpened {
+                    announced.formUnion(NotificationRules.recipients(rule.to + rule.cc, opening, directory))
+                }
+            }
+            return NotificationRules.drafts(
+                for: .init(
+                    trigger: .messagePosted, thread: thread, actor: e.author, position: recorded.position,
+                    message: message),
+                directory: directory, publicURL: url, excluding: announced)
+        case .threadStatusChanged(let e):
+            guard let thread = try thread(e.thread, asOf: recorded.position) else { return [] }
+            return NotificationRules.drafts(
+                for: .init(
+                    trigger: .statusChanged, thread: thread, actor: actor, position: recorded.position, statusChange: e),
+                directory: directory, publicURL: url)
+        case .handlerAssigned(let e):
+            guard let thread = try thread(e.thread, asOf: recorded.position) else { return [] }
+            return NotificationRules.drafts(
+                for: .init(trigger: .handlerAssigned, thread: thread, actor: actor, position: recorded.position),
+                directory: directory, publicURL: url)
+        case .digestScheduled(let e):
+            let threads = try e.threads.compactMap { try thread($0, asOf: recorded.position) }
+            return NotificationRules.digestDraft(e, threads: threads, directory: directory, publicURL: url).map { [$0] }
+                ?? []
+        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+            .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
+            .readMarkerMoved, .threadBlocked, .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced,
+            .legalHoldReleased, .threadPurged, .digestSent:
+            return []
+        }
+    }
+
+    /// The thread as its stream stood at `position`; `nil` when missing or purged since (its content is
+    /// gone, so it is not mailed about).
+    func thread(_ id: ThreadID, asOf position: UInt64) throws -> ThreadState? {
+        let records = try log.readStream(StreamName.thread(id), fromVersion: 1, limit: .max)
+        if records.contains(where: { $0.isPurged || $0.type == EventType.threadPurged.rawValue }) { return nil }
+        let state = ThreadState.fold(
+            try records.filter { $0.position <= position }.compactMap { try $0.decodedUnlessPurged() })
+        return state?.isPurged == true ? nil : state
+    }
+
+    func directoryFold(upTo position: UInt64) throws -> Directory {
+        var directory = Directory()
+        var next: UInt64 = 1
+        while next <= position {
+            let batch = try log.read(from: next, limit: 10_000)
+            guard !batch.isEmpty else { break }
+            for recorded in batch where recorded.position <= position && !recorded.isPurged {
+                if EventType(rawValue: recorded.type)?.isDirectory == true {
+                    directory = Directory.evolve(directory, try recorded.decoded())
+                }
+            }
+            next = batch.last!.position + 1
+        }
+        return directory
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let reached = try self.catchUp()
+                    try await self.log.waitForAppend(after: reached)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    self.logger.error("deriving notifications failed; retrying", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+import Foundation
+import Messaging
+import Mustache
+
+/// Which mails an event produces: pure functions of the event, the thread as of the event and the
+/// directory as of the event. Rules come from the settings; without any, `defaults` apply.
+enum NotificationRules {
+    static let defaults: [NotificationRule] = [
+        NotificationRule(
+            on: .threadOpened, to: [.author],
+            subjectTemplate: "We received your request {{thread.number}}: {{thread.title}}",
+            bodyTemplate: """
+                Hello {{recipient.name}},
+
+                your request "{{thread.title}}" about {{subject.kind}} {{subject.ref}} has been received. \
+                We will answer you in Threadlog.
+
+                {{thread.link}}
+
+                """),
+        NotificationRule(
+            on: .threadOpened, to: [.handlers],
+            subjectTemplate: "New thread {{thread.number}}: {{thread.title}}",
+            bodyTemplate: """
+                Hello {{recipient.name}},
+
+                a new thread was opened{{#author.shown}} by {{author.name}}{{/author.shown}} on \
+                {{subject.kind}} {{subject.ref}}{{#thread.category}} in {{thread.category}}{{/thread.category}}: \
+                "{{thread.title}}".
+
+                {{thread.link}}
+
+                """),
+        NotificationRule(
+            on: .messagePosted, to: [.otherSide],
+            subjectTemplate: "New message on {{subject.kind}} {{subject.ref}}: {{thread.title}}",
+            bodyTemplate: """
+                Hello {{recipient.name}},
+
+                there is a new message{{#author.shown}} from {{author.name}}{{/author.shown}} in \
+                "{{thread.title}}" ({{subject.kind}} {{subject.ref}}). Please log in to read it:
+
+                {{thread.link}}
+
+                """),
+    ]
+
+    static let digestBodyTemplate = """
+        Hello {{recipient.name}},
+
+        you have {{unread}} unread message{{^single}}s{{/single}} about {{subject.kind}} {{subject.ref}}:
+        {{#threads}}
+        - {{title}}: {{link}}
+        {{/threads}}
+
+        Please log in to Threadlog to read them.
+
+        """
+
+    static func rules(_ settings: Settings) -> [NotificationRule] {
+        settings.notifications.isEmpty ? defaults : settings.notifications
+    }
+
+    /// What raised a notification.
+    struct Occasion {
+        var trigger: NotificationRule.Trigger
+        var thread: ThreadState
+        /// The user whose action it was; `nil` for the administrator.
+        var actor: UserID?
+        var position: UInt64
+        var message: PostedMessage?
+        var statusChange: ThreadStatusChanged?
+    }
+
+    /// The mails of every matching rule. `excluding` drops recipients already mailed for the same thing
+    /// (the first message of a thread is announced by the opening's mails).
+    static func drafts(
+        for occasion: Occasion, directory: Directory, publicURL: String, excluding: Set<UserID> = []
+    ) -> [MailDraft] {
+        var drafts: [MailDraft] = []
+        for rule in rules(directory.settings) where rule.on == occasion.trigger {
+            let to = recipients(rule.to, occasion, directory).filter { !excluding.contains($0) }
+            let cc = recipients(rule.cc, occasion, directory).filter { !excluding.contains($0) && !to.contains($0) }
+            guard !to.isEmpty || !cc.isEmpty || !rule.bcc.isEmpty else { continue }
+            // The author is shown as the display policy shows them to each reader, so readers are
+            // grouped by what they would read: one mail per distinct rendering.
+            var groups: [(subject: String, body: String, to: [String], cc: [String])] = []
+            func add(_ user: UserID, asCc: Bool) {
+                guard let person = directory.users[user] else { return }
+                let context = context(occasion, reader: person, directory: directory, publicURL: publicURL)
+                let subject = oneLine(render(rule.subjectTemplate, context))
+                let body = render(rule.bodyTemplate, context)
+                let address = mailbox(person)
+                if let index = groups.firstIndex(where: { $0.subject == subject && $0.body == body }) {
+                    if asCc { groups[index].cc.append(address) } else { groups[index].to.append(address) }
+                } else {
+                    groups.append((subject, body, asCc ? [] : [address], asCc ? [address] : []))
+                }
+            }
+            for user in to { add(user, asCc: false) }
+            for user in cc { add(user, asCc: true) }
+            if groups.isEmpty, !rule.bcc.isEmpty {
+                // Only fixed addresses (an archive): rendered as the thread's internal side reads it.
+                let context = context(occasion, reader: nil, directory: directory, publicURL: publicURL)
+                groups.append(
+                    (oneLine(render(rule.subjectTemplate, context)), render(rule.bodyTemplate, context), [], []))
+            }
+            for group in groups {
+                drafts.append(
+                    MailDraft(
+                        trigger: occasion.trigger.rawValue, thread: occasion.thread.id, threads: [occasion.thread.id],
+                        digest: nil,
+                        to: group.to.isEmpty ? group.cc : group.to, cc: group.to.isEmpty ? [] : group.cc, bcc: rule.bcc,
+                        subject: group.subject, body: group.body))
+            }
+        }
+        return drafts
+    }
+
+    /// The users a rule's recipient groups name, without repeats, never the actor (but as `author`),
+    /// only users who may see what the event recorded.
+    static func recipients(
+        _ groups: [NotificationRule.Recipient], _ occasion: Occasion, _ directory: Directory
+    ) -> [UserID] {
+        let thread = occasion.thread
+        let readers = directory.users.keys.sorted().filter {
+            Access.canRead($0, thread, directory, atPosition: occasion.position)
+        }
+        var out: [UserID] = []
+        for group in groups {
+            var found: [UserID]
+            switch group {
+            case .author:
+                found = occasion.actor.map { [$0] } ?? []
+            case .otherSide:
+                let actorIsInternal = occasion.actor.map(directory.isInternal) ?? true
+                if actorIsInternal {
+                    found = readers.filter { !directory.isInternal($0) }
+                } else {
+                    // The internal side of a thread: its handler and internal participants, else whoever
+                    // holds its handler roles.
+                    found = readers.filter {
+                        directory.isInternal($0) && ($0 == thread.handler || thread.participants.contains($0))
+                    }
+                    if found.isEmpty { found = readers.filter { Access.isHandler($0, of: thread, in: directory) } }
+                }
+            case .handlers:
+                found = readers.filter { Access.isHandler($0, of: thread, in: directory) }
+            case .handler:
+                found = thread.handler.map { [$0] } ?? []
+            case .participants:
+                found = readers
+            }
+            for user in found where !out.contains(user) && readers.contains(user) {
+                if group != .author, user == occasion.actor { continue }
+                out.append(user)
+            }
+        }
+        return out
+    }
+
+    static func context(_ occasion: Occasion, reader: User?, directory: Directory, publicURL: String) -> [String: Any] {
+        let thread = occasion.thread
+        var author: [String: Any] = ["shown": false, "name": ""]
+        if let actor = occasion.actor {
+            let display =
+                reader.map { Access.authorDisplay(author: actor, reader: $0.id, thread: thread, in: directory) }
+                ?? AuthorDisplay(id: actor, name: directory.users[actor]?.name ?? actor.rawValue)
+            if let name = display.name, !name.isEmpty { author = ["shown": true, "name": name] }
+        }
+        var context = base(thread, directory: directory, publicURL: publicURL)
+        context["author"] = author
+        context["recipient"] = ["name": reader?.name ?? "", "email": reader?.email ?? ""]
+        context["event"] = occasion.trigger.rawValue
+        if let message = occasion.message {
+            context["message"] = ["number": message.number, "text": message.text, "kind": message.kind.rawValue]
+        }
+        if let change = occasion.statusChange {
+            context["status"] = ["from": change.from.rawValue, "to": change.to.rawValue]
+        }
+        if let handler = thread.handler {
+            context["handler"] = ["name": directory.users[handler]?.name ?? handler.rawValue]
+        }
+        return context
+    }
+
+    /// What every template may use about a thread.
+    static func base(_ thread: ThreadState, directory: Directory, publicURL: String) -> [String: Any] {
+        var fields: [String: Any] = [
+            "id": thread.id.rawValue, "title": thread.title, "number": thread.number ?? thread.subject.ref,
+            "link": link(thread.id, publicURL), "status": thread.status.rawValue,
+            "priority": thread.priority.rawValue,
+        ]
+        // Absent rather than empty, so `{{#thread.category}}…{{/thread.category}}` is skipped without one.
+        if let category = thread.category {
+            fields["category"] = directory.categories[category]?.name ?? category.rawValue
+        }
+        return [
+            "portal": "Threadlog",
+            "subject": ["kind": thread.subject.kind, "ref": thread.subject.ref],
+            "thread": fields,
+        ]
+    }
+
+    /// The mail of a decided digest.
+    static func digestDraft(
+        _ digest: DigestScheduled, threads: [ThreadState], directory: Directory, publicURL: String
+    ) -> MailDraft? {
+        guard let user = directory.users[digest.user] else { return nil }
+        var context: [String: Any] = [
+            "portal": "Threadlog",
+            "subject": ["kind": digest.subject.kind, "ref": digest.subject.ref],
+            "recipient": ["name": user.name, "email": user.email],
+            "unread": digest.unread, "single": digest.unread == 1, "day": digest.day,
+            "link": publicURL + "/",
+            "threads": threads.map {
+                ["title": $0.title, "number": $0.number ?? $0.subject.ref, "link": link($0.id, publicURL)]
+            },
+        ]
+        if let first = threads.first {
+            context["thread"] = base(first, directory: directory, publicURL: publicURL)["thread"]
+        }
+        return MailDraft(
+            trigger: "digest", thread: threads.first?.id, threads: digest.threads,
+            digest: OutboxEntry.DigestKey(user: digest.user, subject: digest.subject, day: digest.day),
+            to: [mailbox(user)], cc: [], bcc: [],
+            subject: oneLine(render(directory.settings.digest.subjectTemplate, context)),
+            body: render(digestBodyTemplate, context))
+    }
+
+    static func link(_ thread: ThreadID, _ publicURL: String) -> String { "\(publicURL)/threads/\(thread.rawValue)" }
+
+    static func mailbox(_ user: User) -> String {
+        // A name with characters that need quoting is left out rather than risk a malformed header.
+        let safe = user.name.allSatisfy { !"\"<>,;:@\\()[]\r\n".contains($0) }
+        return safe && !user.name.isEmpty ? "\(user.name) <\(user.email)>" : user.email
+    }
+
+    /// Renders plain text: no HTML escaping. A template that does not parse is sent as written, so a
+    /// settings mistake shows in the mail rather than losing it.
+    static func render(_ template: String, _ context: [String: Any]) -> String {
+        do {
+            return try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + template).render(context)
+        } catch {
+            return template
+        }
+    }
+
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
+    }
+}

@@ -1,0 +1,165 @@
+import EventLog
+import Foundation
+import Messaging
+
+/// The outbox: mails derived from the log, in tables of the view store. Derivation writes a batch's
+/// entries and the outbox's own checkpoint in one transaction, so every event is turned into mail
+/// exactly once, even across kill -9 and across processes sharing the data directory (LMDB serialises
+/// their write transactions, and the checkpoint is checked again inside each one).
+public final class Outbox: Sendable {
+    let views: ViewStore
+    static let entriesTable = "notify.outbox.v1"
+    /// Keys of the entries still to deliver (pending or claimed), so a sender never scans history.
+    static let pendingTable = "notify.pending.v1"
+    /// Delivered or failed digests whose `digest.sent` is still to be appended.
+    static let followupsTable = "notify.followups.v1"
+    static let metaTable = "notify.meta.v1"
+    static let checkpointKey = Array("checkpoint".utf8)
+    static let notifyFromKey = Array("notifyFrom".utf8)
+    static var tables: [String] { [entriesTable, pendingTable, followupsTable, metaTable] }
+
+    public init(views: ViewStore) throws {
+        self.views = views
+        // Opened outside any write transaction, as LMDB requires.
+        try views.prepare(tables: Self.tables)
+    }
+
+    public struct Cursor: Sendable, Hashable {
+        /// The last log position turned into mail.
+        public var checkpoint: UInt64
+        /// Immediate notifications are derived only for events after this position.
+        public var notifyFrom: UInt64
+    }
+
+    /// The derivation's cursor; `nil` before the outbox was started.
+    public func cursor() throws -> Cursor? {
+        try views.read { txn in try Self.cursor(txn) }
+    }
+
+    static func cursor(_ txn: borrowing ViewTransaction) throws -> Cursor? {
+        guard let checkpoint = try txn.get(metaTable, checkpointKey), let from = try txn.get(metaTable, notifyFromKey)
+        else { return nil }
+        return Cursor(checkpoint: decode(checkpoint), notifyFrom: decode(from))
+    }
+
+    /// Creates the cursor once. A deployment that turns notifications on over an existing log does not
+    /// mail its history (unless `backfill`); digests are derived from the start all the same.
+    public func start(head: UInt64, backfill: Bool) throws {
+        if try cursor() != nil { return }
+        try views.write { txn in
+            guard try Self.cursor(txn) == nil else { return }
+            try txn.put(Self.metaTable, Self.checkpointKey, Self.encode(0))
+            try txn.put(Self.metaTable, Self.notifyFromKey, Self.encode(backfill ? 0 : head))
+        }
+    }
+
+    /// Writes derived entries, scrubs the mails of purged threads, and moves the checkpoint, if it is still
+    /// at `expected`. False when another deriver got there first (nothing is written then).
+    func commit(_ entries: [OutboxEntry], scrubbing purged: [ThreadID] = [], from expected: UInt64, to reached: UInt64)
+        throws -> Bool
+    {
+        let encoded = try entries.map { ($0.key, try Self.encoder.encode($0)) }
+        return try views.write { txn in
+            guard let cursor = try Self.cursor(txn), cursor.checkpoint == expected else { return false }
+            for (key, value) in encoded {
+                try txn.put(Self.entriesTable, key, Array(value))
+                try txn.put(Self.pendingTable, key, [])
+            }
+            if !purged.isEmpty {
+                // Retention destroys a purged thread's text everywhere it is kept, the mails about it too.
+                var doomed: [([UInt8], OutboxEntry)] = []
+                try txn.scan(Self.entriesTable, prefix: []) { key, value in
+                    let entry = try Self.decodeEntry(value)
+                    if !Set(entry.threads).isDisjoint(with: purged) { doomed.append((Array(key), entry)) }
+                    return true
+                }
+                for (key, entry) in doomed {
+                    try txn.put(Self.entriesTable, key, Array(try Self.encoder.encode(entry.scrubbed())))
+                    try txn.delete(Self.pendingTable, key)
+                }
+            }
+            try txn.put(Self.metaTable, Self.checkpointKey, Self.encode(reached))
+            return true
+        }
+    }
+
+    /// Every entry, in log order.
+    public func entries() throws -> [OutboxEntry] {
+        try views.read { txn in
+            var out: [OutboxEntry] = []
+            try txn.scan(Self.entriesTable, prefix: []) { _, value in
+                out.append(try Self.decodeEntry(value))
+                return true
+            }
+            return out
+        }
+    }
+
+    /// The entries still to deliver, in log order.
+    public func undelivered() throws -> [OutboxEntry] {
+        try views.read { txn in
+            var keys: [[UInt8]] = []
+            try txn.scan(Self.pendingTable, prefix: []) { key, _ in
+                keys.append(Array(key))
+                return true
+            }
+            return try keys.compactMap { key in try txn.get(Self.entriesTable, key).map { try Self.decodeEntry($0) } }
+        }
+    }
+
+    /// Changes one entry in a transaction of its own: `change` sees the stored entry and returns the new
+    /// one, or `nil` to leave it. Returns what was stored.
+    @discardableResult
+    func update(_ key: [UInt8], _ change: (OutboxEntry) -> OutboxEntry?) throws -> OutboxEntry? {
+        try views.write { txn in
+            guard let bytes = try txn.get(Self.entriesTable, key) else { return nil }
+            guard let updated = change(try Self.decodeEntry(bytes)) else { return nil }
+            try txn.put(Self.entriesTable, key, Array(try Self.encoder.encode(updated)))
+            switch updated.status {
+            case .pending, .sending:
+                break
+            case .delivered, .failed:
+                // Off the pending list and, for a digest, onto the list of deliveries to record, in the
+                // same commit: a crash cannot lose the record of a digest that went out.
+                try txn.delete(Self.pendingTable, key)
+                if updated.isDigest { try txn.put(Self.followupsTable, key, []) }
+            }
+            return updated
+        }
+    }
+
+    func followups() throws -> [OutboxEntry] {
+        try views.read { txn in
+            var keys: [[UInt8]] = []
+            try txn.scan(Self.followupsTable, prefix: []) { key, _ in
+                keys.append(Array(key))
+                return true
+            }
+            return try keys.compactMap { key in try txn.get(Self.entriesTable, key).map { try Self.decodeEntry($0) } }
+        }
+    }
+
+    func removeFollowup(_ key: [UInt8]) throws {
+        try views.write { txn in try txn.delete(Self.followupsTable, key) }
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+
+    static func decodeEntry(_ bytes: [UInt8]) throws -> OutboxEntry {
+        try JSONDecoder().decode(OutboxEntry.self, from: Data(bytes))
+    }
+
+    static func decodeEntry(_ bytes: UnsafeRawBufferPointer) throws -> OutboxEntry {
+        try JSONDecoder().decode(OutboxEntry.self, from: Data(bytes))
+    }
+
+    static func encode(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian, Array.init) }
+
+    static func decode(_ bytes: [UInt8]) -> UInt64 {
+        bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}

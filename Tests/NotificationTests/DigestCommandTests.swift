@@ -1,0 +1,199 @@
+import Engine
+import EventLog
+import Foundation
+import Messaging
+import TestSupport
+import Testing
+
+/// Runs the built `threadlog` off the cooperative pool, so in-process services keep running meanwhile.
+func threadlog(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> ProcessResult {
+    var environment = ProcessInfo.processInfo.environment
+    for name in ["THREADLOG_SMTP_URL", "THREADLOG_MAIL_FROM", "THREADLOG_DATA"] { environment[name] = nil }
+    environment.merge(extra) { _, new in new }
+    let fixed = environment
+    return try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            continuation.resume(with: Result { try run(productPath("threadlog"), arguments, environment: fixed) })
+        }.start()
+    }
+}
+
+func mailEnvironment(_ server: SMTPTestServer) -> [String: String] {
+    [
+        "THREADLOG_SMTP_URL": server.url, "THREADLOG_MAIL_FROM": NotificationWorld.from,
+        "THREADLOG_PUBLIC_URL": NotificationWorld.publicURL, "THREADLOG_MAIL_POLL_MS": "20",
+        "THREADLOG_MAIL_BACKOFF_MS": "50",
+    ]
+}
+
+@Suite("threadlog digest", .serialized)
+struct DigestCommandTests {
+    static let day = "2026-11-23"
+
+    /// A data directory with the conversation, closed so the command has it to itself.
+    func prepared() async throws -> NotificationWorld {
+        let world = try NotificationWorld()
+        try await world.populate()
+        try await world.conversation()
+        world.close()
+        return world
+    }
+
+    @Test("--dry-run lists what would be sent and appends nothing")
+    func dryRun() async throws {
+        let world = try await prepared()
+        let result = try await threadlog(["digest", "--data", world.data.root, "--date", Self.day, "--dry-run"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(
+            result.stdout == """
+                would send c1 contract C-1: 1 unread in 1 thread
+                would send c2 contract C-1: 1 unread in 1 thread
+                would send h1 contract C-1: 2 unread in 1 thread
+                would send h2 contract C-1: 2 unread in 1 thread
+                would send h2 contract C-2: 1 unread in 1 thread
+                5 digests due on 2026-11-23 (dry run: nothing sent, nothing recorded)
+
+                """)
+        let log = try LMDBEventStore.openReadOnly(directory: world.data.log)
+        defer { log.close() }
+        #expect(try log.read(from: 1, limit: 10_000).allSatisfy { !$0.type.hasPrefix("digest.") })
+    }
+
+    @Test("exit codes: 2 for a bad date, 1 with one line for a missing data directory")
+    func exitCodes() async throws {
+        let bad = try await threadlog(["digest", "--data", "/nonexistent", "--date", "2026-13-40"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("--date '2026-13-40' is not a date"))
+        let missing = try await threadlog(["digest", "--data", "/nonexistent/threadlog", "--date", Self.day])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.hasPrefix("threadlog: "))
+        #expect(missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
+    }
+
+    @Test("sends each due digest once; a second run the same day sends nothing")
+    func sendsOnce() async throws {
+        try await withSMTPServer { server in
+            let world = try await prepared()
+            let arguments = ["digest", "--data", world.data.root, "--date", Self.day]
+            let first = try await threadlog(arguments, environment: mailEnvironment(server))
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(
+                first.stdout.hasSuffix("5 digests sent for 2026-11-23; 0 already handled earlier\n"), "\(first.stdout)")
+            #expect(try digestMails(server) == expectedDigestMails)
+            let second = try await threadlog(arguments, environment: mailEnvironment(server))
+            #expect(second.status == 0, "\(second.stderr)")
+            #expect(
+                second.stdout.hasSuffix("0 digests sent for 2026-11-23; 5 already handled earlier\n"),
+                "\(second.stdout)")
+            #expect(try digestMails(server) == expectedDigestMails)
+            // Only digests were sent: the command leaves the immediate notifications to the service.
+            #expect(try server.messages().count == 5)
+        }
+    }
+
+    @Test("without mail settings the digests are recorded and wait in the outbox")
+    func withoutMail() async throws {
+        let world = try await prepared()
+        let result = try await threadlog(["digest", "--data", world.data.root, "--date", Self.day])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("mail is not configured"))
+        // The world's own view store (one environment per process): it sees what the command wrote.
+        #expect(try world.outbox.undelivered().filter(\.isDigest).count == 5)
+    }
+
+    @Test("a run while a server-like process has the log open: each digest still arrives once")
+    func besideRunningService() async throws {
+        try await withSMTPServer { server in
+            let world = try NotificationWorld()
+            defer { world.close() }
+            let configuration = try world.configuration(server)
+            let projector = world.projector(configuration)
+            try await world.populate()
+            try projector.catchUp()
+            try await world.conversation()
+            let sender = try world.sender(configuration)
+            // The "service": derives and delivers continuously, and runs the day's digest itself.
+            let service = Task {
+                while !Task.isCancelled {
+                    try? projector.catchUp()
+                    _ = await sender.deliverDue()
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
+            }
+            async let inProcess = world.digests().run(day: Self.day, dryRun: false)
+            async let cli = threadlog(
+                ["digest", "--data", world.data.root, "--date", Self.day], environment: mailEnvironment(server))
+            let (report, result) = try await (inProcess, cli)
+            #expect(result.status == 0, "\(result.stderr)")
+            let start = ContinuousClock.now
+            while try !world.outbox.undelivered().isEmpty || world.events(.digestSent).count < 5,
+                ContinuousClock.now - start < .seconds(20)
+            {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            service.cancel()
+            _ = await service.value
+            #expect(report.scheduled.count + report.alreadyScheduled.count == 5)
+            #expect(try digestMails(server) == expectedDigestMails)
+            #expect(try world.events(.digestScheduled).count == 5)
+            #expect(try world.events(.digestSent).count == 5)
+        }
+    }
+}
+
+@Suite("threadlog digest killed while sending", .serialized)
+struct DigestCrashTests {
+    @Test(
+        "kill -9 while a digest is being sent: the next run sends that mail again under the same Message-ID, and every other once"
+    )
+    func killedMidSend() async throws {
+        let world = try NotificationWorld()
+        try await world.populate()
+        try await world.conversation()
+        world.close()
+        let arguments = ["digest", "--data", world.data.root, "--date", DigestCommandTests.day]
+        // The first server answers the content only after a while: the command is killed meanwhile,
+        // after the server has the mail and before the command could mark it delivered.
+        let slow = try SMTPTestServer(["--delay-data", "1"])
+        defer { slow.stop() }
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(mailEnvironment(slow)) { _, new in new }
+        environment["THREADLOG_MAIL_LEASE_MS"] = "500"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: productPath("threadlog"))
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let start = ContinuousClock.now
+        while try !world.outbox.undelivered().contains(where: { $0.isDigest && $0.status == .sending }),
+            ContinuousClock.now - start < .seconds(20)
+        {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        // Whether the server kept the mail of a client that vanished mid-conversation is the server's
+        // business: either way the command did not learn of it, so the claim stays open.
+        try await Task.sleep(for: .milliseconds(1200))
+        let taken = try slow.messages().map { try $0.parsed() }
+        #expect(taken.count <= 1)
+        #expect(try world.outbox.undelivered().filter { $0.status == .sending }.count == 1)
+
+        try await withSMTPServer { server in
+            var rerun = mailEnvironment(server)
+            rerun["THREADLOG_MAIL_LEASE_MS"] = "500"
+            try await Task.sleep(for: .milliseconds(600))
+            let result = try await threadlog(arguments, environment: rerun)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(try digestMails(server) == expectedDigestMails)
+            let ids = try server.messages().compactMap { try $0.parsed().messageID }
+            #expect(Set(ids).count == 5)
+            // A copy the first server took is a duplicate with the same Message-ID, recognisable as such.
+            for mail in taken { #expect(ids.contains(try #require(mail.messageID))) }
+        }
+        #expect(try world.outbox.undelivered().isEmpty)
+    }
+}

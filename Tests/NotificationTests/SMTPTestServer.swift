@@ -1,0 +1,201 @@
+import Foundation
+import TestSupport
+
+/// The aiosmtpd server of `Tools/smtp-test-server`, a process of its own for each test.
+///
+/// `@unchecked Sendable`: its state is set in `init` and only read afterwards; `stop()` is called from
+/// one test at a time.
+final class SMTPTestServer: @unchecked Sendable {
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let python = root + "/.venv/bin/python"
+    static let script = root + "/Tools/smtp-test-server/server.py"
+
+    let port: Int
+    let maildir: String
+    private let directory: TempDirectory
+    private let process: Process
+    private let stdin: Pipe
+
+    /// Starts the server with extra flags (`--fail-4xx 1`, …) and waits for its `PORT` line; `port`
+    /// reuses a port (a server that comes back after being down), `maildir` a mail directory.
+    init(_ flags: [String] = [], port requested: Int = 0, maildir reused: String? = nil) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.python) else {
+            throw ServerError("no \(Self.python); run `make deps` to create the virtual environment")
+        }
+        directory = try TempDirectory()
+        maildir = reused ?? directory.sub("mail")
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.python)
+        // Closing stdin stops the server too, so a test process that dies leaves none behind.
+        process.arguments =
+            [Self.script, "--port", "\(requested)", "--maildir", maildir, "--exit-on-stdin-eof"] + flags
+        let stdout = Pipe()
+        stdin = Pipe()
+        process.standardOutput = stdout
+        process.standardInput = stdin
+        _ = FileManager.default.createFile(atPath: directory.sub("server.log"), contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: directory.sub("server.log"))
+        try process.run()
+
+        let found = PortBox()
+        let ready = DispatchSemaphore(value: 0)
+        let reader = stdout.fileHandleForReading
+        Thread {
+            var text = ""
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
+                text += String(decoding: data, as: UTF8.self)
+                let complete = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+                if let line = complete.first(where: { $0.hasPrefix("PORT ") }) {
+                    found.port = Int(line.dropFirst(5).trimmingCharacters(in: .whitespaces))
+                    break
+                }
+            }
+            ready.signal()
+        }.start()
+        guard ready.wait(timeout: .now() + 30) == .success, let port = found.port else {
+            process.terminate()
+            process.waitUntilExit()
+            let log = (try? String(contentsOfFile: directory.sub("server.log"), encoding: .utf8)) ?? ""
+            throw ServerError("the SMTP test server did not start: \(log)")
+        }
+        self.port = port
+    }
+
+    /// Closes the server's stdin and sends SIGTERM (either one stops it), then waits for it to end.
+    func stop() {
+        guard process.isRunning else { return }
+        try? stdin.fileHandleForWriting.close()
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+
+    var url: String { "smtp://127.0.0.1:\(port)" }
+
+    /// The messages received so far, in order of arrival.
+    func messages() throws -> [ReceivedMail] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: maildir).filter { $0.hasSuffix(".eml") }
+            .sorted()
+        return try names.map { name in
+            let path = maildir + "/" + name
+            let side = try Data(contentsOf: URL(fileURLWithPath: String(path.dropLast(4)) + ".json"))
+            return ReceivedMail(
+                path: path, raw: try Data(contentsOf: URL(fileURLWithPath: path)),
+                envelope: try JSONDecoder().decode(ReceivedMail.Envelope.self, from: side))
+        }
+    }
+
+    struct ServerError: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+}
+
+/// Runs `body` with a fresh server and always stops it.
+func withSMTPServer<T>(_ flags: [String] = [], _ body: (SMTPTestServer) async throws -> T) async throws -> T {
+    let server = try SMTPTestServer(flags)
+    defer { server.stop() }
+    return try await body(server)
+}
+
+/// `@unchecked Sendable`: written by the reader thread before it signals, read only after.
+private final class PortBox: @unchecked Sendable {
+    var port: Int?
+}
+
+struct ReceivedMail {
+    struct Envelope: Decodable {
+        var mailFrom: String
+        var recipients: [String]
+        var helo: String?
+        var esmtp: Bool
+        var authUser: String?
+
+        enum CodingKeys: String, CodingKey {
+            case mailFrom = "mail_from"
+            case recipients = "rcpt_tos"
+            case helo, esmtp
+            case authUser = "auth_user"
+        }
+    }
+
+    var path: String
+    var raw: Data
+    var envelope: Envelope
+
+    /// The header section as received, one entry per physical line.
+    var headerLines: [String] {
+        let text = String(decoding: raw, as: UTF8.self)
+        let head = text.components(separatedBy: "\r\n\r\n").first ?? ""
+        return head.components(separatedBy: "\r\n")
+    }
+
+    /// The field names of the header section.
+    var headerNames: [String] {
+        headerLines.filter { !$0.hasPrefix(" ") && !$0.hasPrefix("\t") }.compactMap {
+            $0.split(separator: ":", maxSplits: 1).first.map(String.init)
+        }
+    }
+
+    /// The message as Python's `email` package reads it.
+    func parsed() throws -> ParsedMail {
+        let result = try run(SMTPTestServer.python, ["-c", ParsedMail.script, path])
+        guard result.status == 0 else {
+            throw SMTPTestServer.ServerError("parsing \(path) failed: \(result.stderr)")
+        }
+        return try JSONDecoder().decode(ParsedMail.self, from: Data(result.stdout.utf8))
+    }
+}
+
+struct ParsedMail: Decodable {
+    struct Mailbox: Decodable, Equatable {
+        var name: String
+        var address: String
+    }
+
+    var subject: String
+    var from: [Mailbox]
+    var to: [Mailbox]
+    var cc: [Mailbox]
+    var date: String?
+    var messageID: String?
+    var contentType: String
+    var charset: String?
+    var transferEncoding: String?
+    var mimeVersion: String?
+    var body: String
+    var headers: [[String]]
+    var defects: [String]
+
+    /// Decodes with the modern `email.policy.default`; line ends normalised to `\n`, as a reader sees them.
+    static let script = #"""
+        import email, email.policy, json, sys
+        with open(sys.argv[1], "rb") as f:
+            msg = email.message_from_bytes(f.read(), policy=email.policy.default)
+        def boxes(name):
+            header = msg[name]
+            if header is None:
+                return []
+            return [{"name": a.display_name, "address": a.addr_spec} for a in header.addresses]
+        defects = [repr(d) for d in msg.defects]
+        for name, value in msg.items():
+            defects += [repr(d) for d in getattr(value, "defects", [])]
+        print(json.dumps({
+            "subject": str(msg["subject"]),
+            "from": boxes("from"), "to": boxes("to"), "cc": boxes("cc"),
+            "date": str(msg["date"]) if msg["date"] else None,
+            "messageID": str(msg["message-id"]) if msg["message-id"] else None,
+            "contentType": msg.get_content_type(),
+            "charset": msg.get_content_charset(),
+            "transferEncoding": msg["content-transfer-encoding"],
+            "mimeVersion": msg["mime-version"],
+            "body": msg.get_content().replace("\r\n", "\n"),
+            "headers": [[k, str(v)] for k, v in msg.items()],
+            "defects": defects,
+        }))
+        """#
+}
