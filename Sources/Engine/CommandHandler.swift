@@ -74,10 +74,14 @@ public final class CommandHandler: Sendable {
             let (directory, position) = try directory.current()
             let context = CommandContext(now: clock(), actor: actor, newID: id)
             var loaded: [String: [Recorded<Event>]] = [:]
+            var threads: [String: ThreadState] = [:]
             for stream in command.streamsToLoad(context: context) {
-                loaded[stream] = try streams.load(stream, from: store)
+                let (records, thread) = try streams.load(stream, from: store)
+                loaded[stream] = records
+                threads[stream] = thread
             }
-            let plan = try Decider.plan(command, context: context, directory: directory, loaded: LoadedStreams(loaded))
+            let plan = try Decider.plan(
+                command, context: context, directory: directory, loaded: LoadedStreams(loaded, threads: threads))
             if let existing = plan.existingThread {
                 return try await answerExisting(existing, command: command, actor: actor, directory: directory, position: position, commandID: commandID)
             }
@@ -150,25 +154,33 @@ final class StreamCache: Sendable {
     private struct Entry {
         var version: UInt64
         var records: [Recorded<Event>]
+        /// For thread streams, the state folded from `records`, kept up to date as records arrive.
+        var thread: ThreadState?
     }
 
     private let entries = Mutex<[String: Entry]>([:])
     private let capacity = 4096
 
-    func load(_ stream: String, from store: any EventStore) throws -> [Recorded<Event>] {
+    func load(_ stream: String, from store: any EventStore) throws -> ([Recorded<Event>], ThreadState?) {
         let cached = entries.withLock { $0[stream] }
         let fresh = try store.readStream(stream, fromVersion: (cached?.version ?? 0) + 1, limit: .max)
-        guard let last = fresh.last else { return cached?.records ?? [] }
+        guard let last = fresh.last else { return (cached?.records ?? [], cached?.thread) }
         var records = cached?.records ?? []
-        records.append(contentsOf: try fresh.compactMap { try $0.decodedUnlessPurged() })
+        var thread = cached?.thread
+        let isThread = stream.hasPrefix("thread-")
+        for recorded in fresh {
+            guard let decoded = try recorded.decodedUnlessPurged() else { continue }
+            records.append(decoded)
+            if isThread { thread = ThreadState.evolve(thread.take(), decoded) }
+        }
         entries.withLock { entries in
             if entries.count >= capacity, entries[stream] == nil { entries.removeAll(keepingCapacity: true) }
             // Another caller may have cached a longer prefix meanwhile: keep the longest.
             if (entries[stream]?.version ?? 0) < last.version {
-                entries[stream] = Entry(version: last.version, records: records)
+                entries[stream] = Entry(version: last.version, records: records, thread: thread)
             }
         }
-        return records
+        return (records, thread)
     }
 
     func forget(_ stream: String) {

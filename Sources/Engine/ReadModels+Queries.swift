@@ -27,10 +27,7 @@ extension ReadModels: ReadQueries {
 
     func threadState(_ id: ThreadID) throws -> ThreadState? {
         try withCurrentTables { tables, txn in
-            try txn.withValue(tables.threads, ViewKeys.thread(id)) { bytes in
-                guard let bytes else { return nil }
-                return try ViewCodec.decodeThread(bytes)
-            }
+            try readThread(id, tables: tables, txn)
         }
     }
 

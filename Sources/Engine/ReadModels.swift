@@ -151,7 +151,7 @@ public final class ReadModels: Sendable {
                     for recorded in events {
                         guard let decoded = try recorded.decodedUnlessPurged() else { continue }
                         if let thread = ProjectionModel.thread(of: decoded.event), model.threads[thread] == nil {
-                            model.threads[thread] = try loadThread(thread, tables: tables, txn)
+                            try loadThread(thread, into: &model, tables: tables, txn)
                         }
                         model.apply(decoded)
                     }
@@ -195,11 +195,45 @@ public final class ReadModels: Sendable {
         return directory
     }
 
-    private func loadThread(_ id: ThreadID, tables: TableNames, _ txn: borrowing ViewTransaction) throws -> ThreadState? {
-        try txn.withValue(tables.threads, ViewKeys.thread(id)) { bytes in
-            guard let bytes else { return nil }
-            return try ViewCodec.decodeThread(bytes)
+    /// A cached thread for the projector, which then knows how many messages the views hold.
+    private func loadThread(
+        _ id: ThreadID, into model: inout ProjectionModel, tables: TableNames, _ txn: borrowing ViewTransaction
+    ) throws {
+        guard let state = try readThread(id, tables: tables, txn) else { return }
+        model.threads[id] = state
+        model.persistedMessages[id] = state.messages.count
+    }
+
+    /// A thread of the views: its row and its messages' rows.
+    func readThread(_ id: ThreadID, tables: TableNames, _ txn: borrowing ViewTransaction) throws -> ThreadState? {
+        let header = try txn.withValue(tables.threads, ViewKeys.thread(id)) { bytes in
+            try bytes.map { bytes in try ViewCodec.decodeThread(bytes) }
         }
+        guard var state = header else { return nil }
+        state.messages = try readMessages(id, tables: tables, txn)
+        return state
+    }
+
+    func readMessages(_ id: ThreadID, tables: TableNames, _ txn: borrowing ViewTransaction) throws -> [PostedMessage] {
+        var messages: [PostedMessage] = []
+        try txn.scan(tables.messages, prefix: ViewKeys.threadPrefix(id)) { _, value in
+            messages.append(try ViewCodec.decodeMessage(value))
+            return true
+        }
+        return messages
+    }
+
+    /// Every thread of the views, with its messages.
+    func readAllThreads(tables: TableNames, _ txn: borrowing ViewTransaction) throws -> [ThreadState] {
+        var headers: [ThreadState] = []
+        try txn.scan(tables.threads, prefix: []) { _, value in
+            headers.append(try ViewCodec.decodeThread(value))
+            return true
+        }
+        for index in headers.indices {
+            headers[index].messages = try readMessages(headers[index].id, tables: tables, txn)
+        }
+        return headers
     }
 
     /// Writes the rows of every changed thread: its state, the inbox rows and unread counts of everyone
@@ -221,14 +255,29 @@ public final class ReadModels: Sendable {
                 return true
             }
             for id in found where model.threads[id] == nil {
-                model.threads[id] = try loadThread(id, tables: tables, txn)
+                try loadThread(id, into: &model, tables: tables, txn)
             }
             dirty.formUnion(found)
         }
         let directory = model.directory
         for id in dirty {
             guard let state = model.threads[id] else { continue }
-            try txn.put(tables.threads, ViewKeys.thread(id), ViewCodec.encode(state))
+            try txn.put(tables.threads, ViewKeys.thread(id), ViewCodec.encodeHeader(state))
+            let persisted = model.persistedMessages[id] ?? 0
+            if state.messages.count < persisted {
+                // Purged: the message rows go.
+                var keys: [[UInt8]] = []
+                try txn.scan(tables.messages, prefix: ViewKeys.threadPrefix(id)) { key, _ in
+                    keys.append(Array(key))
+                    return true
+                }
+                for key in keys { try txn.delete(tables.messages, key) }
+            } else {
+                for message in state.messages[persisted...] {
+                    try txn.put(tables.messages, ViewKeys.message(thread: id, number: message.number), ViewCodec.encode(message))
+                }
+            }
+            model.persistedMessages[id] = state.messages.count
             for structure in state.structures {
                 try txn.put(tables.byStructure, ViewKeys.pair(structure.rawValue, id.rawValue), [])
             }
@@ -337,7 +386,7 @@ public final class ReadModels: Sendable {
                 for recorded in events {
                     guard let decoded = try recorded.decodedUnlessPurged() else { continue }
                     if let thread = ProjectionModel.thread(of: decoded.event), working.threads[thread] == nil {
-                        working.threads[thread] = try loadThread(thread, tables: shadow, txn)
+                        try loadThread(thread, into: &working, tables: shadow, txn)
                     }
                     working.apply(decoded)
                 }
@@ -396,11 +445,12 @@ extension ReadModels: Service {
 
 /// The table names of the generations in use.
 struct TableNames {
-    let threads, byStructure, byCategory, inbox, inboxAudience, unread: String
+    let threads, messages, byStructure, byCategory, inbox, inboxAudience, unread: String
 
     init(_ pointers: [ViewName: ViewPointer]) {
         func name(_ table: Table) -> String { table.name(generation: pointers[table.view]?.generation ?? 1) }
         threads = name(.threads)
+        messages = name(.threadMessages)
         byStructure = name(.threadsByStructure)
         byCategory = name(.threadsByCategory)
         inbox = name(.inbox)
@@ -408,7 +458,7 @@ struct TableNames {
         unread = name(.unread)
     }
 
-    var all: [String] { [threads, byStructure, byCategory, inbox, inboxAudience, unread] }
+    var all: [String] { [threads, messages, byStructure, byCategory, inbox, inboxAudience, unread] }
 }
 
 extension Data {

@@ -155,14 +155,7 @@ extension ReadModels {
     public func allThreadStates() throws -> [ThreadState] { try allThreads() }
 
     func allThreads() throws -> [ThreadState] {
-        try withCurrentTables { tables, txn in
-            var out: [ThreadState] = []
-            try txn.scan(tables.threads, prefix: []) { _, value in
-                out.append(try ViewCodec.decodeThread(value))
-                return true
-            }
-            return out
-        }
+        try withCurrentTables { tables, txn in try readAllThreads(tables: tables, txn) }
     }
 }
 

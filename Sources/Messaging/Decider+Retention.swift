@@ -12,7 +12,7 @@ extension Decider {
 
     /// The administrator's thread: every thread exists for them, so a missing one is simply not found.
     static func existingThread(_ id: ThreadID, loaded: LoadedStreams) throws(DomainError) -> ThreadState {
-        guard let thread = ThreadState.fold(loaded[StreamName.thread(id)]) else { throw .threadNotFound(id) }
+        guard let thread = loaded.thread(id) else { throw .threadNotFound(id) }
         return thread
     }
 

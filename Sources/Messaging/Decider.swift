@@ -3,12 +3,22 @@ import Foundation
 /// The events of the streams a command needs (``Command/streamsToLoad(context:)``), in version order.
 public struct LoadedStreams: Sendable {
     public var records: [String: [Recorded<Event>]]
+    /// Thread states already folded from exactly these records, by stream, when the caller keeps them;
+    /// deciders then skip the fold.
+    public var threads: [String: ThreadState]
 
-    public init(_ records: [String: [Recorded<Event>]] = [:]) {
+    public init(_ records: [String: [Recorded<Event>]] = [:], threads: [String: ThreadState] = [:]) {
         self.records = records
+        self.threads = threads
     }
 
     public subscript(stream: String) -> [Recorded<Event>] { records[stream] ?? [] }
+
+    /// The thread folded from its stream.
+    public func thread(_ id: ThreadID) -> ThreadState? {
+        let stream = StreamName.thread(id)
+        return threads[stream] ?? ThreadState.fold(self[stream])
+    }
 
     /// The stream's version: the last loaded event's, 0 when it has none.
     public func version(of stream: String) -> UInt64 { records[stream]?.last?.version ?? 0 }
@@ -177,7 +187,7 @@ extension Decider {
     static func readableThread(
         _ id: ThreadID, for user: User, directory: Directory, loaded: LoadedStreams
     ) throws(DomainError) -> ThreadState {
-        guard let thread = ThreadState.fold(loaded[StreamName.thread(id)]),
+        guard let thread = loaded.thread(id),
             Access.canRead(user.id, thread, directory)
         else { throw .threadNotFound(id) }
         guard !thread.isPurged else { throw .threadPurged(id) }

@@ -8,6 +8,8 @@ public struct ProjectionModel: Sendable {
     public private(set) var position: UInt64 = 0
     public private(set) var audience = Audience(directory: Directory())
     public var threads: [ThreadID: ThreadState] = [:]
+    /// How many of each cached thread's messages the views already hold (messages are written once).
+    public var persistedMessages: [ThreadID: Int] = [:]
     /// Threads whose rows must be rewritten.
     public private(set) var dirty: Set<ThreadID> = []
     /// Directory changes that may change who sees existing threads: the runner adds their threads
@@ -74,5 +76,8 @@ public struct ProjectionModel: Sendable {
     }
 
     /// Forgets cached threads (they reload from the threads view); keeps the directory.
-    public mutating func evictThreads() { threads.removeAll(keepingCapacity: true) }
+    public mutating func evictThreads() {
+        threads.removeAll(keepingCapacity: true)
+        persistedMessages.removeAll(keepingCapacity: true)
+    }
 }

@@ -19,7 +19,7 @@ public enum ViewName: String, Sendable, CaseIterable, Codable {
     /// The view's tables; `Table.name(generation:)` gives their names in the store.
     public var tables: [Table] {
         switch self {
-        case .threads: [.threads, .threadsByStructure, .threadsByCategory]
+        case .threads: [.threads, .threadMessages, .threadsByStructure, .threadsByCategory]
         case .inbox: [.inbox, .inboxAudience]
         case .unread: [.unread]
         }
@@ -28,8 +28,10 @@ public enum ViewName: String, Sendable, CaseIterable, Codable {
 
 /// A table of a view. Keys are built by `ViewKeys`.
 public enum Table: String, Sendable, CaseIterable {
-    /// thread id → `ThreadState` (JSON).
+    /// thread id → the thread's state without its messages (`ViewCodec`).
     case threads
+    /// thread id, 0, message number (u32 BE) → the message (`ViewCodec`); written once per message.
+    case threadMessages = "thread_messages"
     /// structure id, 0, thread id → empty.
     case threadsByStructure = "threads_by_structure"
     /// category id (empty for none), 0, thread id → empty.
@@ -43,7 +45,7 @@ public enum Table: String, Sendable, CaseIterable {
 
     public var view: ViewName {
         switch self {
-        case .threads, .threadsByStructure, .threadsByCategory: .threads
+        case .threads, .threadMessages, .threadsByStructure, .threadsByCategory: .threads
         case .inbox, .inboxAudience: .inbox
         case .unread: .unread
         }

@@ -111,6 +111,51 @@ public enum ViewCodec {
             memberwise: ())
     }
 
+    /// The thread's row: everything but its messages, which have rows of their own.
+    public static func encodeHeader(_ state: ThreadState) -> [UInt8] {
+        var header = state
+        header.messages = []
+        return encode(header)
+    }
+
+    public static func encode(_ message: PostedMessage) -> [UInt8] {
+        var w = ByteWriter()
+        w.byte(version)
+        w.uint(UInt64(message.number))
+        w.string(message.author.rawValue)
+        w.string(message.kind.rawValue)
+        w.string(message.format.rawValue)
+        w.string(message.text)
+        w.uint(UInt64(message.attachments.count))
+        for attachment in message.attachments {
+            w.string(attachment.name)
+            w.string(attachment.contentType)
+            w.int(attachment.size)
+            w.string(attachment.sha256)
+        }
+        w.int(message.timeMillis)
+        w.uint(message.position)
+        return w.bytes
+    }
+
+    public static func decodeMessage(_ bytes: UnsafeRawBufferPointer) throws(ViewCodecError) -> PostedMessage {
+        var r = ByteReader(bytes)
+        guard try r.byte() == version else { throw ViewCodecError() }
+        let number = Int(try r.uint())
+        let author = UserID(try r.string())
+        let kind = try r.enumeration(MessageKind.self)
+        let format = try r.enumeration(MessageFormat.self)
+        let text = try r.string()
+        var attachments: [Attachment] = []
+        for _ in 0..<(try r.count()) {
+            attachments.append(
+                Attachment(name: try r.string(), contentType: try r.string(), size: try r.int(), sha256: try r.string()))
+        }
+        return PostedMessage(
+            number: number, author: author, kind: kind, format: format, text: text, attachments: attachments,
+            timeMillis: try r.int(), position: try r.uint(), memberwise: ())
+    }
+
     public static func encode(_ row: InboxRow) -> [UInt8] {
         var w = ByteWriter()
         w.byte(version)

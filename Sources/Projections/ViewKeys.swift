@@ -19,6 +19,15 @@ public enum ViewKeys {
         return key
     }
 
+    /// Messages of a thread sort by number under the thread's prefix.
+    public static func message(thread: ThreadID, number: Int) -> [UInt8] {
+        var key = threadPrefix(thread)
+        withUnsafeBytes(of: UInt32(clamping: number).bigEndian) { key.append(contentsOf: $0) }
+        return key
+    }
+
+    public static func threadPrefix(_ thread: ThreadID) -> [UInt8] { Array(thread.rawValue.utf8) + [0] }
+
     public static func unread(user: UserID, thread: ThreadID) -> [UInt8] {
         pair(user.rawValue, thread.rawValue)
     }

@@ -64,14 +64,7 @@ public final class Digests: Sendable {
     /// The digests due on `day` from the read models brought up to the log's head.
     public func due(day: String) throws -> [DigestScheduled] {
         try models.catchUp()
-        let threads: [ThreadState] = try models.withCurrentTables { tables, txn in
-            var out: [ThreadState] = []
-            try txn.scan(tables.threads, prefix: []) { _, value in
-                out.append(try ViewCodec.decodeThread(value))
-                return true
-            }
-            return out
-        }
+        let threads = try models.allThreads()
         return DigestPlanner.due(threads: threads, directory: models.publishedDirectory, day: day)
     }
 
