@@ -33,6 +33,7 @@ test: deps
 
 bench: bench-deps
 	$(SWIFT) run -c release threadlog-bench
+	./Benchmarks/http-bench.sh
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tools Tests Benchmarks
