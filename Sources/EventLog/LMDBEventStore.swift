@@ -385,22 +385,7 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
         guard !env.readOnly else { throw EventLogError(.readOnly, "the event log at \(path) is open read-only") }
         guard let processLock else { return false }
         return try processLock.whileAlone { try swapLock.withWriteLock {
-            let fm = FileManager.default
-            let fresh = path + ".compact"
-            let old = path + ".old"
-            try? fm.removeItem(atPath: fresh)
-            try? fm.removeItem(atPath: old)
-            do {
-                try fm.createDirectory(atPath: fresh, withIntermediateDirectories: true)
-                try mapFailure { try env.copyCompacted(to: fresh) }
-                try fm.moveItem(atPath: path, toPath: old)
-                try fm.moveItem(atPath: fresh, toPath: path)
-                syncDirectory((path as NSString).deletingLastPathComponent)
-            } catch let error as EventLogError {
-                throw error
-            } catch {
-                throw EventLogError(.storage, "cannot compact \(path): \(error.localizedDescription)")
-            }
+            let old = try replaceWithCompactedCopy(env, at: path)
             let replacement = try mapFailure {
                 try LMDBEnvironment(path: path, readOnly: false, mapSize: max(options.initialMapSize, env.mapSize), maxDatabases: 8)
             }
@@ -409,7 +394,7 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
                 throw EventLogError(.storage, "the compacted log at \(path) opened its tables differently; restart the service")
             }
             envRef.withLock { $0 = replacement }
-            try? fm.removeItem(atPath: old)
+            try? FileManager.default.removeItem(atPath: old)
             logger.info("event log compacted", metadata: ["path": "\(path)"])
         } }
     }
@@ -552,6 +537,29 @@ final class ReadWriteLock: @unchecked Sendable {
         defer { pthread_rwlock_unlock(&lock) }
         return try body()
     }
+}
+
+/// Writes a compacted copy of `env` beside `path` and renames it into place; returns where the old
+/// files went (delete them once the new environment is open). A crash at any point is undone or completed
+/// by `LMDBEventStore.recoverInterruptedCompaction` on the next open: the copy is complete before any rename.
+func replaceWithCompactedCopy(_ env: LMDBEnvironment, at path: String) throws -> String {
+    let fm = FileManager.default
+    let fresh = path + ".compact"
+    let old = path + ".old"
+    try? fm.removeItem(atPath: fresh)
+    try? fm.removeItem(atPath: old)
+    do {
+        try fm.createDirectory(atPath: fresh, withIntermediateDirectories: true)
+        try mapFailure { try env.copyCompacted(to: fresh) }
+        try fm.moveItem(atPath: path, toPath: old)
+        try fm.moveItem(atPath: fresh, toPath: path)
+        syncDirectory((path as NSString).deletingLastPathComponent)
+    } catch let error as EventLogError {
+        throw error
+    } catch {
+        throw EventLogError(.storage, "cannot compact \(path): \(error.localizedDescription)")
+    }
+    return old
 }
 
 /// Makes renames inside `directory` durable.

@@ -111,30 +111,15 @@ public final class ViewStore: @unchecked Sendable {
         guard !readOnly else { throw EventLogError(.readOnly, "the views at \(path) are open read-only") }
         guard let processLock else { return false }
         return try processLock.whileAlone { try swapLock.withWriteLock {
-            let fm = FileManager.default
-            let fresh = path + ".compact"
-            let old = path + ".old"
-            try? fm.removeItem(atPath: fresh)
-            try? fm.removeItem(atPath: old)
             let current = handles.withLock { $0 }
-            do {
-                try fm.createDirectory(atPath: fresh, withIntermediateDirectories: true)
-                try mapFailure { try current.env.copyCompacted(to: fresh) }
-                try fm.moveItem(atPath: path, toPath: old)
-                try fm.moveItem(atPath: fresh, toPath: path)
-                syncDirectory((path as NSString).deletingLastPathComponent)
-            } catch let error as EventLogError {
-                throw error
-            } catch {
-                throw EventLogError(.storage, "cannot compact \(path): \(error.localizedDescription)")
-            }
+            let old = try replaceWithCompactedCopy(current.env, at: path)
             let replacement = try mapFailure {
                 try LMDBEnvironment(path: path, readOnly: false, mapSize: current.env.mapSize, maxDatabases: 256, durableMeta: false)
             }
             // The same tables, opened before anyone sees the new environment.
             let tables = try mapFailure { try replacement.openDatabases(Array(current.tables.keys), create: false) }
             handles.withLock { $0 = Handles(env: replacement, tables: tables) }
-            try? fm.removeItem(atPath: old)
+            try? FileManager.default.removeItem(atPath: old)
         } }
     }
 

@@ -1,43 +1,6 @@
 import Foundation
 
 extension EventCodec {
-    /// The events the projectors see most, built straight from a parsed payload instead of through
-    /// JSONDecoder. `nil` when the payload is not exactly what the type expects: the caller then decodes
-    /// the slow way, which also produces the precise error.
-    static func decodeFast(_ type: EventType, _ json: JSONValue) -> Event? {
-        guard case .object(let o) = json else { return nil }
-        switch type {
-        case .messagePosted:
-            guard o.count == 7, let thread = o["thread"]?.stringValue, let number = o["number"]?.intValue,
-                let author = o["author"]?.stringValue, let kind = o["kind"]?.stringValue.flatMap(MessageKind.init),
-                let format = o["format"]?.stringValue.flatMap(MessageFormat.init), let text = o["text"]?.stringValue,
-                let list = o["attachments"]?.arrayValue
-            else { return nil }
-            var attachments: [Attachment] = []
-            for item in list {
-                guard case .object(let a) = item, a.count == 4, let name = a["name"]?.stringValue,
-                    let contentType = a["contentType"]?.stringValue, case .integer(let size)? = a["size"],
-                    let sha = a["sha256"]?.stringValue
-                else { return nil }
-                attachments.append(Attachment(name: name, contentType: contentType, size: size, sha256: sha))
-            }
-            return .messagePosted(
-                MessagePosted(
-                    thread: ThreadID(thread), number: number, author: UserID(author), kind: kind, format: format, text: text,
-                    attachments: attachments))
-        case .readMarkerMoved:
-            guard o.count == 3, let thread = o["thread"]?.stringValue, let user = o["user"]?.stringValue,
-                let upTo = o["upTo"]?.intValue
-            else { return nil }
-            return .readMarkerMoved(ReadMarkerMoved(thread: ThreadID(thread), user: UserID(user), upTo: upTo))
-        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
-            .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
-            .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked, .categoryRetentionSet,
-            .legalHoldPlaced, .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent:
-            return nil
-        }
-    }
-
     /// The two hottest payloads in their latest version, read member by member with no intermediate
     /// dictionary. `nil` when anything is unexpected (the caller then takes the general path).
     static func decodeDirect(_ type: EventType, _ data: [UInt8]) -> Event? {

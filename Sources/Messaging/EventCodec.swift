@@ -43,13 +43,6 @@ public enum EventCodec {
         if schemaVersion == latest, hasFastPath(eventType), let event = decodeDirect(eventType, data) {
             return event
         }
-        if hasFastPath(eventType), var json = JSONValue.parse(data) {
-            for version in schemaVersion..<latest {
-                guard let step = Upcasters.step(eventType, from: version) else { break }
-                json = step(json)
-            }
-            if let event = decodeFast(eventType, json) { return event }
-        }
         do {
             var bytes = Data(data)
             if schemaVersion < latest {

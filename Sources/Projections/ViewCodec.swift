@@ -26,22 +26,7 @@ public enum ViewCodec {
         w.optional(state.handler?.rawValue)
         w.byte(state.blocked ? 1 : 0)
         w.uint(UInt64(state.messages.count))
-        for message in state.messages {
-            w.uint(UInt64(message.number))
-            w.string(message.author.rawValue)
-            w.string(message.kind.rawValue)
-            w.string(message.format.rawValue)
-            w.string(message.text)
-            w.uint(UInt64(message.attachments.count))
-            for attachment in message.attachments {
-                w.string(attachment.name)
-                w.string(attachment.contentType)
-                w.int(attachment.size)
-                w.string(attachment.sha256)
-            }
-            w.int(message.timeMillis)
-            w.uint(message.position)
-        }
+        for message in state.messages { write(message, to: &w) }
         let markers = state.readMarkers.sorted { $0.key < $1.key }
         w.uint(UInt64(markers.count))
         for (user, upTo) in markers {
@@ -82,22 +67,7 @@ public enum ViewCodec {
         var messages: [PostedMessage] = []
         let messageCount = try r.count()
         messages.reserveCapacity(messageCount)
-        for _ in 0..<messageCount {
-            let number = Int(try r.uint())
-            let author = UserID(try r.string())
-            let kind = try r.enumeration(MessageKind.self)
-            let format = try r.enumeration(MessageFormat.self)
-            let text = try r.string()
-            var attachments: [Attachment] = []
-            for _ in 0..<(try r.count()) {
-                attachments.append(
-                    Attachment(name: try r.string(), contentType: try r.string(), size: try r.int(), sha256: try r.string()))
-            }
-            messages.append(
-                PostedMessage(
-                    number: number, author: author, kind: kind, format: format, text: text, attachments: attachments,
-                    timeMillis: try r.int(), position: try r.uint(), memberwise: ()))
-        }
+        for _ in 0..<messageCount { messages.append(try readMessage(&r)) }
         var markers: [UserID: Int] = [:]
         for _ in 0..<(try r.count()) {
             markers[UserID(try r.string())] = Int(try r.uint())
@@ -121,6 +91,17 @@ public enum ViewCodec {
     public static func encode(_ message: PostedMessage) -> [UInt8] {
         var w = ByteWriter()
         w.byte(version)
+        write(message, to: &w)
+        return w.bytes
+    }
+
+    public static func decodeMessage(_ bytes: UnsafeRawBufferPointer) throws(ViewCodecError) -> PostedMessage {
+        var r = ByteReader(bytes)
+        guard try r.byte() == version else { throw ViewCodecError() }
+        return try readMessage(&r)
+    }
+
+    static func write(_ message: PostedMessage, to w: inout ByteWriter) {
         w.uint(UInt64(message.number))
         w.string(message.author.rawValue)
         w.string(message.kind.rawValue)
@@ -135,12 +116,9 @@ public enum ViewCodec {
         }
         w.int(message.timeMillis)
         w.uint(message.position)
-        return w.bytes
     }
 
-    public static func decodeMessage(_ bytes: UnsafeRawBufferPointer) throws(ViewCodecError) -> PostedMessage {
-        var r = ByteReader(bytes)
-        guard try r.byte() == version else { throw ViewCodecError() }
+    static func readMessage(_ r: inout ByteReader) throws(ViewCodecError) -> PostedMessage {
         let number = Int(try r.uint())
         let author = UserID(try r.string())
         let kind = try r.enumeration(MessageKind.self)

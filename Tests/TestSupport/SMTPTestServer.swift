@@ -2,30 +2,34 @@ import Foundation
 import TestSupport
 
 /// The aiosmtpd server of `Tools/smtp-test-server`, a process of its own for each test.
-final class SMTPTestServer {
-    static let root = URL(fileURLWithPath: #filePath)
+///
+/// `@unchecked Sendable`: its state is set in `init` and only read afterwards; `stop()` is called from
+/// one test at a time.
+public final class SMTPTestServer: @unchecked Sendable {
+    public static let root = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let python = root + "/.venv/bin/python"
-    static let script = root + "/Tools/smtp-test-server/server.py"
+    public static let python = root + "/.venv/bin/python"
+    public static let script = root + "/Tools/smtp-test-server/server.py"
 
-    let port: Int
-    let maildir: String
+    public let port: Int
+    public let maildir: String
     private let directory: TempDirectory
     private let process: Process
     private let stdin: Pipe
 
-    /// Starts the server with extra flags (`--fail-4xx 1`, …) and waits for its `PORT` line.
-    init(_ flags: [String] = []) throws {
+    /// Starts the server with extra flags (`--fail-4xx 1`, …) and waits for its `PORT` line; `port`
+    /// reuses a port (a server that comes back after being down), `maildir` a mail directory.
+    public init(_ flags: [String] = [], port requested: Int = 0, maildir reused: String? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.python) else {
             throw ServerError("no \(Self.python); run `make deps` to create the virtual environment")
         }
         directory = try TempDirectory()
-        maildir = directory.sub("mail")
+        maildir = reused ?? directory.sub("mail")
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.python)
         // Closing stdin stops the server too, so a test process that dies leaves none behind.
         process.arguments =
-            [Self.script, "--port", "0", "--maildir", maildir, "--exit-on-stdin-eof"] + flags
+            [Self.script, "--port", "\(requested)", "--maildir", maildir, "--exit-on-stdin-eof"] + flags
         let stdout = Pipe()
         stdin = Pipe()
         process.standardOutput = stdout
@@ -61,7 +65,7 @@ final class SMTPTestServer {
     }
 
     /// Closes the server's stdin and sends SIGTERM (either one stops it), then waits for it to end.
-    func stop() {
+    public func stop() {
         guard process.isRunning else { return }
         try? stdin.fileHandleForWriting.close()
         process.terminate()
@@ -70,10 +74,10 @@ final class SMTPTestServer {
 
     deinit { stop() }
 
-    var url: String { "smtp://127.0.0.1:\(port)" }
+    public var url: String { "smtp://127.0.0.1:\(port)" }
 
     /// The messages received so far, in order of arrival.
-    func messages() throws -> [ReceivedMail] {
+    public func messages() throws -> [ReceivedMail] {
         let names = try FileManager.default.contentsOfDirectory(atPath: maildir).filter { $0.hasSuffix(".eml") }
             .sorted()
         return try names.map { name in
@@ -85,14 +89,14 @@ final class SMTPTestServer {
         }
     }
 
-    struct ServerError: Error, CustomStringConvertible {
-        var description: String
+    public struct ServerError: Error, CustomStringConvertible {
+        public var description: String
         init(_ description: String) { self.description = description }
     }
 }
 
 /// Runs `body` with a fresh server and always stops it.
-func withSMTPServer<T>(_ flags: [String] = [], _ body: (SMTPTestServer) async throws -> T) async throws -> T {
+public func withSMTPServer<T>(_ flags: [String] = [], _ body: (SMTPTestServer) async throws -> T) async throws -> T {
     let server = try SMTPTestServer(flags)
     defer { server.stop() }
     return try await body(server)
@@ -100,16 +104,16 @@ func withSMTPServer<T>(_ flags: [String] = [], _ body: (SMTPTestServer) async th
 
 /// `@unchecked Sendable`: written by the reader thread before it signals, read only after.
 private final class PortBox: @unchecked Sendable {
-    var port: Int?
+    public var port: Int?
 }
 
-struct ReceivedMail {
-    struct Envelope: Decodable {
-        var mailFrom: String
-        var recipients: [String]
-        var helo: String?
-        var esmtp: Bool
-        var authUser: String?
+public struct ReceivedMail {
+    public struct Envelope: Decodable {
+        public var mailFrom: String
+        public var recipients: [String]
+        public var helo: String?
+        public var esmtp: Bool
+        public var authUser: String?
 
         enum CodingKeys: String, CodingKey {
             case mailFrom = "mail_from"
@@ -119,26 +123,26 @@ struct ReceivedMail {
         }
     }
 
-    var path: String
-    var raw: Data
-    var envelope: Envelope
+    public var path: String
+    public var raw: Data
+    public var envelope: Envelope
 
     /// The header section as received, one entry per physical line.
-    var headerLines: [String] {
+    public var headerLines: [String] {
         let text = String(decoding: raw, as: UTF8.self)
         let head = text.components(separatedBy: "\r\n\r\n").first ?? ""
         return head.components(separatedBy: "\r\n")
     }
 
     /// The field names of the header section.
-    var headerNames: [String] {
+    public var headerNames: [String] {
         headerLines.filter { !$0.hasPrefix(" ") && !$0.hasPrefix("\t") }.compactMap {
             $0.split(separator: ":", maxSplits: 1).first.map(String.init)
         }
     }
 
     /// The message as Python's `email` package reads it.
-    func parsed() throws -> ParsedMail {
+    public func parsed() throws -> ParsedMail {
         let result = try run(SMTPTestServer.python, ["-c", ParsedMail.script, path])
         guard result.status == 0 else {
             throw SMTPTestServer.ServerError("parsing \(path) failed: \(result.stderr)")
@@ -147,25 +151,30 @@ struct ReceivedMail {
     }
 }
 
-struct ParsedMail: Decodable {
-    struct Mailbox: Decodable, Equatable {
-        var name: String
-        var address: String
+public struct ParsedMail: Decodable {
+    public struct Mailbox: Decodable, Equatable {
+        public init(name: String, address: String) {
+            self.name = name
+            self.address = address
+        }
+
+        public var name: String
+        public var address: String
     }
 
-    var subject: String
-    var from: [Mailbox]
-    var to: [Mailbox]
-    var cc: [Mailbox]
-    var date: String?
-    var messageID: String?
-    var contentType: String
-    var charset: String?
-    var transferEncoding: String?
-    var mimeVersion: String?
-    var body: String
-    var headers: [[String]]
-    var defects: [String]
+    public var subject: String
+    public var from: [Mailbox]
+    public var to: [Mailbox]
+    public var cc: [Mailbox]
+    public var date: String?
+    public var messageID: String?
+    public var contentType: String
+    public var charset: String?
+    public var transferEncoding: String?
+    public var mimeVersion: String?
+    public var body: String
+    public var headers: [[String]]
+    public var defects: [String]
 
     /// Decodes with the modern `email.policy.default`; line ends normalised to `\n`, as a reader sees them.
     static let script = #"""
