@@ -177,23 +177,7 @@ public final class ReadModels: Sendable {
         }
     }
 
-    /// The directory as of a log position: the directory events up to it, folded.
-    func directoryFold(upTo position: UInt64) throws -> Directory {
-        var directory = Directory()
-        var next: UInt64 = 1
-        while next <= position {
-            var seen = 0
-            try log.forEachEvent(from: next) { recorded in
-                guard recorded.position <= position else { return false }
-                if recorded.isDirectoryEvent { directory = Directory.evolve(directory, try recorded.decoded()) }
-                next = recorded.position + 1
-                seen += 1
-                return seen < 50_000
-            }
-            if seen == 0 { break }
-        }
-        return directory
-    }
+    func directoryFold(upTo position: UInt64) throws -> Directory { try foldDirectory(log, upTo: position) }
 
     /// A cached thread for the projector, which then knows how many messages the views hold.
     private func loadThread(
@@ -474,4 +458,22 @@ extension EventStore {
         }
         for event in try read(from: position, limit: 50_000) where try !body(event) { return }
     }
+}
+
+/// The directory as of a log position: the directory events up to it, folded.
+func foldDirectory(_ log: any EventStore, upTo position: UInt64) throws -> Directory {
+    var directory = Directory()
+    var next: UInt64 = 1
+    while next <= position {
+        var seen = 0
+        try log.forEachEvent(from: next) { recorded in
+            guard recorded.position <= position else { return false }
+            if recorded.isDirectoryEvent && !recorded.isPurged { directory = Directory.evolve(directory, try recorded.decoded()) }
+            next = recorded.position + 1
+            seen += 1
+            return seen < 50_000
+        }
+        if seen == 0 { break }
+    }
+    return directory
 }

@@ -132,6 +132,7 @@ struct ServeProcessTests {
             threads.append(try #require(opened.json["id"] as? String))
         }
         let targets = threads
+        let counter = AckCounter()
         let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
             for client in 0..<16 {
                 group.addTask {
@@ -152,7 +153,10 @@ struct ServeProcessTests {
                             var body = response.body ?? ByteBuffer()
                             let object = try JSONSerialization.jsonObject(
                                 with: Data(body.readBytes(length: body.readableBytes) ?? []))
-                            if let id = (object as? [String: Any])?["id"] as? String { acked.append(id) }
+                            if let id = (object as? [String: Any])?["id"] as? String {
+                                acked.append(id)
+                                counter.increment()
+                            }
                         } catch {
                             break
                         }
@@ -161,7 +165,12 @@ struct ServeProcessTests {
                     return acked
                 }
             }
-            try await Task.sleep(for: .milliseconds(1500))
+            // Kill while the clients are writing: once a few dozen posts were acknowledged (or time is up).
+            let started = ContinuousClock.now
+            while counter.value < 48 && ContinuousClock.now - started < .seconds(30) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(UInt64.random(in: 0...200)))
             server.signal(SIGKILL)
             var all: [String] = []
             for try await acked in group { all += acked }
@@ -247,4 +256,11 @@ struct ServeProcessTests {
             #expect(usage.status == 2)
         }
     }
+}
+
+/// Acknowledged posts so far, across the posting clients.
+final class AckCounter: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

@@ -144,28 +144,50 @@ public final class NotificationProjector: Service, Sendable {
 
     /// The thread as its stream stood at `position`; `nil` when missing or purged since (its content is
     /// gone, so it is not mailed about).
+    /// The thread as of a log position, `nil` once purged (its mails then carry no content). Folded
+    /// incrementally: the projector asks in log order, so each call reads only what came since.
     func thread(_ id: ThreadID, asOf position: UInt64) throws -> ThreadState? {
-        let records = try log.readStream(StreamName.thread(id), fromVersion: 1, limit: .max)
-        if records.contains(where: { $0.isPurged || $0.type == EventType.threadPurged.rawValue }) { return nil }
-        let state = ThreadState.fold(
-            try records.filter { $0.position <= position }.compactMap { try $0.decodedUnlessPurged() })
-        return state?.isPurged == true ? nil : state
-    }
-
-    func directoryFold(upTo position: UInt64) throws -> Directory {
-        var directory = Directory()
-        var next: UInt64 = 1
-        while next <= position {
-            let batch = try log.read(from: next, limit: 10_000)
-            guard !batch.isEmpty else { break }
-            for recorded in batch where recorded.position <= position && !recorded.isPurged {
-                if EventType(rawValue: recorded.type)?.isDirectory == true {
-                    directory = Directory.evolve(directory, try recorded.decoded())
+        try threads.withLock { threads in
+            var entry = threads[id] ?? ThreadEntry()
+            if entry.position > position {
+                // Asked about the past (a restart in between): fold from the start again.
+                entry = ThreadEntry()
+            }
+            if !entry.purged {
+                let records = try log.readStream(StreamName.thread(id), fromVersion: entry.version + 1, limit: .max)
+                for recorded in records where recorded.position <= position {
+                    entry.version = recorded.version
+                    if recorded.isPurged || recorded.type == EventType.threadPurged.rawValue {
+                        entry.purged = true
+                        entry.state = nil
+                        break
+                    }
+                    entry.state = ThreadState.evolve(entry.state.take(), try recorded.decoded())
+                }
+                // A purge later in the log also means no content, whatever the position asked for.
+                if records.contains(where: { $0.isPurged || $0.type == EventType.threadPurged.rawValue }) {
+                    entry.purged = true
+                    entry.state = nil
                 }
             }
-            next = batch.last!.position + 1
+            entry.position = position
+            if threads.count > 10_000 { threads.removeAll(keepingCapacity: true) }
+            threads[id] = entry
+            return entry.purged ? nil : entry.state
         }
-        return directory
+    }
+
+    private struct ThreadEntry {
+        var version: UInt64 = 0
+        var position: UInt64 = 0
+        var state: ThreadState?
+        var purged = false
+    }
+
+    private let threads = Mutex<[ThreadID: ThreadEntry]>([:])
+
+    func directoryFold(upTo position: UInt64) throws -> Directory {
+        try foldDirectory(log, upTo: position)
     }
 
     public func run() async throws {

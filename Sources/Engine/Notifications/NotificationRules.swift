@@ -1,6 +1,7 @@
 import Foundation
 import Messaging
 import Mustache
+import Synchronization
 
 /// Which mails an event produces: pure functions of the event, the thread as of the event and the
 /// directory as of the event. Rules come from the settings; without any, `defaults` apply.
@@ -239,14 +240,29 @@ enum NotificationRules {
     /// Renders plain text: no HTML escaping. A template that does not parse is sent as written, so a
     /// settings mistake shows in the mail rather than losing it.
     static func render(_ template: String, _ context: [String: Any]) -> String {
-        do {
-            return try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + template).render(context)
-        } catch {
-            return template
-        }
+        guard let parsed = parsedTemplates.parsed(template) else { return template }
+        return parsed.render(context)
     }
+
+    /// Templates parse once; settings hold only a few.
+    static let parsedTemplates = TemplateCache()
 
     static func oneLine(_ text: String) -> String {
         text.split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// Parsed templates by their text.
+final class TemplateCache: Sendable {
+    private let templates = Mutex<[String: MustacheTemplate?]>([:])
+
+    func parsed(_ text: String) -> MustacheTemplate? {
+        if let known = templates.withLock({ $0[text] }) { return known }
+        let parsed = try? MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text)
+        templates.withLock { templates in
+            if templates.count > 256 { templates.removeAll() }
+            templates[text] = parsed
+        }
+        return parsed
     }
 }
