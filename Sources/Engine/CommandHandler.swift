@@ -73,15 +73,17 @@ public final class CommandHandler: Sendable {
         for attempt in 1...maxAttempts {
             let (directory, position) = try directory.current()
             let context = CommandContext(now: clock(), actor: actor, newID: id)
-            var loaded: [String: [Recorded<Event>]] = [:]
-            var threads: [String: ThreadState] = [:]
+            var loaded = LoadedStreams()
             for stream in command.streamsToLoad(context: context) {
-                let (records, thread) = try streams.load(stream, from: store)
-                loaded[stream] = records
-                threads[stream] = thread
+                let cached = try streams.load(stream, from: store)
+                loaded.versions[stream] = cached.version
+                if let thread = cached.thread {
+                    loaded.threads[stream] = thread
+                } else {
+                    loaded.records[stream] = cached.records
+                }
             }
-            let plan = try Decider.plan(
-                command, context: context, directory: directory, loaded: LoadedStreams(loaded, threads: threads))
+            let plan = try Decider.plan(command, context: context, directory: directory, loaded: loaded)
             if let existing = plan.existingThread {
                 return try await answerExisting(existing, command: command, actor: actor, directory: directory, position: position, commandID: commandID)
             }
@@ -149,38 +151,39 @@ extension Expectation {
 }
 
 /// The decoded events of recently used streams, so a command reads and decodes only what was appended
-/// since the stream was last loaded rather than the whole stream.
+/// since the stream was last loaded rather than the whole stream. Thread streams keep only their folded
+/// state (deciders need nothing else of them); other streams keep their records.
 final class StreamCache: Sendable {
-    private struct Entry {
-        var version: UInt64
-        var records: [Recorded<Event>]
-        /// For thread streams, the state folded from `records`, kept up to date as records arrive.
+    struct Entry {
+        var version: UInt64 = 0
+        var records: [Recorded<Event>] = []
         var thread: ThreadState?
     }
 
     private let entries = Mutex<[String: Entry]>([:])
     private let capacity = 4096
 
-    func load(_ stream: String, from store: any EventStore) throws -> ([Recorded<Event>], ThreadState?) {
-        let cached = entries.withLock { $0[stream] }
-        let fresh = try store.readStream(stream, fromVersion: (cached?.version ?? 0) + 1, limit: .max)
-        guard let last = fresh.last else { return (cached?.records ?? [], cached?.thread) }
-        var records = cached?.records ?? []
-        var thread = cached?.thread
+    func load(_ stream: String, from store: any EventStore) throws -> Entry {
+        // Taken out while it grows, so the records and the state are extended in place, not copied.
+        var entry = entries.withLock { $0.removeValue(forKey: stream) } ?? Entry()
+        let fresh = try store.readStream(stream, fromVersion: entry.version + 1, limit: .max)
         let isThread = stream.hasPrefix("thread-")
         for recorded in fresh {
+            entry.version = recorded.version
             guard let decoded = try recorded.decodedUnlessPurged() else { continue }
-            records.append(decoded)
-            if isThread { thread = ThreadState.evolve(thread.take(), decoded) }
-        }
-        entries.withLock { entries in
-            if entries.count >= capacity, entries[stream] == nil { entries.removeAll(keepingCapacity: true) }
-            // Another caller may have cached a longer prefix meanwhile: keep the longest.
-            if (entries[stream]?.version ?? 0) < last.version {
-                entries[stream] = Entry(version: last.version, records: records, thread: thread)
+            if isThread {
+                entry.thread = ThreadState.evolve(entry.thread.take(), decoded)
+            } else {
+                entry.records.append(decoded)
             }
         }
-        return (records, thread)
+        let result = entry
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            // Another caller may have cached a longer prefix meanwhile: keep the longest.
+            if (entries[stream]?.version ?? 0) <= entry.version { entries[stream] = entry }
+        }
+        return result
     }
 
     func forget(_ stream: String) {

@@ -6,10 +6,16 @@ public struct LoadedStreams: Sendable {
     /// Thread states already folded from exactly these records, by stream, when the caller keeps them;
     /// deciders then skip the fold.
     public var threads: [String: ThreadState]
+    /// Stream versions, for streams whose records the caller does not pass (it passes their state).
+    public var versions: [String: UInt64]
 
-    public init(_ records: [String: [Recorded<Event>]] = [:], threads: [String: ThreadState] = [:]) {
+    public init(
+        _ records: [String: [Recorded<Event>]] = [:], threads: [String: ThreadState] = [:],
+        versions: [String: UInt64] = [:]
+    ) {
         self.records = records
         self.threads = threads
+        self.versions = versions
     }
 
     public subscript(stream: String) -> [Recorded<Event>] { records[stream] ?? [] }
@@ -21,7 +27,7 @@ public struct LoadedStreams: Sendable {
     }
 
     /// The stream's version: the last loaded event's, 0 when it has none.
-    public func version(of stream: String) -> UInt64 { records[stream]?.last?.version ?? 0 }
+    public func version(of stream: String) -> UInt64 { versions[stream] ?? records[stream]?.last?.version ?? 0 }
 }
 
 /// What an append of a decision must find in a stream.

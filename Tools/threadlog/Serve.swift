@@ -52,7 +52,7 @@ struct Serve: AsyncParsableCommand {
         let readSide = try Self.makeReadSide(
             store: store, handler: handler, data: data, environment: environment, logger: logger)
         if environment["THREADLOG_SMTP_URL"]?.isEmpty ?? true {
-            Self.say("mail is not configured (THREADLOG_SMTP_URL is unset): no mail will be sent")
+            Self.say("mail is not configured (THREADLOG_SMTP_URL and THREADLOG_MAIL_FROM): notifications wait in the outbox")
         }
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(

@@ -44,8 +44,8 @@ public enum NotificationServices {
             )
             logger.info("mail goes out through \(smtp)")
         } else {
-            logger.warning(
-                "mail is not configured (THREADLOG_SMTP_URL and THREADLOG_MAIL_FROM): notifications wait in the outbox")
+            // The caller says so to the operator; this is for the logs.
+            logger.debug("no SMTP sender: notifications wait in the outbox")
         }
         return services
     }
