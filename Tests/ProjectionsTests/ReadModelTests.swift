@@ -181,6 +181,31 @@ struct ReadModelTests {
         #expect(try f.models.staleViews().isEmpty)
     }
 
+    @Test("a view stored by an older version is rebuilt when the runner starts")
+    func versionBumpRebuilds() async throws {
+        let f = try ViewsFixture()
+        try await f.world()
+        let t = try #require(try await f.user("sam", .openThread(OpenThread(subjectKind: "request", subjectRef: "V", title: "V", body: NewMessage(text: "x")))).thread)
+        try f.models.catchUp()
+        let expected = try f.dump()
+        // Pretend an older build wrote the inbox: version 0, in tables of its own.
+        try f.views.write { txn in
+            let old = ViewPointer(version: 0, generation: 1, checkpoint: try f.log.lastPosition())
+            try txn.put("views", Array("inbox".utf8), try JSONEncoder().encode(old).map { $0 })
+        }
+        #expect(try f.models.staleViews() == [.inbox])
+        let runner = Task { try await f.models.run() }
+        defer { runner.cancel() }
+        let started = ContinuousClock.now
+        while try f.models.status().contains(where: { $0.version != $0.codeVersion }), ContinuousClock.now - started < .seconds(20) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let inbox = try #require(try f.models.status().first { $0.name == .inbox })
+        #expect(inbox.version == ViewName.inbox.version && inbox.generation == 2)
+        #expect(try f.dump() == expected)
+        #expect(try await f.models.inbox(InboxQuery(), reader: "sam", minPosition: 0).items.map(\.id) == [t.rawValue])
+    }
+
     func waitUntilCaughtUp<R>(_ f: ViewsFixture, _ body: () async throws -> R) async throws -> R {
         try f.models.catchUp()
         return try await body()
