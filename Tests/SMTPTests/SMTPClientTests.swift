@@ -211,7 +211,8 @@ struct SMTPClientTests {
         #expect(error?.code == .connectionFailed)
         #expect(error?.isTransient == true)
         #expect(error?.replyCode == nil)
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // Refused at once, not after the 30 s timeout (the bound leaves room for a loaded machine).
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     @Test func silentServerTimesOut() async throws {
@@ -224,7 +225,7 @@ struct SMTPClientTests {
             #expect(error?.code == .timeout, "\(String(describing: error))")
             #expect(error?.isTransient == true)
             // Well short of the server's 10 s: the client gave up on its own.
-            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(8))
         }
     }
 
