@@ -60,13 +60,14 @@ struct SettingsBody: Codable {
     var messageSizeLimit: Int?
     var attachmentsAllowed: Bool?
     var defaultHandlerRoles: [Role]?
+    var messageTemplates: [String: String]?
 
     var patch: SettingsPatch {
         SettingsPatch(
             displayPolicy: displayPolicy, partyDisplayPolicies: partyDisplayPolicies, digest: digest,
             retentionDays: retention?.days, notifications: notifications?.rules, allowReopen: allowReopen,
             messageSizeLimit: messageSizeLimit, attachmentsAllowed: attachmentsAllowed,
-            defaultHandlerRoles: defaultHandlerRoles)
+            defaultHandlerRoles: defaultHandlerRoles, messageTemplates: messageTemplates)
     }
 
     init(_ settings: Settings) {
@@ -79,6 +80,7 @@ struct SettingsBody: Codable {
         messageSizeLimit = settings.messageSizeLimit
         attachmentsAllowed = settings.attachmentsAllowed
         defaultHandlerRoles = settings.defaultHandlerRoles
+        messageTemplates = settings.messageTemplates
     }
 }
 

@@ -57,10 +57,10 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     /// The version the encoder writes; older versions are read through upcasters.
     public var latestSchemaVersion: UInt16 {
         switch self {
-        case .messagePosted: 2
+        case .messagePosted, .settingsChanged: 2
         case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated,
             .structureMemberAdded,
-            .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
+            .structureMemberRemoved, .categoryCreated, .threadOpened, .subjectClaimed,
             .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
             .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
             .digestScheduled, .digestSent:

@@ -12,8 +12,12 @@ public enum Upcasters {
     }
 
     static let steps: [EventType: [UInt16: Upcaster]] = [
-        .messagePosted: [1: messagePostedV1toV2]
+        .messagePosted: [1: messagePostedV1toV2],
+        .settingsChanged: [1: settingsChangedV1toV2],
     ]
+
+    /// `settings.changed` v2 may carry `messageTemplates`; a v1 patch simply did not change them.
+    static let settingsChangedV1toV2: Upcaster = { payload in payload }
 
     /// `message.posted` v2 added `format`; everything written before was plain text.
     static let messagePostedV1toV2: Upcaster = { payload in

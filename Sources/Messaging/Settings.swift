@@ -100,6 +100,8 @@ public struct Settings: Sendable, Hashable {
     public var attachmentsAllowed: Bool
     /// Roles whose internal holders handle threads without a category.
     public var defaultHandlerRoles: [Role]
+    /// Message templates by name: texts portals offer to prefill common messages.
+    public var messageTemplates: [String: String] = [:]
 
     public static let defaultRetentionDays = 1461
     public static let defaultMessageSizeLimit = 64 * 1024
@@ -148,14 +150,17 @@ public struct SettingsPatch: Codable, Sendable, Hashable {
     public var messageSizeLimit: Int?
     public var attachmentsAllowed: Bool?
     public var defaultHandlerRoles: [Role]?
+    /// Replaces the whole template set when present (since `settings.changed` v2).
+    public var messageTemplates: [String: String]?
 
     public init(
         displayPolicy: DisplayPolicy? = nil, partyDisplayPolicies: [PartyID: DisplayPolicy]? = nil,
         digest: DigestSettings? = nil, retentionDays: Int? = nil,
         notifications: [NotificationRule]? = nil,
         allowReopen: Bool? = nil, messageSizeLimit: Int? = nil, attachmentsAllowed: Bool? = nil,
-        defaultHandlerRoles: [Role]? = nil
+        defaultHandlerRoles: [Role]? = nil, messageTemplates: [String: String]? = nil
     ) {
+        self.messageTemplates = messageTemplates
         self.displayPolicy = displayPolicy
         self.partyDisplayPolicies = partyDisplayPolicies
         self.digest = digest
@@ -182,6 +187,7 @@ extension Settings {
         if let value = patch.messageSizeLimit { settings.messageSizeLimit = value }
         if let value = patch.attachmentsAllowed { settings.attachmentsAllowed = value }
         if let value = patch.defaultHandlerRoles { settings.defaultHandlerRoles = value }
+        if let value = patch.messageTemplates { settings.messageTemplates = value }
         return settings
     }
 }

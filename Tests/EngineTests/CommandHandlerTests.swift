@@ -109,3 +109,31 @@ struct CommandHandlerTests {
         #expect(records.map(\.actor).contains("hana"))
     }
 }
+
+@Suite("Message templates")
+struct MessageTemplateTests {
+    @Test("templates live in the settings, replace each other as a set, and are validated")
+    func templates() async throws {
+        let f = try EngineFixture()
+        try await f.admin(.changeSettings(SettingsPatch(messageTemplates: ["received": "We received your message.", "closing": "Closing this now."])))
+        #expect(try f.engine.currentDirectory().settings.messageTemplates == ["received": "We received your message.", "closing": "Closing this now."])
+        try await f.admin(.changeSettings(SettingsPatch(messageTemplates: ["received": "Thanks!"])))
+        #expect(try f.engine.currentDirectory().settings.messageTemplates == ["received": "Thanks!"])
+        // Another change leaves the templates alone.
+        try await f.admin(.changeSettings(SettingsPatch(allowReopen: false)))
+        #expect(try f.engine.currentDirectory().settings.messageTemplates == ["received": "Thanks!"])
+
+        let head = try f.store.lastPosition()
+        for bad in [["": "text"], ["name": "  "]] {
+            do {
+                try await f.admin(.changeSettings(SettingsPatch(messageTemplates: bad)))
+                Issue.record("accepted \(bad)")
+            } catch let error as DomainError {
+                #expect(error.code == "invalid_setting")
+            }
+        }
+        #expect(try f.store.lastPosition() == head)
+        let stored = try f.store.read(from: 1, limit: 1).first
+        #expect(stored?.type == "settings.changed" && stored?.schemaVersion == 2)
+    }
+}
