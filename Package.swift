@@ -113,7 +113,10 @@ let package = Package(
         ),
         .testTarget(
             name: "NotificationTests",
-            dependencies: ["Engine", "EventLog", "Messaging", "Projections", "SMTP", "TestSupport", "threadlog"]
+            dependencies: [
+                "Engine", "EventLog", "Messaging", "Projections", "SMTP", "TestSupport", "threadlog",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
         ),
         .testTarget(
             name: "HTTPAPITests",

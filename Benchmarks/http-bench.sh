@@ -84,6 +84,13 @@ figures() {
 
 echo "posting to $THREADS threads with $CONNECTIONS connections for $DURATION at $URL" >&2
 run_wrk -s "$WORK/post.lua" "$URL/v1/threads" >"$WORK/posts.txt"
+# The projections (views and mail outbox) must keep up, not just the log: their largest lag when the
+# posting stops, and how long they take to reach the log's head from there.
+lag() { curl -sf "$URL/metrics" | awk '/^threadlog_view_lag_events/ {v=$2+0; if (v>m) m=v} END {printf "%d\n", m}'; }
+LAG_AT_END=$(lag)
+CATCHUP_START=$(date +%s%N)
+while [ "$(lag)" != "0" ]; do sleep 0.02; done
+CATCHUP_MS=$(( ($(date +%s%N) - CATCHUP_START) / 1000000 ))
 echo "GET /healthz with $CONNECTIONS connections for $DURATION" >&2
 run_wrk "$URL/healthz" >"$WORK/health.txt"
 
@@ -95,6 +102,7 @@ EVENTS=$(curl -sf "$URL/healthz" | sed -E 's/.*"position":([0-9]+).*/\1/')
 printf "posts:   %10s req/s   p50 %8s   p99 %8s   (non-2xx: %s)\n" "$POST_RPS" "$POST_P50" "$POST_P99" "$POST_BAD"
 printf "healthz: %10s req/s   p50 %8s   p99 %8s\n" "$HEALTH_RPS" "$HEALTH_P50" "$HEALTH_P99"
 printf "ratio posts/healthz: %s (target >= 0.3); log position after the run: %s\n" "$RATIO" "$EVENTS"
+printf "projections: largest lag when posting stopped %s events, at the log's head %s ms later\n" "$LAG_AT_END" "$CATCHUP_MS"
 if [ "$POST_BAD" != "0" ]; then
     echo "http-bench: $POST_BAD posts were refused" >&2
     exit 1

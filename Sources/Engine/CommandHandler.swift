@@ -42,6 +42,7 @@ public final class CommandHandler: Sendable {
     private let logger: Logger
     private let maxAttempts = 16
     private let streams = StreamCache()
+    private let correlations = CorrelationIDs()
 
     public init(
         store: any EventStore,
@@ -68,8 +69,8 @@ public final class CommandHandler: Sendable {
             return try outcome(of: first)
         }
         // Generated once, so every retry decides about the same new thread or principal.
-        let id = newID()
-        let correlation = correlationID ?? commandID ?? id
+        let id = command.needsNewID ? newID() : ""
+        let correlation = correlationID ?? commandID ?? (id.isEmpty ? correlations.next() : id)
         for attempt in 1...maxAttempts {
             let (directory, position) = try directory.current()
             let context = CommandContext(now: clock(), actor: actor, newID: id)
@@ -98,7 +99,8 @@ public final class CommandHandler: Sendable {
             }
             do {
                 let result = try await store.append(AppendRequest(commandID: commandID, writes: writes))
-                return try outcome(of: result)
+                if result.deduplicated { return try outcome(of: result) }
+                return outcome(appended: plan.writes.map(\.events), to: writes, result: result, context: context)
             } catch let conflict as VersionConflict {
                 logger.debug("version conflict, deciding again", metadata: ["attempt": "\(attempt)", "conflict": "\(conflict)"])
             }
@@ -124,6 +126,34 @@ public final class CommandHandler: Sendable {
         var posted = try await handle(.postMessage(thread: thread, message: body), actor: actor, commandID: commandID)
         posted.existingThread = thread
         return posted
+    }
+
+    /// The outcome of a fresh append, from what was written: the log numbers the events of a request in
+    /// order, and each stream's last version is in the result, so nothing needs reading back.
+    private func outcome(
+        appended events: [[Event]], to writes: [StreamWrite], result: AppendResult, context: CommandContext
+    ) -> CommandOutcome {
+        var next = result.streamVersions
+        var versions: [[UInt64]] = Array(repeating: [], count: writes.count)
+        for index in writes.indices.reversed() {
+            let last = next[writes[index].stream] ?? UInt64(writes[index].events.count)
+            let count = UInt64(writes[index].events.count)
+            versions[index] = (0..<count).map { last - count + 1 + $0 }
+            next[writes[index].stream] = last - count
+        }
+        var recorded: [Recorded<Event>] = []
+        var position = result.firstPosition
+        for (index, write) in writes.enumerated() {
+            for (offset, event) in events[index].enumerated() {
+                recorded.append(
+                    Recorded(
+                        position: position, version: versions[index][offset],
+                        timeMillis: write.events[offset].timeMillis ?? context.now,
+                        actor: write.events[offset].actor, event: event))
+                position += 1
+            }
+        }
+        return CommandOutcome(events: recorded, position: result.lastPosition, existingThread: nil, deduplicated: false)
     }
 
     private func outcome(of result: AppendResult) throws -> CommandOutcome {
@@ -188,5 +218,36 @@ final class StreamCache: Sendable {
 
     func forget(_ stream: String) {
         _ = entries.withLock { $0.removeValue(forKey: stream) }
+    }
+}
+
+/// Correlation ids for commands that bring none: a random prefix per process and a counter, unique
+/// without drawing randomness for every command.
+final class CorrelationIDs: Sendable {
+    private let prefix: String
+    private let counter = Mutex<UInt64>(0)
+
+    init() {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        let hex = String(high, radix: 16).leftPadded(16) + String(low >> 16, radix: 16).leftPadded(12)
+        let chars = Array(hex)
+        prefix = "\(String(chars[0..<8]))-\(String(chars[8..<12]))-\(String(chars[12..<16]))-\(String(chars[16..<20]))-\(String(chars[20..<28]))"
+    }
+
+    /// `<random>-<counter>`, the counter in hexadecimal.
+    func next() -> String {
+        let value = counter.withLock { value in
+            value += 1
+            return value
+        }
+        return prefix + String(value, radix: 16)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

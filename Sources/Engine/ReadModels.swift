@@ -415,8 +415,9 @@ extension ReadModels: Service {
         }
         await cancelWhenGracefulShutdown {
             do {
+                let lane = BlockingLane(label: "threadlog.views")
                 while !Task.isCancelled {
-                    let reached = try self.catchUp()
+                    let reached = try await lane.run { try self.catchUp() }
                     try await self.log.waitForAppend(after: reached)
                 }
             } catch is CancellationError {

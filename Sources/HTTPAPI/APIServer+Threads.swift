@@ -46,9 +46,8 @@ extension APIServer {
         for recorded in outcome.events {
             if case .messagePosted(let posted) = recorded.event { number = posted.number }
         }
-        return try json(
-            PostedAnswer(id: "\(thread.rawValue)/\(number)", number: number, position: outcome.position),
-            status: .created, position: outcome.position)
+        let answer = PostedAnswer(id: "\(thread.rawValue)/\(number)", number: number, position: outcome.position)
+        return bytes(answer.json, status: .created, position: outcome.position)
     }
 
     /// Attachments may only name blobs uploaded before, with their true size.

@@ -146,6 +146,20 @@ struct PostedAnswer: Encodable {
     var id: String
     var number: Int
     var position: UInt64
+
+    /// The answer to every post, written directly: the same bytes the encoder gives (sorted keys).
+    var json: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(96)
+        out.append(contentsOf: #"{"id":"#.utf8)
+        JSONText.appendString(id, to: &out)
+        out.append(contentsOf: #","number":"#.utf8)
+        out.append(contentsOf: String(number).utf8)
+        out.append(contentsOf: #","position":"#.utf8)
+        out.append(contentsOf: String(position).utf8)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
 }
 
 struct ReadAnswer: Encodable {

@@ -179,7 +179,9 @@ struct APIServer: Sendable {
         guard let header = request.headers[.authorization] else { throw APIError.unauthorized }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthorized }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        var trimmed = parts[1].drop { $0 == " " || $0 == "\t" }
+        while let last = trimmed.last, last == " " || last == "\t" { trimmed = trimmed.dropLast() }
+        let token = String(trimmed)
         guard !token.isEmpty, token.utf8.count <= 512 else { throw APIError.unauthorized }
         let hash = Tokens.hash(token)
         let caller: Caller

@@ -19,6 +19,14 @@ public struct ReadSide: Sendable {
         ReadSide(queries: queries, services: services + extra, lag: lag)
     }
 
+    /// The same read side reporting one more projection's lag (the notification outbox).
+    public func reporting(_ name: String, lag extra: @escaping @Sendable () throws -> UInt64) -> ReadSide {
+        let lag = self.lag
+        return ReadSide(
+            queries: queries, services: services,
+            lag: { lag() + ((try? extra()).map { [(view: name, lag: $0)] } ?? []) })
+    }
+
     /// The projection-backed read models; their runner runs beside the server.
     public static func projected(_ models: ReadModels) -> ReadSide {
         ReadSide(

@@ -1,24 +1,21 @@
-import Foundation
+import Messaging
 
 /// Request bodies are decoded strictly: malformed JSON is 400 `invalid_json`, a field the route does
-/// not know is 400 `unknown_field`, a missing or mistyped field is 422. Unknown keys are found by
-/// comparing the input with the decoded value encoded again, so every DTO (nested ones too) is
-/// covered without listing its keys twice.
+/// not know is 400 `unknown_field`, a missing or mistyped field is 422. The body is parsed once and
+/// decoded by `StrictDecoder`, which notes the members each DTO asks for: any other member (in nested
+/// objects too) is unknown, without listing a DTO's keys twice.
 enum StrictJSON {
-    static func decode<T: Codable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        let data = Data(bytes.isEmpty ? Array("{}".utf8) : bytes)
-        let raw: Any
-        do {
-            raw = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        } catch {
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        guard let raw = JSONValue.parse(bytes.isEmpty ? Array("{}".utf8) : bytes) else {
             throw APIError.badRequest("invalid_json", "The body is not valid JSON.")
         }
-        guard raw is [String: Any] else {
+        guard case .object = raw else {
             throw APIError.badRequest("invalid_json", "The body must be a JSON object.")
         }
+        let visits = StrictDecoder.Visits()
         let value: T
         do {
-            value = try JSONDecoder().decode(T.self, from: data)
+            value = try StrictDecoder(value: raw, codingPath: [], visits: visits).decode(type)
         } catch let DecodingError.typeMismatch(_, context) {
             throw APIError.unprocessable("invalid_field", "Field '\(path(context.codingPath))' has the wrong type.")
         } catch let DecodingError.valueNotFound(_, context) {
@@ -31,37 +28,21 @@ enum StrictJSON {
         } catch {
             throw APIError.badRequest("invalid_json", "The body does not decode.")
         }
-        let known = try JSONSerialization.jsonObject(with: JSONEncoder().encode(value))
-        if let unknown = firstUnknownKey(raw, known, path: "") {
+        if let unknown = visits.firstUnknown() {
             throw APIError.badRequest("unknown_field", "Unknown field '\(unknown)'.")
         }
         return value
     }
 
-    private static func path(_ keys: [any CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-    }
-
-    private static func firstUnknownKey(_ input: Any, _ known: Any, path: String) -> String? {
-        switch (input, known) {
-        case (let input as [String: Any], let known as [String: Any]):
-            for key in input.keys.sorted() {
-                let value = input[key]!
-                let here = path.isEmpty ? key : path + "." + key
-                guard let knownValue = known[key] else {
-                    // An explicit null for an optional field the value leaves out is fine.
-                    if value is NSNull { continue }
-                    return here
-                }
-                if let unknown = firstUnknownKey(value, knownValue, path: here) { return unknown }
+    static func path(_ keys: [any CodingKey]) -> String {
+        var out = ""
+        for key in keys {
+            if let index = key.intValue {
+                out += "[\(index)]"
+            } else {
+                out += out.isEmpty ? key.stringValue : "." + key.stringValue
             }
-        case (let input as [Any], let known as [Any]):
-            for (index, pair) in zip(input, known).enumerated() {
-                if let unknown = firstUnknownKey(pair.0, pair.1, path: "\(path)[\(index)]") { return unknown }
-            }
-        default:
-            break
         }
-        return nil
+        return out
     }
 }

@@ -130,9 +130,19 @@ public enum Access {
         -> Int
     {
         let marker = thread.readMarker(of: user)
-        return visibleMessages(of: thread, for: user, in: directory).count {
-            $0.number > marker && $0.author != user
+        let visibility = visibility(of: thread, for: user, in: directory)
+        // Messages are in number and position order: the unread ones are a tail, counted from the end
+        // without copying any.
+        var count = 0
+        var index = thread.messages.endIndex
+        while index > thread.messages.startIndex {
+            index -= 1
+            guard thread.messages[index].number > marker,
+                visibility.includes(position: thread.messages[index].position)
+            else { break }
+            if thread.messages[index].author != user { count += 1 }
         }
+        return count
     }
 
     /// Everyone who can see the thread, internal and external, in id order.

@@ -87,6 +87,15 @@ public enum Command: Sendable, Hashable {
 extension Command {
     /// The streams an engine loads before deciding; every stream a decision writes is among them, and
     /// the versions loaded are the expected versions of the append. The directory is passed whole.
+    /// Whether deciding the command names something new after the context's `newID` (a thread, a
+    /// service principal); other commands need no id generated.
+    public var needsNewID: Bool {
+        switch self {
+        case .createServiceToken, .openThread: true
+        default: false
+        }
+    }
+
     public func streamsToLoad(context: CommandContext) -> [String] {
         switch self {
         case .createParty(let id, _, _): [StreamName.party(id)]

@@ -70,7 +70,7 @@ extension Decider {
     }
 
     static func validMessage(_ message: NewMessage, settings: Settings) throws(DomainError) {
-        guard !message.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !message.text.isBlank else {
             throw .emptyMessage
         }
         let size = message.text.utf8.count

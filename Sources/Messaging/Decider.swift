@@ -200,3 +200,8 @@ extension Decider {
         return thread
     }
 }
+
+extension String {
+    /// Nothing but white space (or nothing at all). Stops at the first other character.
+    var isBlank: Bool { unicodeScalars.allSatisfy(\.properties.isWhitespace) }
+}

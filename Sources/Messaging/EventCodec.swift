@@ -18,6 +18,9 @@ public struct EncodedEvent: Sendable, Hashable {
 public enum EventCodec {
     public static func encode(_ event: Event) -> EncodedEvent {
         let type = event.type
+        if let direct = encodeDirect(event) {
+            return EncodedEvent(type: type.rawValue, schemaVersion: type.latestSchemaVersion, data: direct)
+        }
         let data: Data
         do {
             data = try encodePayload(of: event)
@@ -67,11 +70,11 @@ public enum EventCodec {
         try decode(type: encoded.type, schemaVersion: encoded.schemaVersion, data: encoded.data)
     }
 
-    static var encoder: JSONEncoder {
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 
     static func encodePayload(of event: Event) throws -> Data {
         let encoder = encoder

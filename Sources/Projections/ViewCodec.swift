@@ -185,15 +185,16 @@ public struct ViewCodecError: Error, Sendable, CustomStringConvertible {
     public var description: String { "a view row does not decode; rebuild the views (threadlog project rebuild --all)" }
 }
 
-struct ByteWriter {
-    var bytes: [UInt8] = []
+/// Writes the length-prefixed binary fields of view rows (and of other stored rows built the same way).
+public struct ByteWriter {
+    public var bytes: [UInt8] = []
 
-    init() { bytes.reserveCapacity(256) }
+    public init() { bytes.reserveCapacity(256) }
 
-    mutating func byte(_ value: UInt8) { bytes.append(value) }
+    public mutating func byte(_ value: UInt8) { bytes.append(value) }
 
     /// LEB128: small numbers take one byte.
-    mutating func uint(_ value: UInt64) {
+    public mutating func uint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(v & 0x7F) | 0x80)
@@ -202,9 +203,9 @@ struct ByteWriter {
         bytes.append(UInt8(v))
     }
 
-    mutating func int(_ value: Int64) { uint(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
+    public mutating func int(_ value: Int64) { uint(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
 
-    mutating func string(_ value: String) {
+    public mutating func string(_ value: String) {
         var value = value
         value.withUTF8 { utf8 in
             uint(UInt64(utf8.count))
@@ -212,7 +213,7 @@ struct ByteWriter {
         }
     }
 
-    mutating func optional(_ value: String?) {
+    public mutating func optional(_ value: String?) {
         if let value {
             byte(1)
             string(value)
@@ -221,25 +222,26 @@ struct ByteWriter {
         }
     }
 
-    mutating func strings(_ values: [String]) {
+    public mutating func strings(_ values: [String]) {
         uint(UInt64(values.count))
         for value in values { string(value) }
     }
 }
 
-struct ByteReader {
+/// Reads what `ByteWriter` wrote, throwing on anything short or malformed.
+public struct ByteReader {
     let bytes: UnsafeRawBufferPointer
-    var index = 0
+    public var index = 0
 
-    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
-    mutating func byte() throws(ViewCodecError) -> UInt8 {
+    public mutating func byte() throws(ViewCodecError) -> UInt8 {
         guard index < bytes.count else { throw ViewCodecError() }
         defer { index += 1 }
         return bytes[index]
     }
 
-    mutating func uint() throws(ViewCodecError) -> UInt64 {
+    public mutating func uint() throws(ViewCodecError) -> UInt64 {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -251,35 +253,35 @@ struct ByteReader {
         }
     }
 
-    mutating func int() throws(ViewCodecError) -> Int64 {
+    public mutating func int() throws(ViewCodecError) -> Int64 {
         let raw = try uint()
         return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
     }
 
-    mutating func count() throws(ViewCodecError) -> Int {
+    public mutating func count() throws(ViewCodecError) -> Int {
         let value = try uint()
         guard value <= UInt64(bytes.count) else { throw ViewCodecError() }
         return Int(value)
     }
 
-    mutating func string() throws(ViewCodecError) -> String {
+    public mutating func string() throws(ViewCodecError) -> String {
         let length = try count()
         guard index + length <= bytes.count else { throw ViewCodecError() }
         defer { index += length }
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[index..<index + length]), as: UTF8.self)
     }
 
-    mutating func optional() throws(ViewCodecError) -> String? {
+    public mutating func optional() throws(ViewCodecError) -> String? {
         try byte() == 1 ? try string() : nil
     }
 
-    mutating func strings() throws(ViewCodecError) -> [String] {
+    public mutating func strings() throws(ViewCodecError) -> [String] {
         var out: [String] = []
         for _ in 0..<(try count()) { out.append(try string()) }
         return out
     }
 
-    mutating func enumeration<T: RawRepresentable<String>>(_: T.Type) throws(ViewCodecError) -> T {
+    public mutating func enumeration<T: RawRepresentable<String>>(_: T.Type) throws(ViewCodecError) -> T {
         guard let value = T(rawValue: try string()) else { throw ViewCodecError() }
         return value
     }

@@ -108,6 +108,33 @@ struct CommandHandlerTests {
         #expect(ThreadState.fold(records) == state)
         #expect(records.map(\.actor).contains("hana"))
     }
+
+    @Test("an outcome's events are the recorded ones: positions, versions, times, actors and payloads")
+    func outcomesAreWhatWasRecorded() async throws {
+        let f = try await world()
+        var outcomes: [CommandOutcome] = []
+        // A ticket open writes three streams (counter, thread, subject claim) with its first message.
+        outcomes.append(try await f.user("sam", .openThread(OpenThread(subjectKind: "ticket", title: "Broken", body: NewMessage(text: "it broke")))))
+        let thread = try #require(outcomes[0].thread)
+        outcomes.append(try await f.user("sam", .postMessage(thread: thread, message: NewMessage(text: "more"))))
+        outcomes.append(try await f.user("hana", .moveReadMarker(thread: thread, upTo: 2)))
+        outcomes.append(try await f.user("sam", .openThread(OpenThread(subjectKind: "contract", subjectRef: "C-9", title: "Chat"))))
+        #expect(outcomes[0].events.count >= 3)
+        for outcome in outcomes {
+            let count = outcome.events.count
+            let stored = try f.store.read(from: outcome.position - UInt64(count) + 1, limit: count).map { try $0.decoded() }
+            #expect(outcome.events == stored)
+        }
+        // Each command's events share one correlation id, and no two commands share theirs.
+        var seen: Set<String> = []
+        for outcome in outcomes {
+            let count = outcome.events.count
+            let raw = try f.store.read(from: outcome.position - UInt64(count) + 1, limit: count)
+            #expect(Set(raw.map(\.correlationID)).count == 1)
+            #expect(!raw[0].correlationID.isEmpty)
+            #expect(seen.insert(raw[0].correlationID).inserted)
+        }
+    }
 }
 
 @Suite("Message templates")

@@ -281,6 +281,14 @@ struct RouteTests {
                     422, "unknown_blob"
                 ),
                 (.post, thread + "/read", cast.bob, #"{"upTo":99}"#, 422, "read_marker_out_of_range"),
+                (.post, thread + "/read", cast.bob, #"{"upTo":1.5}"#, 422, "invalid_field"),
+                (.post, thread + "/read", cast.bob, #"{"upTo":null}"#, 422, "missing_field"),
+                (
+                    .post, thread + "/messages", cast.bob,
+                    #"{"body":"x","attachments":[{"name":"a","contentType":"text/plain","size":1,"sha256":"\#(String(repeating: "ab", count: 32))","colour":1}]}"#,
+                    400, "unknown_field"
+                ),
+                (.post, thread + "/messages", cast.bob, #"{"body":"x","attachments":{"name":"a"}}"#, 422, "invalid_field"),
                 (.post, thread + "/status", cast.ann, #"{"status":"sleeping"}"#, 422, "invalid_field"),
                 (.post, thread + "/messages", cast.eve, #"{"body":"let me in"}"#, 404, "thread_not_found"),
                 (.post, thread + "/block", cast.ann, #"{"why":"spam"}"#, 400, "unknown_field"),
@@ -296,11 +304,19 @@ struct RouteTests {
                 #expect(reply.errorCode == code, "\(method) \(path) \(body ?? ""): \(reply.text)")
                 #expect(reply.headers[.contentType] == "application/json")
             }
+            let nested = try await h.call(
+                .put, "/v1/settings", token: admin, body: #"{"retention":{"days":3,"hours":2}}"#)
+            #expect(nested.text.contains("retention.hours"), "\(nested.text)")
             let big = try await h.call(
                 .post, "/v1/blobs", token: cast.ann, bytes: [UInt8](repeating: 1, count: 64 * 1024 + 1))
             #expect(big.status == 413)
             #expect(big.errorCode == "body_too_large")
             #expect(try h.lastPosition() == before)
+            // An explicit null for an optional field, or for one the route does not have, is accepted.
+            let nulls = try await h.call(
+                .post, thread + "/messages", token: cast.bob, body: #"{"body":"nulls","format":null,"colour":null}"#)
+            #expect(nulls.status == 201, "\(nulls.text)")
+            #expect(try h.lastPosition() == before + 1)
         }
     }
 

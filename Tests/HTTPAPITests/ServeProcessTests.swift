@@ -193,6 +193,16 @@ struct ServeProcessTests {
         }
         let missing = acknowledged.filter { !present.contains($0) }
         #expect(missing.isEmpty, "acknowledged but lost: \(missing.prefix(10))")
+        // The mail outbox catches up too, and says how far it is behind.
+        var outboxLag: String?
+        for _ in 0..<100 {
+            let metrics = try await send(port: restarted.port, .get, "/metrics").text
+            outboxLag = metrics.split(separator: "\n").first { $0.hasPrefix(#"threadlog_view_lag_events{view="notifications"}"#) }
+                .map { String($0.split(separator: " ").last ?? "") }
+            if outboxLag == "0.0" || outboxLag == "0" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(outboxLag == "0.0" || outboxLag == "0", "\(outboxLag ?? "no notifications lag in /metrics")")
         restarted.signal(SIGTERM)
         #expect(await restarted.waitForExit() == 0)
     }

@@ -28,6 +28,34 @@ import Testing
         #expect(EventCodec.decodeDirect(.readMarkerMoved, encoded.data) == event)
     }
 
+    @Test func directEncodingIsWhatTheGeneralEncoderWrites() throws {
+        var generator = SystemRandomNumberGenerator()
+        // Every ASCII byte (controls included) and some wider characters, in random strings.
+        let alphabet = (0..<128).map { Character(Unicode.Scalar(UInt8($0))) } + ["é", "漢", "😀", "\u{2028}", "/"]
+        var texts = Self.texts
+        for _ in 0..<300 {
+            let length = Int.random(in: 0...40, using: &generator)
+            texts.append(String((0..<length).map { _ in alphabet.randomElement(using: &generator)! }))
+        }
+        for (i, text) in texts.enumerated() {
+            let attachments = i.isMultiple(of: 3) ? [Attachment(name: text, contentType: "text/plain", size: Int64(i), sha256: String(repeating: "a", count: 64))] : []
+            let events: [Event] = [
+                .messagePosted(MessagePosted(thread: ThreadID("t/\(i)"), number: i, author: UserID(text), kind: .message, format: .plain, text: text, attachments: attachments)),
+                .readMarkerMoved(ReadMarkerMoved(thread: ThreadID(text), user: "u", upTo: i)),
+            ]
+            for event in events {
+                let general = Array(try EventCodec.encodePayload(of: event))
+                if let direct = EventCodec.encodeDirect(event) {
+                    #expect(direct == general, "\(String(decoding: direct, as: UTF8.self)) vs \(String(decoding: general, as: UTF8.self))")
+                } else {
+                    // Only text with control characters that have no short escape leaves the direct path.
+                    #expect(text.utf8.contains { $0 < 0x20 && ![0x09, 0x0A, 0x0D].contains($0) })
+                }
+                #expect(EventCodec.encode(event).data == general)
+            }
+        }
+    }
+
     @Test func unexpectedPayloadsFallBack() throws {
         // Unknown members, missing members, wrong types and escaped keys all leave the fast path.
         for payload in [

@@ -221,4 +221,38 @@ struct ImmediateNotificationTests {
         try world.projector(configuration).catchUp()
         #expect(try world.outbox.entries().isEmpty)
     }
+
+    @Test("entries stored as JSON by an earlier version are still read and delivered")
+    func jsonEntriesStillRead() async throws {
+        try await withSMTPServer { server in
+            let world = try NotificationWorld()
+            defer { world.close() }
+            let configuration = try world.configuration(server)
+            let projector = world.projector(configuration)
+            try projector.catchUp()
+            try await world.populate()
+            _ = try await world.openThread()
+            try projector.catchUp()
+            let derived = try world.outbox.entries()
+            #expect(derived.count == 3)
+            // Rewrite every row the way the earlier version stored it.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            try world.views.write { txn in
+                var keys: [[UInt8]] = []
+                try txn.scan("notify.outbox.v1", prefix: []) { key, value in
+                    #expect(value.first != UInt8(ascii: "{"))
+                    keys.append(Array(key))
+                    return true
+                }
+                for (key, entry) in zip(keys, derived) {
+                    try txn.put("notify.outbox.v1", key, Array(try encoder.encode(entry)))
+                }
+            }
+            #expect(try world.outbox.entries() == derived)
+            try await world.drain(try world.sender(configuration))
+            #expect(try server.messages().count == 3)
+            #expect(try world.outbox.entries().allSatisfy { $0.status == .delivered })
+        }
+    }
 }

@@ -86,6 +86,7 @@ struct Serve: AsyncParsableCommand {
             log: store, models: models, handler: handler, data: data, logger: logger,
             beforeCompaction: { try outbox.catchUp() })
         return ReadSide.projected(models).adding(notifications + [RetentionService(retention: retention)])
+            .reporting("notifications", lag: { try outbox.lag() })
     }
 
     /// `THREADLOG_ADMIN_TOKEN` when set; else the hash kept from the first start; else a new token,

@@ -31,6 +31,12 @@ public final class NotificationProjector: Service, Sendable {
         return try outbox.cursor()?.checkpoint ?? 0
     }
 
+    /// How many log events are not yet turned into mail (for `/metrics`).
+    public func lag() throws -> UInt64 {
+        let head = try log.lastPosition()
+        return head - min(head, try outbox.cursor()?.checkpoint ?? 0)
+    }
+
     func step() throws -> Bool {
         try state.withLock { memory in
             guard let cursor = try outbox.cursor() else { return false }
@@ -148,7 +154,8 @@ public final class NotificationProjector: Service, Sendable {
     /// incrementally: the projector asks in log order, so each call reads only what came since.
     func thread(_ id: ThreadID, asOf position: UInt64) throws -> ThreadState? {
         try threads.withLock { threads in
-            var entry = threads[id] ?? ThreadEntry()
+            // Taken out while it grows, so the messages array is extended in place, not copied.
+            var entry = threads.removeValue(forKey: id) ?? ThreadEntry()
             if entry.position > position {
                 // Asked about the past (a restart in between): fold from the start again.
                 entry = ThreadEntry()
@@ -192,9 +199,10 @@ public final class NotificationProjector: Service, Sendable {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            let lane = BlockingLane(label: "threadlog.notifications")
             while !Task.isCancelled {
                 do {
-                    let reached = try self.catchUp()
+                    let reached = try await lane.run { try self.catchUp() }
                     try await self.log.waitForAppend(after: reached)
                 } catch is CancellationError {
                     return

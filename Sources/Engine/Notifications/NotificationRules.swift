@@ -89,7 +89,7 @@ enum NotificationRules {
             func add(_ user: UserID, asCc: Bool) {
                 guard let person = directory.users[user] else { return }
                 let context = context(occasion, reader: person, directory: directory, publicURL: publicURL)
-                let subject = oneLine(render(rule.subjectTemplate, context))
+                let subject = render(rule.subjectTemplate, context, oneLine: true)
                 let body = render(rule.bodyTemplate, context)
                 let address = mailbox(person)
                 if let index = groups.firstIndex(where: { $0.subject == subject && $0.body == body }) {
@@ -104,7 +104,7 @@ enum NotificationRules {
                 // Only fixed addresses (an archive): rendered as the thread's internal side reads it.
                 let context = context(occasion, reader: nil, directory: directory, publicURL: publicURL)
                 groups.append(
-                    (oneLine(render(rule.subjectTemplate, context)), render(rule.bodyTemplate, context), [], []))
+                    (render(rule.subjectTemplate, context, oneLine: true), render(rule.bodyTemplate, context), [], []))
             }
             for group in groups {
                 drafts.append(
@@ -160,47 +160,37 @@ enum NotificationRules {
         return out
     }
 
-    static func context(_ occasion: Occasion, reader: User?, directory: Directory, publicURL: String) -> [String: Any] {
+    static func context(_ occasion: Occasion, reader: User?, directory: Directory, publicURL: String) -> MailContext {
         let thread = occasion.thread
-        var author: [String: Any] = ["shown": false, "name": ""]
+        var context = base(thread, directory: directory, publicURL: publicURL)
+        context.author = ""
         if let actor = occasion.actor {
             let display =
                 reader.map { Access.authorDisplay(author: actor, reader: $0.id, thread: thread, in: directory) }
                 ?? AuthorDisplay(id: actor, name: directory.users[actor]?.name ?? actor.rawValue)
-            if let name = display.name, !name.isEmpty { author = ["shown": true, "name": name] }
+            context.author = display.name ?? ""
         }
-        var context = base(thread, directory: directory, publicURL: publicURL)
-        context["author"] = author
-        context["recipient"] = ["name": reader?.name ?? "", "email": reader?.email ?? ""]
-        context["event"] = occasion.trigger.rawValue
-        if let message = occasion.message {
-            context["message"] = ["number": message.number, "text": message.text, "kind": message.kind.rawValue]
-        }
-        if let change = occasion.statusChange {
-            context["status"] = ["from": change.from.rawValue, "to": change.to.rawValue]
-        }
-        if let handler = thread.handler {
-            context["handler"] = ["name": directory.users[handler]?.name ?? handler.rawValue]
-        }
+        context.recipient = .init(name: reader?.name ?? "", email: reader?.email ?? "")
+        context.event = occasion.trigger.rawValue
+        context.message = occasion.message
+        context.status = occasion.statusChange
+        context.handlerName = thread.handler.map { directory.users[$0]?.name ?? $0.rawValue }
         return context
     }
 
     /// What every template may use about a thread.
-    static func base(_ thread: ThreadState, directory: Directory, publicURL: String) -> [String: Any] {
-        var fields: [String: Any] = [
-            "id": thread.id.rawValue, "title": thread.title, "number": thread.number ?? thread.subject.ref,
-            "link": link(thread.id, publicURL), "status": thread.status.rawValue,
-            "priority": thread.priority.rawValue,
-        ]
-        // Absent rather than empty, so `{{#thread.category}}…{{/thread.category}}` is skipped without one.
-        if let category = thread.category {
-            fields["category"] = directory.categories[category]?.name ?? category.rawValue
-        }
-        return [
-            "portal": "Threadlog",
-            "subject": ["kind": thread.subject.kind, "ref": thread.subject.ref],
-            "thread": fields,
-        ]
+    static func base(_ thread: ThreadState, directory: Directory, publicURL: String) -> MailContext {
+        var context = MailContext()
+        context.subject = thread.subject
+        context.thread = fields(thread, directory: directory, publicURL: publicURL)
+        return context
+    }
+
+    static func fields(_ thread: ThreadState, directory: Directory, publicURL: String) -> MailContext.ThreadFields {
+        MailContext.ThreadFields(
+            id: thread.id.rawValue, title: thread.title, number: thread.number ?? thread.subject.ref,
+            link: link(thread.id, publicURL), status: thread.status.rawValue, priority: thread.priority.rawValue,
+            category: thread.category.map { directory.categories[$0]?.name ?? $0.rawValue })
     }
 
     /// The mail of a decided digest.
@@ -208,24 +198,21 @@ enum NotificationRules {
         _ digest: DigestScheduled, threads: [ThreadState], directory: Directory, publicURL: String
     ) -> MailDraft? {
         guard let user = directory.users[digest.user] else { return nil }
-        var context: [String: Any] = [
-            "portal": "Threadlog",
-            "subject": ["kind": digest.subject.kind, "ref": digest.subject.ref],
-            "recipient": ["name": user.name, "email": user.email],
-            "unread": digest.unread, "single": digest.unread == 1, "day": digest.day,
-            "link": publicURL + "/",
-            "threads": threads.map {
-                ["title": $0.title, "number": $0.number ?? $0.subject.ref, "link": link($0.id, publicURL)]
-            },
-        ]
-        if let first = threads.first {
-            context["thread"] = base(first, directory: directory, publicURL: publicURL)["thread"]
+        var context = MailContext()
+        context.subject = digest.subject
+        context.recipient = .init(name: user.name, email: user.email)
+        context.unread = digest.unread
+        context.day = digest.day
+        context.link = publicURL + "/"
+        context.threads = threads.map {
+            .init(title: $0.title, number: $0.number ?? $0.subject.ref, link: link($0.id, publicURL))
         }
+        context.thread = threads.first.map { fields($0, directory: directory, publicURL: publicURL) }
         return MailDraft(
             trigger: "digest", thread: threads.first?.id, threads: digest.threads,
             digest: OutboxEntry.DigestKey(user: digest.user, subject: digest.subject, day: digest.day),
             to: [mailbox(user)], cc: [], bcc: [],
-            subject: oneLine(render(directory.settings.digest.subjectTemplate, context)),
+            subject: render(directory.settings.digest.subjectTemplate, context, oneLine: true),
             body: render(digestBodyTemplate, context))
     }
 
@@ -239,30 +226,101 @@ enum NotificationRules {
 
     /// Renders plain text: no HTML escaping. A template that does not parse is sent as written, so a
     /// settings mistake shows in the mail rather than losing it.
-    static func render(_ template: String, _ context: [String: Any]) -> String {
-        guard let parsed = parsedTemplates.parsed(template) else { return template }
-        return parsed.render(context)
+    static func render(_ template: String, _ context: MailContext, oneLine: Bool = false) -> String {
+        templates.render(template, context, oneLine: oneLine)
     }
 
     /// Templates parse once; settings hold only a few.
-    static let parsedTemplates = TemplateCache()
+    static let templates = TemplateCache()
 
     static func oneLine(_ text: String) -> String {
         text.split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
     }
 }
 
-/// Parsed templates by their text.
+/// Parsed templates by their text, and what they rendered lately. A rendering depends only on the
+/// context entries the template names, so consecutive mails about one thread (the same title, author
+/// and reader, another message) reuse one rendering instead of running the template again.
 final class TemplateCache: Sendable {
-    private let templates = Mutex<[String: MustacheTemplate?]>([:])
+    struct Compiled: Sendable {
+        var template: MustacheTemplate?
+        var id: Int
+        /// The top-level context names the template's tags mention, sorted; `nil` when that cannot be
+        /// told from its text (custom delimiters, partials, the bare context `.`): never memoised then.
+        var names: [String]?
+    }
 
-    func parsed(_ text: String) -> MustacheTemplate? {
+    struct RenderKey: Hashable {
+        var template: Int
+        var oneLine: Bool
+        var context: MailContext
+    }
+
+    private let templates = Mutex<[String: Compiled]>([:])
+    private let renders = Mutex<[RenderKey: String]>([:])
+    private let capacity: Int
+
+    init(capacity: Int = 8192) { self.capacity = capacity }
+
+    /// The template rendered over the context; `oneLine` joins the lines (a mail subject).
+    func render(_ text: String, _ context: MailContext, oneLine: Bool = false) -> String {
+        let compiled = self.compiled(text)
+        guard let template = compiled.template else { return oneLine ? NotificationRules.oneLine(text) : text }
+        guard let names = compiled.names else {
+            let rendered = template.render(context.dictionary)
+            return oneLine ? NotificationRules.oneLine(rendered) : rendered
+        }
+        let key = RenderKey(template: compiled.id, oneLine: oneLine, context: context.keeping(names))
+        if let known = renders.withLock({ $0[key] }) { return known }
+        var rendered = template.render(context.dictionary)
+        if oneLine { rendered = NotificationRules.oneLine(rendered) }
+        renders.withLock { renders in
+            if renders.count >= capacity { renders.removeAll(keepingCapacity: true) }
+            renders[key] = rendered
+        }
+        return rendered
+    }
+
+    func compiled(_ text: String) -> Compiled {
         if let known = templates.withLock({ $0[text] }) { return known }
         let parsed = try? MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text)
-        templates.withLock { templates in
+        return templates.withLock { templates in
+            if let known = templates[text] { return known }
             if templates.count > 256 { templates.removeAll() }
-            templates[text] = parsed
+            let compiled = Compiled(template: parsed, id: Self.nextID(), names: Self.names(in: text))
+            templates[text] = compiled
+            return compiled
         }
-        return parsed
+    }
+
+    private static let counter = Mutex(0)
+    private static func nextID() -> Int {
+        counter.withLock { value in
+            value += 1
+            return value
+        }
+    }
+
+    /// The first segment of every name in the template's tags (`thread` for `{{#thread.category}}`),
+    /// over-approximated: any word in a tag counts.
+    static func names(in text: String) -> [String]? {
+        var names: Set<String> = []
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{") {
+            guard let close = rest[open.upperBound...].range(of: "}}") else { break }
+            let tag = rest[open.upperBound..<close.lowerBound]
+            rest = rest[close.upperBound...]
+            let trimmed = tag.drop { $0 == " " || $0 == "{" || $0 == "&" || $0 == "#" || $0 == "^" || $0 == "/" }
+            switch trimmed.first {
+            case "!": continue
+            case "=", ">", "<", "$": return nil
+            default: break
+            }
+            for word in trimmed.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-") }) {
+                if word.first == "." { return nil }
+                names.insert(String(word.prefix { $0 != "." }))
+            }
+        }
+        return names.sorted()
     }
 }

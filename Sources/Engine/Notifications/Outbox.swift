@@ -58,11 +58,11 @@ public final class Outbox: Sendable {
     func commit(_ entries: [OutboxEntry], scrubbing purged: [ThreadID] = [], from expected: UInt64, to reached: UInt64)
         throws -> Bool
     {
-        let encoded = try entries.map { ($0.key, try Self.encoder.encode($0)) }
+        let encoded = entries.map { ($0.key, $0.encoded()) }
         return try views.write { txn in
             guard let cursor = try Self.cursor(txn), cursor.checkpoint == expected else { return false }
             for (key, value) in encoded {
-                try txn.put(Self.entriesTable, key, Array(value))
+                try txn.put(Self.entriesTable, key, value)
                 try txn.put(Self.pendingTable, key, [])
             }
             if !purged.isEmpty {
@@ -74,7 +74,7 @@ public final class Outbox: Sendable {
                     return true
                 }
                 for (key, entry) in doomed {
-                    try txn.put(Self.entriesTable, key, Array(try Self.encoder.encode(entry.scrubbed())))
+                    try txn.put(Self.entriesTable, key, entry.scrubbed().encoded())
                     try txn.delete(Self.pendingTable, key)
                 }
             }
@@ -114,7 +114,7 @@ public final class Outbox: Sendable {
         try views.write { txn in
             guard let bytes = try txn.get(Self.entriesTable, key) else { return nil }
             guard let updated = change(try Self.decodeEntry(bytes)) else { return nil }
-            try txn.put(Self.entriesTable, key, Array(try Self.encoder.encode(updated)))
+            try txn.put(Self.entriesTable, key, updated.encoded())
             switch updated.status {
             case .pending, .sending:
                 break
@@ -143,19 +143,11 @@ public final class Outbox: Sendable {
         try views.write { txn in try txn.delete(Self.followupsTable, key) }
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return encoder
-    }()
-
     static func decodeEntry(_ bytes: [UInt8]) throws -> OutboxEntry {
-        try JSONDecoder().decode(OutboxEntry.self, from: Data(bytes))
+        try bytes.withUnsafeBytes { try OutboxEntry.decode($0) }
     }
 
-    static func decodeEntry(_ bytes: UnsafeRawBufferPointer) throws -> OutboxEntry {
-        try JSONDecoder().decode(OutboxEntry.self, from: Data(bytes))
-    }
+    static func decodeEntry(_ bytes: UnsafeRawBufferPointer) throws -> OutboxEntry { try OutboxEntry.decode(bytes) }
 
     static func encode(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian, Array.init) }
 
