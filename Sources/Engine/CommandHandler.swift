@@ -85,6 +85,8 @@ public final class CommandHandler: Sendable {
                 }
             }
             let plan = try Decider.plan(command, context: context, directory: directory, loaded: loaded)
+            // Released before the append, so the cache extends its states in place afterwards.
+            loaded = LoadedStreams()
             if let existing = plan.existingThread {
                 return try await answerExisting(existing, command: command, actor: actor, directory: directory, position: position, commandID: commandID)
             }
@@ -100,7 +102,14 @@ public final class CommandHandler: Sendable {
             do {
                 let result = try await store.append(AppendRequest(commandID: commandID, writes: writes))
                 if result.deduplicated { return try outcome(of: result) }
-                return outcome(appended: plan.writes.map(\.events), to: writes, result: result, context: context)
+                let done = outcome(appended: plan.writes.map(\.events), to: writes, result: result, context: context)
+                // The next command on these streams starts from what was just decided, not a re-read.
+                var offset = 0
+                for write in writes {
+                    streams.extend(write.stream, with: done.events[offset..<offset + write.events.count])
+                    offset += write.events.count
+                }
+                return done
             } catch let conflict as VersionConflict {
                 logger.debug("version conflict, deciding again", metadata: ["attempt": "\(attempt)", "conflict": "\(conflict)"])
             }
@@ -214,6 +223,27 @@ final class StreamCache: Sendable {
             if (entries[stream]?.version ?? 0) <= entry.version { entries[stream] = entry }
         }
         return result
+    }
+
+    /// Applies events just appended to a stream to its cached entry, when they follow it directly
+    /// (otherwise the next load reads them from the log).
+    func extend(_ stream: String, with appended: ArraySlice<Recorded<Event>>) {
+        guard let first = appended.first else { return }
+        let isThread = stream.hasPrefix("thread-")
+        entries.withLock { entries in
+            guard var entry = entries.removeValue(forKey: stream) else { return }
+            if entry.version + 1 == first.version {
+                for recorded in appended {
+                    entry.version = recorded.version
+                    if isThread {
+                        entry.thread = ThreadState.evolve(entry.thread.take(), recorded)
+                    } else {
+                        entry.records.append(recorded)
+                    }
+                }
+            }
+            entries[stream] = entry
+        }
     }
 
     func forget(_ stream: String) {

@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import Logging
 import Messaging
+import Projections
 import ServiceLifecycle
 import Synchronization
 
@@ -14,7 +15,7 @@ public final class NotificationProjector: Service, Sendable {
     let configuration: NotificationConfiguration
     let logger: Logger
     /// The directory as of `position`; only one derivation runs at a time.
-    private let state = Mutex<(directory: Directory, position: UInt64)?>(nil)
+    private let state = Mutex<(directory: Directory, audience: Audience, position: UInt64)?>(nil)
 
     public init(log: any EventStore, outbox: Outbox, configuration: NotificationConfiguration, logger: Logger) {
         self.log = log
@@ -42,10 +43,13 @@ public final class NotificationProjector: Service, Sendable {
             guard let cursor = try outbox.cursor() else { return false }
             let events = try log.read(from: cursor.checkpoint + 1, limit: configuration.batchSize)
             guard let last = events.last else { return false }
-            var directory =
-                if let memory, memory.position == cursor.checkpoint { memory.directory } else {
-                    try directoryFold(upTo: cursor.checkpoint)
-                }
+            var directory: Directory
+            var audience: Audience?
+            if let memory, memory.position == cursor.checkpoint {
+                (directory, audience) = (memory.directory, memory.audience)
+            } else {
+                directory = try directoryFold(upTo: cursor.checkpoint)
+            }
             var entries: [OutboxEntry] = []
             var purged: [ThreadID] = []
             for recorded in events where !recorded.isPurged {
@@ -59,6 +63,7 @@ public final class NotificationProjector: Service, Sendable {
                 case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
                     .structureMemberRemoved, .categoryCreated, .settingsChanged, .categoryRetentionSet:
                     directory = Directory.evolve(directory, try recorded.decoded())
+                    audience = nil
                     continue
                 case .threadPurged:
                     if case .threadPurged(let e) = try recorded.decoded().event { purged.append(e.thread) }
@@ -67,13 +72,14 @@ public final class NotificationProjector: Service, Sendable {
                     .legalHoldPlaced, .legalHoldReleased, .digestSent:
                     continue
                 }
-                let drafts = try derive(try recorded.decoded(), directory: directory)
+                if audience == nil { audience = Audience(directory: directory) }
+                let drafts = try derive(try recorded.decoded(), directory: directory, audience: audience)
                 for (index, draft) in drafts.enumerated() {
                     entries.append(entry(draft, recorded: recorded, index: index))
                 }
             }
             if try outbox.commit(entries, scrubbing: purged, from: cursor.checkpoint, to: last.position) {
-                memory = (directory, last.position)
+                memory = (directory, audience ?? Audience(directory: directory), last.position)
                 if !entries.isEmpty {
                     logger.debug(
                         "notifications derived",
@@ -99,14 +105,14 @@ public final class NotificationProjector: Service, Sendable {
     }
 
     /// The mails one event produces, as of its position.
-    func derive(_ recorded: Recorded<Event>, directory: Directory) throws -> [MailDraft] {
+    func derive(_ recorded: Recorded<Event>, directory: Directory, audience: Audience? = nil) throws -> [MailDraft] {
         let url = configuration.publicURL
         let actor: UserID? = if case .user(let id) = Actor(recordedValue: recorded.actor) { id } else { nil }
         switch recorded.event {
         case .threadOpened(let e):
             guard let thread = try thread(e.thread, asOf: recorded.position) else { return [] }
             return NotificationRules.drafts(
-                for: .init(trigger: .threadOpened, thread: thread, actor: e.openedBy, position: recorded.position),
+                for: .init(trigger: .threadOpened, thread: thread, actor: e.openedBy, position: recorded.position, audience: audience),
                 directory: directory, publicURL: url)
         case .messagePosted(let e):
             guard let thread = try thread(e.thread, asOf: recorded.position) else { return [] }
@@ -115,7 +121,8 @@ public final class NotificationProjector: Service, Sendable {
             if e.number == 1, e.author == thread.openedBy {
                 // A thread opened with its first message: whoever the opening mailed knows already.
                 let opening = NotificationRules.Occasion(
-                    trigger: .threadOpened, thread: thread, actor: thread.openedBy, position: thread.openedAtPosition)
+                    trigger: .threadOpened, thread: thread, actor: thread.openedBy, position: thread.openedAtPosition,
+                    audience: audience)
                 for rule in NotificationRules.rules(directory.settings) where rule.on == .threadOpened {
                     announced.formUnion(NotificationRules.recipients(rule.to + rule.cc, opening, directory))
                 }
@@ -123,18 +130,19 @@ public final class NotificationProjector: Service, Sendable {
             return NotificationRules.drafts(
                 for: .init(
                     trigger: .messagePosted, thread: thread, actor: e.author, position: recorded.position,
-                    message: message),
+                    message: message, audience: audience),
                 directory: directory, publicURL: url, excluding: announced)
         case .threadStatusChanged(let e):
             guard let thread = try thread(e.thread, asOf: recorded.position) else { return [] }
             return NotificationRules.drafts(
                 for: .init(
-                    trigger: .statusChanged, thread: thread, actor: actor, position: recorded.position, statusChange: e),
+                    trigger: .statusChanged, thread: thread, actor: actor, position: recorded.position, statusChange: e,
+                    audience: audience),
                 directory: directory, publicURL: url)
         case .handlerAssigned(let e):
             guard let thread = try thread(e.thread, asOf: recorded.position) else { return [] }
             return NotificationRules.drafts(
-                for: .init(trigger: .handlerAssigned, thread: thread, actor: actor, position: recorded.position),
+                for: .init(trigger: .handlerAssigned, thread: thread, actor: actor, position: recorded.position, audience: audience),
                 directory: directory, publicURL: url)
         case .digestScheduled(let e):
             let threads = try e.threads.compactMap { try thread($0, asOf: recorded.position) }

@@ -1,6 +1,7 @@
 import Foundation
 import Messaging
 import Mustache
+import Projections
 import Synchronization
 
 /// Which mails an event produces: pure functions of the event, the thread as of the event and the
@@ -71,6 +72,8 @@ enum NotificationRules {
         var position: UInt64
         var message: PostedMessage?
         var statusChange: ThreadStatusChanged?
+        /// Who may see a thread, from its few candidates; without it every user is checked.
+        var audience: Audience?
     }
 
     /// The mails of every matching rule. `excluding` drops recipients already mailed for the same thing
@@ -124,9 +127,8 @@ enum NotificationRules {
         _ groups: [NotificationRule.Recipient], _ occasion: Occasion, _ directory: Directory
     ) -> [UserID] {
         let thread = occasion.thread
-        let readers = directory.users.keys.sorted().filter {
-            Access.canRead($0, thread, directory, atPosition: occasion.position)
-        }
+        let candidates = occasion.audience?.users(of: thread, in: directory) ?? directory.users.keys.sorted()
+        let readers = candidates.filter { Access.canRead($0, thread, directory, atPosition: occasion.position) }
         var out: [UserID] = []
         for group in groups {
             var found: [UserID]
