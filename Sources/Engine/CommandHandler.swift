@@ -102,14 +102,12 @@ public final class CommandHandler: Sendable {
             do {
                 let result = try await store.append(AppendRequest(commandID: commandID, writes: writes))
                 if result.deduplicated { return try outcome(of: result) }
-                let done = outcome(appended: plan.writes.map(\.events), to: writes, result: result, context: context)
+                let recorded = self.recorded(plan.writes.map(\.events), as: writes, result: result, now: context.now)
                 // The next command on these streams starts from what was just decided, not a re-read.
-                var offset = 0
-                for write in writes {
-                    streams.extend(write.stream, with: done.events[offset..<offset + write.events.count])
-                    offset += write.events.count
-                }
-                return done
+                for (write, events) in zip(writes, recorded) { streams.extend(write.stream, with: events) }
+                return CommandOutcome(
+                    events: recorded.flatMap { $0 }, position: result.lastPosition, existingThread: nil,
+                    deduplicated: false)
             } catch let conflict as VersionConflict {
                 logger.debug("version conflict, deciding again", metadata: ["attempt": "\(attempt)", "conflict": "\(conflict)"])
             }
@@ -137,32 +135,23 @@ public final class CommandHandler: Sendable {
         return posted
     }
 
-    /// The outcome of a fresh append, from what was written: the log numbers the events of a request in
-    /// order, and each stream's last version is in the result, so nothing needs reading back.
-    private func outcome(
-        appended events: [[Event]], to writes: [StreamWrite], result: AppendResult, context: CommandContext
-    ) -> CommandOutcome {
-        var next = result.streamVersions
-        var versions: [[UInt64]] = Array(repeating: [], count: writes.count)
-        for index in writes.indices.reversed() {
-            let last = next[writes[index].stream] ?? UInt64(writes[index].events.count)
-            let count = UInt64(writes[index].events.count)
-            versions[index] = (0..<count).map { last - count + 1 + $0 }
-            next[writes[index].stream] = last - count
-        }
-        var recorded: [Recorded<Event>] = []
+    /// The events of a fresh append as the log recorded them, per write, from what was written: the log
+    /// numbers a request's events in order, and each stream's last version is in the result (a stream
+    /// appears once per request), so nothing needs reading back.
+    private func recorded(
+        _ events: [[Event]], as writes: [StreamWrite], result: AppendResult, now: Int64
+    ) -> [[Recorded<Event>]] {
         var position = result.firstPosition
-        for (index, write) in writes.enumerated() {
-            for (offset, event) in events[index].enumerated() {
-                recorded.append(
-                    Recorded(
-                        position: position, version: versions[index][offset],
-                        timeMillis: write.events[offset].timeMillis ?? context.now,
-                        actor: write.events[offset].actor, event: event))
-                position += 1
+        return zip(events, writes).map { events, write in
+            let count = UInt64(write.events.count)
+            let first = (result.streamVersions[write.stream] ?? count) - count + 1
+            return zip(events, write.events).enumerated().map { offset, pair in
+                defer { position += 1 }
+                return Recorded(
+                    position: position, version: first + UInt64(offset), timeMillis: pair.1.timeMillis ?? now,
+                    actor: pair.1.actor, event: pair.0)
             }
         }
-        return CommandOutcome(events: recorded, position: result.lastPosition, existingThread: nil, deduplicated: false)
     }
 
     private func outcome(of result: AppendResult) throws -> CommandOutcome {
@@ -197,6 +186,15 @@ final class StreamCache: Sendable {
         var version: UInt64 = 0
         var records: [Recorded<Event>] = []
         var thread: ThreadState?
+
+        /// Thread streams keep only their folded state, others their records.
+        mutating func apply(_ recorded: Recorded<Event>, isThread: Bool) {
+            if isThread {
+                thread = ThreadState.evolve(thread.take(), recorded)
+            } else {
+                records.append(recorded)
+            }
+        }
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -210,11 +208,7 @@ final class StreamCache: Sendable {
         for recorded in fresh {
             entry.version = recorded.version
             guard let decoded = try recorded.decodedUnlessPurged() else { continue }
-            if isThread {
-                entry.thread = ThreadState.evolve(entry.thread.take(), decoded)
-            } else {
-                entry.records.append(decoded)
-            }
+            entry.apply(decoded, isThread: isThread)
         }
         let result = entry
         entries.withLock { entries in
@@ -227,7 +221,7 @@ final class StreamCache: Sendable {
 
     /// Applies events just appended to a stream to its cached entry, when they follow it directly
     /// (otherwise the next load reads them from the log).
-    func extend(_ stream: String, with appended: ArraySlice<Recorded<Event>>) {
+    func extend(_ stream: String, with appended: [Recorded<Event>]) {
         guard let first = appended.first else { return }
         let isThread = stream.hasPrefix("thread-")
         entries.withLock { entries in
@@ -235,11 +229,7 @@ final class StreamCache: Sendable {
             if entry.version + 1 == first.version {
                 for recorded in appended {
                     entry.version = recorded.version
-                    if isThread {
-                        entry.thread = ThreadState.evolve(entry.thread.take(), recorded)
-                    } else {
-                        entry.records.append(recorded)
-                    }
+                    entry.apply(recorded, isThread: isThread)
                 }
             }
             entries[stream] = entry
@@ -251,33 +241,18 @@ final class StreamCache: Sendable {
     }
 }
 
-/// Correlation ids for commands that bring none: a random prefix per process and a counter, unique
+/// Correlation ids for commands that bring none: a random UUID per process and a counter, unique
 /// without drawing randomness for every command.
 final class CorrelationIDs: Sendable {
-    private let prefix: String
+    private let prefix = UUID().uuidString.lowercased() + "-"
     private let counter = Mutex<UInt64>(0)
 
-    init() {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        let hex = String(high, radix: 16).leftPadded(16) + String(low >> 16, radix: 16).leftPadded(12)
-        let chars = Array(hex)
-        prefix = "\(String(chars[0..<8]))-\(String(chars[8..<12]))-\(String(chars[12..<16]))-\(String(chars[16..<20]))-\(String(chars[20..<28]))"
-    }
-
-    /// `<random>-<counter>`, the counter in hexadecimal.
+    /// `<uuid>-<counter>`, the counter in hexadecimal.
     func next() -> String {
         let value = counter.withLock { value in
             value += 1
             return value
         }
         return prefix + String(value, radix: 16)
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -55,6 +55,14 @@ struct StrictDecoder: Decoder {
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer { Single(decoder: self) }
 
+    /// Decodes a member or an element, which may not be `null`.
+    func decodePresent<T: Decodable>(_ type: T.Type) throws -> T {
+        if case .null = value {
+            throw DecodingError.valueNotFound(type, .init(codingPath: codingPath, debugDescription: "null"))
+        }
+        return try decode(type)
+    }
+
     /// Decodes `T` here. An object `T` read without opening it (an empty DTO) has every member unknown.
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let before = visits.objects.count
@@ -99,11 +107,7 @@ struct StrictDecoder: Decoder {
         }
 
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-            let child = decoder.child(try member(key), key)
-            if case .null = child.value {
-                throw DecodingError.valueNotFound(type, .init(codingPath: child.codingPath, debugDescription: "null"))
-            }
-            return try child.decode(type)
+            try decoder.child(try member(key), key).decodePresent(type)
         }
 
         func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
@@ -144,11 +148,7 @@ struct StrictDecoder: Decoder {
         }
 
         mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-            let child = try next()
-            if case .null = child.value {
-                throw DecodingError.valueNotFound(type, .init(codingPath: child.codingPath, debugDescription: "null"))
-            }
-            return try child.decode(type)
+            try next().decodePresent(type)
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws

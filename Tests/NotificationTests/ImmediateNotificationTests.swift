@@ -11,130 +11,122 @@ struct ImmediateNotificationTests {
     @Test("default rules: acknowledgement, handlers told of a new thread, the other side told of each message")
     func defaultRules() async throws {
         try await withSMTPServer { server in
-            let world = try NotificationWorld()
-            defer { world.close() }
-            let configuration = try world.configuration(server)
-            let projector = world.projector(configuration)
-            try projector.catchUp()
-            try await world.populate()
-            let thread = try await world.openThread()
-            try await world.user("h1", .postMessage(thread: thread, message: NewMessage(text: "Yes, on Monday.")))
-            try await world.user("c2", .postMessage(thread: thread, message: NewMessage(text: "Thanks!")))
-            try projector.catchUp()
-            try await world.drain(try world.sender(configuration))
+            try await NotificationWorld.populated(mailingTo: server) { world, configuration, projector in
+                let thread = try await world.openThread()
+                try await world.user("h1", .postMessage(thread: thread, message: NewMessage(text: "Yes, on Monday.")))
+                try await world.user("c2", .postMessage(thread: thread, message: NewMessage(text: "Thanks!")))
+                try projector.catchUp()
+                try await world.drain(try world.sender(configuration))
 
-            let mails = try server.messages()
-            let parsed = try mails.map { try $0.parsed() }
-            let summary = parsed.map { "\($0.toAddresses.joined(separator: ",")) | \($0.subject)" }
-            #expect(
-                summary == [
-                    "clara@acme.example | We received your request C-1: Invoice C-1",
-                    "hana@ops.example | New thread C-1: Invoice C-1",
-                    "hugo@ops.example | New thread C-1: Invoice C-1",
-                    "clara@acme.example | New message on contract C-1: Invoice C-1",
-                    "carl@acme.example | New message on contract C-1: Invoice C-1",
-                    "hana@ops.example | New message on contract C-1: Invoice C-1",
-                    "hugo@ops.example | New message on contract C-1: Invoice C-1",
-                ], "\(summary)")
-            // The default templates greet each reader by name, so each gets a mail of their own; the
-            // opening announced the first message already: no separate mail for it.
-            #expect(parsed.count == 7)
-            for mail in parsed {
-                #expect(mail.defects.isEmpty, "\(mail.defects)")
-                #expect(mail.from == [.init(name: "Threadlog", address: "noreply@threadlog.example")])
+                let mails = try server.messages()
+                let parsed = try mails.map { try $0.parsed() }
+                let summary = parsed.map { "\($0.toAddresses.joined(separator: ",")) | \($0.subject)" }
                 #expect(
-                    mail.messageID?.hasPrefix("<threadlog.") == true
-                        && mail.messageID?.hasSuffix("@threadlog.example>") == true)
-                #expect(mail.body.contains("https://threads.example/threads/\(thread.rawValue)"))
-                #expect(mail.headers.contains { $0 == ["X-Threadlog-Thread", thread.rawValue] })
+                    summary == [
+                        "clara@acme.example | We received your request C-1: Invoice C-1",
+                        "hana@ops.example | New thread C-1: Invoice C-1",
+                        "hugo@ops.example | New thread C-1: Invoice C-1",
+                        "clara@acme.example | New message on contract C-1: Invoice C-1",
+                        "carl@acme.example | New message on contract C-1: Invoice C-1",
+                        "hana@ops.example | New message on contract C-1: Invoice C-1",
+                        "hugo@ops.example | New message on contract C-1: Invoice C-1",
+                    ], "\(summary)")
+                // The default templates greet each reader by name, so each gets a mail of their own; the
+                // opening announced the first message already: no separate mail for it.
+                #expect(parsed.count == 7)
+                for mail in parsed {
+                    #expect(mail.defects.isEmpty, "\(mail.defects)")
+                    #expect(mail.from == [.init(name: "Threadlog", address: "noreply@threadlog.example")])
+                    #expect(
+                        mail.messageID?.hasPrefix("<threadlog.") == true
+                            && mail.messageID?.hasSuffix("@threadlog.example>") == true)
+                    #expect(mail.body.contains("https://threads.example/threads/\(thread.rawValue)"))
+                    #expect(mail.headers.contains { $0 == ["X-Threadlog-Thread", thread.rawValue] })
+                }
+                #expect(
+                    parsed[0].body.hasPrefix(
+                        "Hello Clara Client,\n\nyour request \"Invoice C-1\" about contract C-1 has been received."))
+                #expect(
+                    parsed[1].body.contains("a new thread was opened by Clara Client on contract C-1: \"Invoice C-1\"."))
+                // The outside readers see the internal author as the display policy shows them (workgroup:
+                // the party's name); the internal side sees the outside author as is.
+                #expect(parsed[3].body.contains("there is a new message from Operations in \"Invoice C-1\""))
+                #expect(parsed[5].body.hasPrefix("Hello Hana Handler,\n\nthere is a new message from Carl Customer"))
+                #expect(Set(parsed.compactMap(\.messageID)).count == 7)
+                let entries = try world.outbox.entries()
+                #expect(entries.allSatisfy { $0.status == .delivered && $0.attempts == 1 })
+                #expect(entries.map(\.messageID) == parsed.compactMap(\.messageID))
             }
-            #expect(
-                parsed[0].body.hasPrefix(
-                    "Hello Clara Client,\n\nyour request \"Invoice C-1\" about contract C-1 has been received."))
-            #expect(
-                parsed[1].body.contains("a new thread was opened by Clara Client on contract C-1: \"Invoice C-1\"."))
-            // The outside readers see the internal author as the display policy shows them (workgroup:
-            // the party's name); the internal side sees the outside author as is.
-            #expect(parsed[3].body.contains("there is a new message from Operations in \"Invoice C-1\""))
-            #expect(parsed[5].body.hasPrefix("Hello Hana Handler,\n\nthere is a new message from Carl Customer"))
-            #expect(Set(parsed.compactMap(\.messageID)).count == 7)
-            let entries = try world.outbox.entries()
-            #expect(entries.allSatisfy { $0.status == .delivered && $0.attempts == 1 })
-            #expect(entries.map(\.messageID) == parsed.compactMap(\.messageID))
         }
     }
 
     @Test("configured rules choose the trigger, the recipients in To, Cc and Bcc, and the templates")
     func configuredRules() async throws {
         try await withSMTPServer { server in
-            let world = try NotificationWorld()
-            defer { world.close() }
-            let configuration = try world.configuration(server)
-            let projector = world.projector(configuration)
-            try projector.catchUp()
-            try await world.populate()
-            try await world.admin(
-                .changeSettings(
-                    SettingsPatch(
-                        displayPolicy: DisplayPolicy(mode: .custom, text: "Customer service"),
-                        notifications: [
-                            NotificationRule(
-                                on: .handlerAssigned, to: [.handler], cc: [.otherSide], bcc: ["archive@ops.example"],
-                                subjectTemplate: "[{{subject.ref}}] {{handler.name}} takes \"{{thread.title}}\"",
-                                bodyTemplate:
-                                    "{{author.name}} assigned {{thread.number}} to {{handler.name}} <{{thread.link}}> & more"
-                            ),
-                            NotificationRule(
-                                on: .statusChanged, to: [.author], cc: [.handler],
-                                subjectTemplate: "{{subject.ref}}: {{status.from}} → {{status.to}}",
-                                bodyTemplate: "{{thread.title}} is {{thread.status}} now."),
-                            NotificationRule(
-                                on: .messagePosted, to: [.participants],
-                                subjectTemplate: "Message {{message.number}} on {{subject.ref}}",
-                                bodyTemplate:
-                                    "{{#author.shown}}{{author.name}}{{/author.shown}} wrote: {{message.text}}"),
-                        ])))
-            let thread = try await world.openThread(body: nil)
-            try await world.user("h1", .assignHandler(thread: thread, handler: "h2"))
-            try await world.user(
-                "h2", .postMessage(thread: thread, message: NewMessage(text: "Paid on Monday & done.")))
-            try await world.user("c1", .changeStatus(thread: thread, to: .resolved))
-            try projector.catchUp()
-            try await world.drain(try world.sender(configuration))
+            try await NotificationWorld.populated(mailingTo: server) { world, configuration, projector in
+                try await world.admin(
+                    .changeSettings(
+                        SettingsPatch(
+                            displayPolicy: DisplayPolicy(mode: .custom, text: "Customer service"),
+                            notifications: [
+                                NotificationRule(
+                                    on: .handlerAssigned, to: [.handler], cc: [.otherSide], bcc: ["archive@ops.example"],
+                                    subjectTemplate: "[{{subject.ref}}] {{handler.name}} takes \"{{thread.title}}\"",
+                                    bodyTemplate:
+                                        "{{author.name}} assigned {{thread.number}} to {{handler.name}} <{{thread.link}}> & more"
+                                ),
+                                NotificationRule(
+                                    on: .statusChanged, to: [.author], cc: [.handler],
+                                    subjectTemplate: "{{subject.ref}}: {{status.from}} → {{status.to}}",
+                                    bodyTemplate: "{{thread.title}} is {{thread.status}} now."),
+                                NotificationRule(
+                                    on: .messagePosted, to: [.participants],
+                                    subjectTemplate: "Message {{message.number}} on {{subject.ref}}",
+                                    bodyTemplate:
+                                        "{{#author.shown}}{{author.name}}{{/author.shown}} wrote: {{message.text}}"),
+                            ])))
+                let thread = try await world.openThread(body: nil)
+                try await world.user("h1", .assignHandler(thread: thread, handler: "h2"))
+                try await world.user(
+                    "h2", .postMessage(thread: thread, message: NewMessage(text: "Paid on Monday & done.")))
+                try await world.user("c1", .changeStatus(thread: thread, to: .resolved))
+                try projector.catchUp()
+                try await world.drain(try world.sender(configuration))
 
-            let mails = try server.messages()
-            let parsed = try mails.map { try $0.parsed() }
-            // No rule for threadOpened: opening mails nobody. The assignment: one rendering for the
-            // internal handler, another for the outside side in Cc (they see the custom mention).
-            #expect(parsed.count == 5, "\(parsed.map(\.subject))")
-            let assigned = parsed.filter { $0.subject.hasPrefix("[C-1]") }
-            #expect(assigned.count == 2)
-            let toHandler = try #require(assigned.first { $0.toAddresses == ["hugo@ops.example"] })
-            #expect(toHandler.subject == "[C-1] Hugo Helper takes \"Invoice C-1\"")
-            #expect(
-                toHandler.body
-                    == "Hana Handler assigned C-1 to Hugo Helper <https://threads.example/threads/\(thread.rawValue)> & more"
-            )
-            let toOutside = try #require(assigned.first { $0.toAddresses != ["hugo@ops.example"] })
-            #expect(toOutside.toAddresses == ["clara@acme.example", "carl@acme.example"])
-            #expect(toOutside.body.hasPrefix("Customer service assigned C-1 to Hugo Helper"))
-            // Bcc reaches the archive in the envelope, never in a header.
-            let envelopes = mails.filter { (try? $0.parsed().subject.hasPrefix("[C-1]")) == true }.map(\.envelope)
-            #expect(envelopes.allSatisfy { $0.recipients.contains("archive@ops.example") })
-            #expect(mails.allSatisfy { !$0.headerNames.contains { $0.lowercased() == "bcc" } })
-            let posted = parsed.filter { $0.subject.hasPrefix("Message 1") }
-            #expect(
-                posted.map(\.body).sorted() == [
-                    "Customer service wrote: Paid on Monday & done.", "Hugo Helper wrote: Paid on Monday & done.",
-                ])
-            // The status change: to its author (c1), Cc the assigned handler, in one mail (same rendering).
-            let status = try #require(parsed.last)
-            #expect(
-                status.subject == "C-1: open → resolved" || status.subject == "C-1: new → resolved", "\(status.subject)"
-            )
-            #expect(status.toAddresses == ["clara@acme.example"])
-            #expect(status.cc.map(\.address) == ["hugo@ops.example"])
-            #expect(status.body == "Invoice C-1 is resolved now.")
+                let mails = try server.messages()
+                let parsed = try mails.map { try $0.parsed() }
+                // No rule for threadOpened: opening mails nobody. The assignment: one rendering for the
+                // internal handler, another for the outside side in Cc (they see the custom mention).
+                #expect(parsed.count == 5, "\(parsed.map(\.subject))")
+                let assigned = parsed.filter { $0.subject.hasPrefix("[C-1]") }
+                #expect(assigned.count == 2)
+                let toHandler = try #require(assigned.first { $0.toAddresses == ["hugo@ops.example"] })
+                #expect(toHandler.subject == "[C-1] Hugo Helper takes \"Invoice C-1\"")
+                #expect(
+                    toHandler.body
+                        == "Hana Handler assigned C-1 to Hugo Helper <https://threads.example/threads/\(thread.rawValue)> & more"
+                )
+                let toOutside = try #require(assigned.first { $0.toAddresses != ["hugo@ops.example"] })
+                #expect(toOutside.toAddresses == ["clara@acme.example", "carl@acme.example"])
+                #expect(toOutside.body.hasPrefix("Customer service assigned C-1 to Hugo Helper"))
+                // Bcc reaches the archive in the envelope, never in a header.
+                let envelopes = mails.filter { (try? $0.parsed().subject.hasPrefix("[C-1]")) == true }.map(\.envelope)
+                #expect(envelopes.allSatisfy { $0.recipients.contains("archive@ops.example") })
+                #expect(mails.allSatisfy { !$0.headerNames.contains { $0.lowercased() == "bcc" } })
+                let posted = parsed.filter { $0.subject.hasPrefix("Message 1") }
+                #expect(
+                    posted.map(\.body).sorted() == [
+                        "Customer service wrote: Paid on Monday & done.", "Hugo Helper wrote: Paid on Monday & done.",
+                    ])
+                // The status change: to its author (c1), Cc the assigned handler, in one mail (same rendering).
+                let status = try #require(parsed.last)
+                #expect(
+                    status.subject == "C-1: open → resolved" || status.subject == "C-1: new → resolved", "\(status.subject)"
+                )
+                #expect(status.toAddresses == ["clara@acme.example"])
+                #expect(status.cc.map(\.address) == ["hugo@ops.example"])
+                #expect(status.body == "Invoice C-1 is resolved now.")
+            }
         }
     }
 
@@ -225,34 +217,30 @@ struct ImmediateNotificationTests {
     @Test("entries stored as JSON by an earlier version are still read and delivered")
     func jsonEntriesStillRead() async throws {
         try await withSMTPServer { server in
-            let world = try NotificationWorld()
-            defer { world.close() }
-            let configuration = try world.configuration(server)
-            let projector = world.projector(configuration)
-            try projector.catchUp()
-            try await world.populate()
-            _ = try await world.openThread()
-            try projector.catchUp()
-            let derived = try world.outbox.entries()
-            #expect(derived.count == 3)
-            // Rewrite every row the way the earlier version stored it.
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            try world.views.write { txn in
-                var keys: [[UInt8]] = []
-                try txn.scan("notify.outbox.v1", prefix: []) { key, value in
-                    #expect(value.first != UInt8(ascii: "{"))
-                    keys.append(Array(key))
-                    return true
+            try await NotificationWorld.populated(mailingTo: server) { world, configuration, projector in
+                _ = try await world.openThread()
+                try projector.catchUp()
+                let derived = try world.outbox.entries()
+                #expect(derived.count == 3)
+                // Rewrite every row the way the earlier version stored it.
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = .sortedKeys
+                try world.views.write { txn in
+                    var keys: [[UInt8]] = []
+                    try txn.scan("notify.outbox.v1", prefix: []) { key, value in
+                        #expect(value.first != UInt8(ascii: "{"))
+                        keys.append(Array(key))
+                        return true
+                    }
+                    for (key, entry) in zip(keys, derived) {
+                        try txn.put("notify.outbox.v1", key, Array(try encoder.encode(entry)))
+                    }
                 }
-                for (key, entry) in zip(keys, derived) {
-                    try txn.put("notify.outbox.v1", key, Array(try encoder.encode(entry)))
-                }
+                #expect(try world.outbox.entries() == derived)
+                try await world.drain(try world.sender(configuration))
+                #expect(try server.messages().count == 3)
+                #expect(try world.outbox.entries().allSatisfy { $0.status == .delivered })
             }
-            #expect(try world.outbox.entries() == derived)
-            try await world.drain(try world.sender(configuration))
-            #expect(try server.messages().count == 3)
-            #expect(try world.outbox.entries().allSatisfy { $0.status == .delivered })
         }
     }
 }

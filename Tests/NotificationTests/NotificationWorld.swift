@@ -91,6 +91,21 @@ final class NotificationWorld: Sendable {
             maxBackoff: .milliseconds(200), claimLease: .seconds(30))
     }
 
+    /// A populated world mailing through `server`, whose outbox started before its directory (so
+    /// everything after is mailed); closed after `body`.
+    static func populated(
+        mailingTo server: SMTPTestServer,
+        _ body: (NotificationWorld, NotificationConfiguration, NotificationProjector) async throws -> Void
+    ) async throws {
+        let world = try NotificationWorld()
+        defer { world.close() }
+        let configuration = try world.configuration(server)
+        let projector = world.projector(configuration)
+        try projector.catchUp()
+        try await world.populate()
+        try await body(world, configuration, projector)
+    }
+
     func projector(_ configuration: NotificationConfiguration) -> NotificationProjector {
         NotificationProjector(log: log, outbox: outbox, configuration: configuration, logger: logger)
     }

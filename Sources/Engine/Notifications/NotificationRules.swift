@@ -258,7 +258,7 @@ final class TemplateCache: Sendable {
         var context: MailContext
     }
 
-    private let templates = Mutex<[String: Compiled]>([:])
+    private let templates = Mutex<(byText: [String: Compiled], lastID: Int)>(([:], 0))
     private let renders = Mutex<[RenderKey: String]>([:])
     private let capacity: Int
 
@@ -284,22 +284,16 @@ final class TemplateCache: Sendable {
     }
 
     func compiled(_ text: String) -> Compiled {
-        if let known = templates.withLock({ $0[text] }) { return known }
+        if let known = templates.withLock({ $0.byText[text] }) { return known }
         let parsed = try? MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text)
         return templates.withLock { templates in
-            if let known = templates[text] { return known }
-            if templates.count > 256 { templates.removeAll() }
-            let compiled = Compiled(template: parsed, id: Self.nextID(), names: Self.names(in: text))
-            templates[text] = compiled
+            if let known = templates.byText[text] { return known }
+            if templates.byText.count > 256 { templates.byText.removeAll() }
+            // Ids are never reused, so renderings of a dropped template cannot answer for another.
+            templates.lastID += 1
+            let compiled = Compiled(template: parsed, id: templates.lastID, names: Self.names(in: text))
+            templates.byText[text] = compiled
             return compiled
-        }
-    }
-
-    private static let counter = Mutex(0)
-    private static func nextID() -> Int {
-        counter.withLock { value in
-            value += 1
-            return value
         }
     }
 

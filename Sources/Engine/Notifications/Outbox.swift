@@ -69,7 +69,7 @@ public final class Outbox: Sendable {
                 // Retention destroys a purged thread's text everywhere it is kept, the mails about it too.
                 var doomed: [([UInt8], OutboxEntry)] = []
                 try txn.scan(Self.entriesTable, prefix: []) { key, value in
-                    let entry = try Self.decodeEntry(value)
+                    let entry = try OutboxEntry.decode(value)
                     if !Set(entry.threads).isDisjoint(with: purged) { doomed.append((Array(key), entry)) }
                     return true
                 }
@@ -88,7 +88,7 @@ public final class Outbox: Sendable {
         try views.read { txn in
             var out: [OutboxEntry] = []
             try txn.scan(Self.entriesTable, prefix: []) { _, value in
-                out.append(try Self.decodeEntry(value))
+                out.append(try OutboxEntry.decode(value))
                 return true
             }
             return out
@@ -103,7 +103,7 @@ public final class Outbox: Sendable {
                 keys.append(Array(key))
                 return true
             }
-            return try keys.compactMap { key in try txn.get(Self.entriesTable, key).map { try Self.decodeEntry($0) } }
+            return try keys.compactMap { key in try txn.get(Self.entriesTable, key).map { try $0.withUnsafeBytes(OutboxEntry.decode) } }
         }
     }
 
@@ -113,7 +113,7 @@ public final class Outbox: Sendable {
     func update(_ key: [UInt8], _ change: (OutboxEntry) -> OutboxEntry?) throws -> OutboxEntry? {
         try views.write { txn in
             guard let bytes = try txn.get(Self.entriesTable, key) else { return nil }
-            guard let updated = change(try Self.decodeEntry(bytes)) else { return nil }
+            guard let updated = change(try bytes.withUnsafeBytes(OutboxEntry.decode)) else { return nil }
             try txn.put(Self.entriesTable, key, updated.encoded())
             switch updated.status {
             case .pending, .sending:
@@ -135,19 +135,13 @@ public final class Outbox: Sendable {
                 keys.append(Array(key))
                 return true
             }
-            return try keys.compactMap { key in try txn.get(Self.entriesTable, key).map { try Self.decodeEntry($0) } }
+            return try keys.compactMap { key in try txn.get(Self.entriesTable, key).map { try $0.withUnsafeBytes(OutboxEntry.decode) } }
         }
     }
 
     func removeFollowup(_ key: [UInt8]) throws {
         try views.write { txn in try txn.delete(Self.followupsTable, key) }
     }
-
-    static func decodeEntry(_ bytes: [UInt8]) throws -> OutboxEntry {
-        try bytes.withUnsafeBytes { try OutboxEntry.decode($0) }
-    }
-
-    static func decodeEntry(_ bytes: UnsafeRawBufferPointer) throws -> OutboxEntry { try OutboxEntry.decode(bytes) }
 
     static func encode(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian, Array.init) }
 
