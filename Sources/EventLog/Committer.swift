@@ -30,9 +30,9 @@ final class Committer: @unchecked Sendable {
         self.maxGroupEvents = max(1, maxGroupEvents)
     }
 
-    func start(store: LMDBEventStore, head: LMDBEventStore.Head) {
+    func start(store: LMDBEventStore) {
         let thread = Thread { [self] in
-            run(store: store, head: head)
+            run(store: store)
             finished.signal()
         }
         thread.name = "threadlog-committer"
@@ -64,19 +64,24 @@ final class Committer: @unchecked Sendable {
         finished.wait()
     }
 
-    private func run(store: LMDBEventStore, head initial: LMDBEventStore.Head) {
-        var head = initial
+    /// How often an idle writer looks for appends made by other processes while tails wait.
+    static let foreignPollInterval = DispatchTimeInterval.milliseconds(200)
+
+    private func run(store: LMDBEventStore) {
         while true {
-            wake.wait()
+            if wake.wait(timeout: .now() + Self.foreignPollInterval) == .timedOut {
+                store.noticeForeignAppends()
+                continue
+            }
             while true {
                 let (group, closed) = takeGroup()
                 if group.isEmpty {
                     if closed { return }
                     break
                 }
-                let outcomes = store.commitGroup(group.map(\.request), head: &head)
+                let (outcomes, head) = store.commitGroup(group.map(\.request))
                 // Publish before resuming callers: a caller that reads right after its append sees it.
-                store.notifier.publish(head.position, groupSize: group.count)
+                store.notifier.publish(head, groupSize: group.count)
                 for (pending, outcome) in zip(group, outcomes) {
                     pending.continuation.resume(with: outcome)
                 }
@@ -133,12 +138,19 @@ final class CommitNotifier: Sendable {
     /// When the last commit became visible to readers.
     var lastPublish: ContinuousClock.Instant { state.withLock { $0.lastPublish } }
 
+    /// Whether a tail waits for a commit.
+    var hasWaiters: Bool { state.withLock { !$0.waiters.isEmpty } }
+
+    /// Announces a commit of `groupSize` appends up to `head`; a `groupSize` of 0 announces appends
+    /// another process made, which count in no statistics.
     func publish(_ head: UInt64, groupSize: Int) {
         let ready: [CheckedContinuation<Void, any Error>] = state.withLock { state in
             state.head = max(state.head, head)
-            state.lastPublish = ContinuousClock.now
-            state.commits += 1
-            state.groupedAppends += UInt64(groupSize)
+            if groupSize > 0 {
+                state.lastPublish = ContinuousClock.now
+                state.commits += 1
+                state.groupedAppends += UInt64(groupSize)
+            }
             let due = state.waiters.filter { $0.value.0 < state.head }
             for id in due.keys { state.waiters.removeValue(forKey: id) }
             return due.values.map(\.1)

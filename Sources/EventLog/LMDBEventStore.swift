@@ -96,13 +96,14 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
         // A reader on read-only media goes without; it then cannot hold back a compaction it would notice.
         processLock = readOnly ? try? ProcessLock(path: directory + ".lock") : try ProcessLock(path: directory + ".lock")
         (events, streams, commands, meta) = try Self.openTables(env, directory: directory, readOnly: readOnly)
-        let head = try Self.readHead(env, meta: meta)
+        let metaTable = meta
+        let head = try mapFailure { try env.read { txn in try Self.storedHead(txn: txn, meta: metaTable) } }
         notifier = CommitNotifier(head: head.position)
         if readOnly {
             committer = nil
         } else {
             committer = Committer(maxGroupEvents: options.maxGroupEvents)
-            committer?.start(store: self, head: head)
+            committer?.start(store: self)
         }
     }
 
@@ -164,14 +165,10 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
 
     static let headKey = Array("head".utf8)
 
-    private static func readHead(_ env: LMDBEnvironment, meta: LMDBDatabase) throws -> Head {
-        try mapFailure {
-            try env.read { txn in
-                guard let raw = try txn.get(meta, headKey) else { return Head(position: 0, chain: Record.genesis) }
-                guard raw.count == 40 else { throw EventLogError(.corrupt, "the log's head record is damaged") }
-                return Head(position: Record.loadBE(raw, 0, as: UInt64.self), chain: Array(raw[8..<40]))
-            }
-        }
+    private static func storedHead(txn: borrowing LMDBTransaction, meta: LMDBDatabase) throws -> Head {
+        guard let raw = try txn.get(meta, headKey) else { return Head(position: 0, chain: Record.genesis) }
+        guard raw.count == 40 else { throw EventLogError(.corrupt, "the log's head record is damaged") }
+        return Head(position: Record.loadBE(raw, 0, as: UInt64.self), chain: Array(raw[8..<40]))
     }
 
     /// Commits since the log was opened and the appends they carried; their ratio is the mean group size.
@@ -224,20 +221,24 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
         }
     }
 
-    /// Commits one group on the writer thread; returns one outcome per request, in order.
-    func commitGroup(_ requests: [AppendRequest], head: inout Head) -> [Result<AppendResult, any Error>] {
-        swapLock.withReadLock { commitGroupLocked(requests, head: &head) }
+    /// Commits one group on the writer thread; returns one outcome per request, in order, and the
+    /// log's last position after the commit.
+    func commitGroup(_ requests: [AppendRequest]) -> (outcomes: [Result<AppendResult, any Error>], head: UInt64) {
+        swapLock.withReadLock { commitGroupLocked(requests) }
     }
 
-    private func commitGroupLocked(_ requests: [AppendRequest], head: inout Head) -> [Result<AppendResult, any Error>] {
+    private func commitGroupLocked(_ requests: [AppendRequest]) -> (outcomes: [Result<AppendResult, any Error>], head: UInt64) {
         let env = self.env
         while true {
-            var working = head
             var outcomes: [Result<AppendResult, any Error>] = []
             outcomes.reserveCapacity(requests.count)
             do {
                 let commitTime = Self.nowMillis()
-                try env.write { txn in
+                let position = try env.write { txn in
+                    // The head is read inside the transaction, never cached: other processes (the digest
+                    // and retention commands beside a running service) append to the same log.
+                    let head = try Self.storedHead(txn: txn, meta: meta)
+                    var working = head
                     var buffer: [UInt8] = []
                     buffer.reserveCapacity(1024)
                     for request in requests {
@@ -249,9 +250,9 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
                         value.append(contentsOf: working.chain)
                         try txn.put(meta, Self.headKey, value)
                     }
+                    return working.position
                 }
-                head = working
-                return outcomes
+                return (outcomes, position)
             } catch let failure as LMDBFailure where failure.isMapFull {
                 let newSize = env.mapSize * 2
                 logger.info("event log map full; growing", metadata: ["size": "\(newSize)"])
@@ -259,12 +260,12 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
                     try env.setMapSize(newSize)
                 } catch {
                     let fault = EventLogError(.storage, "cannot grow the event log's map: \(error)")
-                    return requests.map { _ in .failure(fault) }
+                    return (requests.map { _ in .failure(fault) }, notifier.head)
                 }
             } catch {
                 logger.error("event log commit failed", metadata: ["error": "\(error)"])
                 let fault = (error as? LMDBFailure).map(EventLogError.init) ?? error
-                return requests.map { _ in .failure(fault) }
+                return (requests.map { _ in .failure(fault) }, notifier.head)
             }
         }
     }
@@ -488,6 +489,12 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
                 try txn.last(events) { key, _ in Record.position(ofKey: key) ?? 0 } ?? 0
             }
         }
+    }
+
+    /// Wakes waiting tails for what other processes appended (the writer thread calls it when idle).
+    func noticeForeignAppends() {
+        guard notifier.hasWaiters, let last = try? lastPosition(), last > notifier.head else { return }
+        notifier.publish(last, groupSize: 0)
     }
 
     public func waitForAppend(after position: UInt64) async throws {

@@ -52,3 +52,53 @@ struct CrashTests {
         #expect(acknowledged.count >= 5)
     }
 }
+
+@Suite("Two writing processes")
+struct SharedLogTests {
+    @Test("appends of another process interleave with ours: no lost write, one unbroken chain, tails see theirs")
+    func anotherWriter() async throws {
+        let dir = try TempDirectory()
+        let path = dir.sub("log")
+        let log = try LMDBEventStore.open(directory: path)
+        defer { log.close() }
+        _ = try await log.append(AppendRequest(stream: "ours", expected: .noStream, events: [event()]))
+        let ackFile = dir.sub("acks")
+        FileManager.default.createFile(atPath: ackFile, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: productPath("threadlog-probe"))
+        process.arguments = ["append", path, ackFile, "4"]
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // A tail of this process, waiting beyond our head, sees what only the other process appended.
+        let seen = try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask {
+                for try await recorded in log.subscribe(after: 1) { return recorded.type }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                return "nothing within 20 s"
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+        #expect(seen == "probe.appended")
+
+        // Both processes now append at once; each of ours must land after whatever the other wrote.
+        var ours: [UInt64] = []
+        for n in 0..<200 {
+            let result = try await log.append(AppendRequest(stream: "ours", expected: .any, events: [event("test.happened", "\(n)")]))
+            ours.append(result.firstPosition)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        let theirs = try String(contentsOfFile: ackFile, encoding: .utf8).split(separator: "\n")
+            .compactMap { line in line.split(separator: " ").last.flatMap { UInt64($0) } }
+        #expect(theirs.count > 0)
+        #expect(Set(ours).isDisjoint(with: theirs))
+        #expect(try log.verify().fault == nil)
+        let stream = try log.readStream("ours", fromVersion: 1, limit: .max)
+        #expect(stream.map(\.position) == [1] + ours)
+    }
+}
