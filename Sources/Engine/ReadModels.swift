@@ -263,9 +263,9 @@ public final class ReadModels: Sendable {
             }
             model.persistedMessages[id] = state.messages.count
             for structure in state.structures {
-                try txn.put(tables.byStructure, ViewKeys.pair(structure.rawValue, id.rawValue), [])
+                try txn.putIfAbsent(tables.byStructure, ViewKeys.pair(structure.rawValue, id.rawValue), [])
             }
-            try txn.put(tables.byCategory, ViewKeys.pair(state.category?.rawValue ?? "", id.rawValue), [])
+            try txn.putIfAbsent(tables.byCategory, ViewKeys.pair(state.category?.rawValue ?? "", id.rawValue), [])
 
             let users = model.audience.users(of: state, in: directory)
             let previous = try txn.withValue(tables.inboxAudience, ViewKeys.thread(id)) { bytes in

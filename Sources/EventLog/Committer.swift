@@ -32,10 +32,11 @@ final class Committer: @unchecked Sendable {
 
     func start(store: LMDBEventStore) {
         let thread = Thread { [self] in
+            // Named for `top -H` and profilers (Foundation's Thread.name does not reach the kernel here).
+            try? "threadlog.log".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
             run(store: store)
             finished.signal()
         }
-        thread.name = "threadlog-committer"
         thread.start()
     }
 

@@ -162,6 +162,11 @@ public struct ViewTransaction: ~Copyable {
         try txn.put(try self.table(table), key, value)
     }
 
+    /// Puts a row unless one with that key is there: a lookup dirties no page, an overwrite does.
+    public func putIfAbsent(_ table: String, _ key: [UInt8], _ value: [UInt8]) throws {
+        if try withValue(table, key, { $0 == nil }) { try put(table, key, value) }
+    }
+
     public func delete(_ table: String, _ key: [UInt8]) throws {
         try txn.delete(try self.table(table), key)
     }

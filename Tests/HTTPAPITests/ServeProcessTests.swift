@@ -108,6 +108,39 @@ struct ServeProcessTests {
         #expect(await second.waitForExit() == 0)
     }
 
+    @Test("the projectors run on named threads below the request threads' priority; the log writer does not")
+    func threadPriorities() async throws {
+        let directory = try TempDirectory()
+        let served = try ServeProcess.start(data: directory.sub("data"))
+        defer {
+            served.signal(SIGTERM)
+            _ = served.process.waitUntilExit()
+        }
+        /// Each thread's name and nice value, from /proc (fields after the parenthesised name: 19th is nice).
+        func threads() throws -> [String: [Int]] {
+            let tasks = "/proc/\(served.process.processIdentifier)/task"
+            var found: [String: [Int]] = [:]
+            for task in try FileManager.default.contentsOfDirectory(atPath: tasks) {
+                guard let stat = try? String(contentsOfFile: "\(tasks)/\(task)/stat", encoding: .utf8),
+                    let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+                else { continue }
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                found[String(stat[stat.index(after: open)..<close]), default: []].append(Int(fields[16]) ?? -99)
+            }
+            return found
+        }
+        var seen = try threads()
+        let deadline = Date().addingTimeInterval(10)
+        while seen["threadlog.notif"] == nil || seen["threadlog.views"] == nil, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            seen = try threads()
+        }
+        let base = try #require(seen["threadlog"]?.first)
+        #expect(seen["threadlog.views"] == [base + 10], "\(seen)")
+        #expect(seen["threadlog.notif"] == [base + 10], "\(seen)")
+        #expect(seen["threadlog.log"] == [base], "\(seen)")
+    }
+
     @Test("kill -9 under 16 concurrent posting clients loses no acknowledged message")
     func killNineKeepsAcknowledgedMessages() async throws {
         let directory = try TempDirectory()

@@ -243,4 +243,45 @@ struct ImmediateNotificationTests {
             }
         }
     }
+
+    @Test("a thread folded from the events being derived mails as one folded from the log after a restart")
+    func incrementalThreadFold() async throws {
+        /// The pending mails of one conversation with read markers in between, deriving after every
+        /// command, or (`restarting`) with a fresh projector halfway whose thread folds start from the log.
+        func mails(restarting: Bool) async throws -> [String] {
+            let world = try NotificationWorld()
+            defer { world.close() }
+            let configuration = try world.configuration(nil)
+            var projector = world.projector(configuration)
+            try projector.catchUp()
+            try await world.populate()
+            try await world.admin(
+                .changeSettings(
+                    SettingsPatch(notifications: [
+                        NotificationRule(
+                            on: .messagePosted, to: [.participants], cc: [.handler],
+                            subjectTemplate: "Message {{message.number}} on {{subject.ref}}",
+                            bodyTemplate: "{{author.name}} wrote: {{message.text}} ({{thread.status}})")
+                    ])))
+            let thread = try await world.openThread()
+            for n in 1...4 {
+                try await world.user("h1", .postMessage(thread: thread, message: NewMessage(text: "Reply \(n)")))
+                try await world.user("c1", .moveReadMarker(thread: thread, upTo: 2 * n))
+                if restarting && n == 2 {
+                    projector = world.projector(configuration)
+                } else if !restarting {
+                    try projector.catchUp()
+                }
+                try await world.user("c2", .postMessage(thread: thread, message: NewMessage(text: "Question \(n)")))
+                if !restarting { try projector.catchUp() }
+            }
+            try projector.catchUp()
+            return try world.outbox.undelivered().map { "\($0.id) \($0.to) \($0.cc) \($0.subject): \($0.body)" }.sorted()
+        }
+        let incremental = try await mails(restarting: false)
+        let restarted = try await mails(restarting: true)
+        #expect(incremental == restarted)
+        #expect(incremental.contains { $0.contains("Reply 4") } && incremental.contains { $0.contains("Question 4") })
+        #expect(incremental.count >= 8, "\(incremental.count)")
+    }
 }

@@ -73,7 +73,8 @@ public final class NotificationProjector: Service, Sendable {
                     continue
                 }
                 if audience == nil { audience = Audience(directory: directory) }
-                let drafts = try derive(try recorded.decoded(), directory: directory, audience: audience)
+                let drafts = try derive(
+                    try recorded.decoded(), directory: directory, audience: audience, stream: recorded.stream)
                 for (index, draft) in drafts.enumerated() {
                     entries.append(entry(draft, recorded: recorded, index: index))
                 }
@@ -104,18 +105,24 @@ public final class NotificationProjector: Service, Sendable {
             eventMillis: recorded.timeMillis)
     }
 
-    /// The mails one event produces, as of its position.
-    func derive(_ recorded: Recorded<Event>, directory: Directory, audience: Audience? = nil) throws -> [MailDraft] {
+    /// The mails one event produces, as of its position; `stream` is the one the event was appended to.
+    func derive(
+        _ recorded: Recorded<Event>, directory: Directory, audience: Audience? = nil, stream: String? = nil
+    ) throws -> [MailDraft] {
         let url = configuration.publicURL
+        // The event's thread as of the event, extended by the event itself when it is the next of its stream.
+        func thread(_ id: ThreadID) throws -> ThreadState? {
+            try self.thread(id, asOf: recorded.position, next: stream == StreamName.thread(id) ? recorded : nil)
+        }
         let actor: UserID? = if case .user(let id) = Actor(recordedValue: recorded.actor) { id } else { nil }
         switch recorded.event {
         case .threadOpened(let e):
-            guard let thread = try thread(e.thread, asOf: recorded.position) else { return [] }
+            guard let thread = try thread(e.thread) else { return [] }
             return NotificationRules.drafts(
                 for: .init(trigger: .threadOpened, thread: thread, actor: e.openedBy, position: recorded.position, audience: audience),
                 directory: directory, publicURL: url)
         case .messagePosted(let e):
-            guard let thread = try thread(e.thread, asOf: recorded.position) else { return [] }
+            guard let thread = try thread(e.thread) else { return [] }
             let message = thread.messages.last { $0.number == e.number }
             var announced: Set<UserID> = []
             if e.number == 1, e.author == thread.openedBy {
@@ -133,19 +140,19 @@ public final class NotificationProjector: Service, Sendable {
                     message: message, audience: audience),
                 directory: directory, publicURL: url, excluding: announced)
         case .threadStatusChanged(let e):
-            guard let thread = try thread(e.thread, asOf: recorded.position) else { return [] }
+            guard let thread = try thread(e.thread) else { return [] }
             return NotificationRules.drafts(
                 for: .init(
                     trigger: .statusChanged, thread: thread, actor: actor, position: recorded.position, statusChange: e,
                     audience: audience),
                 directory: directory, publicURL: url)
         case .handlerAssigned(let e):
-            guard let thread = try thread(e.thread, asOf: recorded.position) else { return [] }
+            guard let thread = try thread(e.thread) else { return [] }
             return NotificationRules.drafts(
                 for: .init(trigger: .handlerAssigned, thread: thread, actor: actor, position: recorded.position, audience: audience),
                 directory: directory, publicURL: url)
         case .digestScheduled(let e):
-            let threads = try e.threads.compactMap { try thread($0, asOf: recorded.position) }
+            let threads = try e.threads.compactMap { try self.thread($0, asOf: recorded.position) }
             return NotificationRules.digestDraft(e, threads: threads, directory: directory, publicURL: url).map { [$0] }
                 ?? []
         case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
@@ -156,11 +163,10 @@ public final class NotificationProjector: Service, Sendable {
         }
     }
 
-    /// The thread as its stream stood at `position`; `nil` when missing or purged since (its content is
-    /// gone, so it is not mailed about).
     /// The thread as of a log position, `nil` once purged (its mails then carry no content). Folded
-    /// incrementally: the projector asks in log order, so each call reads only what came since.
-    func thread(_ id: ThreadID, asOf position: UInt64) throws -> ThreadState? {
+    /// incrementally: the projector asks in log order, so each call reads only what came since. When
+    /// `next` (at `position`) is the stream's next event, it extends the fold without reading the stream.
+    func thread(_ id: ThreadID, asOf position: UInt64, next: Recorded<Event>? = nil) throws -> ThreadState? {
         try threads.withLock { threads in
             // Taken out while it grows, so the messages array is extended in place, not copied.
             var entry = threads.removeValue(forKey: id) ?? ThreadEntry()
@@ -168,7 +174,10 @@ public final class NotificationProjector: Service, Sendable {
                 // Asked about the past (a restart in between): fold from the start again.
                 entry = ThreadEntry()
             }
-            if !entry.purged {
+            if let next, !entry.purged, next.position == position, next.version == entry.version + 1 {
+                entry.version = next.version
+                entry.state = ThreadState.evolve(entry.state.take(), next)
+            } else if !entry.purged {
                 let records = try log.readStream(StreamName.thread(id), fromVersion: entry.version + 1, limit: .max)
                 for recorded in records where recorded.position <= position {
                     entry.version = recorded.version
