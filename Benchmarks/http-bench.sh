@@ -2,7 +2,8 @@
 # HTTP benchmark: message posts against the liveness route on the same server in the same run.
 # Builds release, starts `threadlog serve` on a temporary data directory, creates a party, a user and
 # THREADS threads with curl, then runs wrk twice (posting to many threads; GET /healthz) with
-# CONNECTIONS connections for DURATION each and prints posts/s, p50/p99 and the ratio to /healthz.
+# CONNECTIONS connections for DURATION each and prints posts/s, p50/p99 and the ratio to /healthz,
+# then the server's CPU time per post and per /healthz request, by thread.
 # Environment: DURATION (10s), CONNECTIONS (64), THREADS (256), WRK_THREADS (2), SCRATCH (.build).
 set -euo pipefail
 
@@ -82,7 +83,19 @@ figures() {
          END {printf "%s %s %s %s\n", rps, p50, p99, (bad == "" ? 0 : bad)}' "$1"
 }
 
+# CPU time is less noisy than rates on a shared machine: each server thread's CPU ticks (name, ticks
+# per line), taken before posting, after the projections caught up, and after /healthz.
+thread_ticks() {
+    for task in /proc/"$SERVER_PID"/task/*; do
+        awk '{ line = $0; sub(/^[^(]*\(/, "", line); name = line; sub(/\).*$/, "", name); sub(/^.*\) /, "", line)
+               split(line, f, " "); gsub(/ /, "_", name); print name, f[12] + f[13] }' "$task/stat" 2>/dev/null
+    done
+}
+position() { curl -sf "$URL/healthz" | sed -E 's/.*"position":([0-9]+).*/\1/'; }
+
 echo "posting to $THREADS threads with $CONNECTIONS connections for $DURATION at $URL" >&2
+thread_ticks >"$WORK/ticks.0"
+POSITION_BEFORE=$(position)
 run_wrk -s "$WORK/post.lua" "$URL/v1/threads" >"$WORK/posts.txt"
 # The projections (views and mail outbox) must keep up, not just the log: their largest lag when the
 # posting stops, and how long they take to reach the log's head from there.
@@ -91,8 +104,12 @@ LAG_AT_END=$(lag)
 CATCHUP_START=$(date +%s%N)
 while [ "$(lag)" != "0" ]; do sleep 0.02; done
 CATCHUP_MS=$(( ($(date +%s%N) - CATCHUP_START) / 1000000 ))
+thread_ticks >"$WORK/ticks.1"
+POSTED=$(( $(position) - POSITION_BEFORE ))
 echo "GET /healthz with $CONNECTIONS connections for $DURATION" >&2
 run_wrk "$URL/healthz" >"$WORK/health.txt"
+thread_ticks >"$WORK/ticks.2"
+CHECKS=$(awk '/requests in/ {print $1}' "$WORK/health.txt")
 
 read -r POST_RPS POST_P50 POST_P99 POST_BAD < <(figures "$WORK/posts.txt")
 read -r HEALTH_RPS HEALTH_P50 HEALTH_P99 _ < <(figures "$WORK/health.txt")
@@ -103,6 +120,28 @@ printf "posts:   %10s req/s   p50 %8s   p99 %8s   (non-2xx: %s)\n" "$POST_RPS" "
 printf "healthz: %10s req/s   p50 %8s   p99 %8s\n" "$HEALTH_RPS" "$HEALTH_P50" "$HEALTH_P99"
 printf "ratio posts/healthz: %s (target >= 0.3); log position after the run: %s\n" "$RATIO" "$EVENTS"
 printf "projections: largest lag when posting stopped %s events, at the log's head %s ms later\n" "$LAG_AT_END" "$CATCHUP_MS"
+# Server CPU per request by thread group (clock ticks are 10 ms; the runs give thousands of them).
+awk -v posts="$POSTED" -v checks="$CHECKS" -v hz="$(getconf CLK_TCK)" '
+    FILENAME ~ /ticks.0$/ { t0[$1] += $2; next }
+    FILENAME ~ /ticks.1$/ { t1[$1] += $2; next }
+    { t2[$1] += $2 }
+    END {
+        us = 1000000 / hz
+        printf "server CPU per request (us):                post   healthz\n"
+        for (name in t1) {
+            post = (t1[name] - t0[name]) * us / posts; check = (t2[name] - t1[name]) * us / checks
+            if (post + check < 0.5) continue
+            label = name
+            if (name ~ /default-qos/) label = name " (request tasks)"
+            if (name ~ /^NIO/) label = name " (sockets, HTTP)"
+            if (name == "threadlog.log") label = name " (group commit)"
+            if (name == "threadlog.views") label = name " (read models)"
+            if (name == "threadlog.notif") label = name " (mail outbox)"
+            printf "  %-38s %8.1f  %8.1f\n", label, post, check
+            p += post; c += check
+        }
+        printf "  %-38s %8.1f  %8.1f   (CPU ratio healthz/post %.2f)\n", "all threads", p, c, (p > 0 ? c / p : 0)
+    }' "$WORK/ticks.0" "$WORK/ticks.1" "$WORK/ticks.2"
 if [ "$POST_BAD" != "0" ]; then
     echo "http-bench: $POST_BAD posts were refused" >&2
     exit 1
