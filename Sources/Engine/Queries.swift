@@ -66,19 +66,6 @@ public struct AuthorDTO: Codable, Sendable, Hashable {
     }
 }
 
-public struct AttachmentDTO: Codable, Sendable, Hashable {
-    public var name: String
-    public var contentType: String
-    public var size: Int64
-    public var sha256: String
-    public init(name: String, contentType: String, size: Int64, sha256: String) {
-        self.name = name
-        self.contentType = contentType
-        self.size = size
-        self.sha256 = sha256
-    }
-}
-
 public struct MessageDTO: Codable, Sendable, Hashable {
     public var id: String
     public var number: Int
@@ -87,10 +74,10 @@ public struct MessageDTO: Codable, Sendable, Hashable {
     public var body: String
     public var kind: String
     public var format: String
-    public var attachments: [AttachmentDTO]
+    public var attachments: [Attachment]
     public init(
         id: String, number: Int, author: AuthorDTO, time: String, body: String, kind: String, format: String,
-        attachments: [AttachmentDTO]
+        attachments: [Attachment]
     ) {
         self.id = id
         self.number = number

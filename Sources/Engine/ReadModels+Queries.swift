@@ -38,36 +38,7 @@ extension ReadModels: ReadQueries {
             throw DomainError.threadNotFound(id)
         }
         guard !state.isPurged else { throw DomainError.threadPurged(id) }
-        return Self.view(of: state, for: reader, in: directory)
-    }
-
-    static func view(of state: ThreadState, for reader: UserID, in directory: Directory) -> ThreadView {
-        let messages = Access.visibleMessages(of: state, for: reader, in: directory).map { message in
-            let author = Access.authorDisplay(author: message.author, reader: reader, thread: state, in: directory)
-            return MessageDTO(
-                id: message.id(in: state.id), number: message.number,
-                author: AuthorDTO(id: author.id?.rawValue, name: author.name), time: ISOTime.format(millis: message.timeMillis),
-                body: message.text, kind: message.kind.rawValue, format: message.format.rawValue,
-                attachments: message.attachments.map {
-                    AttachmentDTO(name: $0.name, contentType: $0.contentType, size: $0.size, sha256: $0.sha256)
-                })
-        }
-        let contacts = Access.contacts(of: state, in: directory).map {
-            ContactDTO(id: $0.user.rawValue, name: $0.name, party: $0.party.rawValue, internal: $0.isInternal)
-        }
-        return ThreadView(
-            thread: summary(of: state), messages: messages, contacts: contacts,
-            unread: Access.unreadCount(of: state, for: reader, in: directory))
-    }
-
-    static func summary(of state: ThreadState) -> ThreadSummary {
-        ThreadSummary(
-            id: state.id.rawValue, number: state.number, subject: SubjectDTO(kind: state.subject.kind, ref: state.subject.ref),
-            title: state.title, status: state.status.rawValue, priority: state.priority.rawValue, type: state.type.rawValue,
-            importance: state.importance.rawValue, category: state.category?.rawValue, handler: state.handler?.rawValue,
-            blocked: state.blocked, messageCount: state.messageCount, lastActivity: ISOTime.format(millis: state.lastActivityMillis),
-            openedBy: state.openedBy.rawValue, participants: state.participants.map(\.rawValue),
-            structures: state.structures.map(\.rawValue))
+        return ThreadView(state, for: reader, in: directory)
     }
 
     public func inbox(_ query: InboxQuery, reader: UserID, minPosition: UInt64) async throws -> InboxPage {

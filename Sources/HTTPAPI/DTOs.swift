@@ -192,16 +192,3 @@ struct HealthAnswer: Encodable {
     var position: UInt64
 }
 
-extension ThreadSummary {
-    /// The summary of a folded thread; shared by the write answers and the log-folding read side.
-    public init(_ state: ThreadState) {
-        self.init(
-            id: state.id.rawValue, number: state.number,
-            subject: SubjectDTO(kind: state.subject.kind, ref: state.subject.ref), title: state.title,
-            status: state.status.rawValue, priority: state.priority.rawValue, type: state.type.rawValue,
-            importance: state.importance.rawValue, category: state.category?.rawValue,
-            handler: state.handler?.rawValue, blocked: state.blocked, messageCount: state.messageCount,
-            lastActivity: ISOTime.format(millis: state.lastActivityMillis), openedBy: state.openedBy.rawValue,
-            participants: state.participants.map(\.rawValue), structures: state.structures.map(\.rawValue))
-    }
-}

@@ -46,23 +46,7 @@ public final class LogFoldQueries: ReadQueries {
         guard let thread = try threads()[id], Access.canRead(reader, thread, directory) else {
             throw DomainError.threadNotFound(id)
         }
-        let messages = Access.visibleMessages(of: thread, for: reader, in: directory).map { message in
-            let author = Access.authorDisplay(author: message.author, reader: reader, thread: thread, in: directory)
-            return MessageDTO(
-                id: message.id(in: thread.id), number: message.number,
-                author: AuthorDTO(id: author.id?.rawValue, name: author.name),
-                time: ISOTime.format(millis: message.timeMillis), body: message.text, kind: message.kind.rawValue,
-                format: message.format.rawValue,
-                attachments: message.attachments.map {
-                    AttachmentDTO(name: $0.name, contentType: $0.contentType, size: $0.size, sha256: $0.sha256)
-                })
-        }
-        let contacts = Access.contacts(of: thread, in: directory).map {
-            ContactDTO(id: $0.user.rawValue, name: $0.name, party: $0.party.rawValue, internal: $0.isInternal)
-        }
-        return ThreadView(
-            thread: ThreadSummary(thread), messages: messages, contacts: contacts,
-            unread: Access.unreadCount(of: thread, for: reader, in: directory))
+        return ThreadView(thread, for: reader, in: directory)
     }
 
     public func inbox(_ query: InboxQuery, reader: UserID, minPosition: UInt64) async throws -> InboxPage {

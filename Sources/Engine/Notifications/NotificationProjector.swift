@@ -111,18 +111,18 @@ public final class NotificationProjector: Service, Sendable {
     ) throws -> [MailDraft] {
         let url = configuration.publicURL
         // The event's thread as of the event, extended by the event itself when it is the next of its stream.
-        func thread(_ id: ThreadID) throws -> ThreadState? {
+        func threadAtEvent(_ id: ThreadID) throws -> ThreadState? {
             try self.thread(id, asOf: recorded.position, next: stream == StreamName.thread(id) ? recorded : nil)
         }
         let actor: UserID? = if case .user(let id) = Actor(recordedValue: recorded.actor) { id } else { nil }
         switch recorded.event {
         case .threadOpened(let e):
-            guard let thread = try thread(e.thread) else { return [] }
+            guard let thread = try threadAtEvent(e.thread) else { return [] }
             return NotificationRules.drafts(
                 for: .init(trigger: .threadOpened, thread: thread, actor: e.openedBy, position: recorded.position, audience: audience),
                 directory: directory, publicURL: url)
         case .messagePosted(let e):
-            guard let thread = try thread(e.thread) else { return [] }
+            guard let thread = try threadAtEvent(e.thread) else { return [] }
             let message = thread.messages.last { $0.number == e.number }
             var announced: Set<UserID> = []
             if e.number == 1, e.author == thread.openedBy {
@@ -140,19 +140,19 @@ public final class NotificationProjector: Service, Sendable {
                     message: message, audience: audience),
                 directory: directory, publicURL: url, excluding: announced)
         case .threadStatusChanged(let e):
-            guard let thread = try thread(e.thread) else { return [] }
+            guard let thread = try threadAtEvent(e.thread) else { return [] }
             return NotificationRules.drafts(
                 for: .init(
                     trigger: .statusChanged, thread: thread, actor: actor, position: recorded.position, statusChange: e,
                     audience: audience),
                 directory: directory, publicURL: url)
         case .handlerAssigned(let e):
-            guard let thread = try thread(e.thread) else { return [] }
+            guard let thread = try threadAtEvent(e.thread) else { return [] }
             return NotificationRules.drafts(
                 for: .init(trigger: .handlerAssigned, thread: thread, actor: actor, position: recorded.position, audience: audience),
                 directory: directory, publicURL: url)
         case .digestScheduled(let e):
-            let threads = try e.threads.compactMap { try self.thread($0, asOf: recorded.position) }
+            let threads = try e.threads.compactMap { try thread($0, asOf: recorded.position) }
             return NotificationRules.digestDraft(e, threads: threads, directory: directory, publicURL: url).map { [$0] }
                 ?? []
         case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
