@@ -105,6 +105,7 @@ CATCHUP_START=$(date +%s%N)
 while [ "$(lag)" != "0" ]; do sleep 0.02; done
 CATCHUP_MS=$(( ($(date +%s%N) - CATCHUP_START) / 1000000 ))
 thread_ticks >"$WORK/ticks.1"
+curl -sf "$URL/metrics" >"$WORK/metrics.txt"
 POSTED=$(( $(position) - POSITION_BEFORE ))
 echo "GET /healthz with $CONNECTIONS connections for $DURATION" >&2
 run_wrk "$URL/healthz" >"$WORK/health.txt"
@@ -120,6 +121,23 @@ printf "posts:   %10s req/s   p50 %8s   p99 %8s   (non-2xx: %s)\n" "$POST_RPS" "
 printf "healthz: %10s req/s   p50 %8s   p99 %8s\n" "$HEALTH_RPS" "$HEALTH_P50" "$HEALTH_P99"
 printf "ratio posts/healthz: %s (target >= 0.3); log position after the run: %s\n" "$RATIO" "$EVENTS"
 printf "projections: largest lag when posting stopped %s events, at the log's head %s ms later\n" "$LAG_AT_END" "$CATCHUP_MS"
+# The server's own view of the posts: bucket bounds of its request histogram, and the slowest commit.
+# wrk corrects its percentiles for coordinated omission (a stalled response counts as the requests
+# its connection could not send meanwhile), so one slow fsync moves wrk's p99 far more than this.
+awk '
+    function seconds(line) { sub(/.*le="/, "", line); sub(/".*/, "", line); return line }
+    function shown(s) { return s == "+Inf" ? "more than 10 s" : (s * 1000 " ms") }
+    /^threadlog_http_request_duration_seconds_bucket\{route="\/v1\/threads\/\{id\}\/messages",method="POST"/ {
+        n++; bound[n] = seconds($1); count[n] = $2 }
+    /^threadlog_append_duration_seconds_bucket/ { if ($2 > last) slowest = seconds($1); last = $2 }
+    END {
+        total = count[n]
+        for (i = 1; i <= n; i++) {
+            if (p50 == "" && count[i] >= total * 0.5) p50 = bound[i]
+            if (p99 == "" && count[i] >= total * 0.99) p99 = bound[i]
+        }
+        printf "server-side posts: p50 <= %s, p99 <= %s; slowest commit <= %s\n", shown(p50), shown(p99), shown(slowest)
+    }' "$WORK/metrics.txt"
 # Server CPU per request by thread group (clock ticks are 10 ms; the runs give thousands of them).
 awk -v posts="$POSTED" -v checks="$CHECKS" -v hz="$(getconf CLK_TCK)" '
     FILENAME ~ /ticks.0$/ { t0[$1] += $2; next }
