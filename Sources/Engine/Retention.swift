@@ -113,7 +113,9 @@ public final class Retention: Sendable {
         if report.erasedRecords > 0 || report.deletedBlobs > 0 || fm.fileExists(atPath: pending) {
             // Free pages may still hold the erased bytes: rewrite both stores without them. The marker
             // survives a crash or a refusal, so a later run compacts even when it erases nothing.
-            fm.createFile(atPath: pending, contents: Data())
+            guard fm.fileExists(atPath: pending) || fm.createFile(atPath: pending, contents: Data()) else {
+                throw EventLogError(.storage, "cannot write \(pending); nothing was compacted")
+            }
             try beforeCompaction()
             let logDone = try log.compact()
             let viewsDone = try models.views.compact()

@@ -13,7 +13,7 @@ struct CrashTests {
         var acknowledged: [(id: String, position: UInt64)] = []
         for round in 0..<5 {
             let ackFile = dir.sub("acks-\(round)")
-            FileManager.default.createFile(atPath: ackFile, contents: nil)
+            #expect(FileManager.default.createFile(atPath: ackFile, contents: nil))
             let process = Process()
             process.executableURL = URL(fileURLWithPath: probe)
             process.arguments = ["append", log, ackFile, "8"]
@@ -63,7 +63,7 @@ struct SharedLogTests {
         defer { log.close() }
         _ = try await log.append(AppendRequest(stream: "ours", expected: .noStream, events: [event()]))
         let ackFile = dir.sub("acks")
-        FileManager.default.createFile(atPath: ackFile, contents: nil)
+        #expect(FileManager.default.createFile(atPath: ackFile, contents: nil))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: productPath("threadlog-probe"))
         process.arguments = ["append", path, ackFile, "4"]

@@ -114,7 +114,7 @@ struct ServeProcessTests {
         let served = try ServeProcess.start(data: directory.sub("data"))
         defer {
             served.signal(SIGTERM)
-            _ = served.process.waitUntilExit()
+            served.process.waitUntilExit()
         }
         /// Each thread's name and nice value, from /proc (fields after the parenthesised name: 19th is nice).
         func threads() throws -> [String: [Int]] {

@@ -115,7 +115,7 @@ struct DigestCommandTests {
             // The "service": derives and delivers continuously, and runs the day's digest itself.
             let service = Task {
                 while !Task.isCancelled {
-                    try? projector.catchUp()
+                    _ = try? projector.catchUp()
                     _ = await sender.deliverDue()
                     try? await Task.sleep(for: .milliseconds(10))
                 }

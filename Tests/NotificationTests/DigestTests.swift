@@ -114,7 +114,7 @@ struct DigestTests {
             let due = try world.digests().due(day: Self.day)
             // The crashed run got as far as deciding two digests.
             for digest in due.prefix(2) {
-                try await world.handler.handle(
+                _ = try await world.handler.handle(
                     .scheduleDigest(digest), actor: .admin,
                     commandID: DigestScheduled.commandID(user: digest.user, subject: digest.subject, day: Self.day))
             }

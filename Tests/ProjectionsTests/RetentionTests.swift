@@ -38,7 +38,7 @@ struct RetentionTests {
         let sha = String(blobBytes.sha256Hex)
         let blobPath = f.data.blobPath(sha256: sha)
         try FileManager.default.createDirectory(atPath: (blobPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: blobPath, contents: Data(blobBytes))
+        #expect(FileManager.default.createFile(atPath: blobPath, contents: Data(blobBytes)))
 
         let doomed = try #require(try await f.user("sam", .openThread(OpenThread(subjectKind: "request", subjectRef: "OLD-1", title: title, body: NewMessage(text: secret)))).thread)
         try await f.user("hana", .postMessage(thread: doomed, message: NewMessage(text: "re: \(secret)", attachments: [Attachment(name: "a.txt", contentType: "text/plain", size: Int64(blobBytes.count), sha256: sha)])))
@@ -112,7 +112,7 @@ struct RetentionTests {
         let other = try #require(try await f.user("sue", .openThread(OpenThread(subjectKind: "request", subjectRef: "Y", title: "y", body: NewMessage(text: marker)))).thread)
         _ = other
         try f.models.catchUp()
-        try await f.engine.handle(.purgeThread(thread: t, reason: "test"), actor: .admin)
+        _ = try await f.engine.handle(.purgeThread(thread: t, reason: "test"), actor: .admin)
         let retention = Retention(log: f.log, models: f.models, handler: f.engine, data: f.data)
         _ = try await retention.run(asOfMillis: now, dryRun: false)
         #expect(try f.log.verify().fault == nil)
@@ -139,12 +139,12 @@ extension RetentionTests {
             let data = try DataDirectory(root, create: true)
             let log = try LMDBEventStore.open(directory: data.log)
             let engine = CommandHandler(store: log)
-            try await engine.handle(.createParty(id: "acme", name: "Acme", kind: .internal), actor: .admin)
-            try await engine.handle(
+            _ = try await engine.handle(.createParty(id: "acme", name: "Acme", kind: .internal), actor: .admin)
+            _ = try await engine.handle(
                 .createUser(id: "hana", name: "Hana", email: "h@example.com", party: "acme", roles: [.handler], tokenHash: ViewsFixture.hash),
                 actor: .admin)
             for (i, secret) in secrets.enumerated() {
-                try await engine.handle(
+                _ = try await engine.handle(
                     .openThread(OpenThread(subjectKind: "request", subjectRef: "R\(i)", title: "T\(i)", body: NewMessage(text: secret))),
                     actor: .user("hana"))
             }

@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 
 /// The aiosmtpd server of `Tools/smtp-test-server`, a process of its own for each test.
 ///
