@@ -60,6 +60,10 @@ public final class CommandHandler: Sendable {
     /// The directory as of the log's head.
     public func currentDirectory() throws -> Directory { try directory.current().0 }
 
+    /// How many tokens had been replaced or revoked when the directory was last brought up to date (by
+    /// any command or `currentDirectory()`); cheap, it reads no log.
+    public var tokenRevision: Int { directory.tokenRevision }
+
     /// Decides and appends `command` on behalf of `actor`. Throws `DomainError` for a refusal (nothing
     /// is appended), `ContentionError` when retries run out, storage errors otherwise.
     public func handle(

@@ -17,6 +17,9 @@ final class DirectoryCache: Sendable {
         self.store = store
     }
 
+    /// The token revision of the directory as last folded, without reading the log.
+    var tokenRevision: Int { state.withLock { $0.directory.tokenRevision } }
+
     /// The directory as of the log's current head, and that position.
     func current() throws -> (Directory, UInt64) {
         var (directory, position) = state.withLock { ($0.directory, $0.position) }

@@ -10,6 +10,8 @@ public enum Summary {
         case .userCreated(let e):
             "user \(e.id) \(quoted(e.name)) <\(e.email)> of party \(e.party) created\(roles(e.roles))"
         case .serviceTokenCreated(let e): "service token \(e.id) \(quoted(e.name)) created"
+        case .userTokenReplaced(let e): "token of user \(e.id) replaced"
+        case .serviceTokenRevoked(let e): "service token \(e.id) revoked"
         case .structureCreated(let e):
             "structure \(e.id) \(quoted(e.name)) of party \(e.party) created\(e.shareHistory ? " (shares history)" : "")"
         case .structureMemberAdded(let e): "user \(e.user) added to structure \(e.structure)"

@@ -50,7 +50,7 @@ extension APIError {
                 .invalidStatusTransition:
                 .conflict
             case .invalidID, .invalidName, .invalidEmail, .invalidTokenHash, .unknownParty, .unknownUser,
-                .unknownStructure, .unknownCategory, .invalidSetting, .invalidSubject, .invalidTitle,
+                .unknownService, .unknownStructure, .unknownCategory, .invalidSetting, .invalidSubject, .invalidTitle,
                 .emptyMessage, .messageTooLarge, .attachmentsNotAllowed, .invalidAttachment,
                 .readMarkerOutOfRange, .notAHandler:
                 .unprocessableContent

@@ -41,6 +41,32 @@ extension APIServer {
         )
     }
 
+    /// A new token for a user, shown once; the old one stops working before the answer is sent.
+    func replaceUserToken(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws
+        -> Response
+    {
+        let user = try parameter("id", context)
+        _ = try await body(EmptyBody.self, request)
+        let token = Tokens.generate()
+        let outcome = try await pathResource(
+            .replaceUserToken(user: UserID(user), tokenHash: Tokens.hash(token)), caller, request,
+            missing: \.isUnknownUser)
+        try refuseRepeatedTokenCreation(outcome)
+        _ = try handler.currentDirectory()
+        return try json(CreatedToken(id: user, token: token, position: outcome.position), position: outcome.position)
+    }
+
+    /// Revokes a service principal's token; it stops working before the answer is sent.
+    func revokeServiceToken(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws
+        -> Response
+    {
+        let id = try parameter("id", context)
+        let outcome = try await pathResource(
+            .revokeServiceToken(ServiceID(id)), caller, request, missing: \.isUnknownService)
+        _ = try handler.currentDirectory()
+        return try json(CreatedID(id: id, position: outcome.position), position: outcome.position)
+    }
+
     /// A token is shown once: a repeated idempotent request cannot show the first one again.
     private func refuseRepeatedTokenCreation(_ outcome: CommandOutcome) throws {
         if outcome.deduplicated {
@@ -66,8 +92,9 @@ extension APIServer {
     {
         let structure = try parameter("id", context)
         let body = try await body(AddMemberBody.self, request)
-        let outcome = try await structureCommand(
-            .addStructureMember(structure: StructureID(structure), user: UserID(body.user)), caller, request)
+        let outcome = try await pathResource(
+            .addStructureMember(structure: StructureID(structure), user: UserID(body.user)), caller, request,
+            missing: \.isUnknownStructure)
         return try json(
             MemberAnswer(structure: structure, user: body.user, position: outcome.position), status: .created,
             position: outcome.position)
@@ -78,20 +105,23 @@ extension APIServer {
     {
         let structure = try parameter("id", context)
         let user = try parameter("user", context)
-        let outcome = try await structureCommand(
-            .removeStructureMember(structure: StructureID(structure), user: UserID(user)), caller, request)
+        let outcome = try await pathResource(
+            .removeStructureMember(structure: StructureID(structure), user: UserID(user)), caller, request,
+            missing: \.isUnknownStructure)
         return try json(
             MemberAnswer(structure: structure, user: user, position: outcome.position), position: outcome.position)
     }
 
-    /// The structure named in the path is the resource: when it does not exist the answer is 404.
-    private func structureCommand(_ command: Command, _ caller: Caller, _ request: Request) async throws
-        -> CommandOutcome
-    {
+    /// The structure, user or service principal named in the path is the resource: when it does not
+    /// exist the answer is 404 (`missing` tells that refusal from others, such as an unknown user in
+    /// the body, which stay 422).
+    private func pathResource(
+        _ command: Command, _ caller: Caller, _ request: Request, missing: (DomainError) -> Bool
+    ) async throws -> CommandOutcome {
         do {
             return try await execute(command, caller: caller, request: request)
-        } catch DomainError.unknownStructure(let id) {
-            throw APIError(status: .notFound, code: "not_found", message: "There is no structure '\(id)'.")
+        } catch let error as DomainError where missing(error) {
+            throw APIError(status: .notFound, code: "not_found", message: error.message)
         }
     }
 
@@ -112,4 +142,10 @@ extension APIServer {
         let outcome = try await execute(.changeSettings(body.patch), caller: caller, request: request)
         return try json(SettingsBody(try handler.currentDirectory().settings), position: outcome.position)
     }
+}
+
+extension DomainError {
+    fileprivate var isUnknownStructure: Bool { if case .unknownStructure = self { true } else { false } }
+    fileprivate var isUnknownUser: Bool { if case .unknownUser = self { true } else { false } }
+    fileprivate var isUnknownService: Bool { if case .unknownService = self { true } else { false } }
 }

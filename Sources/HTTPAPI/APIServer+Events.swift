@@ -24,7 +24,7 @@ extension APIServer {
                 }
                 after = value
             }
-            return eventStream(request: request, after: after)
+            return eventStream(request: request, after: after, stillAllowed: stillAllowed(caller))
         }
         var limit = 100
         if let text = parameters.get("limit") {
@@ -47,9 +47,22 @@ extension APIServer {
         return bytes(out)
     }
 
+    /// Whether the caller's token still names the caller: a service token revoked (or a user's token
+    /// replaced) while its stream is open ends the stream. The administrator's token is configuration.
+    private func stillAllowed(_ caller: Caller) -> @Sendable () throws -> Bool {
+        let handler = self.handler
+        guard let hash = caller.tokenHash, hash != configuration.adminTokenHash else { return { true } }
+        let actor = caller.actor
+        return { try handler.currentDirectory().principal(withTokenHash: hash) == actor }
+    }
+
     /// Server-sent events from the position after `after` on: `id:` is the position, `event:` the
-    /// type, `data:` the envelope. Ends when the client leaves or the service shuts down.
-    private func eventStream(request: Request, after: UInt64) -> Response {
+    /// type, `data:` the envelope. Ends when the client leaves, the service shuts down, or the caller's
+    /// token is revoked (checked before every batch and heartbeat, against the directory at the log's
+    /// head, so nothing from the revocation on is sent).
+    private func eventStream(
+        request: Request, after: UInt64, stillAllowed: @escaping @Sendable () throws -> Bool
+    ) -> Response {
         let store = self.store
         let heartbeat = configuration.heartbeat
         let body = ResponseBody { writer in
@@ -58,7 +71,8 @@ extension APIServer {
                 try await request.body.consumeWithCancellationOnInboundClose { _ in
                     try await withGracefulShutdownHandler {
                         try await Self.pump(
-                            store: store, after: after, heartbeat: heartbeat, stopping: stopping, writer: &writer)
+                            store: store, after: after, heartbeat: heartbeat, stopping: stopping,
+                            stillAllowed: stillAllowed, writer: &writer)
                     } onGracefulShutdown: {
                         stopping.store(true, ordering: .relaxed)
                     }
@@ -76,7 +90,7 @@ extension APIServer {
 
     private static func pump(
         store: any EventStore, after: UInt64, heartbeat: Duration, stopping: borrowing Atomic<Bool>,
-        writer: inout any ResponseBodyWriter
+        stillAllowed: () throws -> Bool, writer: inout any ResponseBodyWriter
     ) async throws {
         // A first comment sends the headers at once, so a client knows the stream is open.
         try await writer.write(ByteBuffer(string: ": threadlog events\n\n"))
@@ -87,6 +101,7 @@ extension APIServer {
         while !Task.isCancelled && !stopping.load(ordering: .relaxed) {
             let batch = try store.read(from: last + 1, limit: 256)
             if let newest = batch.last {
+                guard try stillAllowed() else { return }
                 frames.removeAll(keepingCapacity: true)
                 for event in batch {
                     frames.append(contentsOf: "id: \(event.position)\nevent: \(event.type)\ndata: ".utf8)
@@ -99,6 +114,7 @@ extension APIServer {
                 continue
             }
             if ContinuousClock.now - idleSince >= heartbeat {
+                guard try stillAllowed() else { return }
                 try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
                 idleSince = ContinuousClock.now
             }

@@ -189,7 +189,8 @@ struct APIServer: Sendable {
             caller = Caller(role: .admin, actor: .admin, tokenHash: hash)
         } else {
             switch try principals.principal(
-                hash, orLookUp: { try handler.currentDirectory().principal(withTokenHash: hash) })
+                hash, revision: handler.tokenRevision,
+                orLookUp: { try handler.currentDirectory().principal(withTokenHash: hash) })
             {
             case .user(let id): caller = Caller(role: .user, actor: .user(id), tokenHash: hash)
             case .service(let id): caller = Caller(role: .service, actor: .service(id), tokenHash: hash)
@@ -277,7 +278,9 @@ struct APIServer: Sendable {
         switch spec.name {
         case .createParty: try await createParty(caller, request)
         case .createUser: try await createUser(caller, request)
+        case .replaceUserToken: try await replaceUserToken(caller, request, context)
         case .createServiceToken: try await createServiceToken(caller, request)
+        case .revokeServiceToken: try await revokeServiceToken(caller, request, context)
         case .createStructure: try await createStructure(caller, request)
         case .addStructureMember: try await addStructureMember(caller, request, context)
         case .removeStructureMember: try await removeStructureMember(caller, request, context)

@@ -8,7 +8,8 @@ public enum CallerRole: String, Sendable, Hashable, CaseIterable {
 /// compares it with `Schemas/openapi.json`, and the 404/405 answers consult it.
 public struct RouteSpec: Sendable, Hashable {
     public enum Name: String, Sendable, Hashable, CaseIterable {
-        case createParty, createUser, createServiceToken, createStructure, addStructureMember,
+        case createParty, createUser, replaceUserToken, createServiceToken, revokeServiceToken, createStructure,
+            addStructureMember,
             removeStructureMember, createCategory, putSettings, getSettings, openThread, getThread,
             postMessage, moveReadMarker, assignHandler, changeStatus, blockThread, unblockThread, inbox,
             unread, events, uploadBlob, getBlob, health, metrics
@@ -42,7 +43,12 @@ public enum RouteTable {
     public static let all: [RouteSpec] = [
         .init(name: .createParty, method: "POST", path: "/v1/parties", roles: [.admin], writes: true),
         .init(name: .createUser, method: "POST", path: "/v1/users", roles: [.admin], writes: true),
+        .init(
+            name: .replaceUserToken, method: "POST", path: "/v1/users/{id}/token", roles: [.admin], writes: true),
         .init(name: .createServiceToken, method: "POST", path: "/v1/service-tokens", roles: [.admin], writes: true),
+        .init(
+            name: .revokeServiceToken, method: "DELETE", path: "/v1/service-tokens/{id}", roles: [.admin],
+            writes: true),
         .init(name: .createStructure, method: "POST", path: "/v1/structures", roles: [.admin], writes: true),
         .init(
             name: .addStructureMember, method: "POST", path: "/v1/structures/{id}/members", roles: [.admin],

@@ -64,18 +64,27 @@ final class WriteMarks: Sendable {
     }
 }
 
-/// Token hashes already resolved to their principal. The domain has no way to revoke or reassign a
-/// token, so a resolved principal stays valid; only unknown hashes go to the directory.
+/// Token hashes already resolved to their principal, valid while no token is replaced or revoked: a
+/// change of the directory's token revision empties the cache, so an old token stops working at once.
+/// Only unknown hashes go to the directory.
 final class PrincipalCache: Sendable {
-    private let known = Mutex<[String: Actor]>([:])
+    private let known = Mutex<(revision: Int, actors: [String: Actor])>((0, [:]))
     private let capacity = 100_000
 
-    func principal(_ hash: String, orLookUp lookUp: () throws -> Actor?) rethrows -> Actor? {
-        if let actor = known.withLock({ $0[hash] }) { return actor }
+    func principal(_ hash: String, revision: Int, orLookUp lookUp: () throws -> Actor?) rethrows -> Actor? {
+        let cached: Actor? = known.withLock { known in
+            if known.revision != revision {
+                known.actors.removeAll(keepingCapacity: true)
+                known.revision = revision
+            }
+            return known.actors[hash]
+        }
+        if let cached { return cached }
         guard let actor = try lookUp() else { return nil }
         known.withLock { known in
-            if known.count >= capacity { known.removeAll(keepingCapacity: true) }
-            known[hash] = actor
+            guard known.revision == revision else { return }
+            if known.actors.count >= capacity { known.actors.removeAll(keepingCapacity: true) }
+            known.actors[hash] = actor
         }
         return actor
     }

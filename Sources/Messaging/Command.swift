@@ -58,6 +58,9 @@ public enum Command: Sendable, Hashable {
         id: UserID, name: String, email: String, party: PartyID, roles: [Role], tokenHash: String)
     /// The id of the service principal is the context's `newID`.
     case createServiceToken(name: String, tokenHash: String)
+    /// A new token for a user; the old one stops working.
+    case replaceUserToken(user: UserID, tokenHash: String)
+    case revokeServiceToken(ServiceID)
     case createStructure(id: StructureID, name: String, party: PartyID, shareHistory: Bool)
     case addStructureMember(structure: StructureID, user: UserID)
     case removeStructureMember(structure: StructureID, user: UserID)
@@ -101,6 +104,8 @@ extension Command {
         case .createParty(let id, _, _): [StreamName.party(id)]
         case .createUser(let id, _, _, _, _, _): [StreamName.user(id)]
         case .createServiceToken: [StreamName.service(ServiceID(context.newID))]
+        case .replaceUserToken(let user, _): [StreamName.user(user)]
+        case .revokeServiceToken(let id): [StreamName.service(id)]
         case .createStructure(let id, _, _, _): [StreamName.structure(id)]
         case .addStructureMember(let structure, _), .removeStructureMember(let structure, _):
             [StreamName.structure(structure)]

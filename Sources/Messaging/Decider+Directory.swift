@@ -45,6 +45,23 @@ extension Decider {
         return [.serviceTokenCreated(ServiceTokenCreated(id: id, name: name, tokenHash: tokenHash))]
     }
 
+    static func replaceUserToken(
+        user: UserID, tokenHash: String, context: CommandContext, directory: Directory
+    ) throws(DomainError) -> [Event] {
+        try requireAdmin(context)
+        guard directory.users[user] != nil else { throw .unknownUser(user) }
+        try validTokenHash(tokenHash)
+        return [.userTokenReplaced(UserTokenReplaced(id: user, tokenHash: tokenHash))]
+    }
+
+    static func revokeServiceToken(
+        _ id: ServiceID, context: CommandContext, directory: Directory
+    ) throws(DomainError) -> [Event] {
+        try requireAdmin(context)
+        guard directory.services[id] != nil else { throw .unknownService(id) }
+        return [.serviceTokenRevoked(ServiceTokenRevoked(id: id))]
+    }
+
     static func createStructure(
         _ proposed: StructureCreated, context: CommandContext, directory: Directory,
         loaded: LoadedStreams

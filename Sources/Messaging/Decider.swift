@@ -73,6 +73,10 @@ public enum Decider {
                 context: context, directory: directory, loaded: loaded)
         case .createServiceToken(let name, let tokenHash):
             try createServiceToken(name: name, tokenHash: tokenHash, context: context, loaded: loaded)
+        case .replaceUserToken(let user, let tokenHash):
+            try replaceUserToken(user: user, tokenHash: tokenHash, context: context, directory: directory)
+        case .revokeServiceToken(let id):
+            try revokeServiceToken(id, context: context, directory: directory)
         case .createStructure(let id, let name, let party, let shareHistory):
             try createStructure(
                 StructureCreated(id: id, name: name, party: party, shareHistory: shareHistory),

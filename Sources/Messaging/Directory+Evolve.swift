@@ -15,6 +15,12 @@ extension Directory {
                 tokenHash: e.tokenHash)
         case .serviceTokenCreated(let e):
             directory.services[e.id] = ServicePrincipal(id: e.id, name: e.name, tokenHash: e.tokenHash)
+        case .userTokenReplaced(let e):
+            directory.users[e.id]?.tokenHash = e.tokenHash
+            directory.tokenRevision += 1
+        case .serviceTokenRevoked(let e):
+            directory.services[e.id] = nil
+            directory.tokenRevision += 1
         case .structureCreated(let e):
             directory.structures[e.id] = Structure(
                 id: e.id, name: e.name, party: e.party, shareHistory: e.shareHistory, members: [:])

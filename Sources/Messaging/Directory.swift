@@ -53,6 +53,9 @@ public struct Directory: Sendable, Hashable {
     public var settings = Settings()
     /// The position of the last event folded in.
     public var position: UInt64 = 0
+    /// How many tokens were replaced or revoked so far: a principal resolved from a token at one
+    /// revision may be stale at a later one.
+    public var tokenRevision = 0
 
     public init() {}
 }

@@ -12,6 +12,7 @@ public enum DomainError: Error, Sendable, Hashable {
     case invalidTokenHash
     case unknownParty(PartyID)
     case unknownUser(UserID)
+    case unknownService(ServiceID)
     case unknownStructure(StructureID)
     case unknownCategory(CategoryID)
     case notAMember(structure: StructureID, user: UserID)
@@ -48,6 +49,7 @@ public enum DomainError: Error, Sendable, Hashable {
         case .invalidTokenHash: "invalid_token_hash"
         case .unknownParty: "unknown_party"
         case .unknownUser: "unknown_user"
+        case .unknownService: "unknown_service"
         case .unknownStructure: "unknown_structure"
         case .unknownCategory: "unknown_category"
         case .notAMember: "not_a_member"
@@ -82,6 +84,7 @@ public enum DomainError: Error, Sendable, Hashable {
         case .invalidTokenHash: "A token hash must be 64 lowercase hexadecimal digits (SHA-256)."
         case .unknownParty(let id): "There is no party '\(id)'."
         case .unknownUser(let id): "There is no user '\(id)'."
+        case .unknownService(let id): "There is no service principal '\(id)' with a valid token."
         case .unknownStructure(let id): "There is no structure '\(id)'."
         case .unknownCategory(let id): "There is no category '\(id)'."
         case .notAMember(let structure, let user):

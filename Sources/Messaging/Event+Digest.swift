@@ -63,7 +63,8 @@ public struct DigestLedger: Sendable, Hashable {
         switch recorded.event {
         case .digestScheduled(let e): ledger.scheduled[Key(subject: e.subject, day: e.day)] = e
         case .digestSent(let e): ledger.sent[Key(subject: e.subject, day: e.day)] = e
-        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+        case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
+            .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
             .ticketNumbered, .messagePosted, .readMarkerMoved, .handlerAssigned, .threadStatusChanged,
             .threadBlocked, .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased,

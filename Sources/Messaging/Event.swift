@@ -26,6 +26,8 @@ public enum Event: Sendable, Hashable {
     case threadPurged(ThreadPurged)
     case digestScheduled(DigestScheduled)
     case digestSent(DigestSent)
+    case userTokenReplaced(UserTokenReplaced)
+    case serviceTokenRevoked(ServiceTokenRevoked)
 }
 
 /// The `type` strings of the envelope. New types are added here; a type is never renamed.
@@ -53,13 +55,15 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case threadPurged = "thread.purged"
     case digestScheduled = "digest.scheduled"
     case digestSent = "digest.sent"
+    case userTokenReplaced = "user.token_replaced"
+    case serviceTokenRevoked = "service.token_revoked"
 
     /// The version the encoder writes; older versions are read through upcasters.
     public var latestSchemaVersion: UInt16 {
         switch self {
         case .messagePosted, .settingsChanged: 2
-        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated,
-            .structureMemberAdded,
+        case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
+            .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .threadOpened, .subjectClaimed,
             .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
             .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
@@ -71,8 +75,8 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     /// Directory events describe who exists and who belongs where; the directory fold reads only these.
     public var isDirectory: Bool {
         switch self {
-        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated,
-            .structureMemberAdded,
+        case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
+            .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .categoryRetentionSet:
             true
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
@@ -90,6 +94,8 @@ extension Event {
         case .partyCreated: .partyCreated
         case .userCreated: .userCreated
         case .serviceTokenCreated: .serviceTokenCreated
+        case .userTokenReplaced: .userTokenReplaced
+        case .serviceTokenRevoked: .serviceTokenRevoked
         case .structureCreated: .structureCreated
         case .structureMemberAdded: .structureMemberAdded
         case .structureMemberRemoved: .structureMemberRemoved
@@ -158,6 +164,26 @@ public struct ServiceTokenCreated: Codable, Sendable, Hashable {
         self.id = id
         self.name = name
         self.tokenHash = tokenHash
+    }
+}
+
+/// A user's bearer token replaced by a new one; the old token stops working.
+public struct UserTokenReplaced: Codable, Sendable, Hashable {
+    public var id: UserID
+    public var tokenHash: String
+
+    public init(id: UserID, tokenHash: String) {
+        self.id = id
+        self.tokenHash = tokenHash
+    }
+}
+
+/// A service principal's token revoked; the principal reads the event stream no more.
+public struct ServiceTokenRevoked: Codable, Sendable, Hashable {
+    public var id: ServiceID
+
+    public init(id: ServiceID) {
+        self.id = id
     }
 }
 

@@ -50,7 +50,8 @@ extension EventCodec {
                 }
                 guard ok, let thread, let user, let upTo else { return nil }
                 return .readMarkerMoved(ReadMarkerMoved(thread: ThreadID(thread), user: UserID(user), upTo: upTo))
-            case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+            case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
+                .structureCreated, .structureMemberAdded,
                 .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
                 .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked, .categoryRetentionSet,
             .legalHoldPlaced, .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent:

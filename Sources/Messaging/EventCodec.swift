@@ -82,6 +82,8 @@ public enum EventCodec {
         case .partyCreated(let e): try encoder.encode(e)
         case .userCreated(let e): try encoder.encode(e)
         case .serviceTokenCreated(let e): try encoder.encode(e)
+        case .userTokenReplaced(let e): try encoder.encode(e)
+        case .serviceTokenRevoked(let e): try encoder.encode(e)
         case .structureCreated(let e): try encoder.encode(e)
         case .structureMemberAdded(let e): try encoder.encode(e)
         case .structureMemberRemoved(let e): try encoder.encode(e)
@@ -113,6 +115,8 @@ public enum EventCodec {
         case .userCreated: .userCreated(try decoder.decode(UserCreated.self, from: data))
         case .serviceTokenCreated:
             .serviceTokenCreated(try decoder.decode(ServiceTokenCreated.self, from: data))
+        case .userTokenReplaced: .userTokenReplaced(try decoder.decode(UserTokenReplaced.self, from: data))
+        case .serviceTokenRevoked: .serviceTokenRevoked(try decoder.decode(ServiceTokenRevoked.self, from: data))
         case .structureCreated: .structureCreated(try decoder.decode(StructureCreated.self, from: data))
         case .structureMemberAdded:
             .structureMemberAdded(try decoder.decode(StructureMemberAdded.self, from: data))

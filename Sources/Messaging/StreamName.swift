@@ -28,6 +28,8 @@ extension Event {
         case .partyCreated(let e): StreamName.party(e.id)
         case .userCreated(let e): StreamName.user(e.id)
         case .serviceTokenCreated(let e): StreamName.service(e.id)
+        case .userTokenReplaced(let e): StreamName.user(e.id)
+        case .serviceTokenRevoked(let e): StreamName.service(e.id)
         case .structureCreated(let e): StreamName.structure(e.id)
         case .structureMemberAdded(let e): StreamName.structure(e.structure)
         case .structureMemberRemoved(let e): StreamName.structure(e.structure)
@@ -66,7 +68,8 @@ extension Event {
         case .legalHoldPlaced(let e): e.thread
         case .legalHoldReleased(let e): e.thread
         case .threadPurged(let e): e.thread
-        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+        case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
+            .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
             .categoryRetentionSet, .digestScheduled, .digestSent:
             nil

@@ -66,7 +66,8 @@ extension ThreadState {
             thread.purgedAtMillis = recorded.timeMillis
             thread.title = ""
             thread.messages = []
-        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated,
+        case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
+            .structureCreated,
             .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
             .categoryRetentionSet, .digestScheduled, .digestSent:

@@ -55,7 +55,8 @@ public struct ProjectionModel: Sendable {
         case .settingsChanged:
             // The default handler roles may have changed: uncategorized threads change hands.
             fanOut.append(.category(nil))
-        case .partyCreated, .serviceTokenCreated, .structureCreated, .categoryCreated, .threadOpened,
+        case .partyCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
+            .structureCreated, .categoryCreated, .threadOpened,
             .messagePosted, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
             .threadUnblocked, .subjectClaimed, .ticketNumbered, .categoryRetentionSet, .legalHoldPlaced,
             .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent:

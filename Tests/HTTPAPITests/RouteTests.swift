@@ -170,6 +170,10 @@ struct RouteTests {
                 ).status == 201)
             let blob =
                 try await h.call(.post, "/v1/blobs", token: cast.ann, bytes: [1, 2, 3]).json["sha256"] as? String ?? ""
+            // The service principal whose token the administrator's DELETE revokes (not the cast's).
+            let doomed =
+                try await h.call(.post, "/v1/service-tokens", token: cast.admin, body: #"{"name":"doomed"}"#)
+                .json["id"] as? String ?? ""
             enum Who: CaseIterable { case nobody, admin, user, outsider, service }
             var counter = 0
             for spec in RouteTable.all {
@@ -190,9 +194,14 @@ struct RouteTests {
                         case .user, .outsider: .user
                         case .service: .service
                         }
-                    let path = spec.path.replacingOccurrences(
-                        of: "{id}", with: spec.path.hasPrefix("/v1/structures") ? "st1" : cast.thread
-                    )
+                    let id =
+                        switch spec.name {
+                        case .addStructureMember, .removeStructureMember: "st1"
+                        case .replaceUserToken: "hal"
+                        case .revokeServiceToken: doomed
+                        default: cast.thread
+                        }
+                    let path = spec.path.replacingOccurrences(of: "{id}", with: id)
                     .replacingOccurrences(of: "{user}", with: "hal").replacingOccurrences(of: "{sha256}", with: blob)
                     let body: String? =
                         switch spec.name {

@@ -198,4 +198,43 @@ import Testing
             spec.directory.principal(withTokenHash: String(repeating: "0", count: 64)) == .service("s"))
         #expect(spec.directory.principal(withTokenHash: String(repeating: "1", count: 64)) == nil)
     }
+
+    @Test func aReplacedUserTokenNoLongerFindsItsUser() {
+        let fresh = String(repeating: "1e", count: 32)
+        let spec = Spec.given(w.directory)
+        spec.when(.replaceUserToken(user: w.client, tokenHash: fresh), by: .admin)
+            .then([.userTokenReplaced(UserTokenReplaced(id: w.client, tokenHash: fresh))])
+        spec.when(.replaceUserToken(user: "nobody", tokenHash: fresh), by: .admin).thenRefused(.unknownUser("nobody"))
+        spec.when(.replaceUserToken(user: w.client, tokenHash: "secret"), by: .admin).thenRefused(.invalidTokenHash)
+        spec.when(.replaceUserToken(user: w.client, tokenHash: fresh), by: .user(w.handler))
+            .thenRefused(.notAllowed("only the administrator manages the directory"))
+
+        let created: [Event] = [
+            .partyCreated(PartyCreated(id: "p", name: "P", kind: .internal)),
+            .userCreated(UserCreated(id: "u", name: "U", email: "u@x.io", party: "p", roles: [], tokenHash: w.hash)),
+        ]
+        let before = Spec.given(created).directory
+        let after = Spec.given(created + [.userTokenReplaced(UserTokenReplaced(id: "u", tokenHash: fresh))]).directory
+        #expect(before.principal(withTokenHash: w.hash) == .user("u"))
+        #expect(after.principal(withTokenHash: w.hash) == nil)
+        #expect(after.principal(withTokenHash: fresh) == .user("u"))
+        #expect(after.tokenRevision == before.tokenRevision + 1)
+    }
+
+    @Test func aRevokedServiceTokenFindsNoOne() {
+        let created: [Event] = [
+            .serviceTokenCreated(ServiceTokenCreated(id: "svc1", name: "Archive", tokenHash: w.hash))
+        ]
+        let spec = Spec.given(created)
+        spec.when(.revokeServiceToken("svc1"), by: .admin)
+            .then([.serviceTokenRevoked(ServiceTokenRevoked(id: "svc1"))])
+        spec.when(.revokeServiceToken("svc2"), by: .admin).thenRefused(.unknownService("svc2"))
+        spec.when(.revokeServiceToken("svc1"), by: .service("svc1"))
+            .thenRefused(.notAllowed("only the administrator manages the directory"))
+
+        let revoked = Spec.given(created + [.serviceTokenRevoked(ServiceTokenRevoked(id: "svc1"))])
+        #expect(spec.directory.principal(withTokenHash: w.hash) == .service("svc1"))
+        #expect(revoked.directory.principal(withTokenHash: w.hash) == nil)
+        revoked.when(.revokeServiceToken("svc1"), by: .admin).thenRefused(.unknownService("svc1"))
+    }
 }

@@ -68,6 +68,8 @@ enum EventSamples {
         .digestScheduled(DigestScheduled(user: "c1", subject: subject, day: "2026-11-23", threads: ["t1"], unread: 2)),
         .digestSent(
             DigestSent(user: "c1", subject: subject, day: "2026-11-23", messageID: "<threadlog.42.0@threadlog.example>")),
+        .userTokenReplaced(UserTokenReplaced(id: "c1", tokenHash: String(repeating: "1e", count: 32))),
+        .serviceTokenRevoked(ServiceTokenRevoked(id: "svc-archive")),
     ]
 
     /// What each golden file in `Schemas/examples` must decode to, by file name without `.json`.

@@ -7,7 +7,8 @@ import Testing
             "party-acme", "user-c1", "service-svc-archive", "structure-acme-circle", "structure-acme-circle",
             "structure-acme-circle", "category-payroll", "settings", "thread-t1", "subject-contract-C-2024-0042",
             "tickets", "thread-t1", "thread-t1", "thread-t1", "thread-t1", "thread-t1", "thread-t1",
-            "category-payroll", "thread-t1", "thread-t1", "thread-t1", "digest-c1", "digest-c1",
+            "category-payroll", "thread-t1", "thread-t1", "thread-t1", "digest-c1", "digest-c1", "user-c1",
+            "service-svc-archive",
         ]
         #expect(EventSamples.all.map(\.stream) == expected)
     }
@@ -18,7 +19,7 @@ import Testing
             directoryTypes == [
                 "party.created", "user.created", "service.token_created", "structure.created",
                 "structure.member_added", "structure.member_removed", "category.created", "settings.changed",
-                "category.retention_set",
+                "category.retention_set", "user.token_replaced", "service.token_revoked",
             ])
     }
 

@@ -60,7 +60,8 @@ public final class NotificationProjector: Service, Sendable {
                     guard notifies else { continue }
                 case .digestScheduled:
                     break
-                case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+                case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
+                    .structureCreated, .structureMemberAdded,
                     .structureMemberRemoved, .categoryCreated, .settingsChanged, .categoryRetentionSet:
                     directory = Directory.evolve(directory, try recorded.decoded())
                     audience = nil
@@ -155,7 +156,8 @@ public final class NotificationProjector: Service, Sendable {
             let threads = try e.threads.compactMap { try thread($0, asOf: recorded.position) }
             return NotificationRules.digestDraft(e, threads: threads, directory: directory, publicURL: url).map { [$0] }
                 ?? []
-        case .partyCreated, .userCreated, .serviceTokenCreated, .structureCreated, .structureMemberAdded,
+        case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
+            .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
             .readMarkerMoved, .threadBlocked, .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced,
             .legalHoldReleased, .threadPurged, .digestSent:
