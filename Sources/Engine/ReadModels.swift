@@ -271,14 +271,20 @@ public final class ReadModels: Sendable {
             let previous = try txn.withValue(tables.inboxAudience, ViewKeys.thread(id)) { bytes in
                 try bytes.map { bytes in try ViewCodec.decodeAudience(bytes) }
             }
+            let rows = users.map { InboxRow(thread: state, for: $0, in: directory) }
             if let previous {
+                // Rows the puts below overwrite need no delete first: same inbox key (the activity did
+                // not move), or an unread count that stays above zero.
+                let stays = Set(users)
+                let unread = Set(zip(users, rows).filter { $0.1.unread > 0 }.map(\.0))
                 for user in previous.users {
-                    try txn.delete(tables.inbox, ViewKeys.inbox(user: user, activityMillis: previous.activityMillis, thread: id))
-                    try txn.delete(tables.unread, ViewKeys.unread(user: user, thread: id))
+                    if previous.activityMillis != state.lastActivityMillis || !stays.contains(user) {
+                        try txn.delete(tables.inbox, ViewKeys.inbox(user: user, activityMillis: previous.activityMillis, thread: id))
+                    }
+                    if !unread.contains(user) { try txn.delete(tables.unread, ViewKeys.unread(user: user, thread: id)) }
                 }
             }
-            for user in users {
-                let row = InboxRow(thread: state, for: user, in: directory)
+            for (user, row) in zip(users, rows) {
                 try txn.put(tables.inbox, ViewKeys.inbox(user: user, activityMillis: state.lastActivityMillis, thread: id), ViewCodec.encode(row))
                 if row.unread > 0 {
                     try txn.put(tables.unread, ViewKeys.unread(user: user, thread: id), ViewKeys.encodeCount(row.unread))

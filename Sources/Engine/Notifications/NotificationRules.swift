@@ -82,9 +82,15 @@ enum NotificationRules {
         for occasion: Occasion, directory: Directory, publicURL: String, excluding: Set<UserID> = []
     ) -> [MailDraft] {
         var drafts: [MailDraft] = []
+        // Who may see what the event recorded: worked out once per event, for every rule and group.
+        var readers: [UserID]?
         for rule in rules(directory.settings) where rule.on == occasion.trigger {
-            let to = recipients(rule.to, occasion, directory).filter { !excluding.contains($0) }
-            let cc = recipients(rule.cc, occasion, directory).filter { !excluding.contains($0) && !to.contains($0) }
+            let visible = readers ?? Self.readers(occasion, directory)
+            readers = visible
+            let to = recipients(rule.to, occasion, directory, readers: visible).filter { !excluding.contains($0) }
+            let cc = recipients(rule.cc, occasion, directory, readers: visible).filter {
+                !excluding.contains($0) && !to.contains($0)
+            }
             guard !to.isEmpty || !cc.isEmpty || !rule.bcc.isEmpty else { continue }
             // The author is shown as the display policy shows them to each reader, so readers are
             // grouped by what they would read: one mail per distinct rendering.
@@ -121,14 +127,22 @@ enum NotificationRules {
         return drafts
     }
 
-    /// The users a rule's recipient groups name, without repeats, never the actor (but as `author`),
-    /// only users who may see what the event recorded.
-    static func recipients(
-        _ groups: [NotificationRule.Recipient], _ occasion: Occasion, _ directory: Directory
-    ) -> [UserID] {
+    /// The users who may see what the event recorded, in id order.
+    static func readers(_ occasion: Occasion, _ directory: Directory) -> [UserID] {
         let thread = occasion.thread
         let candidates = occasion.audience?.users(of: thread, in: directory) ?? directory.users.keys.sorted()
-        let readers = candidates.filter { Access.canRead($0, thread, directory, atPosition: occasion.position) }
+        return candidates.filter { Access.canRead($0, thread, directory, atPosition: occasion.position) }
+    }
+
+    /// The users a rule's recipient groups name, without repeats, never the actor (but as `author`),
+    /// only `readers` (by default: who may see what the event recorded).
+    static func recipients(
+        _ groups: [NotificationRule.Recipient], _ occasion: Occasion, _ directory: Directory,
+        readers known: [UserID]? = nil
+    ) -> [UserID] {
+        guard !groups.isEmpty else { return [] }
+        let thread = occasion.thread
+        let readers = known ?? Self.readers(occasion, directory)
         var out: [UserID] = []
         for group in groups {
             var found: [UserID]
