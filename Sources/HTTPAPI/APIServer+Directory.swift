@@ -72,7 +72,7 @@ extension APIServer {
         if outcome.deduplicated {
             throw APIError(
                 status: .conflict, code: "already_created",
-                message: "This Idempotency-Key already created the principal; its token was shown once.")
+                message: "This Idempotency-Key already issued a token; it was shown once.")
         }
     }
 

@@ -43,10 +43,21 @@ struct TokenTests {
             #expect(try await h.call(.post, "/v1/users/ann/token", token: token).status == 403)
             #expect(try h.lastPosition() == before)
 
+            // With an Idempotency-Key a repeat replaces nothing more: the first token was shown once.
+            let keyed = try await h.call(
+                .post, "/v1/users/hal/token", token: cast.admin, headers: ["Idempotency-Key": "rotate-hal-1"])
+            #expect(keyed.status == 200)
+            let halToken = try #require(keyed.json["token"] as? String)
+            let repeated = try await h.call(
+                .post, "/v1/users/hal/token", token: cast.admin, headers: ["Idempotency-Key": "rotate-hal-1"])
+            #expect(repeated.status == 409)
+            #expect(repeated.errorCode == "already_created")
+            #expect(try await h.call(.get, "/v1/inbox", token: halToken).status == 200)
+
             // The log records the new token's hash, never the token; a new process folds the same directory.
             let events = try await h.call(.get, "/v1/events?from=1&limit=1000", token: cast.admin)
             let replaced = (events.json["events"] as? [[String: Any]] ?? []).filter {
-                $0["type"] as? String == "user.token_replaced"
+                $0["type"] as? String == "user.token_replaced" && ($0["data"] as? [String: Any])?["id"] as? String == "ann"
             }
             #expect(replaced.count == 1)
             #expect((replaced.first?["data"] as? [String: Any])?["tokenHash"] as? String == Tokens.hash(token))
