@@ -60,8 +60,8 @@ public final class CommandHandler: Sendable {
     /// The directory as of the log's head.
     public func currentDirectory() throws -> Directory { try directory.current().0 }
 
-    /// How many tokens had been replaced or revoked when the directory was last brought up to date (by
-    /// any command or `currentDirectory()`); cheap, it reads no log.
+    /// How many tokens had been replaced or revoked when the directory was last brought up to date; a
+    /// command that changes the directory does so before it returns. Cheap: it reads no log.
     public var tokenRevision: Int { directory.tokenRevision }
 
     /// Decides and appends `command` on behalf of `actor`. Throws `DomainError` for a refusal (nothing
@@ -109,6 +109,11 @@ public final class CommandHandler: Sendable {
                 let recorded = self.recorded(plan.writes.map(\.events), as: writes, result: result, now: context.now)
                 // The next command on these streams starts from what was just decided, not a re-read.
                 for (write, events) in zip(writes, recorded) { streams.extend(write.stream, with: events) }
+                // A directory change (a replaced or revoked token among them) holds for whatever is
+                // answered after this command: the directory is folded up to it before returning.
+                if recorded.joined().contains(where: { $0.event.type.isDirectory }) {
+                    _ = try self.directory.current()
+                }
                 return CommandOutcome(
                     events: recorded.flatMap { $0 }, position: result.lastPosition, existingThread: nil,
                     deduplicated: false)

@@ -52,7 +52,6 @@ extension APIServer {
             .replaceUserToken(user: UserID(user), tokenHash: Tokens.hash(token)), caller, request,
             missing: \.isUnknownUser)
         try refuseRepeatedTokenCreation(outcome)
-        _ = try handler.currentDirectory()
         return try json(CreatedToken(id: user, token: token, position: outcome.position), position: outcome.position)
     }
 
@@ -63,7 +62,6 @@ extension APIServer {
         let id = try parameter("id", context)
         let outcome = try await pathResource(
             .revokeServiceToken(ServiceID(id)), caller, request, missing: \.isUnknownService)
-        _ = try handler.currentDirectory()
         return try json(CreatedID(id: id, position: outcome.position), position: outcome.position)
     }
 

@@ -81,12 +81,12 @@ enum NotificationRules {
     static func drafts(
         for occasion: Occasion, directory: Directory, publicURL: String, excluding: Set<UserID> = []
     ) -> [MailDraft] {
-        var drafts: [MailDraft] = []
+        let matching = rules(directory.settings).filter { $0.on == occasion.trigger }
+        guard !matching.isEmpty else { return [] }
         // Who may see what the event recorded: worked out once per event, for every rule and group.
-        var readers: [UserID]?
-        for rule in rules(directory.settings) where rule.on == occasion.trigger {
-            let visible = readers ?? Self.readers(occasion, directory)
-            readers = visible
+        let visible = readers(occasion, directory)
+        var drafts: [MailDraft] = []
+        for rule in matching {
             let to = recipients(rule.to, occasion, directory, readers: visible).filter { !excluding.contains($0) }
             let cc = recipients(rule.cc, occasion, directory, readers: visible).filter {
                 !excluding.contains($0) && !to.contains($0)
