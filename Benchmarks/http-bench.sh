@@ -102,6 +102,7 @@ position() { curl -sf "$URL/healthz" | sed -E 's/.*"position":([0-9]+).*/\1/'; }
 
 echo "posting to $THREADS threads with $CONNECTIONS connections for $DURATION at $URL" >&2
 thread_ticks >"$WORK/ticks.0"
+curl -sf "$URL/metrics" >"$WORK/metrics.0"
 POSITION_BEFORE=$(position)
 # The load generator's own CPU time (user and system seconds), to show what the two cores gave it.
 TIMEFORMAT="%U %S"
@@ -147,6 +148,14 @@ awk '
         }
         printf "server-side posts: p50 <= %s, p99 <= %s; slowest commit <= %s\n", shown(p50), shown(p99), shown(slowest)
     }' "$WORK/metrics.txt"
+# Group commit: how many commits the posts took, and how many appends each carried on average.
+awk '
+    /^threadlog_log_group_commits / { c[FILENAME] = $2 }
+    /^threadlog_log_group_appends / { a[FILENAME] = $2 }
+    END {
+        for (f in c) if (f ~ /metrics.0$/) { c0 = c[f]; a0 = a[f] } else { c1 = c[f]; a1 = a[f] }
+        if (c1 > c0) printf "log: %d commits during the posts, %.1f appends each\n", c1 - c0, (a1 - a0) / (c1 - c0)
+    }' "$WORK/metrics.0" "$WORK/metrics.txt"
 # Server CPU per request by thread group (clock ticks are 10 ms; the runs give thousands of them).
 awk -v posts="$POSTED" -v checks="$CHECKS" -v hz="$(getconf CLK_TCK)" '
     FILENAME ~ /ticks.0$/ { t0[$1] += $2; next }

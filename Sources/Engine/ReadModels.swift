@@ -52,11 +52,19 @@ public final class ReadModels: Sendable {
     }
 
     private let published = Mutex(Published())
+    /// Spaces the runner's commits while the log is busy; a waiting read wakes it.
+    private let pacer: CommitPacer
 
-    public init(log: any EventStore, views: ViewStore, batchSize: Int = 2000, logger: Logger = Logger(label: "threadlog.views")) {
+    /// `commitInterval` is the shortest time between the starts of two catch-ups of the running service
+    /// while the log is busy (see `CommitPacer`); a read waiting for a position does not wait for it.
+    public init(
+        log: any EventStore, views: ViewStore, batchSize: Int = 2000, commitInterval: Duration? = nil,
+        logger: Logger = Logger(label: "threadlog.views")
+    ) {
         self.log = log
         self.views = views
         self.batchSize = batchSize
+        self.pacer = CommitPacer(interval: commitInterval ?? CommitPacer.defaultInterval)
         self.logger = logger
     }
 
@@ -330,7 +338,7 @@ public final class ReadModels: Sendable {
                 state.waiters[id] = (target, continuation)
                 return nil
             }
-            if let answer { continuation.resume(returning: answer) }
+            if let answer { continuation.resume(returning: answer) } else { pacer.wake() }
         }
         timer.cancel()
         if !reached { throw ViewsLagging(wanted: target, reached: position) }
@@ -423,8 +431,10 @@ extension ReadModels: Service {
             do {
                 let lane = BlockingLane(label: "threadlog.views")
                 while !Task.isCancelled {
+                    let started = ContinuousClock.now
                     let reached = try await lane.run { try self.catchUp() }
                     try await self.log.waitForAppend(after: reached)
+                    await self.pacer.pause(since: started)
                 }
             } catch is CancellationError {
             } catch {

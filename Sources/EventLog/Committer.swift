@@ -18,17 +18,29 @@ final class Committer: @unchecked Sendable {
     private struct Queue {
         var pending: [Pending] = []
         var closed = false
+        var enqueued = 0
     }
+
+    /// Appends queued so far, and those not yet taken into a commit (for tests and diagnostics).
+    var counts: (enqueued: Int, waiting: Int) { queue.withLock { ($0.enqueued, $0.pending.count) } }
 
     private let queue = Mutex(Queue())
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let maxGroupEvents: Int
+    /// Microseconds; `nil` commits at once.
+    private let gatherDelay: Int?
     private let closeOnce = Mutex(false)
 
-    init(maxGroupEvents: Int) {
+    init(maxGroupEvents: Int, gatherDelay: Duration = .zero) {
         self.maxGroupEvents = max(1, maxGroupEvents)
+        let microseconds = Int(gatherDelay / .microseconds(1))
+        self.gatherDelay = microseconds > 0 ? microseconds : nil
     }
+
+    /// Appends that must have queued up during a commit for the writer to gather more before the next:
+    /// fewer mean a quiet log, whose appends are committed at once.
+    static let busyAppends = 4
 
     func start(store: LMDBEventStore) {
         let thread = Thread { [self] in
@@ -44,6 +56,7 @@ final class Committer: @unchecked Sendable {
         let accepted = queue.withLock { queue in
             guard !queue.closed else { return false }
             queue.pending.append(pending)
+            queue.enqueued += 1
             return true
         }
         if accepted {
@@ -86,8 +99,21 @@ final class Committer: @unchecked Sendable {
                 for (pending, outcome) in zip(group, outcomes) {
                     pending.continuation.resume(with: outcome)
                 }
+                gatherWhileBusy()
             }
         }
+    }
+
+    /// After a commit during which at least `busyAppends` appends queued up, sleeps `gatherDelay` so
+    /// that the next commit carries those and whatever else arrives meanwhile. Under load a commit then
+    /// takes several times as many appends for the same page writes and flushes; each waiting append is
+    /// answered at most `gatherDelay` later. (Sleeping through, rather than waking for every arrival,
+    /// keeps the gathering itself from costing CPU.)
+    private func gatherWhileBusy() {
+        guard let gatherDelay, queue.withLock({ $0.pending.count >= Self.busyAppends && !$0.closed }) else { return }
+        var pause = timespec(tv_sec: gatherDelay / 1_000_000, tv_nsec: (gatherDelay % 1_000_000) * 1000)
+        var remaining = timespec()
+        while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
     }
 
     /// Everything queued, up to `maxGroupEvents` events (but always at least one append).

@@ -8,10 +8,16 @@ public struct EventLogOptions: Sendable {
     public var initialMapSize: Int = 256 << 20
     /// Most events one group commit takes; a single larger append still commits alone.
     public var maxGroupEvents: Int = 8192
+    /// How long the writer gathers appends for its next commit while the log is busy (at least
+    /// `Committer.busyAppends` appends arrived during the previous commit); zero commits at once.
+    /// Fewer, larger commits cost far less per append (each commit writes pages and waits for two
+    /// flushes); a quiet log is never delayed.
+    public var gatherDelay: Duration = .milliseconds(1)
 
-    public init(initialMapSize: Int = 256 << 20, maxGroupEvents: Int = 8192) {
+    public init(initialMapSize: Int = 256 << 20, maxGroupEvents: Int = 8192, gatherDelay: Duration = .milliseconds(1)) {
         self.initialMapSize = initialMapSize
         self.maxGroupEvents = maxGroupEvents
+        self.gatherDelay = gatherDelay
     }
 }
 
@@ -44,7 +50,7 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
     let commands: LMDBDatabase
     let meta: LMDBDatabase
     let notifier: CommitNotifier
-    private let committer: Committer?
+    let committer: Committer?
     private let logger: Logger
     public let path: String
 
@@ -102,7 +108,7 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
         if readOnly {
             committer = nil
         } else {
-            committer = Committer(maxGroupEvents: options.maxGroupEvents)
+            committer = Committer(maxGroupEvents: options.maxGroupEvents, gatherDelay: options.gatherDelay)
             committer?.start(store: self)
         }
     }

@@ -79,8 +79,9 @@ struct RouteTests {
             reply = try await h.call(.get, "/v1/blobs/\(sha)", token: cast.eve)
             #expect(reply.status == 404)
 
-            // The thread as bob sees it: the internal author through the display policy.
-            reply = try await h.call(.get, "/v1/threads/\(cast.thread)", token: cast.bob)
+            // The thread as bob sees it: the internal author through the display policy. Another user's
+            // write shows in the read models once they reach its position, which bob asks for.
+            reply = try await h.call(.get, "/v1/threads/\(cast.thread)?minPosition=\(position)", token: cast.bob)
             #expect(reply.status == 200)
             let messages = try #require(reply.json["messages"] as? [[String: Any]])
             #expect(messages.count == 2)

@@ -141,6 +141,21 @@ struct ServeProcessTests {
         #expect(seen["threadlog.log"] == [base], "\(seen)")
     }
 
+    @Test("a setting that cannot be used stops serve with one line before anything is created")
+    func badSetting() throws {
+        let dir = try TempDirectory()
+        let data = dir.sub("data")
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("THREADLOG_") }
+        for value in ["soon", "-5", "600000"] {
+            environment["THREADLOG_PROJECTION_INTERVAL_MS"] = value
+            let result = try run(productPath("threadlog"), ["serve", "--data", data, "--port", "0"], environment: environment)
+            #expect(result.status == 1)
+            #expect(result.stderr.split(separator: "\n").count == 1)
+            #expect(result.stderr.contains("THREADLOG_PROJECTION_INTERVAL_MS must be a number of milliseconds"))
+            #expect(!FileManager.default.fileExists(atPath: data))
+        }
+    }
+
     @Test("kill -9 under 16 concurrent posting clients loses no acknowledged message")
     func killNineKeepsAcknowledgedMessages() async throws {
         let directory = try TempDirectory()

@@ -150,6 +150,30 @@ struct ReadModelTests {
         }
     }
 
+    @Test("while the log is busy the runner starts a catch-up at most once per interval; a read for a position ends the wait")
+    func pacing() async throws {
+        let f = try ViewsFixture(commitInterval: .seconds(60))
+        try await f.world()
+        let runner = Task { try await f.models.run() }
+        defer { runner.cancel() }
+        // The first catch-up starts at once (nothing came before it within the interval).
+        let head = try f.log.lastPosition()
+        let started = ContinuousClock.now
+        while f.models.position < head, ContinuousClock.now - started < .seconds(20) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(f.models.position == head)
+
+        // An append within the interval waits for it while nobody asks for its position...
+        let open = try await f.user("sam", .openThread(OpenThread(subjectKind: "request", subjectRef: "P", title: "Paced", body: NewMessage(text: "x"))))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(f.models.position == head)
+        // ...and a read that needs it wakes the runner (it would otherwise time out after 5 s).
+        let view = try await f.models.threadView(try #require(open.thread), reader: "sam", minPosition: open.position)
+        #expect(view.messages.map(\.body) == ["x"])
+        #expect(f.models.position >= open.position)
+    }
+
     @Test("rebuild swaps a shadow copy in; status shows checkpoints and lag; stale versions are found")
     func rebuildAndStatus() async throws {
         let f = try ViewsFixture()

@@ -14,13 +14,13 @@ final class ViewsFixture: Sendable {
     let engine: CommandHandler
     let models: ReadModels
 
-    init(batchSize: Int = 2000) throws {
+    init(batchSize: Int = 2000, commitInterval: Duration? = nil) throws {
         dir = try TempDirectory()
         data = try DataDirectory(dir.sub("data"), create: true)
         log = try LMDBEventStore.open(directory: data.log)
         views = try ViewStore.open(directory: data.views)
         engine = CommandHandler(store: log)
-        models = ReadModels(log: log, views: views, batchSize: batchSize)
+        models = ReadModels(log: log, views: views, batchSize: batchSize, commitInterval: commitInterval)
     }
 
     deinit { log.close() }

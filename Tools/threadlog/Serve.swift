@@ -11,7 +11,7 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Environment: THREADLOG_DATA, THREADLOG_HOST, THREADLOG_PORT, THREADLOG_ADMIN_TOKEN, \
             THREADLOG_MAX_BODY (bytes, default 1 MiB), THREADLOG_MAX_BLOB (bytes, default 10 MiB), \
-            THREADLOG_SMTP_URL, THREADLOG_MAIL_FROM, LOG_LEVEL. Without THREADLOG_ADMIN_TOKEN the first \
+            THREADLOG_SMTP_URL, THREADLOG_MAIL_FROM, THREADLOG_PROJECTION_INTERVAL_MS (default 200), THREADLOG_COMMIT_GATHER_US (default 1000), LOG_LEVEL. Without THREADLOG_ADMIN_TOKEN the first \
             start prints a generated admin token once; only its SHA-256 is kept (DIR/admin-token.sha256).
             """
     )
@@ -38,9 +38,18 @@ struct Serve: AsyncParsableCommand {
             environment["THREADLOG_MAX_BODY"], default: 1 << 20, name: "THREADLOG_MAX_BODY")
         let maxBlob = try Self.byteLimit(
             environment["THREADLOG_MAX_BLOB"], default: 10 << 20, name: "THREADLOG_MAX_BLOB")
+        // Checked before anything is opened or created; the projectors read it again.
+        _ = try CommitPacer.interval(environment)
+        var logOptions = EventLogOptions()
+        if let text = environment["THREADLOG_COMMIT_GATHER_US"], !text.isEmpty {
+            guard let microseconds = Int(text), (0...100_000).contains(microseconds) else {
+                throw ToolFailure("THREADLOG_COMMIT_GATHER_US must be a number of microseconds from 0 to 100000")
+            }
+            logOptions.gatherDelay = .microseconds(microseconds)
+        }
 
         let data = try DataDirectory(options.directory, create: true)
-        let store = try LMDBEventStore.open(directory: data.log, logger: logger)
+        let store = try LMDBEventStore.open(directory: data.log, options: logOptions, logger: logger)
         let adminTokenHash: String
         do {
             adminTokenHash = try Self.adminTokenHash(data: data, environment: environment)
@@ -78,7 +87,8 @@ struct Serve: AsyncParsableCommand {
         logger: Logger
     ) throws -> ReadSide {
         let views = try ViewStore.open(directory: data.views)
-        let models = ReadModels(log: store, views: views, logger: logger)
+        let models = ReadModels(
+            log: store, views: views, commitInterval: try CommitPacer.interval(environment), logger: logger)
         let notifications = try NotificationServices.make(
             log: store, views: views, readModels: models, handler: handler, environment: environment, logger: logger)
         let outbox = try NotificationServices.projector(log: store, views: views, environment: environment, logger: logger)

@@ -24,13 +24,16 @@ public struct NotificationConfiguration: Sendable {
     /// How often the digest service compares the clock with the configured digest time.
     public var digestCheckInterval: Duration
     public var batchSize: Int
+    /// The shortest time between the starts of two derivations while the log is busy
+    /// (`THREADLOG_PROJECTION_INTERVAL_MS`): fewer, larger outbox commits under load.
+    public var commitInterval: Duration
 
     public init(
         smtp: SMTPConfiguration?, publicURL: String = "http://127.0.0.1:8080", messageIDDomain: String? = nil,
         pollInterval: Duration = .seconds(1), initialBackoff: Duration = .seconds(5),
         maxBackoff: Duration = .seconds(900),
         claimLease: Duration = .seconds(300), backfill: Bool = false, digestCheckInterval: Duration = .seconds(30),
-        batchSize: Int = 500
+        batchSize: Int = 500, commitInterval: Duration = CommitPacer.defaultInterval
     ) {
         self.smtp = smtp
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -42,6 +45,7 @@ public struct NotificationConfiguration: Sendable {
         self.backfill = backfill
         self.digestCheckInterval = digestCheckInterval
         self.batchSize = batchSize
+        self.commitInterval = commitInterval
     }
 
     /// `THREADLOG_SMTP_URL`, `THREADLOG_MAIL_FROM` and `THREADLOG_PUBLIC_URL`. Mail is configured only when
@@ -69,6 +73,7 @@ public struct NotificationConfiguration: Sendable {
             initialBackoff = .milliseconds(backoff)
             maxBackoff = max(.milliseconds(backoff), min(maxBackoff, .milliseconds(backoff * 64)))
         }
+        if let interval = try CommitPacer.interval(environment) { commitInterval = interval }
     }
 
     /// Why mail is off, or `nil` when it is on.

@@ -219,10 +219,13 @@ public final class NotificationProjector: Service, Sendable {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             let lane = BlockingLane(label: "threadlog.notifications")
+            let pacer = CommitPacer(interval: self.configuration.commitInterval)
             while !Task.isCancelled {
                 do {
+                    let started = ContinuousClock.now
                     let reached = try await lane.run { try self.catchUp() }
                     try await self.log.waitForAppend(after: reached)
+                    await pacer.pause(since: started)
                 } catch is CancellationError {
                     return
                 } catch {
