@@ -11,7 +11,7 @@ import Synchronization
 /// ends a pause early, so pacing never delays a read that asked for a position.
 public final class CommitPacer: Sendable {
     /// The default shortest time between the starts of two catch-ups.
-    public static let defaultInterval: Duration = .milliseconds(200)
+    public static let defaultInterval: Duration = .milliseconds(500)
 
     /// `THREADLOG_PROJECTION_INTERVAL_MS` (milliseconds, 0 for no pacing), or `nil` when unset.
     public static func interval(_ environment: [String: String]) throws -> Duration? {
