@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # HTTP benchmark: message posts against the liveness route on the same server in the same run.
 # Builds release, starts `threadlog serve` on a temporary data directory, creates a party, a user and
-# THREADS threads with curl, then runs wrk twice (posting to many threads; GET /healthz) with
-# CONNECTIONS connections for DURATION each and prints posts/s, p50/p99 and the ratio to /healthz,
-# then the server's CPU time per post and per /healthz request, by thread.
-# Environment: DURATION (10s), CONNECTIONS (64), THREADS (256), WRK_THREADS (2), SCRATCH (.build).
+# THREADS threads with curl, then runs ROUNDS rounds of wrk (posting to many threads, then GET
+# /healthz) with CONNECTIONS connections for DURATION each and prints each round's posts/s, p50/p99 and
+# ratio to /healthz, their median ratio, then the server's CPU time per post and per /healthz request,
+# by thread.
+# Environment: DURATION (10s), ROUNDS (3), CONNECTIONS (64), THREADS (256), WRK_THREADS (2), SCRATCH (.build).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-256}
 WRK_THREADS=${WRK_THREADS:-2}
@@ -100,37 +102,49 @@ thread_ticks() {
 }
 position() { curl -sf "$URL/healthz" | sed -E 's/.*"position":([0-9]+).*/\1/'; }
 
-echo "posting to $THREADS threads with $CONNECTIONS connections for $DURATION at $URL" >&2
-thread_ticks >"$WORK/ticks.0"
-curl -sf "$URL/metrics" >"$WORK/metrics.0"
-POSITION_BEFORE=$(position)
-# The load generator's own CPU time (user and system seconds), to show what the two cores gave it.
+# Rounds alternate posting and /healthz, so that a slow spell of this shared machine weighs on both
+# sides of a round's ratio; the median of the rounds' ratios is the figure.
 TIMEFORMAT="%U %S"
-{ time run_wrk -s "$WORK/post.lua" "$URL/v1/threads" >"$WORK/posts.txt"; } 2>"$WORK/posts.time"
-# The projections (views and mail outbox) must keep up, not just the log: their largest lag when the
-# posting stops, and how long they take to reach the log's head from there.
 lag() { curl -sf "$URL/metrics" | awk '/^threadlog_view_lag_events/ {v=$2+0; if (v>m) m=v} END {printf "%d\n", m}'; }
-LAG_AT_END=$(lag)
-CATCHUP_START=$(date +%s%N)
-while [ "$(lag)" != "0" ]; do sleep 0.02; done
-CATCHUP_MS=$(( ($(date +%s%N) - CATCHUP_START) / 1000000 ))
-thread_ticks >"$WORK/ticks.1"
+curl -sf "$URL/metrics" >"$WORK/metrics.0"
+POSTED=0
+CHECKS=0
+for round in $(seq 1 "$ROUNDS"); do
+    echo "round $round: posting to $THREADS threads, then GET /healthz, with $CONNECTIONS connections for $DURATION each" >&2
+    thread_ticks >"$WORK/ticks.$round.0"
+    POSITION_BEFORE=$(position)
+    # The load generator's own CPU time (user and system seconds), to show what the two cores gave it.
+    { time run_wrk -s "$WORK/post.lua" "$URL/v1/threads" >"$WORK/posts.$round.txt"; } 2>"$WORK/posts.$round.time"
+    # The projections (views and mail outbox) must keep up, not just the log: their largest lag when
+    # the posting stops, and how long they take to reach the log's head from there.
+    LAG_AT_END=$(lag)
+    CATCHUP_START=$(date +%s%N)
+    while [ "$(lag)" != "0" ]; do sleep 0.02; done
+    CATCHUP_MS=$(( ($(date +%s%N) - CATCHUP_START) / 1000000 ))
+    thread_ticks >"$WORK/ticks.$round.1"
+    POSTED=$(( POSTED + $(position) - POSITION_BEFORE ))
+    { time run_wrk "$URL/healthz" >"$WORK/health.$round.txt"; } 2>"$WORK/health.$round.time"
+    thread_ticks >"$WORK/ticks.$round.2"
+    CHECKS=$(( CHECKS + $(awk '/requests in/ {print $1}' "$WORK/health.$round.txt") ))
+
+    read -r POST_RPS POST_P50 POST_P99 POST_BAD < <(figures "$WORK/posts.$round.txt")
+    read -r HEALTH_RPS HEALTH_P50 HEALTH_P99 _ < <(figures "$WORK/health.$round.txt")
+    RATIO=$(awk -v a="$POST_RPS" -v b="$HEALTH_RPS" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+    echo "$RATIO" >>"$WORK/ratios"
+    echo "round $round"
+    printf "  posts:   %10s req/s   p50 %8s   p99 %8s   (non-2xx: %s)\n" "$POST_RPS" "$POST_P50" "$POST_P99" "$POST_BAD"
+    printf "  healthz: %10s req/s   p50 %8s   p99 %8s\n" "$HEALTH_RPS" "$HEALTH_P50" "$HEALTH_P99"
+    printf "  ratio posts/healthz: %s; projections: largest lag when posting stopped %s events, at the log's head %s ms later\n" \
+        "$RATIO" "$LAG_AT_END" "$CATCHUP_MS"
+    if [ "$POST_BAD" != "0" ]; then
+        echo "http-bench: $POST_BAD posts were refused" >&2
+        exit 1
+    fi
+done
 curl -sf "$URL/metrics" >"$WORK/metrics.txt"
-POSTED=$(( $(position) - POSITION_BEFORE ))
-echo "GET /healthz with $CONNECTIONS connections for $DURATION" >&2
-{ time run_wrk "$URL/healthz" >"$WORK/health.txt"; } 2>"$WORK/health.time"
-thread_ticks >"$WORK/ticks.2"
-CHECKS=$(awk '/requests in/ {print $1}' "$WORK/health.txt")
-
-read -r POST_RPS POST_P50 POST_P99 POST_BAD < <(figures "$WORK/posts.txt")
-read -r HEALTH_RPS HEALTH_P50 HEALTH_P99 _ < <(figures "$WORK/health.txt")
-RATIO=$(awk -v a="$POST_RPS" -v b="$HEALTH_RPS" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-EVENTS=$(curl -sf "$URL/healthz" | sed -E 's/.*"position":([0-9]+).*/\1/')
-
-printf "posts:   %10s req/s   p50 %8s   p99 %8s   (non-2xx: %s)\n" "$POST_RPS" "$POST_P50" "$POST_P99" "$POST_BAD"
-printf "healthz: %10s req/s   p50 %8s   p99 %8s\n" "$HEALTH_RPS" "$HEALTH_P50" "$HEALTH_P99"
-printf "ratio posts/healthz: %s (target >= 0.3); log position after the run: %s\n" "$RATIO" "$EVENTS"
-printf "projections: largest lag when posting stopped %s events, at the log's head %s ms later\n" "$LAG_AT_END" "$CATCHUP_MS"
+MEDIAN=$(sort -n "$WORK/ratios" | awk '{r[NR] = $1} END { print (NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2) }')
+printf "median ratio posts/healthz over %s rounds: %s (target >= 0.3); log position after the run: %s\n" \
+    "$ROUNDS" "$MEDIAN" "$(position)"
 # The server's own view of the posts: bucket bounds of its request histogram, and the slowest commit.
 # wrk corrects its percentiles for coordinated omission (a stalled response counts as the requests
 # its connection could not send meanwhile), so one slow fsync moves wrk's p99 far more than this.
@@ -156,35 +170,36 @@ awk '
         for (f in c) if (f ~ /metrics.0$/) { c0 = c[f]; a0 = a[f] } else { c1 = c[f]; a1 = a[f] }
         if (c1 > c0) printf "log: %d commits during the posts, %.1f appends each\n", c1 - c0, (a1 - a0) / (c1 - c0)
     }' "$WORK/metrics.0" "$WORK/metrics.txt"
-# Server CPU per request by thread group (clock ticks are 10 ms; the runs give thousands of them).
+# Server CPU per request by thread group over all rounds (clock ticks are 10 ms; the runs give
+# thousands of them).
+for round in $(seq 1 "$ROUNDS"); do
+    awk 'FILENAME ~ /\.0$/ { a[$1] += $2; next } FILENAME ~ /\.1$/ { b[$1] += $2; next } { c[$1] += $2 }
+        END { for (name in a) print name, b[name] - a[name], c[name] - b[name] }' \
+        "$WORK/ticks.$round.0" "$WORK/ticks.$round.1" "$WORK/ticks.$round.2"
+done >"$WORK/ticks"
 awk -v posts="$POSTED" -v checks="$CHECKS" -v hz="$(getconf CLK_TCK)" '
-    FILENAME ~ /ticks.0$/ { t0[$1] += $2; next }
-    FILENAME ~ /ticks.1$/ { t1[$1] += $2; next }
-    { t2[$1] += $2 }
+    { post[$1] += $2; check[$1] += $3 }
     END {
         us = 1000000 / hz
         printf "server CPU per request (us):                post   healthz\n"
-        for (name in t1) {
-            post = (t1[name] - t0[name]) * us / posts; check = (t2[name] - t1[name]) * us / checks
-            if (post + check < 0.5) continue
+        for (name in post) {
+            p1 = post[name] * us / posts; c1 = check[name] * us / checks
+            if (p1 + c1 < 0.5) continue
             label = name
             if (name ~ /default-qos/) label = name " (request tasks)"
             if (name ~ /^NIO/) label = name " (sockets, HTTP)"
             if (name == "threadlog.log") label = name " (group commit)"
             if (name == "threadlog.views") label = name " (read models)"
             if (name == "threadlog.notif") label = name " (mail outbox)"
-            printf "  %-38s %8.1f  %8.1f\n", label, post, check
-            p += post; c += check
+            printf "  %-38s %8.1f  %8.1f\n", label, p1, c1
+            p += p1; c += c1
         }
         printf "  %-38s %8.1f  %8.1f   (CPU ratio healthz/post %.2f)\n", "all threads", p, c, (p > 0 ? c / p : 0)
-    }' "$WORK/ticks.0" "$WORK/ticks.1" "$WORK/ticks.2"
-read -r POST_WRK_USER POST_WRK_SYS < <(tail -1 "$WORK/posts.time")
-read -r HEALTH_WRK_USER HEALTH_WRK_SYS < <(tail -1 "$WORK/health.time")
-POST_REQUESTS=$(awk '/requests in/ {print $1}' "$WORK/posts.txt")
-awk -v pu="$POST_WRK_USER" -v ps="$POST_WRK_SYS" -v hu="$HEALTH_WRK_USER" -v hs="$HEALTH_WRK_SYS" \
-    -v posts="$POST_REQUESTS" -v checks="$CHECKS" 'BEGIN {
-        printf "  %-38s %8.1f  %8.1f\n", "(wrk, the load generator)", (pu + ps) * 1e6 / posts, (hu + hs) * 1e6 / checks }'
-if [ "$POST_BAD" != "0" ]; then
-    echo "http-bench: $POST_BAD posts were refused" >&2
-    exit 1
-fi
+    }' "$WORK/ticks"
+# The last line of each `time` report: user and system seconds.
+wrk_seconds() { for f in "$@"; do tail -1 "$f"; done | awk '{ s += $1 + $2 } END { print s }'; }
+wrk_seconds "$WORK"/posts.*.time >"$WORK/wrk.posts"
+wrk_seconds "$WORK"/health.*.time >"$WORK/wrk.health"
+POST_REQUESTS=$(cat "$WORK"/posts.*.txt | awk '/requests in/ { n += $1 } END { print n }')
+awk -v p="$(cat "$WORK/wrk.posts")" -v h="$(cat "$WORK/wrk.health")" -v posts="$POST_REQUESTS" -v checks="$CHECKS" 'BEGIN {
+    printf "  %-38s %8.1f  %8.1f\n", "(wrk, the load generator)", p * 1e6 / posts, h * 1e6 / checks }'

@@ -74,6 +74,9 @@ public final class CommitPacer: Sendable {
         timer.cancel()
     }
 
+    /// Whether a pause is under way (for tests and diagnostics).
+    var isPausing: Bool { state.withLock { $0.sleeper != nil } }
+
     /// Ends the current pause, or the next one if none is under way.
     func wake() { end(nil) }
 

@@ -53,7 +53,7 @@ public final class ReadModels: Sendable {
 
     private let published = Mutex(Published())
     /// Spaces the runner's commits while the log is busy; a waiting read wakes it.
-    private let pacer: CommitPacer
+    let pacer: CommitPacer
 
     /// `commitInterval` is the shortest time between the starts of two catch-ups of the running service
     /// while the log is busy (see `CommitPacer`); a read waiting for a position does not wait for it.
@@ -428,8 +428,8 @@ extension ReadModels: Service {
             try rebuild(stale)
         }
         await cancelWhenGracefulShutdown {
+            let lane = BlockingLane(label: "threadlog.views")
             do {
-                let lane = BlockingLane(label: "threadlog.views")
                 while !Task.isCancelled {
                     let started = ContinuousClock.now
                     let reached = try await lane.run { try self.catchUp() }
@@ -439,6 +439,13 @@ extension ReadModels: Service {
             } catch is CancellationError {
             } catch {
                 self.logger.error("projection stopped", metadata: ["error": "\(error)"])
+                return
+            }
+            // Stopping: whatever the pacing held back is applied, so the views stop at the log's head.
+            do {
+                try await lane.run { _ = try self.catchUp() }
+            } catch {
+                self.logger.error("the last catch-up before stopping failed", metadata: ["error": "\(error)"])
             }
         }
     }

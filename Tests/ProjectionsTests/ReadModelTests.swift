@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import EventLog
 import Foundation
 import Messaging
@@ -150,28 +150,40 @@ struct ReadModelTests {
         }
     }
 
-    @Test("while the log is busy the runner starts a catch-up at most once per interval; a read for a position ends the wait")
+    @Test("while the log is busy the runner starts a catch-up at most once per interval; a read for a position ends the wait; stopping applies the rest")
     func pacing() async throws {
         let f = try ViewsFixture(commitInterval: .seconds(60))
         try await f.world()
         let runner = Task { try await f.models.run() }
         defer { runner.cancel() }
-        // The first catch-up starts at once (nothing came before it within the interval).
-        let head = try f.log.lastPosition()
-        let started = ContinuousClock.now
-        while f.models.position < head, ContinuousClock.now - started < .seconds(20) {
-            try await Task.sleep(for: .milliseconds(10))
+        // Posts until one finds the runner done with its catch-up: it then pauses for the interval. (A
+        // post that comes while a catch-up still runs is applied by it.)
+        func postUntilPausing(_ thread: ThreadID) async throws {
+            for round in 1...100 where !f.models.pacer.isPausing {
+                try await f.user("sam", .postMessage(thread: thread, message: NewMessage(text: "filler \(round)")))
+                for _ in 0..<40 where !f.models.pacer.isPausing { try await Task.sleep(for: .milliseconds(5)) }
+            }
+            #expect(f.models.pacer.isPausing)
         }
-        #expect(f.models.position == head)
-
-        // An append within the interval waits for it while nobody asks for its position...
         let open = try await f.user("sam", .openThread(OpenThread(subjectKind: "request", subjectRef: "P", title: "Paced", body: NewMessage(text: "x"))))
+        let thread = try #require(open.thread)
+        try await postUntilPausing(thread)
+        // An append during the pause waits for it while nobody asks for its position...
+        let reply = try await f.user("hana", .postMessage(thread: thread, message: NewMessage(text: "y")))
         try await Task.sleep(for: .milliseconds(300))
-        #expect(f.models.position == head)
+        #expect(f.models.position < reply.position)
         // ...and a read that needs it wakes the runner (it would otherwise time out after 5 s).
-        let view = try await f.models.threadView(try #require(open.thread), reader: "sam", minPosition: open.position)
-        #expect(view.messages.map(\.body) == ["x"])
-        #expect(f.models.position >= open.position)
+        let view = try await f.models.threadView(thread, reader: "sam", minPosition: reply.position)
+        #expect(view.messages.first?.body == "x" && view.messages.last?.body == "y")
+
+        // Stopping applies what the pacing held back: the views stop at the log's head.
+        try await postUntilPausing(thread)
+        let late = try await f.user("sam", .postMessage(thread: thread, message: NewMessage(text: "z")))
+        #expect(f.models.position < late.position)
+        runner.cancel()
+        _ = await runner.result
+        #expect(f.models.position == late.position)
+        #expect(try f.models.status().allSatisfy { $0.lag == 0 })
     }
 
     @Test("rebuild swaps a shadow copy in; status shows checkpoints and lag; stale versions are found")

@@ -220,18 +220,24 @@ public final class NotificationProjector: Service, Sendable {
         await cancelWhenGracefulShutdown {
             let lane = BlockingLane(label: "threadlog.notifications")
             let pacer = CommitPacer(interval: self.configuration.commitInterval)
-            while !Task.isCancelled {
+            following: while !Task.isCancelled {
                 do {
                     let started = ContinuousClock.now
                     let reached = try await lane.run { try self.catchUp() }
                     try await self.log.waitForAppend(after: reached)
                     await pacer.pause(since: started)
                 } catch is CancellationError {
-                    return
+                    break following
                 } catch {
                     self.logger.error("deriving notifications failed; retrying", metadata: ["error": "\(error)"])
                     try? await Task.sleep(for: .seconds(1))
                 }
+            }
+            // Stopping: whatever the pacing held back is derived, so the outbox stops at the log's head.
+            do {
+                try await lane.run { _ = try self.catchUp() }
+            } catch {
+                self.logger.error("the last derivation before stopping failed", metadata: ["error": "\(error)"])
             }
         }
     }
