@@ -427,7 +427,9 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
     public func read(from position: UInt64, limit: Int) throws -> [RecordedEvent] {
         var out: [RecordedEvent] = []
         guard limit > 0 else { return out }
-        out.reserveCapacity(min(limit, 1024))
+        // Most reads find a few events (a follower asking what came since its last look); a large
+        // reservation up front would cost more than the array's doublings for the few large reads.
+        out.reserveCapacity(min(limit, 16))
         try forEach(from: position) { event in
             out.append(event)
             return out.count < limit
