@@ -23,13 +23,17 @@ final class DirectoryCache: Sendable {
     /// The directory as of the log's current head, and that position.
     func current() throws -> (Directory, UInt64) {
         var (directory, position) = state.withLock { ($0.directory, $0.position) }
-        while true {
-            let batch = try store.read(from: position + 1, limit: 4096)
-            guard let last = batch.last else { break }
-            for recorded in batch where recorded.isDirectoryEvent {
-                directory = Directory.evolve(directory, try recorded.decoded())
+        // Usually a few events since the last look: visited in place, in short reads of at most 4096.
+        var full = true
+        while full {
+            var seen = 0
+            try store.forEachEvent(from: position + 1) { recorded in
+                if recorded.isDirectoryEvent { directory = Directory.evolve(directory, try recorded.decoded()) }
+                position = recorded.position
+                seen += 1
+                return seen < 4096
             }
-            position = last.position
+            full = seen == 4096
         }
         state.withLock { state in
             // Another caller may have caught up further meanwhile; keep the newer fold.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,6 +16,7 @@ struct Threadlog: AsyncParsableCommand {
 
     /// Exit codes of the outside contract: 0 success, 1 a fault (one line on stderr), 2 a usage error.
     static func main() async {
+        LoggingSystem.bootstrap { LineLogHandler(label: $0) }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
