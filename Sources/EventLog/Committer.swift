@@ -28,14 +28,14 @@ final class Committer: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let maxGroupEvents: Int
-    /// Microseconds; `nil` commits at once.
-    private let gatherDelay: Int?
+    /// Seconds; `nil` commits at once.
+    private let gatherDelay: TimeInterval?
     private let closeOnce = Mutex(false)
 
     init(maxGroupEvents: Int, gatherDelay: Duration = .zero) {
         self.maxGroupEvents = max(1, maxGroupEvents)
-        let microseconds = Int(gatherDelay / .microseconds(1))
-        self.gatherDelay = microseconds > 0 ? microseconds : nil
+        let seconds = gatherDelay / .seconds(1)
+        self.gatherDelay = seconds > 0 ? seconds : nil
     }
 
     /// Appends that must have queued up during a commit for the writer to gather more before the next:
@@ -111,9 +111,7 @@ final class Committer: @unchecked Sendable {
     /// keeps the gathering itself from costing CPU.)
     private func gatherWhileBusy() {
         guard let gatherDelay, queue.withLock({ $0.pending.count >= Self.busyAppends && !$0.closed }) else { return }
-        var pause = timespec(tv_sec: gatherDelay / 1_000_000, tv_nsec: (gatherDelay % 1_000_000) * 1000)
-        var remaining = timespec()
-        while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
+        Thread.sleep(forTimeInterval: gatherDelay)
     }
 
     /// Everything queued, up to `maxGroupEvents` events (but always at least one append).
