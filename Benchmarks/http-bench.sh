@@ -122,7 +122,8 @@ for round in $(seq 1 "$ROUNDS"); do
     while [ "$(lag)" != "0" ]; do sleep 0.02; done
     CATCHUP_MS=$(( ($(date +%s%N) - CATCHUP_START) / 1000000 ))
     thread_ticks >"$WORK/ticks.$round.1"
-    POSTED=$(( POSTED + $(position) - POSITION_BEFORE ))
+    ROUND_POSTED=$(( $(position) - POSITION_BEFORE ))
+    POSTED=$(( POSTED + ROUND_POSTED ))
     { time run_wrk "$URL/healthz" >"$WORK/health.$round.txt"; } 2>"$WORK/health.$round.time"
     thread_ticks >"$WORK/ticks.$round.2"
     CHECKS=$(( CHECKS + $(awk '/requests in/ {print $1}' "$WORK/health.$round.txt") ))
@@ -136,6 +137,10 @@ for round in $(seq 1 "$ROUNDS"); do
     printf "  healthz: %10s req/s   p50 %8s   p99 %8s\n" "$HEALTH_RPS" "$HEALTH_P50" "$HEALTH_P99"
     printf "  ratio posts/healthz: %s; projections: largest lag when posting stopped %s events, at the log's head %s ms later\n" \
         "$RATIO" "$LAG_AT_END" "$CATCHUP_MS"
+    # The server's CPU per post in this round (all threads): it grows when some work grows with the log.
+    awk -v posts="$ROUND_POSTED" -v hz="$(getconf CLK_TCK)" 'FILENAME ~ /\.0$/ { a += $2; next } { b += $2 }
+        END { printf "  server CPU per post: %.1f us\n", (b - a) * 1000000 / hz / posts }' \
+        "$WORK/ticks.$round.0" "$WORK/ticks.$round.1"
     if [ "$POST_BAD" != "0" ]; then
         echo "http-bench: $POST_BAD posts were refused" >&2
         exit 1

@@ -206,24 +206,31 @@ final class StreamCache: Sendable {
         }
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
+    /// An entry held by reference, so the map moves a pointer rather than a folded thread when
+    /// entries come and go. A slot is only touched under the map's lock or while taken out of it.
+    private final class Slot: @unchecked Sendable {
+        var entry = Entry()
+    }
+
+    private let entries = Mutex<[String: Slot]>([:])
     private let capacity = 4096
 
     func load(_ stream: String, from store: any EventStore) throws -> Entry {
         // Taken out while it grows, so the records and the state are extended in place, not copied.
-        var entry = entries.withLock { $0.removeValue(forKey: stream) } ?? Entry()
-        let fresh = try store.readStream(stream, fromVersion: entry.version + 1, limit: .max)
+        let slot = entries.withLock { $0.removeValue(forKey: stream) } ?? Slot()
+        let fresh = try store.readStream(stream, fromVersion: slot.entry.version + 1, limit: .max)
         let isThread = stream.hasPrefix("thread-")
         for recorded in fresh {
-            entry.version = recorded.version
+            slot.entry.version = recorded.version
             guard let decoded = try recorded.decodedUnlessPurged() else { continue }
-            entry.apply(decoded, isThread: isThread)
+            slot.entry.apply(decoded, isThread: isThread)
         }
-        let result = entry
+        // Copied before the slot is shared again.
+        let result = slot.entry
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             // Another caller may have cached a longer prefix meanwhile: keep the longest.
-            if (entries[stream]?.version ?? 0) <= entry.version { entries[stream] = entry }
+            if (entries[stream]?.entry.version ?? 0) <= result.version { entries[stream] = slot }
         }
         return result
     }
@@ -234,14 +241,11 @@ final class StreamCache: Sendable {
         guard let first = appended.first else { return }
         let isThread = stream.hasPrefix("thread-")
         entries.withLock { entries in
-            guard var entry = entries.removeValue(forKey: stream) else { return }
-            if entry.version + 1 == first.version {
-                for recorded in appended {
-                    entry.version = recorded.version
-                    entry.apply(recorded, isThread: isThread)
-                }
+            guard let slot = entries[stream], slot.entry.version + 1 == first.version else { return }
+            for recorded in appended {
+                slot.entry.version = recorded.version
+                slot.entry.apply(recorded, isThread: isThread)
             }
-            entries[stream] = entry
         }
     }
 

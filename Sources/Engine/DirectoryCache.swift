@@ -23,13 +23,14 @@ final class DirectoryCache: Sendable {
     /// The directory as of the log's current head, and that position.
     func current() throws -> (Directory, UInt64) {
         var (directory, position) = state.withLock { ($0.directory, $0.position) }
-        // Usually a few events since the last look: visited in place, in short reads of at most 4096.
+        // Usually a few events since the last look: visited in place (only directory events are built),
+        // in short reads of at most 4096.
         var full = true
         while full {
             var seen = 0
-            try store.forEachEvent(from: position + 1) { recorded in
-                if recorded.isDirectoryEvent { directory = Directory.evolve(directory, try recorded.decoded()) }
-                position = recorded.position
+            try store.forEachDirectoryEvent(from: position + 1) { at, recorded in
+                if let recorded { directory = Directory.evolve(directory, try recorded.decoded()) }
+                position = at
                 seen += 1
                 return seen < 4096
             }

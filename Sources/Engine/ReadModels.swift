@@ -158,7 +158,7 @@ public final class ReadModels: Sendable {
                 do {
                     for recorded in events {
                         guard let decoded = try recorded.decodedUnlessPurged() else { continue }
-                        if let thread = ProjectionModel.thread(of: decoded.event), model.threads[thread] == nil {
+                        if let thread = ProjectionModel.thread(of: decoded.event), model.threads.index(forKey: thread) == nil {
                             try loadThread(thread, into: &model, tables: tables, txn)
                         }
                         model.apply(decoded)
@@ -246,7 +246,7 @@ public final class ReadModels: Sendable {
                 found.append(ThreadID(ViewKeys.secondPart(key)))
                 return true
             }
-            for id in found where model.threads[id] == nil {
+            for id in found where model.threads.index(forKey: id) == nil {
                 try loadThread(id, into: &model, tables: tables, txn)
             }
             dirty.formUnion(found)
@@ -383,7 +383,7 @@ public final class ReadModels: Sendable {
                 let events = try log.read(from: working.position + 1, limit: rebuildBatchSize)
                 for recorded in events {
                     guard let decoded = try recorded.decodedUnlessPurged() else { continue }
-                    if let thread = ProjectionModel.thread(of: decoded.event), working.threads[thread] == nil {
+                    if let thread = ProjectionModel.thread(of: decoded.event), working.threads.index(forKey: thread) == nil {
                         try loadThread(thread, into: &working, tables: shadow, txn)
                     }
                     working.apply(decoded)
@@ -484,16 +484,33 @@ extension EventStore {
     }
 }
 
+extension EventStore {
+    /// Visits events from `position` on in one short read, handing `body` each event's position and,
+    /// for directory events only, the event; the LMDB backend builds no other event.
+    func forEachDirectoryEvent(from position: UInt64, _ body: (UInt64, RecordedEvent?) throws -> Bool) throws {
+        if let lmdb = self as? LMDBEventStore {
+            try lmdb.forEach(from: position, ofTypes: EventType.directoryTypeNames, body)
+            return
+        }
+        try forEachEvent(from: position) { recorded in try body(recorded.position, recorded.isDirectoryEvent ? recorded : nil) }
+    }
+}
+
+extension EventType {
+    /// The UTF-8 names of the directory events.
+    static let directoryTypeNames: [[UInt8]] = allCases.filter(\.isDirectory).map { Array($0.rawValue.utf8) }
+}
+
 /// The directory as of a log position: the directory events up to it, folded.
 func foldDirectory(_ log: any EventStore, upTo position: UInt64) throws -> Directory {
     var directory = Directory()
     var next: UInt64 = 1
     while next <= position {
         var seen = 0
-        try log.forEachEvent(from: next) { recorded in
-            guard recorded.position <= position else { return false }
-            if recorded.isDirectoryEvent && !recorded.isPurged { directory = Directory.evolve(directory, try recorded.decoded()) }
-            next = recorded.position + 1
+        try log.forEachDirectoryEvent(from: next) { at, recorded in
+            guard at <= position else { return false }
+            if let recorded, !recorded.isPurged { directory = Directory.evolve(directory, try recorded.decoded()) }
+            next = at + 1
             seen += 1
             return seen < 50_000
         }

@@ -452,6 +452,26 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
         }
     }
 
+    /// Like `forEach`, but only events whose type is among `types` (UTF-8 names) are built: the others
+    /// reach `body` as their position alone and cost no allocation. For folds that want a few kinds
+    /// of event out of many.
+    public func forEach(
+        from position: UInt64, ofTypes types: [[UInt8]], _ body: (UInt64, RecordedEvent?) throws -> Bool
+    ) throws {
+        try mapFailure {
+            try env.read { txn in
+                try txn.scan(events, from: Record.key(max(position, 1))) { key, value in
+                    guard let position = Record.position(ofKey: key), let view = RecordView(value) else {
+                        throw EventLogError(.corrupt, "a stored record does not decode")
+                    }
+                    let type = view.typeBytes
+                    let wanted = types.contains { $0.count == type.count && $0.elementsEqual(type) }
+                    return try body(position, wanted ? view.recorded(position: position) : nil)
+                }
+            }
+        }
+    }
+
     public func readStream(_ stream: String, fromVersion: UInt64, limit: Int) throws -> [RecordedEvent] {
         guard limit > 0 else { return [] }
         return try mapFailure {

@@ -133,6 +133,10 @@ struct RecordView {
     }
 
     var stream: String { string(at: Record.headerSize, lengths.0) }
+    var typeBytes: UnsafeRawBufferPointer {
+        let start = Record.headerSize + lengths.0
+        return UnsafeRawBufferPointer(rebasing: raw[start..<start + lengths.1])
+    }
     var streamBytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: raw[Record.headerSize..<Record.headerSize + lengths.0])
     }

@@ -35,7 +35,7 @@ public struct ProjectionModel: Sendable {
     public mutating func apply(_ recorded: Recorded<Event>) {
         defer { position = max(position, recorded.position) }
         if let id = Self.thread(of: recorded.event) {
-            if let current = threads[id], recorded.position <= current.lastPosition { return }
+            if let last = threads[id]?.lastPosition, recorded.position <= last { return }
             // Removed before evolving so the state is uniquely owned and grows in place.
             threads[id] = ThreadState.evolve(threads.removeValue(forKey: id), recorded)
             dirty.insert(id)

@@ -170,8 +170,8 @@ public final class NotificationProjector: Service, Sendable {
     /// `next` (at `position`) is the stream's next event, it extends the fold without reading the stream.
     func thread(_ id: ThreadID, asOf position: UInt64, next: Recorded<Event>? = nil) throws -> ThreadState? {
         try threads.withLock { threads in
-            // Taken out while it grows, so the messages array is extended in place, not copied.
-            var entry = threads.removeValue(forKey: id) ?? ThreadEntry()
+            // Extended in place: the entry is a reference, and the messages array has no other owner.
+            var entry = threads[id] ?? ThreadEntry()
             if entry.position > position {
                 // Asked about the past (a restart in between): fold from the start again.
                 entry = ThreadEntry()
@@ -203,7 +203,8 @@ public final class NotificationProjector: Service, Sendable {
         }
     }
 
-    private struct ThreadEntry {
+    /// A reference, so the map moves a pointer rather than a folded thread; touched only under the lock.
+    private final class ThreadEntry {
         var version: UInt64 = 0
         var position: UInt64 = 0
         var state: ThreadState?

@@ -298,6 +298,20 @@ final class TemplateCache: Sendable {
     }
 
     func compiled(_ text: String) -> Compiled {
+        // The same few template strings come back for every mail: compared first (equal storage makes
+        // that a pointer check), hashing a template's whole text only when none matches.
+        if let known = recent.withLock({ recent in recent.first { $0.text == text }?.compiled }) { return known }
+        let compiled = lookUp(text)
+        recent.withLock { recent in
+            if recent.count >= 16 { recent.removeFirst() }
+            recent.append((text, compiled))
+        }
+        return compiled
+    }
+
+    private let recent = Mutex<[(text: String, compiled: Compiled)]>([])
+
+    private func lookUp(_ text: String) -> Compiled {
         if let known = templates.withLock({ $0.byText[text] }) { return known }
         let parsed = try? MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text)
         return templates.withLock { templates in
