@@ -36,7 +36,7 @@ extension APIServer {
 
     func postMessage(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let thread = ThreadID(try parameter("id", context))
-        let body = try await body(PostMessageBody.self, request)
+        let body = try await body(PostMessageBody.self, request, shortcut: PostMessageBody.plain)
         let message = NewMessage(
             text: body.body, kind: body.kind ?? .message, format: body.format ?? .plain,
             attachments: try checkedAttachments(body.attachments ?? []))

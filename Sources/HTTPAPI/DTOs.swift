@@ -109,6 +109,12 @@ struct PostMessageBody: Codable {
     var kind: MessageKind?
     var format: MessageFormat?
     var attachments: [Attachment]?
+
+    /// The usual body, `{"body": "…"}` and nothing else, read without the decoder.
+    static func plain(_ members: [String: JSONValue]) -> PostMessageBody? {
+        guard members.count == 1, case .string(let text)? = members["body"] else { return nil }
+        return PostMessageBody(body: text)
+    }
 }
 
 struct ReadBody: Codable {

@@ -204,8 +204,10 @@ struct APIServer: Sendable {
 
     // MARK: Helpers shared by the routes
 
-    func body<T: Codable>(_ type: T.Type, _ request: Request) async throws -> T {
-        try StrictJSON.decode(type, from: try await collect(request, limit: configuration.maxBodyBytes))
+    func body<T: Codable>(
+        _ type: T.Type, _ request: Request, shortcut: (([String: JSONValue]) -> T?)? = nil
+    ) async throws -> T {
+        try StrictJSON.decode(type, from: try await collect(request, limit: configuration.maxBodyBytes), shortcut: shortcut)
     }
 
     func collect(_ request: Request, limit: Int) async throws -> [UInt8] {

@@ -5,13 +5,18 @@ import Messaging
 /// decoded by `StrictDecoder`, which notes the members each DTO asks for: any other member (in nested
 /// objects too) is unknown, without listing a DTO's keys twice.
 enum StrictJSON {
-    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+    /// `shortcut` may build the value straight from the members of a body of the common shape; it
+    /// answers `nil` for anything else, which then goes through the decoder (and its refusals).
+    static func decode<T: Decodable>(
+        _ type: T.Type, from bytes: [UInt8], shortcut: (([String: JSONValue]) -> T?)? = nil
+    ) throws -> T {
         guard let raw = JSONValue.parse(bytes.isEmpty ? Array("{}".utf8) : bytes) else {
             throw APIError.badRequest("invalid_json", "The body is not valid JSON.")
         }
-        guard case .object = raw else {
+        guard case .object(let members) = raw else {
             throw APIError.badRequest("invalid_json", "The body must be a JSON object.")
         }
+        if let shortcut, let value = shortcut(members) { return value }
         let visits = StrictDecoder.Visits()
         let value: T
         do {

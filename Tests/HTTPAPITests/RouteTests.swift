@@ -285,6 +285,9 @@ struct RouteTests {
                 (.post, "/v1/threads/missing/messages", cast.ann, #"{"body":"hi"}"#, 404, "thread_not_found"),
                 (.post, thread + "/messages", cast.bob, #"{"body":""}"#, 422, "empty_message"),
                 (.post, thread + "/messages", cast.bob, #"{"body":5}"#, 422, "invalid_field"),
+                (.post, thread + "/messages", cast.bob, #"{"body":"x","colour":1}"#, 400, "unknown_field"),
+                (.post, thread + "/messages", cast.bob, #"{"text":"x"}"#, 422, "missing_field"),
+                (.post, thread + "/messages", cast.bob, #"{"body":null}"#, 422, "missing_field"),
                 (
                     .post, thread + "/messages", cast.bob,
                     #"{"body":"x","attachments":[{"name":"a","contentType":"text/plain","size":1,"sha256":"\#(String(repeating: "ab", count: 32))"}]}"#,
