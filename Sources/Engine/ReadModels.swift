@@ -194,6 +194,7 @@ public final class ReadModels: Sendable {
         guard let state = try readThread(id, tables: tables, txn) else { return }
         model.threads[id] = state
         model.persistedMessages[id] = state.messages.count
+        model.unreadTallies[id] = nil
     }
 
     /// A thread of the views: its row and its messages' rows.
@@ -279,7 +280,13 @@ public final class ReadModels: Sendable {
             let previous = try txn.withValue(tables.inboxAudience, ViewKeys.thread(id)) { bytes in
                 try bytes.map { bytes in try ViewCodec.decodeAudience(bytes) }
             }
-            let rows = users.map { InboxRow(thread: state, for: $0, in: directory) }
+            var tallies = model.unreadTallies.removeValue(forKey: id) ?? [:]
+            let rows = users.map { user in
+                let tally = Access.unreadTally(of: state, for: user, in: directory, extending: tallies[user])
+                tallies[user] = tally
+                return InboxRow(thread: state, for: user, in: directory, unread: tally.count)
+            }
+            model.unreadTallies[id] = tallies
             if let previous {
                 // Rows the puts below overwrite need no delete first: same inbox key (the activity did
                 // not move), or an unread count that stays above zero.

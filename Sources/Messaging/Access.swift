@@ -145,6 +145,43 @@ public enum Access {
         return count
     }
 
+    /// An unread count with what it was counted from, so that a later count of the same thread only
+    /// looks at the messages added since.
+    public struct UnreadTally: Sendable, Hashable {
+        public var count: Int
+        var marker: Int
+        var visibility: Visibility
+        /// How many messages the thread had, and the number of the last of them.
+        var counted: Int
+        var lastNumber: Int
+    }
+
+    /// `unreadCount`, extending `previous` (a tally of the same thread for the same user) when the
+    /// user's marker and visibility are unchanged and the thread only grew since; counting again
+    /// otherwise. The unread messages are a tail (by number and position), so messages added later
+    /// are unread exactly when they pass the same test.
+    public static func unreadTally(
+        of thread: ThreadState, for user: UserID, in directory: Directory, extending previous: UnreadTally?
+    ) -> UnreadTally {
+        let marker = thread.readMarker(of: user)
+        let visibility = visibility(of: thread, for: user, in: directory)
+        let messages = thread.messages
+        var tally = UnreadTally(
+            count: 0, marker: marker, visibility: visibility, counted: messages.count, lastNumber: messages.last?.number ?? 0)
+        if let previous, previous.marker == marker, previous.visibility == visibility, previous.counted <= messages.count,
+            previous.counted == 0 || messages[previous.counted - 1].number == previous.lastNumber
+        {
+            tally.count = previous.count
+            for message in messages[previous.counted...]
+            where message.number > marker && visibility.includes(position: message.position) && message.author != user {
+                tally.count += 1
+            }
+        } else {
+            tally.count = unreadCount(of: thread, for: user, in: directory)
+        }
+        return tally
+    }
+
     /// Everyone who can see the thread, internal and external, in id order.
     public static func contacts(of thread: ThreadState, in directory: Directory) -> [Contact] {
         directory.users.values

@@ -34,7 +34,8 @@ public struct InboxRow: Codable, Sendable, Hashable {
         self.lastActivityMillis = lastActivityMillis
     }
 
-    public init(thread: ThreadState, for user: UserID, in directory: Directory) {
+    /// `unread` when the caller counted it already (see `Access.unreadTally`).
+    public init(thread: ThreadState, for user: UserID, in directory: Directory, unread: Int? = nil) {
         self.thread = thread.id
         number = thread.number
         subject = thread.subject
@@ -45,7 +46,7 @@ public struct InboxRow: Codable, Sendable, Hashable {
         category = thread.category
         handler = thread.handler
         party = directory.users[thread.openedBy]?.party
-        unread = Access.unreadCount(of: thread, for: user, in: directory)
+        self.unread = unread ?? Access.unreadCount(of: thread, for: user, in: directory)
         lastActivityMillis = thread.lastActivityMillis
     }
 }

@@ -10,6 +10,8 @@ public struct ProjectionModel: Sendable {
     public var threads: [ThreadID: ThreadState] = [:]
     /// How many of each cached thread's messages the views already hold (messages are written once).
     public var persistedMessages: [ThreadID: Int] = [:]
+    /// The unread counts of the cached threads' inbox rows, by thread and user, extended as they grow.
+    public var unreadTallies: [ThreadID: [UserID: Access.UnreadTally]] = [:]
     /// Threads whose rows must be rewritten.
     public private(set) var dirty: Set<ThreadID> = []
     /// Directory changes that may change who sees existing threads: the runner adds their threads
@@ -80,5 +82,6 @@ public struct ProjectionModel: Sendable {
     public mutating func evictThreads() {
         threads.removeAll(keepingCapacity: true)
         persistedMessages.removeAll(keepingCapacity: true)
+        unreadTallies.removeAll(keepingCapacity: true)
     }
 }

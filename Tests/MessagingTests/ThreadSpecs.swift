@@ -305,6 +305,42 @@ import Testing
             .then([])
     }
 
+    @Test func anUnreadTallyExtendedAsTheThreadGrowsAgreesWithCountingAgain() {
+        // Messages by both sides, markers moving, a circle member joining late: after every event the
+        // tally carried along equals a fresh count, for every user.
+        let late: UserID = "client2-late"
+        var spec = Spec.given(w.directory + w.opened)
+        var tallies: [UserID: Access.UnreadTally] = [:]
+        let steps: [Event] = [
+            w.post(2, by: w.handler), w.post(3, by: w.client),
+            .readMarkerMoved(ReadMarkerMoved(thread: w.thread, user: w.client, upTo: 2)),
+            w.post(4, by: w.handler), w.post(5, by: w.handler),
+            .userCreated(
+                UserCreated(id: late, name: "Late", email: "late@example.com", party: w.acme, roles: ["client"], tokenHash: w.hash)),
+            .structureMemberAdded(StructureMemberAdded(structure: w.circle, user: late)),
+            w.post(6, by: w.client2), w.post(7, by: w.handler),
+            .readMarkerMoved(ReadMarkerMoved(thread: w.thread, user: w.handler, upTo: 6)),
+            w.post(8, by: w.client),
+        ]
+        var counted = 0
+        for step in steps {
+            spec.record([step])
+            let thread = ThreadState.fold(spec.history.filter { $0.event.stream == "thread-t1" })!
+            let directory = spec.directory
+            for user in [w.client, w.client2, w.handler, w.subcontractor, late] {
+                let tally = Access.unreadTally(of: thread, for: user, in: directory, extending: tallies[user])
+                #expect(tally.count == Access.unreadCount(of: thread, for: user, in: directory), "\(user) after \(step)")
+                tallies[user] = tally
+                counted += tally.count
+            }
+        }
+        #expect(counted > 0)
+        // A thread that lost its messages (purged) is counted again, not extended.
+        var purged = ThreadState.fold(spec.history.filter { $0.event.stream == "thread-t1" })!
+        purged.messages = []
+        #expect(Access.unreadTally(of: purged, for: w.client, in: spec.directory, extending: tallies[w.client]).count == 0)
+    }
+
     @Test func unreadCountsMessagesOfOthersAfterTheMarker() {
         let after = spec.when(.moveReadMarker(thread: w.thread, upTo: 1), by: .user(w.handler))
             .then([.readMarkerMoved(ReadMarkerMoved(thread: w.thread, user: w.handler, upTo: 1))])
