@@ -489,9 +489,7 @@ extension EventStore {
         }
         for event in try read(from: position, limit: 50_000) where try !body(event) { return }
     }
-}
 
-extension EventStore {
     /// Visits events from `position` on in one short read, handing `body` each event's position and,
     /// for directory events only, the event; the LMDB backend builds no other event.
     func forEachDirectoryEvent(from position: UInt64, _ body: (UInt64, RecordedEvent?) throws -> Bool) throws {

@@ -440,16 +440,7 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
     /// Visits events from `position` on until `body` returns false, in one short read transaction.
     /// Faster than `read` for scans: no array of results is built.
     public func forEach(from position: UInt64, _ body: (RecordedEvent) throws -> Bool) throws {
-        try mapFailure {
-            try env.read { txn in
-                try txn.scan(events, from: Record.key(max(position, 1))) { key, value in
-                    guard let position = Record.position(ofKey: key), let view = RecordView(value) else {
-                        throw EventLogError(.corrupt, "a stored record does not decode")
-                    }
-                    return try body(view.recorded(position: position))
-                }
-            }
-        }
+        try forEachRecord(from: position) { position, view in try body(view.recorded(position: position)) }
     }
 
     /// Like `forEach`, but only events whose type is among `types` (UTF-8 names) are built: the others
@@ -458,15 +449,22 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
     public func forEach(
         from position: UInt64, ofTypes types: [[UInt8]], _ body: (UInt64, RecordedEvent?) throws -> Bool
     ) throws {
+        try forEachRecord(from: position) { position, view in
+            let type = view.typeBytes
+            let wanted = types.contains { $0.count == type.count && $0.elementsEqual(type) }
+            return try body(position, wanted ? view.recorded(position: position) : nil)
+        }
+    }
+
+    /// The stored records from `position` on, in place, until `body` returns false.
+    private func forEachRecord(from position: UInt64, _ body: (UInt64, RecordView) throws -> Bool) throws {
         try mapFailure {
             try env.read { txn in
                 try txn.scan(events, from: Record.key(max(position, 1))) { key, value in
                     guard let position = Record.position(ofKey: key), let view = RecordView(value) else {
                         throw EventLogError(.corrupt, "a stored record does not decode")
                     }
-                    let type = view.typeBytes
-                    let wanted = types.contains { $0.count == type.count && $0.elementsEqual(type) }
-                    return try body(position, wanted ? view.recorded(position: position) : nil)
+                    return try body(position, view)
                 }
             }
         }

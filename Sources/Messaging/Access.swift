@@ -129,18 +129,22 @@ public enum Access {
     public static func unreadCount(of thread: ThreadState, for user: UserID, in directory: Directory)
         -> Int
     {
-        let marker = thread.readMarker(of: user)
-        let visibility = visibility(of: thread, for: user, in: directory)
-        // Messages are in number and position order: the unread ones are a tail, counted from the end
-        // without copying any.
+        unreadTail(
+            of: thread.messages[...], marker: thread.readMarker(of: user),
+            visibility: visibility(of: thread, for: user, in: directory), for: user)
+    }
+
+    /// Messages are in number and position order: the unread ones are a tail (of the thread, and so of
+    /// any slice that ends with it), counted from the end without copying any.
+    private static func unreadTail(
+        of messages: ArraySlice<PostedMessage>, marker: Int, visibility: Visibility, for user: UserID
+    ) -> Int {
         var count = 0
-        var index = thread.messages.endIndex
-        while index > thread.messages.startIndex {
+        var index = messages.endIndex
+        while index > messages.startIndex {
             index -= 1
-            guard thread.messages[index].number > marker,
-                visibility.includes(position: thread.messages[index].position)
-            else { break }
-            if thread.messages[index].author != user { count += 1 }
+            guard messages[index].number > marker, visibility.includes(position: messages[index].position) else { break }
+            if messages[index].author != user { count += 1 }
         }
         return count
     }
@@ -158,8 +162,7 @@ public enum Access {
 
     /// `unreadCount`, extending `previous` (a tally of the same thread for the same user) when the
     /// user's marker and visibility are unchanged and the thread only grew since; counting again
-    /// otherwise. The unread messages are a tail (by number and position), so messages added later
-    /// are unread exactly when they pass the same test.
+    /// otherwise.
     public static func unreadTally(
         of thread: ThreadState, for user: UserID, in directory: Directory, extending previous: UnreadTally?
     ) -> UnreadTally {
@@ -171,13 +174,12 @@ public enum Access {
         if let previous, previous.marker == marker, previous.visibility == visibility, previous.counted <= messages.count,
             previous.counted == 0 || messages[previous.counted - 1].number == previous.lastNumber
         {
-            tally.count = previous.count
-            for message in messages[previous.counted...]
-            where message.number > marker && visibility.includes(position: message.position) && message.author != user {
-                tally.count += 1
-            }
+            // The added messages' unread tail (if it stops short of them, no earlier message counted).
+            tally.count =
+                previous.count
+                + unreadTail(of: messages[previous.counted...], marker: marker, visibility: visibility, for: user)
         } else {
-            tally.count = unreadCount(of: thread, for: user, in: directory)
+            tally.count = unreadTail(of: messages[...], marker: marker, visibility: visibility, for: user)
         }
         return tally
     }
