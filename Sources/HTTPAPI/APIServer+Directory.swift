@@ -42,10 +42,10 @@ extension APIServer {
     }
 
     /// A new token for a user, shown once; the old one stops working before the answer is sent.
-    func replaceUserToken(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws
+    func replaceUserToken(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws
         -> Response
     {
-        let user = try parameter("id", context)
+        let user = try parameter("id", route)
         _ = try await body(EmptyBody.self, request)
         let token = Tokens.generate()
         let outcome = try await pathResource(
@@ -56,10 +56,10 @@ extension APIServer {
     }
 
     /// Revokes a service principal's token; it stops working before the answer is sent.
-    func revokeServiceToken(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws
+    func revokeServiceToken(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws
         -> Response
     {
-        let id = try parameter("id", context)
+        let id = try parameter("id", route)
         let outcome = try await pathResource(
             .revokeServiceToken(ServiceID(id)), caller, request, missing: \.isUnknownService)
         return try json(CreatedID(id: id, position: outcome.position), position: outcome.position)
@@ -85,10 +85,10 @@ extension APIServer {
             CreatedID(id: body.id, position: outcome.position), status: .created, position: outcome.position)
     }
 
-    func addStructureMember(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws
+    func addStructureMember(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws
         -> Response
     {
-        let structure = try parameter("id", context)
+        let structure = try parameter("id", route)
         let body = try await body(AddMemberBody.self, request)
         let outcome = try await pathResource(
             .addStructureMember(structure: StructureID(structure), user: UserID(body.user)), caller, request,
@@ -98,11 +98,11 @@ extension APIServer {
             position: outcome.position)
     }
 
-    func removeStructureMember(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws
+    func removeStructureMember(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws
         -> Response
     {
-        let structure = try parameter("id", context)
-        let user = try parameter("user", context)
+        let structure = try parameter("id", route)
+        let user = try parameter("user", route)
         let outcome = try await pathResource(
             .removeStructureMember(structure: StructureID(structure), user: UserID(user)), caller, request,
             missing: \.isUnknownStructure)

@@ -26,16 +26,16 @@ extension APIServer {
             position: outcome.position)
     }
 
-    func getThread(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let id = try parameter("id", context)
+    func getThread(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
+        let id = try parameter("id", route)
         guard let user = caller.user else { throw APIError.forbidden }
         let view = try await queries.threadView(
             ThreadID(id), reader: user, minPosition: try minPosition(request, caller: caller))
         return try json(view)
     }
 
-    func postMessage(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let thread = ThreadID(try parameter("id", context))
+    func postMessage(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
+        let thread = ThreadID(try parameter("id", route))
         let body = try await body(PostMessageBody.self, request, shortcut: PostMessageBody.plain)
         let message = NewMessage(
             text: body.body, kind: body.kind ?? .message, format: body.format ?? .plain,
@@ -65,8 +65,8 @@ extension APIServer {
         return attachments
     }
 
-    func moveReadMarker(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let thread = ThreadID(try parameter("id", context))
+    func moveReadMarker(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
+        let thread = ThreadID(try parameter("id", route))
         let body = try await body(ReadBody.self, request)
         let outcome = try await execute(
             .moveReadMarker(thread: thread, upTo: body.upTo), caller: caller, request: request)
@@ -74,26 +74,26 @@ extension APIServer {
             ReadAnswer(id: thread.rawValue, upTo: body.upTo, position: outcome.position), position: outcome.position)
     }
 
-    func assignHandler(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let thread = ThreadID(try parameter("id", context))
+    func assignHandler(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
+        let thread = ThreadID(try parameter("id", route))
         let body = try await body(AssignBody.self, request)
         let outcome = try await execute(
             .assignHandler(thread: thread, handler: UserID(body.handler)), caller: caller, request: request)
         return try threadAnswer(thread, outcome)
     }
 
-    func changeStatus(_ caller: Caller, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let thread = ThreadID(try parameter("id", context))
+    func changeStatus(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
+        let thread = ThreadID(try parameter("id", route))
         let body = try await body(StatusBody.self, request)
         let outcome = try await execute(
             .changeStatus(thread: thread, to: body.status), caller: caller, request: request)
         return try threadAnswer(thread, outcome)
     }
 
-    func blockThread(_ caller: Caller, _ request: Request, _ context: BasicRequestContext, blocked: Bool) async throws
+    func blockThread(_ caller: Caller, _ request: Request, _ route: MatchedRoute, blocked: Bool) async throws
         -> Response
     {
-        let thread = ThreadID(try parameter("id", context))
+        let thread = ThreadID(try parameter("id", route))
         _ = try await body(EmptyBody.self, request)
         let outcome = try await execute(
             blocked ? .blockThread(thread) : .unblockThread(thread), caller: caller, request: request)
@@ -145,8 +145,8 @@ extension APIServer {
     }
 
     /// Only a reader of a thread that references the blob gets it; everyone else gets 404.
-    func getBlob(_ caller: Caller, _ context: BasicRequestContext) throws -> Response {
-        let sha256 = try parameter("sha256", context)
+    func getBlob(_ caller: Caller, _ route: MatchedRoute) throws -> Response {
+        let sha256 = try parameter("sha256", route)
         guard let user = caller.user, isSHA256Hex(sha256) else { throw APIError.notFound }
         let directory = try handler.currentDirectory()
         for reference in try blobIndex.references(to: sha256) {

@@ -49,14 +49,7 @@ public struct ThreadlogHTTPServer: Service {
     ) throws {
         let api = try APIServer(
             configuration: configuration, store: store, handler: handler, readSide: readSide, logger: logger)
-        let router = Router(context: BasicRequestContext.self)
-        for spec in RouteTable.all {
-            guard let method = HTTPRequest.Method(spec.method) else { continue }
-            router.on(RouterPath(spec.routerPath), method: method) { request, context in
-                await api.respond(spec, request: request, context: context)
-            }
-        }
-        let responder = APIResponder(router: router.buildResponder(), metrics: api.metrics)
+        let responder = APIResponder(api: api, routes: RouteMatcher.table)
         self.store = store
         self.application = Application(
             responder: responder,
@@ -86,29 +79,25 @@ public struct ThreadlogHTTPServer: Service {
     }
 }
 
-/// Wraps the router: answers unknown routes (404) and known paths with another method (405) in the
-/// error shape, and counts every request by route and status.
+/// Routes each request through the route table: answers unknown routes (404) and known paths with
+/// another method (405) in the error shape, and counts every request by route and status.
 struct APIResponder: HTTPResponder {
     typealias Context = BasicRequestContext
-    let router: RouterResponder<BasicRequestContext>
-    let metrics: APIMetrics
-    /// The router names the path it matched; anything else (its not-found answer) is unrouted.
-    static let routedPaths = Set(RouteTable.all.map { RouterPath($0.routerPath).description })
+    let api: APIServer
+    let routes: RouteMatcher
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
         let start = ContinuousClock.now
+        let path = request.uri.path
         var response: Response
-        do {
-            response = try await router.respond(to: request, context: context)
-        } catch {
-            response = APIError.from(error).response()
-        }
         let route: String
-        if let matched = context.endpointPath, Self.routedPaths.contains(matched) {
-            route = matched
+        if let matched = routes.match(method: request.method.rawValue, path: path) {
+            response = await api.respond(matched, request: request)
+            if request.method == .head { response = response.createHeadResponse() }
+            route = matched.spec.path
         } else {
             route = "unmatched"
-            let methods = RouteTable.methods(forPath: request.uri.path[...])
+            let methods = routes.methods(forPath: path)
             if methods.isEmpty {
                 response = APIError.notFound.response()
             } else {
@@ -119,7 +108,7 @@ struct APIResponder: HTTPResponder {
                 response = error.response()
             }
         }
-        metrics.request(
+        api.metrics.request(
             route: route, method: request.method.rawValue, status: response.status.code,
             duration: ContinuousClock.now - start)
         return response
@@ -160,10 +149,11 @@ struct APIServer: Sendable {
 
     /// Never throws: every refusal becomes an error answer here, so the responder can tell routed
     /// requests from unrouted ones.
-    func respond(_ spec: RouteSpec, request: Request, context: BasicRequestContext) async -> Response {
+    func respond(_ route: MatchedRoute, request: Request) async -> Response {
+        let spec = route.spec
         do {
             let caller = try authenticate(request, for: spec)
-            return try await dispatch(spec, caller: caller, request: request, context: context)
+            return try await dispatch(route, caller: caller, request: request)
         } catch {
             let answer = APIError.from(error)
             if answer.status == .internalServerError {
@@ -269,39 +259,39 @@ struct APIServer: Sendable {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    func parameter(_ name: String, _ context: BasicRequestContext) throws -> String {
-        guard let value = context.parameters.get(name) else { throw APIError.notFound }
+    func parameter(_ name: String, _ route: MatchedRoute) throws -> String {
+        guard let value = route.parameter(name) else { throw APIError.notFound }
         return value
     }
 
     func dispatch(
-        _ spec: RouteSpec, caller: Caller, request: Request, context: BasicRequestContext
+        _ route: MatchedRoute, caller: Caller, request: Request
     ) async throws -> Response {
-        switch spec.name {
+        switch route.spec.name {
         case .createParty: try await createParty(caller, request)
         case .createUser: try await createUser(caller, request)
-        case .replaceUserToken: try await replaceUserToken(caller, request, context)
+        case .replaceUserToken: try await replaceUserToken(caller, request, route)
         case .createServiceToken: try await createServiceToken(caller, request)
-        case .revokeServiceToken: try await revokeServiceToken(caller, request, context)
+        case .revokeServiceToken: try await revokeServiceToken(caller, request, route)
         case .createStructure: try await createStructure(caller, request)
-        case .addStructureMember: try await addStructureMember(caller, request, context)
-        case .removeStructureMember: try await removeStructureMember(caller, request, context)
+        case .addStructureMember: try await addStructureMember(caller, request, route)
+        case .removeStructureMember: try await removeStructureMember(caller, request, route)
         case .createCategory: try await createCategory(caller, request)
         case .putSettings: try await putSettings(caller, request)
         case .getSettings: try json(SettingsBody(try handler.currentDirectory().settings))
         case .openThread: try await openThread(caller, request)
-        case .getThread: try await getThread(caller, request, context)
-        case .postMessage: try await postMessage(caller, request, context)
-        case .moveReadMarker: try await moveReadMarker(caller, request, context)
-        case .assignHandler: try await assignHandler(caller, request, context)
-        case .changeStatus: try await changeStatus(caller, request, context)
-        case .blockThread: try await blockThread(caller, request, context, blocked: true)
-        case .unblockThread: try await blockThread(caller, request, context, blocked: false)
+        case .getThread: try await getThread(caller, request, route)
+        case .postMessage: try await postMessage(caller, request, route)
+        case .moveReadMarker: try await moveReadMarker(caller, request, route)
+        case .assignHandler: try await assignHandler(caller, request, route)
+        case .changeStatus: try await changeStatus(caller, request, route)
+        case .blockThread: try await blockThread(caller, request, route, blocked: true)
+        case .unblockThread: try await blockThread(caller, request, route, blocked: false)
         case .inbox: try await inbox(caller, request)
         case .unread: try await unread(caller, request)
         case .events: try events(caller, request)
         case .uploadBlob: try await uploadBlob(caller, request)
-        case .getBlob: try getBlob(caller, context)
+        case .getBlob: try getBlob(caller, route)
         case .health: try json(HealthAnswer(status: "ok", position: try store.lastPosition()))
         case .metrics:
             bytes(

@@ -4,7 +4,7 @@ public enum CallerRole: String, Sendable, Hashable, CaseIterable {
     case anyone, admin, user, service
 }
 
-/// Every route the service answers, in one table: the router is built from it, the OpenAPI test
+/// Every route the service answers, in one table: requests are matched against it, the OpenAPI test
 /// compares it with `Schemas/openapi.json`, and the 404/405 answers consult it.
 public struct RouteSpec: Sendable, Hashable {
     public enum Name: String, Sendable, Hashable, CaseIterable {
@@ -22,21 +22,6 @@ public struct RouteSpec: Sendable, Hashable {
     public var roles: Set<CallerRole>
     /// Whether a successful call appends to the log (and so answers `X-Threadlog-Position`).
     public var writes: Bool
-
-    /// The Hummingbird form of `path`: `{id}` becomes `:id`.
-    var routerPath: String {
-        path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
-            segment.hasPrefix("{") && segment.hasSuffix("}") ? ":" + segment.dropFirst().dropLast() : segment
-        }.joined(separator: "/")
-    }
-
-    /// Whether a concrete request path has this route's shape.
-    func matches(path requestPath: Substring) -> Bool {
-        let pattern = path.split(separator: "/")
-        let actual = requestPath.split(separator: "/")
-        guard pattern.count == actual.count else { return false }
-        return zip(pattern, actual).allSatisfy { p, a in p.hasPrefix("{") || p == a }
-    }
 }
 
 public enum RouteTable {
@@ -75,9 +60,86 @@ public enum RouteTable {
         .init(name: .health, method: "GET", path: "/healthz", roles: [.anyone], writes: false),
         .init(name: .metrics, method: "GET", path: "/metrics", roles: [.anyone], writes: false),
     ]
+}
+
+/// Finds a request's route: its path's segments (empty ones skipped, as `/a//b/` is `/a/b`) compared
+/// byte for byte with each route's pattern, `{name}` segments taken as parameters.
+struct RouteMatcher: Sendable {
+    private enum Segment: Sendable {
+        case literal([UInt8])
+        case parameter
+    }
+
+    private struct Pattern: Sendable {
+        var spec: RouteSpec
+        var segments: [Segment]
+        var parameterNames: [Substring]
+    }
+
+    static let table = RouteMatcher(RouteTable.all)
+
+    private let patterns: [Pattern]
+
+    init(_ specs: [RouteSpec]) {
+        patterns = specs.map { spec in
+            let parts = spec.path.split(separator: "/")
+            let isParameter = { (part: Substring) in part.hasPrefix("{") && part.hasSuffix("}") }
+            return Pattern(
+                spec: spec,
+                segments: parts.map { isParameter($0) ? .parameter : .literal(Array($0.utf8)) },
+                parameterNames: parts.filter(isParameter).map { $0.dropFirst().dropLast() })
+        }
+    }
+
+    /// The route for `method` (a `HEAD` is answered as the `GET` of its path) and the path's parameters.
+    func match(method: String, path: String) -> MatchedRoute? {
+        let method = method == "HEAD" ? "GET" : method
+        let parts = Self.segments(path)
+        for pattern in patterns where pattern.spec.method == method {
+            if let values = Self.match(pattern, parts) {
+                return MatchedRoute(spec: pattern.spec, names: pattern.parameterNames, values: values)
+            }
+        }
+        return nil
+    }
 
     /// The methods a path answers to, empty for a path no route has.
-    static func methods(forPath path: Substring) -> [String] {
-        all.filter { $0.matches(path: path) }.map(\.method)
+    func methods(forPath path: String) -> [String] {
+        let parts = Self.segments(path)
+        return patterns.filter { Self.match($0, parts) != nil }.map(\.spec.method)
+    }
+
+    private static func segments(_ path: String) -> [Substring] {
+        var parts: [Substring] = []
+        parts.reserveCapacity(6)
+        for part in path.utf8.split(separator: UInt8(ascii: "/")) { parts.append(Substring(part)) }
+        return parts
+    }
+
+    /// The parameter values, in the pattern's order, when the path has the pattern's shape.
+    private static func match(_ pattern: Pattern, _ parts: [Substring]) -> [Substring]? {
+        guard pattern.segments.count == parts.count else { return nil }
+        var values: [Substring] = []
+        for (segment, part) in zip(pattern.segments, parts) {
+            switch segment {
+            case .literal(let bytes):
+                guard part.utf8.elementsEqual(bytes) else { return nil }
+            case .parameter:
+                values.append(part)
+            }
+        }
+        return values
+    }
+}
+
+/// A request's route and the values of its path's `{name}` segments.
+struct MatchedRoute: Sendable {
+    var spec: RouteSpec
+    var names: [Substring]
+    var values: [Substring]
+
+    func parameter(_ name: String) -> String? {
+        guard let index = names.firstIndex(where: { $0 == name }) else { return nil }
+        return String(values[index])
     }
 }

@@ -15,14 +15,22 @@ public struct Audience: Sendable {
     public func users(of thread: ThreadState, in directory: Directory) -> [UserID] {
         // A purged thread leaves every inbox; only its audit trail remains.
         guard !thread.isPurged else { return [] }
-        var candidates = Set(thread.participants)
-        candidates.insert(thread.openedBy)
+        // A handful of candidates: gathered in an array and sorted, so repeats end up side by side and
+        // no identifier is hashed.
+        var candidates = thread.participants
+        candidates.append(thread.openedBy)
         for structure in thread.structures {
-            if let members = directory.structures[structure]?.members.keys { candidates.formUnion(members) }
+            if let members = directory.structures[structure]?.members.keys { candidates.append(contentsOf: members) }
         }
         for role in Access.handlerRoles(of: thread, in: directory) {
-            candidates.formUnion(holders[role] ?? [])
+            candidates.append(contentsOf: holders[role] ?? [])
         }
-        return candidates.filter { Access.canRead($0, thread, directory) }.sorted()
+        candidates.sort()
+        var users: [UserID] = []
+        users.reserveCapacity(candidates.count)
+        for (index, user) in candidates.enumerated() where index == 0 || candidates[index - 1] != user {
+            if Access.canRead(user, thread, directory) { users.append(user) }
+        }
+        return users
     }
 }

@@ -153,9 +153,19 @@ struct RouteTests {
             reply = try await h.call(.get, "/healthz")
             #expect(reply.status == 200)
             #expect(reply.json["position"] as? Int == Int(last))
+            // Paths match with empty segments skipped; HEAD answers a GET route without its body.
+            reply = try await h.call(.get, "//v1/threads//\(cast.thread)/", token: cast.bob)
+            #expect(reply.status == 200)
+            #expect((reply.json["thread"] as? [String: Any])?["id"] as? String == cast.thread)
+            reply = try await h.call(.head, "/healthz")
+            #expect(reply.status == 200)
+            #expect(reply.text.isEmpty)
             reply = try await h.call(.get, "/metrics")
             #expect(reply.status == 200)
             #expect(reply.text.contains("threadlog_http_requests_total"))
+            // Requests count under their route's pattern, not their concrete path.
+            #expect(reply.text.contains(#"route="/v1/threads/{id}/messages""#))
+            #expect(!reply.text.contains("route=\"/v1/threads/\(cast.thread)"))
             #expect(reply.text.contains("threadlog_append_duration_seconds"))
             #expect(reply.text.contains("threadlog_log_group_commits"))
         }

@@ -7,6 +7,16 @@ import Testing
 
 @Suite("Replacing and revoking tokens")
 struct TokenTests {
+    @Test("a token's hash is the lowercase hex SHA-256 of its UTF-8 bytes; new tokens are 64 hex digits")
+    func tokenHash() {
+        // FIPS 180-2 test vectors.
+        #expect(Tokens.hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Tokens.hash("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        let token = Tokens.generate()
+        #expect(token.utf8.count == 64 && token.utf8.allSatisfy { Array("0123456789abcdef".utf8).contains($0) })
+        #expect(Tokens.generate() != token)
+    }
+
     @Test("a replaced user token stops working at once, the new one works, and the log keeps only hashes")
     func replaceUserToken() async throws {
         try await withHarness(readKind: .projected) { h in

@@ -234,9 +234,12 @@ enum NotificationRules {
 
     static func link(_ thread: ThreadID, _ publicURL: String) -> String { "\(publicURL)/threads/\(thread.rawValue)" }
 
+    /// The characters a display name may not contain unquoted (all ASCII, so compared as bytes).
+    private static let unquotable = Set("\"<>,;:@\\()[]\r\n".utf8)
+
     static func mailbox(_ user: User) -> String {
         // A name with characters that need quoting is left out rather than risk a malformed header.
-        let safe = user.name.allSatisfy { !"\"<>,;:@\\()[]\r\n".contains($0) }
+        let safe = user.name.utf8.allSatisfy { !unquotable.contains($0) }
         return safe && !user.name.isEmpty ? "\(user.name) <\(user.email)>" : user.email
     }
 
