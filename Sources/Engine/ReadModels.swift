@@ -481,23 +481,10 @@ extension Data {
 }
 
 extension EventStore {
-    /// Visits events from `position` on in one short read, without building an array where the backend can.
-    func forEachEvent(from position: UInt64, _ body: (RecordedEvent) throws -> Bool) throws {
-        if let lmdb = self as? LMDBEventStore {
-            try lmdb.forEach(from: position, body)
-            return
-        }
-        for event in try read(from: position, limit: 50_000) where try !body(event) { return }
-    }
-
     /// Visits events from `position` on in one short read, handing `body` each event's position and,
-    /// for directory events only, the event; the LMDB backend builds no other event.
+    /// for directory events only, the event.
     func forEachDirectoryEvent(from position: UInt64, _ body: (UInt64, RecordedEvent?) throws -> Bool) throws {
-        if let lmdb = self as? LMDBEventStore {
-            try lmdb.forEach(from: position, ofTypes: EventType.directoryTypeNames, body)
-            return
-        }
-        try forEachEvent(from: position) { recorded in try body(recorded.position, recorded.isDirectoryEvent ? recorded : nil) }
+        try forEach(from: position, ofTypes: EventType.directoryTypeNames, body)
     }
 }
 

@@ -26,9 +26,6 @@ extension RecordedEvent {
     public func decodedUnlessPurged() throws -> Recorded<Event>? {
         isPurged ? nil : try decoded()
     }
-
-    /// True for the events the directory fold reads.
-    var isDirectoryEvent: Bool { EventType(rawValue: type)?.isDirectory ?? false }
 }
 
 extension ProposedEvent {

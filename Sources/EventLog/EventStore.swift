@@ -170,6 +170,13 @@ public protocol EventStore: Sendable {
     /// Events with position ≥ `from`, at most `limit`, in position order.
     func read(from position: UInt64, limit: Int) throws -> [RecordedEvent]
 
+    /// Visits events from `position` on, in position order, until `body` returns false. Only events
+    /// whose type is among `types` (UTF-8 names) are handed over built; the others reach `body` as their
+    /// position alone. For folds that want a few kinds of event out of many.
+    func forEach(
+        from position: UInt64, ofTypes types: [[UInt8]], _ body: (UInt64, RecordedEvent?) throws -> Bool
+    ) throws
+
     /// Events of one stream with version ≥ `fromVersion`, at most `limit`, in version order.
     func readStream(_ stream: String, fromVersion: UInt64, limit: Int) throws -> [RecordedEvent]
 

@@ -443,9 +443,7 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
         try forEachRecord(from: position) { position, view in try body(view.recorded(position: position)) }
     }
 
-    /// Like `forEach`, but only events whose type is among `types` (UTF-8 names) are built: the others
-    /// reach `body` as their position alone and cost no allocation. For folds that want a few kinds
-    /// of event out of many.
+    /// Visits the stored records in place; events of other types than `types` cost no allocation.
     public func forEach(
         from position: UInt64, ofTypes types: [[UInt8]], _ body: (UInt64, RecordedEvent?) throws -> Bool
     ) throws {

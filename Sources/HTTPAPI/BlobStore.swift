@@ -42,7 +42,7 @@ struct BlobStore: Sendable {
 
     /// Stores the bytes and answers their digest; storing the same bytes twice keeps one copy.
     func put(_ bytes: [UInt8]) throws -> String {
-        let digest = Tokens.hex(Array(SHA256.hash(data: bytes)))
+        let digest = Tokens.hex(SHA256.hash(data: bytes))
         let final = path(of: digest)
         if FileManager.default.fileExists(atPath: final) { return digest }
         let directory = (final as NSString).deletingLastPathComponent

@@ -1,5 +1,6 @@
 import Crypto
 import Engine
+import Foundation
 import Messaging
 import Synchronization
 
@@ -14,24 +15,22 @@ public enum Tokens {
     /// Lowercase hex SHA-256 of the token's UTF-8 bytes: what the log and the admin-token file keep.
     public static func hash(_ token: String) -> String {
         var token = token
-        let digest = token.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
-        return digest.withUnsafeBytes { hex($0) }
+        return hex(token.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) })
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        bytes.withUnsafeBytes { hex($0) }
-    }
-
-    private static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
-        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-            let digits: StaticString = "0123456789abcdef"
-            digits.withUTF8Buffer { digits in
-                for (index, byte) in bytes.enumerated() {
-                    out[2 * index] = digits[Int(byte >> 4)]
-                    out[2 * index + 1] = digits[Int(byte & 0xF)]
+    /// Lowercase hex of the bytes (a digest, an array), written straight into the string.
+    static func hex(_ bytes: some ContiguousBytes) -> String {
+        bytes.withUnsafeBytes { bytes in
+            String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+                let digits: StaticString = "0123456789abcdef"
+                digits.withUTF8Buffer { digits in
+                    for (index, byte) in bytes.enumerated() {
+                        out[2 * index] = digits[Int(byte >> 4)]
+                        out[2 * index + 1] = digits[Int(byte & 0xF)]
+                    }
                 }
+                return bytes.count * 2
             }
-            return bytes.count * 2
         }
     }
 }

@@ -33,6 +33,28 @@ struct ConformanceTests {
         #expect(try store.head(of: "nothing") == nil)
     }
 
+    @Test("a typed scan hands over every position but builds only the asked-for types", arguments: Backend.allCases)
+    func typedScan(backend: Backend) async throws {
+        let (store, dir) = try backend.make()
+        defer { store.close(); _ = dir }
+        _ = try await store.append(
+            AppendRequest(
+                stream: "thread-a", expected: .any, events: [event("a.one", "1"), event("b.one", "2"), event("a.one", "3")]))
+        var seen: [(UInt64, String?)] = []
+        try store.forEach(from: 2, ofTypes: [Array("a.one".utf8), Array("c.one".utf8)]) { position, recorded in
+            seen.append((position, recorded?.type))
+            return true
+        }
+        #expect(seen.map(\.0) == [2, 3])
+        #expect(seen.map(\.1) == [nil, "a.one"])
+        var visited = 0
+        try store.forEach(from: 1, ofTypes: []) { _, _ in
+            visited += 1
+            return false
+        }
+        #expect(visited == 1)
+    }
+
     @Test("stream reads honour version ranges", arguments: Backend.allCases)
     func streamRanges(backend: Backend) async throws {
         let (store, dir) = try backend.make()
