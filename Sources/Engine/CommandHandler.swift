@@ -95,7 +95,10 @@ public final class CommandHandler: Sendable {
                 return try await answerExisting(existing, command: command, actor: actor, directory: directory, position: position, commandID: commandID)
             }
             if plan.writes.isEmpty {
-                return CommandOutcome(events: [], position: position, existingThread: nil, deduplicated: false)
+                // Nothing to append: the answer names the log's head, which a read may wait for.
+                return CommandOutcome(
+                    events: [], position: max(position, try store.lastPosition()), existingThread: nil,
+                    deduplicated: false)
             }
             let writes = plan.writes.map { write in
                 StreamWrite(
@@ -137,7 +140,9 @@ public final class CommandHandler: Sendable {
             throw DomainError.threadNotFound(thread)
         }
         guard case .openThread(let open) = command, let body = open.body else {
-            return CommandOutcome(events: [], position: position, existingThread: thread, deduplicated: false)
+            return CommandOutcome(
+                events: [], position: max(position, try store.lastPosition()), existingThread: thread,
+                deduplicated: false)
         }
         var posted = try await handle(.postMessage(thread: thread, message: body), actor: actor, commandID: commandID)
         posted.existingThread = thread

@@ -39,6 +39,7 @@ public enum Summary {
             "digest for \(e.user) on \(e.subject.kind) \(e.subject.ref) scheduled for \(e.day) (\(e.unread) unread)"
         case .digestSent(let e):
             "digest for \(e.user) on \(e.subject.kind) \(e.subject.ref) of \(e.day) \(e.failure.map { "refused: \(quoted($0))" } ?? "sent as \(e.messageID)")"
+        case .blobUploaded(let e): "blob \(e.sha256) (\(e.size) bytes) uploaded by \(e.uploader)"
         }
     }
 

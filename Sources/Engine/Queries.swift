@@ -28,14 +28,15 @@ public struct ThreadSummary: Codable, Sendable, Hashable {
     public var messageCount: Int
     /// ISO 8601 time of the last message or change.
     public var lastActivity: String
-    public var openedBy: String
+    /// Absent when the display policy hides the (internal) opener from the reader.
+    public var openedBy: String?
     public var participants: [String]
     public var structures: [String]
 
     public init(
         id: String, number: String?, subject: SubjectDTO, title: String, status: String, priority: String,
         type: String, importance: String, category: String?, handler: String?, blocked: Bool, messageCount: Int,
-        lastActivity: String, openedBy: String, participants: [String], structures: [String]
+        lastActivity: String, openedBy: String?, participants: [String], structures: [String]
     ) {
         self.id = id
         self.number = number
@@ -91,11 +92,13 @@ public struct MessageDTO: Codable, Sendable, Hashable {
 }
 
 public struct ContactDTO: Codable, Sendable, Hashable {
-    public var id: String
+    /// Absent for internal users the display policy hides from the reader (`name` is then the
+    /// workgroup's or the policy's text).
+    public var id: String?
     public var name: String
     public var party: String
     public var `internal`: Bool
-    public init(id: String, name: String, party: String, internal: Bool) {
+    public init(id: String?, name: String, party: String, internal: Bool) {
         self.id = id
         self.name = name
         self.party = party

@@ -53,6 +53,7 @@ extension ReadModels: ReadQueries {
             start = key + [0]  // the first key after the cursor's
         }
         let needle = query.text?.lowercased()
+        let directory = self.directory
         return try withCurrentTables { tables, txn in
             var items: [InboxItem] = []
             var lastKey: [UInt8]?
@@ -62,8 +63,10 @@ extension ReadModels: ReadQueries {
                     more = true
                     return false
                 }
-                let row = try ViewCodec.decodeInboxRow(value)
+                var row = try ViewCodec.decodeInboxRow(value)
                 lastKey = Array(key)
+                // A handler the display policy hides is neither shown nor matched by a filter.
+                row.handler = Access.shown(row.handler, to: reader, in: directory)
                 guard Self.matches(row, query, needle: needle) else { return true }
                 items.append(
                     InboxItem(

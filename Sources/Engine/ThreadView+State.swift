@@ -2,16 +2,24 @@ import EventLog
 import Messaging
 
 extension ThreadSummary {
-    /// The summary of a folded thread: for the write answers and both read sides.
-    public init(_ state: ThreadState) {
+    /// The summary of a folded thread as `reader` sees it, for the write answers and both read sides:
+    /// the messages they may see counted, and internal users the display policy hides from them left
+    /// out (handler, opener, participants).
+    public init(_ state: ThreadState, for reader: UserID, in directory: Directory) {
+        let visible = Access.visibility(of: state, for: reader, in: directory)
+        let messageCount =
+            visible == .everything
+            ? state.messageCount : state.messages.reduce(0) { $0 + (visible.includes(position: $1.position) ? 1 : 0) }
         self.init(
             id: state.id.rawValue, number: state.number,
             subject: SubjectDTO(kind: state.subject.kind, ref: state.subject.ref), title: state.title,
             status: state.status.rawValue, priority: state.priority.rawValue, type: state.type.rawValue,
             importance: state.importance.rawValue, category: state.category?.rawValue,
-            handler: state.handler?.rawValue, blocked: state.blocked, messageCount: state.messageCount,
-            lastActivity: ISOTime.format(millis: state.lastActivityMillis), openedBy: state.openedBy.rawValue,
-            participants: state.participants.map(\.rawValue), structures: state.structures.map(\.rawValue))
+            handler: Access.shown(state.handler, to: reader, in: directory)?.rawValue, blocked: state.blocked,
+            messageCount: messageCount, lastActivity: ISOTime.format(millis: state.lastActivityMillis),
+            openedBy: Access.shown(state.openedBy, to: reader, in: directory)?.rawValue,
+            participants: state.participants.compactMap { Access.shown($0, to: reader, in: directory)?.rawValue },
+            structures: state.structures.map(\.rawValue))
     }
 }
 
@@ -27,11 +35,13 @@ extension ThreadView {
                 time: ISOTime.format(millis: message.timeMillis), body: message.text, kind: message.kind.rawValue,
                 format: message.format.rawValue, attachments: message.attachments)
         }
-        let contacts = Access.contacts(of: state, in: directory).map {
-            ContactDTO(id: $0.user.rawValue, name: $0.name, party: $0.party.rawValue, internal: $0.isInternal)
+        let contacts = Access.contacts(of: state, for: reader, in: directory).map { contact, display in
+            ContactDTO(
+                id: display.id?.rawValue, name: display.name ?? "", party: contact.party.rawValue,
+                internal: contact.isInternal)
         }
         self.init(
-            thread: ThreadSummary(state), messages: messages, contacts: contacts,
+            thread: ThreadSummary(state, for: reader, in: directory), messages: messages, contacts: contacts,
             unread: Access.unreadCount(of: state, for: reader, in: directory))
     }
 }

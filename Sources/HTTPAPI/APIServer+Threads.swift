@@ -6,7 +6,7 @@ import Messaging
 extension APIServer {
     func openThread(_ caller: Caller, _ request: Request) async throws -> Response {
         let body = try await body(OpenThreadBody.self, request)
-        let attachments = try checkedAttachments(body.attachments ?? [])
+        let attachments = try checkedAttachments(body.attachments ?? [], caller: caller)
         let first = body.body.map {
             NewMessage(text: $0, kind: .message, format: body.format ?? .plain, attachments: attachments)
         }
@@ -17,13 +17,14 @@ extension APIServer {
             participants: (body.participants ?? []).map(UserID.init(rawValue:)),
             structures: (body.structures ?? []).map(StructureID.init(rawValue:)), body: first)
         let outcome = try await execute(.openThread(open), caller: caller, request: request)
-        guard let id = outcome.thread, let state = try handler.threadState(id) else {
+        guard let id = outcome.thread, let state = try handler.threadState(id), let user = caller.user else {
             throw APIError(status: .internalServerError, code: "internal", message: "The thread was not recorded.")
         }
         let status: HTTPResponse.Status = outcome.existingThread == nil ? .created : .ok
         return try json(
-            ThreadAnswer(thread: ThreadSummary(state), position: outcome.position), status: status,
-            position: outcome.position)
+            ThreadAnswer(
+                thread: ThreadSummary(state, for: user, in: try handler.currentDirectory()), position: outcome.position),
+            status: status, position: outcome.position)
     }
 
     func getThread(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
@@ -39,7 +40,7 @@ extension APIServer {
         let body = try await body(PostMessageBody.self, request, shortcut: PostMessageBody.plain)
         let message = NewMessage(
             text: body.body, kind: body.kind ?? .message, format: body.format ?? .plain,
-            attachments: try checkedAttachments(body.attachments ?? []))
+            attachments: try checkedAttachments(body.attachments ?? [], caller: caller))
         let outcome = try await execute(
             .postMessage(thread: thread, message: message), caller: caller, request: request)
         var number = 0
@@ -50,10 +51,15 @@ extension APIServer {
         return bytes(answer.json, status: .created, position: outcome.position)
     }
 
-    /// Attachments may only name blobs uploaded before, with their true size.
-    private func checkedAttachments(_ attachments: [Attachment]) throws -> [Attachment] {
+    /// Attachments may only name blobs stored before, with their true size, that the caller may use:
+    /// a digest the caller neither uploaded nor can read on a thread is answered exactly as one never
+    /// uploaded, so knowing a digest grants nothing.
+    private func checkedAttachments(_ attachments: [Attachment], caller: Caller) throws -> [Attachment] {
         for attachment in attachments {
-            guard isSHA256Hex(attachment.sha256), let size = blobs.size(of: attachment.sha256) else {
+            guard isSHA256Hex(attachment.sha256), let user = caller.user,
+                try usableBlob(attachment.sha256, by: user) != nil,
+                let size = blobs.size(of: attachment.sha256)
+            else {
                 throw APIError.unprocessable(
                     "unknown_blob", "Attachment '\(attachment.name)' names no uploaded blob; POST /v1/blobs first.")
             }
@@ -63,6 +69,21 @@ extension APIServer {
             }
         }
         return attachments
+    }
+
+    /// The content type under which `user` may use the blob, `nil` when they may not: its uploader
+    /// may (as `application/octet-stream` until a message names a type), and so may a reader of a
+    /// message that references it, as long as that thread is not purged.
+    private func usableBlob(_ sha256: String, by user: UserID) throws -> String? {
+        let entry = try blobIndex.entry(for: sha256)
+        var directory: Directory?
+        for reference in entry.references {
+            guard let thread = try handler.threadState(reference.thread), !thread.isPurged else { continue }
+            let current = try directory ?? handler.currentDirectory()
+            directory = current
+            if Access.canRead(user, thread, current, atPosition: reference.position) { return reference.contentType }
+        }
+        return entry.uploaders.contains(user) ? "application/octet-stream" : nil
     }
 
     func moveReadMarker(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
@@ -79,7 +100,7 @@ extension APIServer {
         let body = try await body(AssignBody.self, request)
         let outcome = try await execute(
             .assignHandler(thread: thread, handler: UserID(body.handler)), caller: caller, request: request)
-        return try threadAnswer(thread, outcome)
+        return try threadAnswer(thread, outcome, caller: caller)
     }
 
     func changeStatus(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
@@ -87,7 +108,7 @@ extension APIServer {
         let body = try await body(StatusBody.self, request)
         let outcome = try await execute(
             .changeStatus(thread: thread, to: body.status), caller: caller, request: request)
-        return try threadAnswer(thread, outcome)
+        return try threadAnswer(thread, outcome, caller: caller)
     }
 
     func blockThread(_ caller: Caller, _ request: Request, _ route: MatchedRoute, blocked: Bool) async throws
@@ -97,13 +118,17 @@ extension APIServer {
         _ = try await body(EmptyBody.self, request)
         let outcome = try await execute(
             blocked ? .blockThread(thread) : .unblockThread(thread), caller: caller, request: request)
-        return try threadAnswer(thread, outcome)
+        return try threadAnswer(thread, outcome, caller: caller)
     }
 
-    private func threadAnswer(_ thread: ThreadID, _ outcome: CommandOutcome) throws -> Response {
-        guard let state = try handler.threadState(thread) else { throw DomainError.threadNotFound(thread) }
+    private func threadAnswer(_ thread: ThreadID, _ outcome: CommandOutcome, caller: Caller) throws -> Response {
+        guard let state = try handler.threadState(thread), let user = caller.user else {
+            throw DomainError.threadNotFound(thread)
+        }
         return try json(
-            ThreadAnswer(thread: ThreadSummary(state), position: outcome.position), position: outcome.position)
+            ThreadAnswer(
+                thread: ThreadSummary(state, for: user, in: try handler.currentDirectory()), position: outcome.position),
+            position: outcome.position)
     }
 
     func inbox(_ caller: Caller, _ request: Request) async throws -> Response {
@@ -138,24 +163,23 @@ extension APIServer {
         return try json(try await queries.unread(reader: user, minPosition: try minPosition(request, caller: caller)))
     }
 
+    /// Stores the bytes, then records the caller as an uploader (once per user and blob), so they
+    /// may attach and download them.
     func uploadBlob(_ caller: Caller, _ request: Request) async throws -> Response {
         let bytes = try await collect(request, limit: configuration.maxBlobBytes)
         let digest = try blobs.put(bytes)
-        return try json(BlobAnswer(sha256: digest, size: Int64(bytes.count)), status: .created)
+        let size = Int64(bytes.count)
+        let outcome = try await execute(.recordUpload(sha256: digest, size: size), caller: caller, request: request)
+        return try json(BlobAnswer(sha256: digest, size: size), status: .created, position: outcome.position)
     }
 
-    /// Only a reader of a thread that references the blob gets it; everyone else gets 404.
+    /// Only the uploader or a reader of a thread that references the blob gets it; everyone else
+    /// gets 404.
     func getBlob(_ caller: Caller, _ route: MatchedRoute) throws -> Response {
         let sha256 = try parameter("sha256", route)
-        guard let user = caller.user, isSHA256Hex(sha256) else { throw APIError.notFound }
-        let directory = try handler.currentDirectory()
-        for reference in try blobIndex.references(to: sha256) {
-            guard let thread = try handler.threadState(reference.thread),
-                Access.canRead(user, thread, directory, atPosition: reference.position),
-                let bytes = blobs.read(sha256)
-            else { continue }
-            return self.bytes(bytes, contentType: reference.contentType)
-        }
-        throw APIError.notFound
+        guard let user = caller.user, isSHA256Hex(sha256), let contentType = try usableBlob(sha256, by: user),
+            let bytes = blobs.read(sha256)
+        else { throw APIError.notFound }
+        return self.bytes(bytes, contentType: contentType)
     }
 }

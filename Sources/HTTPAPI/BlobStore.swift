@@ -89,8 +89,9 @@ struct BlobError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Which threads reference each blob (and as what content type), folded from `message.posted` on
-/// demand: every look first reads what the log gained since the last one.
+/// Who may use each blob, folded from the log on demand (every look first reads what the log gained
+/// since the last one): its uploaders (`blob.uploaded`) and the threads whose messages reference it
+/// (`message.posted`), with the content type each message gave it.
 final class BlobIndex: Sendable {
     struct Reference: Sendable, Hashable {
         var thread: ThreadID
@@ -98,8 +99,13 @@ final class BlobIndex: Sendable {
         var contentType: String
     }
 
+    struct Entry: Sendable {
+        var uploaders: [UserID] = []
+        var references: [Reference] = []
+    }
+
     private struct State {
-        var references: [String: [Reference]] = [:]
+        var entries: [String: Entry] = [:]
         var position: UInt64 = 0
     }
 
@@ -110,23 +116,28 @@ final class BlobIndex: Sendable {
         self.store = store
     }
 
-    func references(to sha256: String) throws -> [Reference] {
+    func entry(for sha256: String) throws -> Entry {
         try state.withLock { state in
             while true {
                 let batch = try store.read(from: state.position + 1, limit: 4096)
                 guard let last = batch.last else { break }
-                for recorded in batch where recorded.type == EventType.messagePosted.rawValue && !recorded.isPurged {
-                    guard case .messagePosted(let posted) = try recorded.decoded().event else { continue }
-                    for attachment in posted.attachments {
-                        state.references[attachment.sha256, default: []].append(
-                            Reference(
-                                thread: posted.thread, position: recorded.position, contentType: attachment.contentType)
-                        )
+                for recorded in batch where !recorded.isPurged {
+                    if recorded.type == EventType.messagePosted.rawValue {
+                        guard case .messagePosted(let posted) = try recorded.decoded().event else { continue }
+                        for attachment in posted.attachments {
+                            state.entries[attachment.sha256, default: Entry()].references.append(
+                                Reference(
+                                    thread: posted.thread, position: recorded.position,
+                                    contentType: attachment.contentType))
+                        }
+                    } else if recorded.type == EventType.blobUploaded.rawValue {
+                        guard case .blobUploaded(let uploaded) = try recorded.decoded().event else { continue }
+                        state.entries[uploaded.sha256, default: Entry()].uploaders.append(uploaded.uploader)
                     }
                 }
                 state.position = last.position
             }
-            return state.references[sha256] ?? []
+            return state.entries[sha256] ?? Entry()
         }
     }
 }

@@ -129,7 +129,6 @@ struct APIServer: Sendable {
     let readSide: ReadSide
     let logger: Logger
     let metrics = APIMetrics()
-    let marks = WriteMarks()
     let principals = PrincipalCache()
     let blobs: BlobStore
     let blobIndex: BlobIndex
@@ -226,20 +225,24 @@ struct APIServer: Sendable {
         let start = ContinuousClock.now
         let outcome = try await handler.handle(command, actor: actor, commandID: commandID)
         metrics.append(duration: ContinuousClock.now - start)
-        marks.record(caller.tokenHash, outcome.position)
         return outcome
     }
 
-    /// The position a read must reflect: the caller's `minPosition` or its own last write.
+    /// The position a read must reflect: the log's head when the read arrived, so it sees every write
+    /// acknowledged before it, by anyone (a client's own `minPosition`, from a write answered by
+    /// another node or process, must not lie beyond that head: it could never be reached).
     func minPosition(_ request: Request, caller: Caller) throws -> UInt64 {
-        var position = marks.position(of: caller.tokenHash)
+        let head = try store.lastPosition()
         if let text = request.uri.queryParameters.get("minPosition") {
             guard let value = UInt64(text) else {
                 throw APIError.unprocessable("invalid_parameter", "minPosition must be a non-negative integer.")
             }
-            position = max(position, value)
+            guard value <= head else {
+                throw APIError.unprocessable(
+                    "invalid_parameter", "minPosition \(value) lies beyond the log's last position, \(head).")
+            }
         }
-        return position
+        return head
     }
 
     var queries: any ReadQueries { readSide.queries }
@@ -255,7 +258,8 @@ struct APIServer: Sendable {
         position: UInt64? = nil
     ) -> Response {
         var headers: HTTPFields = [.contentType: contentType]
-        if let position { headers[.threadlogPosition] = String(position) }
+        // Positions start at 1: a write on an empty log that appended nothing has none to name.
+        if let position, position > 0 { headers[.threadlogPosition] = String(position) }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 

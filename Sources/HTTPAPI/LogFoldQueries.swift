@@ -58,7 +58,8 @@ public final class LogFoldQueries: ReadQueries {
             if let priority = query.priority, thread.priority.rawValue != priority { continue }
             if let type = query.type, thread.type.rawValue != type { continue }
             if let category = query.category, thread.category?.rawValue != category { continue }
-            if let handler = query.handler, thread.handler?.rawValue != handler { continue }
+            let shownHandler = Access.shown(thread.handler, to: reader, in: directory)
+            if let handler = query.handler, shownHandler?.rawValue != handler { continue }
             if let party = query.party, directory.users[thread.openedBy]?.party.rawValue != party { continue }
             if let subject = query.subject {
                 let parts = subject.split(separator: ":", maxSplits: 1).map(String.init)
@@ -81,7 +82,8 @@ public final class LogFoldQueries: ReadQueries {
                 id: thread.id.rawValue, number: thread.number,
                 subject: SubjectDTO(kind: thread.subject.kind, ref: thread.subject.ref), title: thread.title,
                 status: thread.status.rawValue, priority: thread.priority.rawValue, type: thread.type.rawValue,
-                category: thread.category?.rawValue, handler: thread.handler?.rawValue, unread: unread,
+                category: thread.category?.rawValue,
+                handler: Access.shown(thread.handler, to: reader, in: directory)?.rawValue, unread: unread,
                 lastActivity: ISOTime.format(millis: thread.lastActivityMillis))
         }
         let next = offset + items.count < rows.count ? String(offset + items.count) : nil

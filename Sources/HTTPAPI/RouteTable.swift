@@ -55,7 +55,7 @@ public enum RouteTable {
         .init(name: .inbox, method: "GET", path: "/v1/inbox", roles: [.user], writes: false),
         .init(name: .unread, method: "GET", path: "/v1/unread", roles: [.user], writes: false),
         .init(name: .events, method: "GET", path: "/v1/events", roles: [.service, .admin], writes: false),
-        .init(name: .uploadBlob, method: "POST", path: "/v1/blobs", roles: [.user], writes: false),
+        .init(name: .uploadBlob, method: "POST", path: "/v1/blobs", roles: [.user], writes: true),
         .init(name: .getBlob, method: "GET", path: "/v1/blobs/{sha256}", roles: [.user], writes: false),
         .init(name: .health, method: "GET", path: "/healthz", roles: [.anyone], writes: false),
         .init(name: .metrics, method: "GET", path: "/metrics", roles: [.anyone], writes: false),

@@ -50,27 +50,6 @@ struct Caller: Sendable {
     }
 }
 
-/// The last log position each token's writes reached, so that its next read waits for them
-/// (read-your-writes without the client passing `minPosition`).
-final class WriteMarks: Sendable {
-    private let positions = Mutex<[String: UInt64]>([:])
-    private let capacity = 100_000
-
-    func record(_ tokenHash: String?, _ position: UInt64) {
-        guard let tokenHash else { return }
-        positions.withLock { positions in
-            // A bounded map: forgetting only costs a client the automatic wait, never correctness of data.
-            if positions.count >= capacity { positions.removeAll(keepingCapacity: true) }
-            positions[tokenHash] = max(positions[tokenHash] ?? 0, position)
-        }
-    }
-
-    func position(of tokenHash: String?) -> UInt64 {
-        guard let tokenHash else { return 0 }
-        return positions.withLock { $0[tokenHash] ?? 0 }
-    }
-}
-
 /// Token hashes already resolved to their principal, valid while no token is replaced or revoked: a
 /// change of the directory's token revision empties the cache, so an old token stops working at once.
 /// Only unknown hashes go to the directory.

@@ -198,6 +198,39 @@ public enum Access {
             }
     }
 
+    /// Whether `reader` may learn who `user` is (id and name): always, except for an internal user
+    /// shown to an outside reader whose party's display policy is not `fullName`.
+    public static func revealsIdentity(of user: UserID, to reader: UserID, in directory: Directory) -> Bool {
+        guard user != reader, directory.isInternal(user), !directory.isInternal(reader),
+            let readerParty = directory.users[reader]?.party
+        else { return true }
+        return directory.settings.displayPolicy(forReaderOf: readerParty).mode == .fullName
+    }
+
+    /// `user` if `reader` may learn who they are, else `nil`.
+    public static func shown(_ user: UserID?, to reader: UserID, in directory: Directory) -> UserID? {
+        guard let user, revealsIdentity(of: user, to: reader, in: directory) else { return nil }
+        return user
+    }
+
+    /// The contacts of the thread as `reader` may see them: internal users hidden by the display
+    /// policy appear as the policy shows authors (workgroup or custom text, without id, each name
+    /// once) or not at all (`none`).
+    public static func contacts(of thread: ThreadState, for reader: UserID, in directory: Directory) -> [(
+        contact: Contact, display: AuthorDisplay
+    )] {
+        var out: [(contact: Contact, display: AuthorDisplay)] = []
+        var maskedNames = Set<String>()
+        for contact in contacts(of: thread, in: directory) {
+            let display = authorDisplay(author: contact.user, reader: reader, thread: thread, in: directory)
+            if display.id == nil {
+                guard let name = display.name, maskedNames.insert(name).inserted else { continue }
+            }
+            out.append((contact, display))
+        }
+        return out
+    }
+
     /// What `reader` sees as the author of a message by `author`. Outside readers see an internal
     /// author through the display policy of their party; everyone else sees the author as is.
     public static func authorDisplay(

@@ -85,6 +85,8 @@ public enum Command: Sendable, Hashable {
     /// The digest job's (as the administrator): decide one daily digest, then record its delivery.
     case scheduleDigest(DigestScheduled)
     case recordDigestSent(DigestSent)
+    /// A user's: the bytes with this digest and size are stored; records the user as their uploader.
+    case recordUpload(sha256: String, size: Int64)
 }
 
 extension Command {
@@ -120,6 +122,7 @@ extension Command {
         case .setCategoryRetention(let category, _): [StreamName.category(category)]
         case .scheduleDigest(let digest): [StreamName.digest(digest.user)]
         case .recordDigestSent(let sent): [StreamName.digest(sent.user)]
+        case .recordUpload(let sha256, _): [StreamName.blob(sha256)]
         }
     }
 }

@@ -125,6 +125,8 @@ public enum Decider {
             try scheduleDigest(digest, context: context, directory: directory, loaded: loaded)
         case .recordDigestSent(let sent):
             try recordDigestSent(sent, context: context, loaded: loaded)
+        case .recordUpload(let sha256, let size):
+            try recordUpload(sha256: sha256, size: size, context: context, directory: directory, loaded: loaded)
         }
     }
 
@@ -152,6 +154,22 @@ public enum Decider {
             existingThread = open.extraStreams.first.flatMap { SubjectClaim.fold(loaded[$0])?.thread }
         }
         return Plan(events: events, writes: writes, existingThread: existingThread)
+    }
+}
+
+// MARK: - Uploads
+
+extension Decider {
+    /// Records the uploader once: a second upload of the same bytes by the same user adds nothing.
+    static func recordUpload(
+        sha256: String, size: Int64, context: CommandContext, directory: Directory, loaded: LoadedStreams
+    ) throws(DomainError) -> [Event] {
+        let user = try requireUser(context, in: directory)
+        guard isSHA256Hex(sha256), size >= 0 else { throw .invalidAttachment(sha256) }
+        let known = loaded[StreamName.blob(sha256)].contains {
+            if case .blobUploaded(let e) = $0.event { e.uploader == user.id } else { false }
+        }
+        return known ? [] : [.blobUploaded(BlobUploaded(sha256: sha256, size: size, uploader: user.id))]
     }
 }
 

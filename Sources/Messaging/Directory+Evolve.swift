@@ -42,7 +42,7 @@ extension Directory {
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
             .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased,
-            .threadPurged, .digestScheduled, .digestSent:
+            .threadPurged, .digestScheduled, .digestSent, .blobUploaded:
             break
         }
         return directory

@@ -28,6 +28,7 @@ public enum Event: Sendable, Hashable {
     case digestSent(DigestSent)
     case userTokenReplaced(UserTokenReplaced)
     case serviceTokenRevoked(ServiceTokenRevoked)
+    case blobUploaded(BlobUploaded)
 }
 
 /// The `type` strings of the envelope. New types are added here; a type is never renamed.
@@ -57,6 +58,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case digestSent = "digest.sent"
     case userTokenReplaced = "user.token_replaced"
     case serviceTokenRevoked = "service.token_revoked"
+    case blobUploaded = "blob.uploaded"
 
     /// The version the encoder writes; older versions are read through upcasters.
     public var latestSchemaVersion: UInt16 {
@@ -67,7 +69,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
             .structureMemberRemoved, .categoryCreated, .threadOpened, .subjectClaimed,
             .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
             .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
-            .digestScheduled, .digestSent:
+            .digestScheduled, .digestSent, .blobUploaded:
             1
         }
     }
@@ -82,7 +84,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
             .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
-            .digestScheduled, .digestSent:
+            .digestScheduled, .digestSent, .blobUploaded:
             false
         }
     }
@@ -116,6 +118,7 @@ extension Event {
         case .threadPurged: .threadPurged
         case .digestScheduled: .digestScheduled
         case .digestSent: .digestSent
+        case .blobUploaded: .blobUploaded
         }
     }
 }
@@ -372,4 +375,18 @@ public struct ThreadUnblocked: Codable, Sendable, Hashable {
     public var thread: ThreadID
 
     public init(thread: ThreadID) { self.thread = thread }
+}
+
+/// A user stored a file's bytes. Only its uploader, and the readers of threads whose messages
+/// reference it, may attach or download it: knowing a digest grants nothing.
+public struct BlobUploaded: Codable, Sendable, Hashable {
+    public var sha256: String
+    public var size: Int64
+    public var uploader: UserID
+
+    public init(sha256: String, size: Int64, uploader: UserID) {
+        self.sha256 = sha256
+        self.size = size
+        self.uploader = uploader
+    }
 }

@@ -104,6 +104,7 @@ public enum EventCodec {
         case .threadPurged(let e): try encoder.encode(e)
         case .digestScheduled(let e): try encoder.encode(e)
         case .digestSent(let e): try encoder.encode(e)
+        case .blobUploaded(let e): try encoder.encode(e)
         }
     }
 
@@ -140,6 +141,7 @@ public enum EventCodec {
         case .threadPurged: .threadPurged(try decoder.decode(ThreadPurged.self, from: data))
         case .digestScheduled: .digestScheduled(try decoder.decode(DigestScheduled.self, from: data))
         case .digestSent: .digestSent(try decoder.decode(DigestSent.self, from: data))
+        case .blobUploaded: .blobUploaded(try decoder.decode(BlobUploaded.self, from: data))
         }
     }
 }

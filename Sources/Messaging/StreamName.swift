@@ -19,6 +19,8 @@ public enum StreamName {
     public static let tickets = "tickets"
     /// A user's daily digests: which were decided and which went out.
     public static func digest(_ user: UserID) -> String { "digest-\(user.rawValue)" }
+    /// Who uploaded a blob: one event per uploader.
+    public static func blob(_ sha256: String) -> String { "blob-\(sha256)" }
 }
 
 extension Event {
@@ -50,6 +52,7 @@ extension Event {
         case .threadPurged(let e): StreamName.thread(e.thread)
         case .digestScheduled(let e): StreamName.digest(e.user)
         case .digestSent(let e): StreamName.digest(e.user)
+        case .blobUploaded(let e): StreamName.blob(e.sha256)
         }
     }
 }
@@ -71,7 +74,7 @@ extension Event {
         case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
             .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
-            .categoryRetentionSet, .digestScheduled, .digestSent:
+            .categoryRetentionSet, .digestScheduled, .digestSent, .blobUploaded:
             nil
         }
     }

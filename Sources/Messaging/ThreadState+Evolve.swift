@@ -70,7 +70,7 @@ extension ThreadState {
             .structureCreated,
             .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
-            .categoryRetentionSet, .digestScheduled, .digestSent:
+            .categoryRetentionSet, .digestScheduled, .digestSent, .blobUploaded:
             break
         }
         return thread

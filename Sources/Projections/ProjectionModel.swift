@@ -61,7 +61,7 @@ public struct ProjectionModel: Sendable {
             .structureCreated, .categoryCreated, .threadOpened,
             .messagePosted, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
             .threadUnblocked, .subjectClaimed, .ticketNumbered, .categoryRetentionSet, .legalHoldPlaced,
-            .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent:
+            .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent, .blobUploaded:
             break
         }
         audience = Audience(directory: directory)

@@ -54,22 +54,26 @@ final class Harness: Sendable {
     let directory: TempDirectory
     let store: LMDBEventStore
     let handler: CommandHandler
+    /// The read models the server answers from, when it answers from them.
+    let models: ReadModels?
     let port: Int
     private let task: Task<Void, any Error>
 
     private init(
-        directory: TempDirectory, store: LMDBEventStore, handler: CommandHandler, port: Int, task: Task<Void, any Error>
+        directory: TempDirectory, store: LMDBEventStore, handler: CommandHandler, models: ReadModels?, port: Int,
+        task: Task<Void, any Error>
     ) {
         self.directory = directory
         self.store = store
         self.handler = handler
+        self.models = models
         self.port = port
         self.task = task
     }
 
     static func start(
         maxBodyBytes: Int = 16 * 1024, maxBlobBytes: Int = 64 * 1024, heartbeat: Duration = .milliseconds(200),
-        readKind: ReadKind = .logFold
+        readKind: ReadKind = .logFold, projectionInterval: Duration? = nil
     ) async throws -> Harness {
         let directory = try TempDirectory()
         let data = try DataDirectory(directory.sub("data"), create: true)
@@ -77,12 +81,17 @@ final class Harness: Sendable {
         let handler = CommandHandler(store: store)
         var logger = Logger(label: "threadlog.test")
         logger.logLevel = .warning
-        let readSide: ReadSide =
-            switch readKind {
-            case .logFold: .logFold(store: store, handler: handler)
-            case .projected:
-                .projected(ReadModels(log: store, views: try ViewStore.open(directory: data.views), logger: logger))
-            }
+        var models: ReadModels?
+        let readSide: ReadSide
+        switch readKind {
+        case .logFold: readSide = .logFold(store: store, handler: handler)
+        case .projected:
+            let projected = ReadModels(
+                log: store, views: try ViewStore.open(directory: data.views), commitInterval: projectionInterval,
+                logger: logger)
+            models = projected
+            readSide = .projected(projected)
+        }
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
@@ -93,7 +102,7 @@ final class Harness: Sendable {
         let task = Task { try await server.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestFailure("the server did not start") }
-        return Harness(directory: directory, store: store, handler: handler, port: port, task: task)
+        return Harness(directory: directory, store: store, handler: handler, models: models, port: port, task: task)
     }
 
     func stop() async {
@@ -120,9 +129,10 @@ enum ReadKind: Sendable, CustomStringConvertible {
 
 func withHarness<T>(
     maxBodyBytes: Int = 16 * 1024, heartbeat: Duration = .milliseconds(200), readKind: ReadKind = .logFold,
-    _ body: (Harness) async throws -> T
+    projectionInterval: Duration? = nil, _ body: (Harness) async throws -> T
 ) async throws -> T {
-    let harness = try await Harness.start(maxBodyBytes: maxBodyBytes, heartbeat: heartbeat, readKind: readKind)
+    let harness = try await Harness.start(
+        maxBodyBytes: maxBodyBytes, heartbeat: heartbeat, readKind: readKind, projectionInterval: projectionInterval)
     do {
         let value = try await body(harness)
         await harness.stop()

@@ -246,7 +246,8 @@ struct RouteTests {
                     } else if !spec.roles.contains(role!) {
                         #expect(reply.status == 403, "\(label)")
                         #expect(reply.errorCode == "forbidden", "\(label)")
-                    } else if who == .outsider && path.contains(cast.thread) || spec.name == .getBlob {
+                    } else if who == .outsider && (path.contains(cast.thread) || spec.name == .getBlob) {
+                        // The blob is ann's upload: she gets it, the outsider does not learn it exists.
                         #expect(reply.status == 404, "\(label)")
                     } else {
                         #expect((200..<300).contains(reply.status), "\(label)")

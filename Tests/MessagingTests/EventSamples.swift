@@ -70,6 +70,9 @@ enum EventSamples {
             DigestSent(user: "c1", subject: subject, day: "2026-11-23", messageID: "<threadlog.42.0@threadlog.example>")),
         .userTokenReplaced(UserTokenReplaced(id: "c1", tokenHash: String(repeating: "1e", count: 32))),
         .serviceTokenRevoked(ServiceTokenRevoked(id: "svc-archive")),
+        .blobUploaded(
+            BlobUploaded(
+                sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", size: 5, uploader: "c1")),
     ]
 
     /// What each golden file in `Schemas/examples` must decode to, by file name without `.json`.

@@ -108,7 +108,9 @@ struct ImmediateNotificationTests {
                 )
                 let toOutside = try #require(assigned.first { $0.toAddresses != ["hugo@ops.example"] })
                 #expect(toOutside.toAddresses == ["clara@acme.example", "carl@acme.example"])
-                #expect(toOutside.body.hasPrefix("Customer service assigned C-1 to Hugo Helper"))
+                // The handler is internal: the outside side sees the mention, never the name.
+                #expect(toOutside.body.hasPrefix("Customer service assigned C-1 to Customer service"))
+                #expect(!toOutside.body.contains("Hugo") && !toOutside.subject.contains("Hugo"))
                 // Bcc reaches the archive in the envelope, never in a header.
                 let envelopes = mails.filter { (try? $0.parsed().subject.hasPrefix("[C-1]")) == true }.map(\.envelope)
                 #expect(envelopes.allSatisfy { $0.recipients.contains("archive@ops.example") })

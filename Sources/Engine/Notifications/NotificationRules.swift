@@ -190,7 +190,11 @@ enum NotificationRules {
         context.event = occasion.trigger.rawValue
         context.message = occasion.message
         context.status = occasion.statusChange
-        context.handlerName = thread.handler.map { directory.users[$0]?.name ?? $0.rawValue }
+        // The handler's name as the display policy shows it to the recipient (no name under `none`).
+        context.handlerName = thread.handler.flatMap { handler -> String? in
+            guard let reader else { return directory.users[handler]?.name ?? handler.rawValue }
+            return Access.authorDisplay(author: handler, reader: reader.id, thread: thread, in: directory).name
+        }
         return context
     }
 
