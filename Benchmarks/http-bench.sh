@@ -5,6 +5,9 @@
 # /healthz) with CONNECTIONS connections for DURATION each and prints each round's posts/s, p50/p99 and
 # ratio to /healthz, their median ratio, then the server's CPU time per post and per /healthz request,
 # by thread.
+# Then a mixed round: posts and consistent reads (inbox, unread, two thread views: each waits for the
+# log's head as of its arrival) at the same time, about four reads per post over CONNECTIONS connections,
+# printing the reads' p50/p99 and the post rate next to the posts-only rate.
 # Environment: DURATION (10s), ROUNDS (3), CONNECTIONS (64), THREADS (256), WRK_THREADS (2), SCRATCH (.build).
 set -euo pipefail
 
@@ -84,6 +87,33 @@ end
 LUA
 } >"$WORK/post.lua"
 
+# Quiet threads for the mixed round's thread views (no posts go there, so a view stays small).
+READ_THREADS=""
+for i in $(seq 1 16); do
+    id=$(post "$TOKEN" /v1/threads "{\"subject\":{\"kind\":\"request\",\"ref\":\"Q-$i\"},\"title\":\"Quiet $i\",\"body\":\"hello\"}" |
+        sed -E 's/.*"id":"([^"]+)".*/\1/')
+    READ_THREADS="$READ_THREADS \"$id\","
+done
+cat >"$WORK/read.lua" <<LUA
+local token = "$TOKEN"
+local quiet = { $READ_THREADS }
+local requests = {}
+local counter = 0
+init = function(args)
+    local headers = { ["Authorization"] = "Bearer " .. token }
+    for index, id in ipairs(quiet) do
+        requests[#requests + 1] = wrk.format("GET", "/v1/inbox", headers)
+        requests[#requests + 1] = wrk.format("GET", "/v1/unread", headers)
+        requests[#requests + 1] = wrk.format("GET", "/v1/threads/" .. id, headers)
+        requests[#requests + 1] = wrk.format("GET", "/v1/threads/" .. quiet[(index % #quiet) + 1], headers)
+    end
+end
+request = function()
+    counter = counter + 1
+    return requests[(counter % #requests) + 1]
+end
+LUA
+
 run_wrk() { wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@"; }
 # The figures of one wrk report: requests/s, p50, p99 (as wrk prints them), non-2xx count.
 figures() {
@@ -146,6 +176,28 @@ for round in $(seq 1 "$ROUNDS"); do
         exit 1
     fi
 done
+# The mixed round: one wrk posting, one reading, together; the split of connections aims at about four
+# reads per post (a read costs less than a post).
+MIXED_POST_CONNECTIONS=$(( CONNECTIONS / 8 > 0 ? CONNECTIONS / 8 : 1 ))
+MIXED_READ_CONNECTIONS=$(( CONNECTIONS - MIXED_POST_CONNECTIONS > 0 ? CONNECTIONS - MIXED_POST_CONNECTIONS : 1 ))
+echo "mixed round: posts on $MIXED_POST_CONNECTIONS connections and reads on $MIXED_READ_CONNECTIONS for $DURATION" >&2
+wrk -t1 -c"$MIXED_POST_CONNECTIONS" -d"$DURATION" --latency -s "$WORK/post.lua" "$URL/v1/threads" >"$WORK/mixed.posts.txt" &
+MIXED_POSTER=$!
+wrk -t1 -c"$MIXED_READ_CONNECTIONS" -d"$DURATION" --latency -s "$WORK/read.lua" "$URL/v1/inbox" >"$WORK/mixed.reads.txt"
+wait "$MIXED_POSTER"
+read -r MIXED_POST_RPS MIXED_POST_P50 MIXED_POST_P99 MIXED_POST_BAD < <(figures "$WORK/mixed.posts.txt")
+read -r MIXED_READ_RPS MIXED_READ_P50 MIXED_READ_P99 MIXED_READ_BAD < <(figures "$WORK/mixed.reads.txt")
+POSTS_ONLY=$(for round in $(seq 1 "$ROUNDS"); do figures "$WORK/posts.$round.txt"; done | sort -n | awk '{r[NR] = $1} END { print r[int((NR + 1) / 2)] }')
+echo "mixed round (reads wait for the log's head as of their arrival)"
+printf "  reads:   %10s req/s   p50 %8s   p99 %8s   (non-2xx: %s; target p99 <= 20ms)\n" \
+    "$MIXED_READ_RPS" "$MIXED_READ_P50" "$MIXED_READ_P99" "$MIXED_READ_BAD"
+printf "  posts:   %10s req/s   p50 %8s   p99 %8s   (non-2xx: %s)\n" "$MIXED_POST_RPS" "$MIXED_POST_P50" "$MIXED_POST_P99" "$MIXED_POST_BAD"
+awk -v r="$MIXED_READ_RPS" -v p="$MIXED_POST_RPS" -v only="$POSTS_ONLY" 'BEGIN {
+    printf "  reads per post %.1f; mixed post rate / posts-only median rate %.2f\n", (p > 0 ? r / p : 0), (only > 0 ? p / only : 0) }'
+if [ "$MIXED_READ_BAD" != "0" ] || [ "$MIXED_POST_BAD" != "0" ]; then
+    echo "http-bench: the mixed round had refused requests" >&2
+    exit 1
+fi
 curl -sf "$URL/metrics" >"$WORK/metrics.txt"
 MEDIAN=$(sort -n "$WORK/ratios" | awk '{r[NR] = $1} END { print (NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2) }')
 printf "median ratio posts/healthz over %s rounds: %s (target >= 0.3); log position after the run: %s\n" \
