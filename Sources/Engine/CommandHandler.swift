@@ -137,7 +137,10 @@ public final class CommandHandler: Sendable {
         _ thread: ThreadID, command: Command, actor: Actor, directory: Directory, position: UInt64, commandID: String?
     ) async throws -> CommandOutcome {
         guard case .user(let user) = actor, let state = try threadState(thread), Access.canRead(user, state, directory) else {
-            throw DomainError.threadNotFound(thread)
+            // Only the internal side gets here without seeing the thread (outsiders are refused by
+            // subject before it is looked up); the answer names the subject, never the thread.
+            guard let state = try threadState(thread) else { throw DomainError.threadNotFound(thread) }
+            throw DomainError.subjectNotFound(state.subject)
         }
         guard case .openThread(let open) = command, let body = open.body else {
             return CommandOutcome(

@@ -40,6 +40,8 @@ public enum Summary {
         case .digestSent(let e):
             "digest for \(e.user) on \(e.subject.kind) \(e.subject.ref) of \(e.day) \(e.failure.map { "refused: \(quoted($0))" } ?? "sent as \(e.messageID)")"
         case .blobUploaded(let e): "blob \(e.sha256) (\(e.size) bytes) uploaded by \(e.uploader)"
+        case .subjectDeclared(let e):
+            "subject \(e.subject.kind) \(e.subject.ref) belongs to parties \(e.parties.map(\.rawValue)) and structures \(e.structures.map(\.rawValue))"
         }
     }
 

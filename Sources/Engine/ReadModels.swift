@@ -241,6 +241,8 @@ public final class ReadModels: Sendable {
                 (table, prefix) = (tables.byStructure, Array(id.rawValue.utf8) + [0])
             case .category(let id):
                 (table, prefix) = (tables.byCategory, Array((id?.rawValue ?? "").utf8) + [0])
+            case .subject(let subject):
+                (table, prefix) = (tables.bySubject, Array(StreamName.subject(subject).utf8) + [0])
             }
             var found: [ThreadID] = []
             try txn.scan(table, prefix: prefix) { key, _ in
@@ -275,6 +277,7 @@ public final class ReadModels: Sendable {
                 try txn.putIfAbsent(tables.byStructure, ViewKeys.pair(structure.rawValue, id.rawValue), [])
             }
             try txn.putIfAbsent(tables.byCategory, ViewKeys.pair(state.category?.rawValue ?? "", id.rawValue), [])
+            try txn.putIfAbsent(tables.bySubject, ViewKeys.pair(StreamName.subject(state.subject), id.rawValue), [])
 
             let users = model.audience.users(of: state, in: directory)
             let previous = try txn.withValue(tables.inboxAudience, ViewKeys.thread(id)) { bytes in
@@ -460,7 +463,7 @@ extension ReadModels: Service {
 
 /// The table names of the generations in use.
 struct TableNames {
-    let threads, messages, byStructure, byCategory, inbox, inboxAudience, unread: String
+    let threads, messages, byStructure, byCategory, bySubject, inbox, inboxAudience, unread: String
 
     init(_ pointers: [ViewName: ViewPointer]) {
         func name(_ table: Table) -> String { table.name(generation: pointers[table.view]?.generation ?? 1) }
@@ -468,12 +471,13 @@ struct TableNames {
         messages = name(.threadMessages)
         byStructure = name(.threadsByStructure)
         byCategory = name(.threadsByCategory)
+        bySubject = name(.threadsBySubject)
         inbox = name(.inbox)
         inboxAudience = name(.inboxAudience)
         unread = name(.unread)
     }
 
-    var all: [String] { [threads, messages, byStructure, byCategory, inbox, inboxAudience, unread] }
+    var all: [String] { [threads, messages, byStructure, byCategory, bySubject, inbox, inboxAudience, unread] }
 }
 
 extension Data {

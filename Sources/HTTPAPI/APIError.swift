@@ -43,7 +43,7 @@ extension APIError {
         let status: HTTPResponse.Status =
             switch error {
             case .notAllowed: .forbidden
-            case .threadNotFound: .notFound
+            case .threadNotFound, .subjectNotFound: .notFound
             case .threadPurged: .gone
             case .legalHold: .conflict
             case .duplicateID, .notAMember, .threadBlocked, .threadClosed, .threadResolved,

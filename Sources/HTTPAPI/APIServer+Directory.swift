@@ -4,6 +4,23 @@ import Messaging
 
 // The administrator's routes: parties, users, service tokens, structures, categories, settings.
 extension APIServer {
+    /// Declares (or declares again, replacing) the parties and structures a subject belongs to.
+    func declareSubject(_ caller: Caller, _ request: Request) async throws -> Response {
+        let body = try await body(DeclareSubjectBody.self, request)
+        let parties = (body.parties ?? []).map(PartyID.init(rawValue:))
+        let structures = (body.structures ?? []).map(StructureID.init(rawValue:))
+        let outcome = try await execute(
+            .declareSubject(Subject(kind: body.kind, ref: body.ref), parties: parties, structures: structures),
+            caller: caller, request: request)
+        let ref = body.ref.trimmingCharacters(in: .whitespaces)
+        let binding = try handler.currentDirectory().subjects[Subject(kind: body.kind, ref: ref)]
+        return try json(
+            DeclaredSubject(
+                subject: SubjectDTO(kind: body.kind, ref: ref), parties: binding?.parties.map(\.rawValue) ?? [],
+                structures: binding?.structures.map(\.rawValue) ?? [], position: outcome.position),
+            position: outcome.position)
+    }
+
     func createParty(_ caller: Caller, _ request: Request) async throws -> Response {
         let body = try await body(CreatePartyBody.self, request)
         let outcome = try await execute(

@@ -198,3 +198,18 @@ struct HealthAnswer: Encodable {
     var position: UInt64
 }
 
+
+/// `POST /v1/subjects`.
+struct DeclareSubjectBody: Codable {
+    var kind: String
+    var ref: String
+    var parties: [String]?
+    var structures: [String]?
+}
+
+struct DeclaredSubject: Codable {
+    var subject: SubjectDTO
+    var parties: [String]
+    var structures: [String]
+    var position: UInt64
+}

@@ -281,6 +281,7 @@ struct APIServer: Sendable {
         case .addStructureMember: try await addStructureMember(caller, request, route)
         case .removeStructureMember: try await removeStructureMember(caller, request, route)
         case .createCategory: try await createCategory(caller, request)
+        case .declareSubject: try await declareSubject(caller, request)
         case .putSettings: try await putSettings(caller, request)
         case .getSettings: try json(SettingsBody(try handler.currentDirectory().settings))
         case .openThread: try await openThread(caller, request)

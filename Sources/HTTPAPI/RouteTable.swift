@@ -10,7 +10,7 @@ public struct RouteSpec: Sendable, Hashable {
     public enum Name: String, Sendable, Hashable, CaseIterable {
         case createParty, createUser, replaceUserToken, createServiceToken, revokeServiceToken, createStructure,
             addStructureMember,
-            removeStructureMember, createCategory, putSettings, getSettings, openThread, getThread,
+            removeStructureMember, createCategory, declareSubject, putSettings, getSettings, openThread, getThread,
             postMessage, moveReadMarker, assignHandler, changeStatus, blockThread, unblockThread, inbox,
             unread, events, uploadBlob, getBlob, health, metrics
     }
@@ -42,6 +42,7 @@ public enum RouteTable {
             name: .removeStructureMember, method: "DELETE", path: "/v1/structures/{id}/members/{user}",
             roles: [.admin], writes: true),
         .init(name: .createCategory, method: "POST", path: "/v1/categories", roles: [.admin], writes: true),
+        .init(name: .declareSubject, method: "POST", path: "/v1/subjects", roles: [.admin, .service], writes: true),
         .init(name: .putSettings, method: "PUT", path: "/v1/settings", roles: [.admin], writes: true),
         .init(name: .getSettings, method: "GET", path: "/v1/settings", roles: [.admin], writes: false),
         .init(name: .openThread, method: "POST", path: "/v1/threads", roles: [.user], writes: true),

@@ -84,8 +84,10 @@ public enum Access {
         if thread.participants.contains(user) || isHandler(user, of: thread, in: directory) {
             return .everything
         }
+        let binding = directory.subjects[thread.subject]
+        if let binding, let party = directory.users[user]?.party, binding.parties.contains(party) { return .everything }
         var grant = Visibility.hidden
-        for structureID in thread.structures {
+        for structureID in thread.structures + (binding?.structures ?? []) {
             guard let structure = directory.structures[structureID], let joined = structure.members[user]
             else {
                 continue
@@ -104,6 +106,20 @@ public enum Access {
         let visibility = visibility(of: thread, for: user, in: directory)
         guard let position else { return visibility != .hidden }
         return visibility.includes(position: position)
+    }
+
+    /// Whether the user may open a thread on the subject: the internal side always; on a declared
+    /// subject also the users of its parties and the members of its structures; on an undeclared
+    /// subject of a one-thread-per-subject kind nobody else. Depends on the subject alone, never on
+    /// whether it has a thread, so a refusal reveals nothing.
+    public static func mayOpen(_ subject: Subject, rule: SubjectRule, user: UserID, in directory: Directory) -> Bool {
+        if directory.isInternal(user) { return true }
+        guard let binding = directory.subjects[subject] else {
+            if case .onePerSubject = rule { return false }
+            return true
+        }
+        if let party = directory.users[user]?.party, binding.parties.contains(party) { return true }
+        return binding.structures.contains { directory.structures[$0]?.members[user] != nil }
     }
 
     /// Whether the user may post now; status rules (closed, resolved) are the decider's.

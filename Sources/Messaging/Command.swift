@@ -87,6 +87,8 @@ public enum Command: Sendable, Hashable {
     case recordDigestSent(DigestSent)
     /// A user's: the bytes with this digest and size are stored; records the user as their uploader.
     case recordUpload(sha256: String, size: Int64)
+    /// The administrator's or a service's: the parties and structures a subject belongs to.
+    case declareSubject(Subject, parties: [PartyID], structures: [StructureID])
 }
 
 extension Command {
@@ -123,6 +125,8 @@ extension Command {
         case .scheduleDigest(let digest): [StreamName.digest(digest.user)]
         case .recordDigestSent(let sent): [StreamName.digest(sent.user)]
         case .recordUpload(let sha256, _): [StreamName.blob(sha256)]
+        case .declareSubject(let subject, _, _):
+            [StreamName.subject(Subject(kind: subject.kind, ref: subject.ref.trimmingCharacters(in: .whitespaces)))]
         }
     }
 }

@@ -22,10 +22,17 @@ extension Decider {
             events.append(.ticketNumbered(TicketNumbered(number: number, thread: threadID)))
         case .onePerSubject:
             subject = Subject(kind: open.subjectKind, ref: try validRef(open.normalizedRef))
+            // Before looking for its thread: who may open depends on the subject alone.
+            guard Access.mayOpen(subject, rule: open.rule, user: opener.id, in: directory) else {
+                throw .subjectNotFound(subject)
+            }
             if SubjectClaim.fold(loaded[StreamName.subject(subject)]) != nil { return [] }
             events.append(.subjectClaimed(SubjectClaimed(subject: subject, thread: threadID)))
         case .free:
             subject = Subject(kind: open.subjectKind, ref: try validRef(open.normalizedRef))
+            guard Access.mayOpen(subject, rule: open.rule, user: opener.id, in: directory) else {
+                throw .subjectNotFound(subject)
+            }
         }
 
         guard loaded.version(of: StreamName.thread(threadID)) == 0 else {

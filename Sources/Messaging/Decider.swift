@@ -125,6 +125,8 @@ public enum Decider {
             try scheduleDigest(digest, context: context, directory: directory, loaded: loaded)
         case .recordDigestSent(let sent):
             try recordDigestSent(sent, context: context, loaded: loaded)
+        case .declareSubject(let subject, let parties, let structures):
+            try declareSubject(subject, parties: parties, structures: structures, context: context, directory: directory)
         case .recordUpload(let sha256, let size):
             try recordUpload(sha256: sha256, size: size, context: context, directory: directory, loaded: loaded)
         }
@@ -154,6 +156,33 @@ public enum Decider {
             existingThread = open.extraStreams.first.flatMap { SubjectClaim.fold(loaded[$0])?.thread }
         }
         return Plan(events: events, writes: writes, existingThread: existingThread)
+    }
+}
+
+// MARK: - Subjects
+
+extension Decider {
+    static func declareSubject(
+        _ subject: Subject, parties: [PartyID], structures: [StructureID], context: CommandContext,
+        directory: Directory
+    ) throws(DomainError) -> [Event] {
+        switch context.actor {
+        case .admin, .service: break
+        case .user: throw .notAllowed("only the administrator or a service declares subjects")
+        }
+        guard SubjectRule.isValidKind(subject.kind) else { throw .invalidSubject("the kind must be a lowercase word") }
+        if case .numbered = SubjectRule(kind: subject.kind) {
+            throw .invalidSubject("numbered kinds get their refs when opened")
+        }
+        let declared = Subject(
+            kind: subject.kind, ref: try validRef(subject.ref.trimmingCharacters(in: .whitespaces)))
+        for party in parties where directory.parties[party] == nil { throw .unknownParty(party) }
+        for structure in structures where directory.structures[structure] == nil { throw .unknownStructure(structure) }
+        let binding = SubjectBinding(parties: unique(parties), structures: unique(structures))
+        guard directory.subjects[declared] != binding else { return [] }
+        return [
+            .subjectDeclared(SubjectDeclared(subject: declared, parties: binding.parties, structures: binding.structures))
+        ]
     }
 }
 

@@ -39,6 +39,8 @@ extension Directory {
             directory.settings = directory.settings.applying(patch)
         case .categoryRetentionSet(let e):
             directory.categories[e.category]?.retentionDays = e.days
+        case .subjectDeclared(let e):
+            directory.subjects[e.subject] = SubjectBinding(parties: e.parties, structures: e.structures)
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
             .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased,

@@ -41,6 +41,17 @@ public struct Category: Sendable, Hashable {
     public var retentionDays: Int? = nil
 }
 
+/// The parties and structures a declared subject belongs to (`subject.declared`).
+public struct SubjectBinding: Sendable, Hashable {
+    public var parties: [PartyID]
+    public var structures: [StructureID]
+
+    public init(parties: [PartyID], structures: [StructureID]) {
+        self.parties = parties
+        self.structures = structures
+    }
+}
+
 /// Who exists and who belongs where: folded from every directory event in log order
 /// (``EventType/isDirectory``). Thread deciders and the access functions read it; it is never written
 /// to by them.
@@ -51,6 +62,8 @@ public struct Directory: Sendable, Hashable {
     public var structures: [StructureID: Structure] = [:]
     public var categories: [CategoryID: Category] = [:]
     public var settings = Settings()
+    /// The declared subjects: who their threads belong to besides the usual readers.
+    public var subjects: [Subject: SubjectBinding] = [:]
     /// The position of the last event folded in.
     public var position: UInt64 = 0
     /// How many tokens were replaced or revoked so far: a principal resolved from a token at one

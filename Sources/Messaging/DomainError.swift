@@ -21,6 +21,8 @@ public enum DomainError: Error, Sendable, Hashable {
     case invalidTitle
     /// The thread does not exist, or the actor may not see it: the two are indistinguishable.
     case threadNotFound(ThreadID)
+    /// The subject is not open to the opener: the same answer whether or not it has a thread.
+    case subjectNotFound(Subject)
     case threadBlocked(ThreadID)
     case threadClosed(ThreadID)
     /// The thread is resolved and settings do not let a new message reopen it.
@@ -57,6 +59,7 @@ public enum DomainError: Error, Sendable, Hashable {
         case .invalidSubject: "invalid_subject"
         case .invalidTitle: "invalid_title"
         case .threadNotFound: "thread_not_found"
+        case .subjectNotFound: "subject_not_found"
         case .threadBlocked: "thread_blocked"
         case .threadClosed: "thread_closed"
         case .threadResolved: "thread_resolved"
@@ -93,6 +96,7 @@ public enum DomainError: Error, Sendable, Hashable {
         case .invalidSubject(let reason): "The subject is invalid: \(reason)."
         case .invalidTitle: "A title must not be empty and at most 500 characters long."
         case .threadNotFound(let id): "There is no thread '\(id)'."
+        case .subjectNotFound(let subject): "There is no \(subject.kind) '\(subject.ref)' open to you."
         case .threadBlocked(let id):
             "Thread '\(id)' is blocked: outside users cannot post until it is unblocked."
         case .threadClosed(let id): "Thread '\(id)' is closed."

@@ -68,7 +68,7 @@ public struct DigestLedger: Sendable, Hashable {
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
             .ticketNumbered, .messagePosted, .readMarkerMoved, .handlerAssigned, .threadStatusChanged,
             .threadBlocked, .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased,
-            .threadPurged, .blobUploaded:
+            .threadPurged, .blobUploaded, .subjectDeclared:
             break
         }
         return ledger

@@ -29,6 +29,7 @@ public enum Event: Sendable, Hashable {
     case userTokenReplaced(UserTokenReplaced)
     case serviceTokenRevoked(ServiceTokenRevoked)
     case blobUploaded(BlobUploaded)
+    case subjectDeclared(SubjectDeclared)
 }
 
 /// The `type` strings of the envelope. New types are added here; a type is never renamed.
@@ -59,6 +60,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case userTokenReplaced = "user.token_replaced"
     case serviceTokenRevoked = "service.token_revoked"
     case blobUploaded = "blob.uploaded"
+    case subjectDeclared = "subject.declared"
 
     /// The version the encoder writes; older versions are read through upcasters.
     public var latestSchemaVersion: UInt16 {
@@ -69,7 +71,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
             .structureMemberRemoved, .categoryCreated, .threadOpened, .subjectClaimed,
             .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
             .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
-            .digestScheduled, .digestSent, .blobUploaded:
+            .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared:
             1
         }
     }
@@ -79,7 +81,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
         switch self {
         case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
             .structureCreated, .structureMemberAdded,
-            .structureMemberRemoved, .categoryCreated, .settingsChanged, .categoryRetentionSet:
+            .structureMemberRemoved, .categoryCreated, .settingsChanged, .categoryRetentionSet, .subjectDeclared:
             true
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
@@ -119,6 +121,7 @@ extension Event {
         case .digestScheduled: .digestScheduled
         case .digestSent: .digestSent
         case .blobUploaded: .blobUploaded
+        case .subjectDeclared: .subjectDeclared
         }
     }
 }
@@ -388,5 +391,21 @@ public struct BlobUploaded: Codable, Sendable, Hashable {
         self.sha256 = sha256
         self.size = size
         self.uploader = uploader
+    }
+}
+
+/// The parties and structures a subject belongs to (the users of a supplier enabled on a contract):
+/// their users, including users created later, and the structures' members (from their joining on,
+/// or all with shared history) read and write the subject's threads, and only they and the internal
+/// side may open one. A later declaration of the same subject replaces the earlier.
+public struct SubjectDeclared: Codable, Sendable, Hashable {
+    public var subject: Subject
+    public var parties: [PartyID]
+    public var structures: [StructureID]
+
+    public init(subject: Subject, parties: [PartyID], structures: [StructureID]) {
+        self.subject = subject
+        self.parties = parties
+        self.structures = structures
     }
 }

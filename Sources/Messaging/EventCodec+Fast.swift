@@ -54,7 +54,7 @@ extension EventCodec {
                 .structureCreated, .structureMemberAdded,
                 .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
                 .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked, .categoryRetentionSet,
-            .legalHoldPlaced, .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent, .blobUploaded:
+            .legalHoldPlaced, .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared:
                 return nil
             }
         }

@@ -105,6 +105,7 @@ public enum EventCodec {
         case .digestScheduled(let e): try encoder.encode(e)
         case .digestSent(let e): try encoder.encode(e)
         case .blobUploaded(let e): try encoder.encode(e)
+        case .subjectDeclared(let e): try encoder.encode(e)
         }
     }
 
@@ -142,6 +143,7 @@ public enum EventCodec {
         case .digestScheduled: .digestScheduled(try decoder.decode(DigestScheduled.self, from: data))
         case .digestSent: .digestSent(try decoder.decode(DigestSent.self, from: data))
         case .blobUploaded: .blobUploaded(try decoder.decode(BlobUploaded.self, from: data))
+        case .subjectDeclared: .subjectDeclared(try decoder.decode(SubjectDeclared.self, from: data))
         }
     }
 }

@@ -53,6 +53,7 @@ extension Event {
         case .digestScheduled(let e): StreamName.digest(e.user)
         case .digestSent(let e): StreamName.digest(e.user)
         case .blobUploaded(let e): StreamName.blob(e.sha256)
+        case .subjectDeclared(let e): StreamName.subject(e.subject)
         }
     }
 }
@@ -74,7 +75,7 @@ extension Event {
         case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
             .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
-            .categoryRetentionSet, .digestScheduled, .digestSent, .blobUploaded:
+            .categoryRetentionSet, .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared:
             nil
         }
     }

@@ -70,7 +70,7 @@ extension ThreadState {
             .structureCreated,
             .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
-            .categoryRetentionSet, .digestScheduled, .digestSent, .blobUploaded:
+            .categoryRetentionSet, .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared:
             break
         }
         return thread

@@ -5,9 +5,14 @@ import Messaging
 public struct Audience: Sendable {
     /// Internal users by role, rebuilt when the directory changes.
     private var holders: [Role: [UserID]] = [:]
+    /// Users by party, for the parties declared subjects belong to.
+    private var partyUsers: [PartyID: [UserID]] = [:]
 
     public init(directory: Directory) {
-        for user in directory.users.values where directory.isInternal(user.id) {
+        let bound = Set(directory.subjects.values.flatMap(\.parties))
+        for user in directory.users.values {
+            if bound.contains(user.party) { partyUsers[user.party, default: []].append(user.id) }
+            guard directory.isInternal(user.id) else { continue }
             for role in user.roles { holders[role, default: []].append(user.id) }
         }
     }
@@ -19,9 +24,11 @@ public struct Audience: Sendable {
         // no identifier is hashed.
         var candidates = thread.participants
         candidates.append(thread.openedBy)
-        for structure in thread.structures {
+        let binding = directory.subjects[thread.subject]
+        for structure in thread.structures + (binding?.structures ?? []) {
             if let members = directory.structures[structure]?.members.keys { candidates.append(contentsOf: members) }
         }
+        for party in binding?.parties ?? [] { candidates.append(contentsOf: partyUsers[party] ?? []) }
         for role in Access.handlerRoles(of: thread, in: directory) {
             candidates.append(contentsOf: holders[role] ?? [])
         }

@@ -21,6 +21,7 @@ public struct ProjectionModel: Sendable {
     public enum FanOut: Sendable, Hashable {
         case structure(StructureID)
         case category(CategoryID?)
+        case subject(Subject)
     }
 
     public init(directory: Directory = Directory(), position: UInt64 = 0) {
@@ -54,6 +55,12 @@ public struct ProjectionModel: Sendable {
                 fanOut.append(.category(category.id))
             }
             if !Set(directory.settings.defaultHandlerRoles).isDisjoint(with: e.roles) { fanOut.append(.category(nil)) }
+            // A new user of a party that subjects belong to sees those subjects' threads.
+            for (subject, binding) in directory.subjects where binding.parties.contains(e.party) {
+                fanOut.append(.subject(subject))
+            }
+        case .subjectDeclared(let e):
+            fanOut.append(.subject(e.subject))
         case .settingsChanged:
             // The default handler roles may have changed: uncategorized threads change hands.
             fanOut.append(.category(nil))

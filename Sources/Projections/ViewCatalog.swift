@@ -10,7 +10,7 @@ public enum ViewName: String, Sendable, CaseIterable, Codable {
 
     public var version: Int {
         switch self {
-        case .threads: 1
+        case .threads: 2
         case .inbox: 1
         case .unread: 1
         }
@@ -19,7 +19,7 @@ public enum ViewName: String, Sendable, CaseIterable, Codable {
     /// The view's tables; `Table.name(generation:)` gives their names in the store.
     public var tables: [Table] {
         switch self {
-        case .threads: [.threads, .threadMessages, .threadsByStructure, .threadsByCategory]
+        case .threads: [.threads, .threadMessages, .threadsByStructure, .threadsByCategory, .threadsBySubject]
         case .inbox: [.inbox, .inboxAudience]
         case .unread: [.unread]
         }
@@ -36,6 +36,8 @@ public enum Table: String, Sendable, CaseIterable {
     case threadsByStructure = "threads_by_structure"
     /// category id (empty for none), 0, thread id → empty.
     case threadsByCategory = "threads_by_category"
+    /// subject kind, `-`, ref, 0, thread id → empty.
+    case threadsBySubject = "threads_by_subject"
     /// user id, 0, inverted last-activity ms (8 bytes BE), thread id → `InboxRow` (JSON).
     case inbox
     /// thread id → `AudienceRow` (JSON): who got inbox rows, under which activity key.
@@ -45,7 +47,7 @@ public enum Table: String, Sendable, CaseIterable {
 
     public var view: ViewName {
         switch self {
-        case .threads, .threadMessages, .threadsByStructure, .threadsByCategory: .threads
+        case .threads, .threadMessages, .threadsByStructure, .threadsByCategory, .threadsBySubject: .threads
         case .inbox, .inboxAudience: .inbox
         case .unread: .unread
         }

@@ -14,6 +14,9 @@ struct CommandHandlerTests {
         try await f.member("hana", party: "acme", roles: [.handler])
         try await f.member("sam", party: "supplier")
         try await f.member("sue", party: "supplier")
+        for ref in ["C-2024-0042", "C-9"] {
+            try await f.admin(.declareSubject(Subject(kind: "contract", ref: ref), parties: ["supplier"], structures: []))
+        }
         return f
     }
 

@@ -55,6 +55,12 @@ struct Scenarios {
         try await f.member("ivan", party: "acme")
         try await f.member("sam", party: "supplier", roles: ["supplier"])
         try await f.member("sue", party: "supplier", roles: ["supplier"])
+        try await f.party("other", .external)
+        try await f.member("olga", party: "other", roles: ["supplier"])
+        // The contracts belong to the supplier: every user of it reads and writes their chats.
+        for ref in ["C-2024-0042", "C-2024-0043"] {
+            try await f.admin(.declareSubject(Subject(kind: "contract", ref: ref), parties: ["supplier"], structures: []))
+        }
 
         // The supplier opens the chat of its contract with a first message.
         let open = try await f.user(
@@ -131,26 +137,43 @@ struct Scenarios {
         #expect(Access.unreadCount(of: state, for: "sam", in: directory) == 1)
         #expect(Access.unreadCount(of: state, for: "hana", in: directory) == 0)
 
-        // Contacts: the handler (by role) and the supplier user, with their parties; not the internal
-        // user without a handler role, not the supplier's colleague who is not on the thread.
+        // Contacts: the handler (by role) and the supplier's users (the contract belongs to their party),
+        // with their parties; not the internal user without a handler role, not another party's user.
         directory = try f.engine.currentDirectory()
         let contacts = Access.contacts(of: state, in: directory)
         #expect(
             contacts == [
                 Contact(user: "hana", name: "Hana", party: "acme", partyName: "Acme", isInternal: true),
                 Contact(user: "sam", name: "Sam", party: "supplier", partyName: "Supplier", isInternal: false),
+                Contact(user: "sue", name: "Sue", party: "supplier", partyName: "Supplier", isInternal: false),
             ])
-        #expect(await refusal { try await f.user("sue", .postMessage(thread: thread, message: text("hi"))) } == "thread_not_found")
+        #expect(await refusal { try await f.user("olga", .postMessage(thread: thread, message: text("hi"))) } == "thread_not_found")
         #expect(await refusal { try await f.user("ivan", .postMessage(thread: thread, message: text("hi"))) } == "thread_not_found")
 
-        // Opening the contract's chat must not reveal it to a user who may not see it.
-        let beforeSue = try f.store.lastPosition()
-        let code = await refusal {
-            try await f.user(
-                "sue", .openThread(OpenThread(subjectKind: "contract", subjectRef: "C-2024-0042", title: "Chat", body: text("hello?"))))
+        // Sam's colleague, not named on the thread, opens the contract's chat and finds it.
+        let bySue = try await f.user(
+            "sue", .openThread(OpenThread(subjectKind: "contract", subjectRef: "C-2024-0042", title: "Chat")))
+        #expect(bySue.existingThread == thread)
+
+        // Opening the chat reveals nothing to another party's user: the answer is the one for a
+        // contract without a chat, and for one not declared at all.
+        let beforeOlga = try f.store.lastPosition()
+        var answers: [String?] = []
+        for ref in ["C-2024-0042", "C-2024-0044"] {
+            answers.append(
+                await refusal {
+                    try await f.user(
+                        "olga", .openThread(OpenThread(subjectKind: "contract", subjectRef: ref, title: "Chat", body: text("hello?"))))
+                })
         }
-        #expect(code == "thread_not_found")
-        #expect(try f.store.lastPosition() == beforeSue)
+        try await f.admin(.declareSubject(Subject(kind: "contract", ref: "C-2024-0044"), parties: ["supplier"], structures: []))
+        answers.append(
+            await refusal {
+                try await f.user(
+                    "olga", .openThread(OpenThread(subjectKind: "contract", subjectRef: "C-2024-0044", title: "Chat")))
+            })
+        #expect(answers == ["subject_not_found", "subject_not_found", "subject_not_found"])
+        #expect(try f.store.lastPosition() == beforeOlga + 1)
 
         // An open with a body on a contract that has its chat posts the body there: nothing is lost.
         let reopened = try await f.user(

@@ -190,6 +190,10 @@ extension Harness {
         guard serviceReply.status == 201, let service = serviceReply.json["token"] as? String else {
             throw TestFailure("service token: \(serviceReply.status) \(serviceReply.text)")
         }
+        // Contract C-1 belongs to the supplier: its users may open and read its chat.
+        let declared = try await call(
+            .post, "/v1/subjects", token: admin, body: #"{"kind":"contract","ref":"C-1","parties":["sup"]}"#)
+        guard declared.status == 200 else { throw TestFailure("subject: \(declared.status) \(declared.text)") }
         let opened = try await call(
             .post, "/v1/threads", token: bob,
             body: #"{"subject":{"kind":"contract","ref":"C-1"},"title":"Invoice question","body":"Hello"}"#)

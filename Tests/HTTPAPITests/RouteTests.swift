@@ -224,6 +224,7 @@ struct RouteTests {
                         case .addStructureMember: #"{"user":"hal"}"#
                         case .createCategory: #"{"id":"mc\#(counter)","name":"C","handlerRoles":["handler"]}"#
                         case .putSettings: #"{"retention":{"days":1500}}"#
+                        case .declareSubject: #"{"kind":"contract","ref":"K-\#(counter)","parties":["sup"]}"#
                         case .openThread: #"{"subject":{"kind":"request","ref":"R-\#(counter)"},"title":"T"}"#
                         case .postMessage: #"{"body":"hello"}"#
                         case .moveReadMarker: #"{"upTo":1}"#

@@ -73,6 +73,7 @@ enum EventSamples {
         .blobUploaded(
             BlobUploaded(
                 sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", size: 5, uploader: "c1")),
+        .subjectDeclared(SubjectDeclared(subject: subject, parties: ["acme"], structures: ["acme-circle"])),
     ]
 
     /// What each golden file in `Schemas/examples` must decode to, by file name without `.json`.

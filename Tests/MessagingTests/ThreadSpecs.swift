@@ -44,7 +44,8 @@ import Testing
         let open = OpenThread(
             subjectKind: "contract", subjectRef: "C-2024-0042", title: "Contract chat")
         let subject = Subject(kind: "contract", ref: "C-2024-0042")
-        let first = Spec.given(w.directory).when(.openThread(open), by: .user(w.client), newID: "t9")
+        let declared = w.directory + [.subjectDeclared(SubjectDeclared(subject: subject, parties: [w.acme], structures: []))]
+        let first = Spec.given(declared).when(.openThread(open), by: .user(w.client), newID: "t9")
         let afterFirst = first.then([
             .subjectClaimed(SubjectClaimed(subject: subject, thread: "t9")),
             .threadOpened(
@@ -56,7 +57,7 @@ import Testing
         // The claim stream is written expecting "no stream": a racing open conflicts in storage.
         let context = CommandContext(now: 0, actor: .user(w.client), newID: "t9")
         let plan = try? Decider.plan(
-            .openThread(open), context: context, directory: Spec.given(w.directory).directory,
+            .openThread(open), context: context, directory: Spec.given(declared).directory,
             loaded: LoadedStreams())
         #expect(
             plan?.writes.first { $0.stream == "subject-contract-C-2024-0042" }?.expected == .noStream)
@@ -74,9 +75,34 @@ import Testing
 
     @Test func theClaimIsFoundWhateverSpacesSurroundTheRef() {
         let subject = Subject(kind: "contract", ref: "C-7")
-        let claimed: [Event] = [.subjectClaimed(SubjectClaimed(subject: subject, thread: "t7"))]
+        let claimed: [Event] = [
+            .subjectDeclared(SubjectDeclared(subject: subject, parties: [w.acme], structures: [])),
+            .subjectClaimed(SubjectClaimed(subject: subject, thread: "t7")),
+        ]
         let open = OpenThread(subjectKind: "contract", subjectRef: " C-7 ", title: "Again")
         Spec.given(w.directory + claimed).when(.openThread(open), by: .user(w.client)).then([])
+    }
+
+    @Test func whoMayOpenDependsOnTheSubjectAloneNeverOnItsThread() {
+        // An undeclared contract, with a chat or without: outside users are refused alike.
+        let taken = Subject(kind: "contract", ref: "C-8")
+        let claimed: [Event] = [.subjectClaimed(SubjectClaimed(subject: taken, thread: "t8"))]
+        for ref in ["C-8", "C-404"] {
+            Spec.given(w.directory + claimed)
+                .when(.openThread(OpenThread(subjectKind: "contract", subjectRef: ref, title: "Probe")), by: .user(w.subcontractor))
+                .thenRefused(.subjectNotFound(Subject(kind: "contract", ref: ref)))
+        }
+        // Declared for acme: the subcontractor's party is not among its parties, so it is refused too,
+        // also on a free kind; acme's users and the internal side may open.
+        let declared: [Event] = [
+            .subjectDeclared(SubjectDeclared(subject: Subject(kind: "request", ref: "R-1"), parties: [w.acme], structures: []))
+        ]
+        let request = OpenThread(subjectKind: "request", subjectRef: "R-1", title: "Question")
+        Spec.given(w.directory + declared).when(.openThread(request), by: .user(w.subcontractor))
+            .thenRefused(.subjectNotFound(Subject(kind: "request", ref: "R-1")))
+        #expect(Access.mayOpen(Subject(kind: "request", ref: "R-1"), rule: .free, user: w.client2, in: Spec.given(w.directory + declared).directory))
+        #expect(Access.mayOpen(taken, rule: .onePerSubject, user: w.handler, in: Spec.given(w.directory).directory))
+        #expect(!Access.mayOpen(taken, rule: .onePerSubject, user: w.client, in: Spec.given(w.directory).directory))
     }
 
     @Test func aTicketGetsItsNumberAsRef() {

@@ -53,6 +53,10 @@ final class ViewsFixture: Sendable {
         try await admin(.createStructure(id: "circle", name: "Supplier circle", party: "supplier", shareHistory: false))
         try await admin(.addStructureMember(structure: "circle", user: "sue"))
         try await admin(.createCategory(id: "hr", name: "HR", handlerRoles: [Role("hr")], structures: [], defaultRecipients: []))
+        // Contract C-1 is sam's alone (a structure of one): declared so that outside users may open it.
+        try await admin(.createStructure(id: "c1-team", name: "C-1 team", party: "supplier", shareHistory: true))
+        try await admin(.addStructureMember(structure: "c1-team", user: "sam"))
+        try await admin(.declareSubject(Subject(kind: "contract", ref: "C-1"), parties: [], structures: ["c1-team"]))
     }
 
     /// Every row of every current view table, by table: what "the views" are, for comparisons.

@@ -70,7 +70,7 @@ public final class NotificationProjector: Service, Sendable {
                     if case .threadPurged(let e) = try recorded.decoded().event { purged.append(e.thread) }
                     continue
                 case .subjectClaimed, .ticketNumbered, .readMarkerMoved, .threadBlocked, .threadUnblocked,
-                    .legalHoldPlaced, .legalHoldReleased, .digestSent, .blobUploaded:
+                    .legalHoldPlaced, .legalHoldReleased, .digestSent, .blobUploaded, .subjectDeclared:
                     continue
                 }
                 if audience == nil { audience = Audience(directory: directory) }
@@ -160,7 +160,7 @@ public final class NotificationProjector: Service, Sendable {
             .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
             .readMarkerMoved, .threadBlocked, .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced,
-            .legalHoldReleased, .threadPurged, .digestSent, .blobUploaded:
+            .legalHoldReleased, .threadPurged, .digestSent, .blobUploaded, .subjectDeclared:
             return []
         }
     }
