@@ -187,10 +187,10 @@ struct ConnectionTests {
         let timeout = Duration.milliseconds(1500)
         try await withHarness(headerTimeout: timeout) { h in
             let port = h.port
-            // Twenty connections send a request head a byte every 50 ms, never finishing it.
+            // Sixty connections send a request head a byte every 50 ms, never finishing it.
             let slow = Task {
                 try await withThrowingTaskGroup(of: (Duration, Int, Int).self) { group in
-                    for _ in 0..<20 {
+                    for _ in 0..<60 {
                         group.addTask {
                             try await onThread {
                                 let started = ContinuousClock.now
@@ -220,7 +220,7 @@ struct ConnectionTests {
             #expect(health.status == 200)
             #expect(answeredAfter < timeout, "\(answeredAfter)")
             let results = try await slow.value
-            #expect(results.count == 20)
+            #expect(results.count == 60)
             for (lasted, sent, received) in results {
                 #expect(lasted >= timeout, "closed after \(lasted)")
                 #expect(lasted < .seconds(15), "never closed")
