@@ -64,7 +64,8 @@ public struct ThreadlogHTTPServer: Service {
         self.store = store
         // Hummingbird's HTTP/1 channel, with a guard per connection for the header timeout and for
         // answering the parser's refusals in the error shape; its idle timeout spares a connection
-        // whose response is still being written, such as an event stream.
+        // whose response is still being written, such as an event stream. (The handler list is an
+        // autoclosure: each connection gets a guard of its own.)
         let headerTimeout = TimeAmount(configuration.headerTimeout)
         let channel = HTTP1Channel.Configuration(
             additionalChannelHandlers: [ConnectionGuard(headerTimeout: headerTimeout, logger: logger)],
