@@ -81,14 +81,19 @@ extension APIError {
     }
 
     func response() -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// `{"error":{"code":…,"message":…}}`.
+    var body: [UInt8] {
         var out: [UInt8] = []
         out.append(contentsOf: #"{"error":{"code":"#.utf8)
         JSONText.appendString(code, to: &out)
         out.append(contentsOf: #","message":"#.utf8)
         JSONText.appendString(message, to: &out)
         out.append(contentsOf: "}}".utf8)
-        var fields = headers
-        fields[.contentType] = "application/json"
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: out)))
+        return out
     }
 }

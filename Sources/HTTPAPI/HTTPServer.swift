@@ -3,8 +3,10 @@ import EventLog
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Messaging
+import NIOCore
 import ServiceLifecycle
 
 /// What the HTTP service needs besides its collaborators.
@@ -22,10 +24,17 @@ public struct APIConfiguration: Sendable {
     public var maxBlobBytes: Int
     /// Comment lines keep an idle event stream open through proxies.
     public var heartbeat: Duration
+    /// How long a request head may take to arrive, from the connection's start or the end of the
+    /// previous response (`THREADLOG_HEADER_TIMEOUT_MS`).
+    public var headerTimeout: Duration
+    /// How long a connection may see no traffic while no response is being written
+    /// (`THREADLOG_IDLE_TIMEOUT_MS`).
+    public var idleTimeout: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, adminTokenHash: String, blobDirectory: String,
-        maxBodyBytes: Int = 1 << 20, maxBlobBytes: Int = 10 << 20, heartbeat: Duration = .seconds(15)
+        maxBodyBytes: Int = 1 << 20, maxBlobBytes: Int = 10 << 20, heartbeat: Duration = .seconds(15),
+        headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60)
     ) {
         self.host = host
         self.port = port
@@ -34,6 +43,8 @@ public struct APIConfiguration: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.maxBlobBytes = maxBlobBytes
         self.heartbeat = heartbeat
+        self.headerTimeout = headerTimeout
+        self.idleTimeout = idleTimeout
     }
 }
 
@@ -51,8 +62,17 @@ public struct ThreadlogHTTPServer: Service {
             configuration: configuration, store: store, handler: handler, readSide: readSide, logger: logger)
         let responder = APIResponder(api: api, routes: RouteMatcher.table)
         self.store = store
+        // Hummingbird's HTTP/1 channel, with a guard per connection for the header timeout and for
+        // answering the parser's refusals in the error shape; its idle timeout spares a connection
+        // whose response is still being written, such as an event stream. (The handler list is an
+        // autoclosure: each connection gets a guard of its own.)
+        let headerTimeout = TimeAmount(configuration.headerTimeout)
+        let channel = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionGuard(headerTimeout: headerTimeout, logger: logger)],
+            idleTimeout: TimeAmount(configuration.idleTimeout))
         self.application = Application(
             responder: responder,
+            server: .http1(configuration: channel),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: readSide.services,
@@ -208,6 +228,9 @@ struct APIServer: Sendable {
             return buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw APIError.bodyTooLarge(limit)
+        } catch {
+            // A body the HTTP parser refuses (a bad chunk, say) is the client's fault.
+            throw ConnectionGuard.refusal(for: error) ?? error
         }
     }
 

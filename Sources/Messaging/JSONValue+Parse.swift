@@ -2,16 +2,33 @@ import Foundation
 
 extension JSONValue {
     /// Parses JSON text without Foundation's decoder: the projectors decode every stored payload, and
-    /// this is several times faster for the small objects events are. `nil` for malformed text.
-    public static func parse(_ bytes: UnsafeRawBufferPointer) -> JSONValue? {
+    /// this is several times faster for the small objects events are. An object that repeats a key is
+    /// refused: which of the two a reader would keep is not defined, so neither is guessed.
+    public init(parsing bytes: UnsafeRawBufferPointer) throws(JSONParseError) {
         var parser = JSONParser(bytes: bytes)
-        guard let value = parser.value() else { return nil }
+        guard let value = parser.value() else {
+            if let path = parser.duplicatePath { throw .duplicateKey(path) }
+            throw .malformed
+        }
         parser.skipSpace()
-        return parser.index == bytes.count ? value : nil
+        guard parser.index == bytes.count else { throw .malformed }
+        self = value
+    }
+
+    public init(parsing bytes: [UInt8]) throws(JSONParseError) {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(JSONParseError) in try JSONValue(parsing: raw) }
+        }
+        self = try result.get()
+    }
+
+    /// `nil` for malformed text or a repeated key.
+    public static func parse(_ bytes: UnsafeRawBufferPointer) -> JSONValue? {
+        try? JSONValue(parsing: bytes)
     }
 
     public static func parse(_ bytes: [UInt8]) -> JSONValue? {
-        bytes.withUnsafeBytes { parse($0) }
+        try? JSONValue(parsing: bytes)
     }
 
     var stringValue: String? {
@@ -82,10 +99,20 @@ struct JSONObjectReader: ~Copyable {
     mutating func value() -> JSONValue? { parser.value() }
 }
 
+/// Why JSON text was refused.
+public enum JSONParseError: Error, Equatable, Sendable {
+    case malformed
+    /// An object repeats a key; the path of the repeated member, as `items[0].name`.
+    case duplicateKey(String)
+}
+
 struct JSONParser {
     let bytes: UnsafeRawBufferPointer
     var index = 0
     var depth = 0
+    /// Set when an object repeats a key, and completed outwards as the parse unwinds, so finding the
+    /// path costs nothing until a duplicate is met.
+    var duplicatePath: String?
 
     init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -151,8 +178,15 @@ struct JSONParser {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
             index += 1
-            guard let member = value() else { return nil }
-            members[key] = member
+            guard let member = value() else {
+                prefixDuplicatePath(with: key)
+                return nil
+            }
+            // The dictionary answers whether the key was there already: no second lookup.
+            if members.updateValue(member, forKey: key) != nil {
+                duplicatePath = key
+                return nil
+            }
             skipSpace()
             guard index < bytes.count else { return nil }
             if bytes[index] == UInt8(ascii: ",") {
@@ -178,7 +212,10 @@ struct JSONParser {
             return .array(items)
         }
         while true {
-            guard let item = value() else { return nil }
+            guard let item = value() else {
+                prefixDuplicatePath(with: "[\(items.count)]")
+                return nil
+            }
             items.append(item)
             skipSpace()
             guard index < bytes.count else { return nil }
@@ -191,6 +228,12 @@ struct JSONParser {
                 return nil
             }
         }
+    }
+
+    /// Puts the member or element that holds the repeated key in front of its path.
+    mutating func prefixDuplicatePath(with component: String) {
+        guard let path = duplicatePath else { return }
+        duplicatePath = path.hasPrefix("[") ? component + path : component + "." + path
     }
 
     mutating func string() -> String? {

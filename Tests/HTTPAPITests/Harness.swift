@@ -73,7 +73,8 @@ final class Harness: Sendable {
 
     static func start(
         maxBodyBytes: Int = 16 * 1024, maxBlobBytes: Int = 64 * 1024, heartbeat: Duration = .milliseconds(200),
-        readKind: ReadKind = .logFold, projectionInterval: Duration? = nil
+        readKind: ReadKind = .logFold, projectionInterval: Duration? = nil, headerTimeout: Duration = .seconds(10),
+        idleTimeout: Duration = .seconds(60)
     ) async throws -> Harness {
         let directory = try TempDirectory()
         let data = try DataDirectory(directory.sub("data"), create: true)
@@ -96,7 +97,8 @@ final class Harness: Sendable {
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
                 host: "127.0.0.1", port: 0, adminTokenHash: Tokens.hash(adminToken), blobDirectory: data.blobs,
-                maxBodyBytes: maxBodyBytes, maxBlobBytes: maxBlobBytes, heartbeat: heartbeat),
+                maxBodyBytes: maxBodyBytes, maxBlobBytes: maxBlobBytes, heartbeat: heartbeat,
+                headerTimeout: headerTimeout, idleTimeout: idleTimeout),
             store: store, handler: handler, readSide: readSide, logger: logger,
             onListening: { port in continuation.yield(port) })
         let task = Task { try await server.run() }
@@ -129,10 +131,12 @@ enum ReadKind: Sendable, CustomStringConvertible {
 
 func withHarness<T>(
     maxBodyBytes: Int = 16 * 1024, heartbeat: Duration = .milliseconds(200), readKind: ReadKind = .logFold,
-    projectionInterval: Duration? = nil, _ body: (Harness) async throws -> T
+    projectionInterval: Duration? = nil, headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60),
+    _ body: (Harness) async throws -> T
 ) async throws -> T {
     let harness = try await Harness.start(
-        maxBodyBytes: maxBodyBytes, heartbeat: heartbeat, readKind: readKind, projectionInterval: projectionInterval)
+        maxBodyBytes: maxBodyBytes, heartbeat: heartbeat, readKind: readKind, projectionInterval: projectionInterval,
+        headerTimeout: headerTimeout, idleTimeout: idleTimeout)
     do {
         let value = try await body(harness)
         await harness.stop()

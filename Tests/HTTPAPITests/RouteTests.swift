@@ -345,6 +345,44 @@ struct RouteTests {
         }
     }
 
+    @Test("a body that repeats a key, at any depth, is refused as invalid JSON naming the key and appends nothing")
+    func duplicateKeys() async throws {
+        try await withHarness { h in
+            let cast = try await h.seed()
+            let thread = "/v1/threads/\(cast.thread)"
+            func messageCount() async throws -> Int {
+                let reply = try await h.call(.get, thread, token: cast.bob)
+                return try #require(reply.json["messages"] as? [[String: Any]], "\(reply.text)").count
+            }
+            let count = try await messageCount()
+            let before = try h.lastPosition()
+            let sha = String(repeating: "ab", count: 32)
+            let cases: [(String, String?, String, String)] = [
+                (thread + "/messages", cast.bob, #"{"body":"a","body":"b"}"#, "body"),
+                (thread + "/messages", cast.bob, #"{"body":"a","format":"plain","body":"a"}"#, "body"),
+                (
+                    thread + "/messages", cast.bob,
+                    #"{"body":"x","attachments":[{"name":"a","name":"b","contentType":"text/plain","size":1,"sha256":"\#(sha)"}]}"#,
+                    "attachments[0].name"
+                ),
+                ("/v1/parties", cast.admin, #"{"id":"dup","name":"D","kind":"external","id":"dup2"}"#, "id"),
+                ("/v1/threads", cast.bob, #"{"subject":{"kind":"contract","ref":"C-9","ref":"C-8"},"title":"T"}"#, "subject.ref"),
+            ]
+            for (path, token, body, key) in cases {
+                let reply = try await h.call(.post, path, token: token, body: body)
+                #expect(reply.status == 400, "\(body): \(reply.status) \(reply.text)")
+                #expect(reply.errorCode == "invalid_json", "\(body): \(reply.text)")
+                let message = (reply.json["error"] as? [String: Any])?["message"] as? String
+                #expect(message == "The body repeats the key '\(key)'.", "\(body): \(reply.text)")
+            }
+            #expect(try h.lastPosition() == before)
+            #expect(try await messageCount() == count)
+            // The same body without the repeat goes through.
+            #expect(try await h.call(.post, thread + "/messages", token: cast.bob, body: #"{"body":"b"}"#).status == 201)
+            #expect(try await messageCount() == count + 1)
+        }
+    }
+
     @Test("an Idempotency-Key makes a repeated post a no-op that answers the first result")
     func idempotency() async throws {
         try await withHarness { h in

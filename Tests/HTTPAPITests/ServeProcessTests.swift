@@ -156,6 +156,26 @@ struct ServeProcessTests {
         }
     }
 
+    @Test("a header or idle timeout that cannot be used stops serve with one line before anything is created")
+    func badTimeoutSetting() throws {
+        let dir = try TempDirectory()
+        let data = dir.sub("data")
+        for name in ["THREADLOG_HEADER_TIMEOUT_MS", "THREADLOG_IDLE_TIMEOUT_MS"] {
+            for value in ["soon", "0", "-5", "3600001"] {
+                var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("THREADLOG_") }
+                environment[name] = value
+                let result = try run(
+                    productPath("threadlog"), ["serve", "--data", data, "--port", "0"], environment: environment)
+                #expect(result.status == 1, "\(name)=\(value)")
+                #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+                #expect(
+                    result.stderr.contains("\(name) must be a number of milliseconds from 1 to 3600000"),
+                    "\(result.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: data))
+            }
+        }
+    }
+
     @Test("kill -9 under 16 concurrent posting clients loses no acknowledged message")
     func killNineKeepsAcknowledgedMessages() async throws {
         let directory = try TempDirectory()

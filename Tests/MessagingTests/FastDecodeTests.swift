@@ -80,4 +80,24 @@ import Testing
             #expect(JSONValue.parse(Array(bad.utf8)) == nil)
         }
     }
+
+    @Test func parserRefusesRepeatedKeysAtEveryDepthAndNamesThem() throws {
+        let cases: [(String, String)] = [
+            (#"{"body":"a","body":"b"}"#, "body"),
+            (#"{"body":"a","x":1,"body":"a"}"#, "body"),
+            (#"{"a":{"b":1,"c":2,"b":1}}"#, "a.b"),
+            (#"{"items":[{"n":1},{"n":1,"n":2}]}"#, "items[1].n"),
+            (#"[[{"k":null,"k":null}]]"#, "[0][0].k"),
+            (#"{"a":[{"b":{"c":[0,{"d":1,"d":1}]}}]}"#, "a[0].b.c[1].d"),
+            (#"{"\u0062ody":"a","body":"b"}"#, "body"),
+        ]
+        for (text, path) in cases {
+            #expect(throws: JSONParseError.duplicateKey(path), "\(text)") { try JSONValue(parsing: Array(text.utf8)) }
+            #expect(JSONValue.parse(Array(text.utf8)) == nil)
+        }
+        // The same key in sibling objects is no repeat; malformed text stays malformed.
+        let siblings = try JSONValue(parsing: Array(#"{"a":{"k":1},"b":{"k":2},"c":[{"k":3},{"k":4}]}"#.utf8))
+        #expect(siblings["b"] == .object(["k": .integer(2)]))
+        #expect(throws: JSONParseError.malformed) { try JSONValue(parsing: Array(#"{"a":1,"a""#.utf8)) }
+    }
 }

@@ -11,7 +11,8 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Environment: THREADLOG_DATA, THREADLOG_HOST, THREADLOG_PORT, THREADLOG_ADMIN_TOKEN, \
             THREADLOG_MAX_BODY (bytes, default 1 MiB), THREADLOG_MAX_BLOB (bytes, default 10 MiB), \
-            THREADLOG_SMTP_URL, THREADLOG_MAIL_FROM, THREADLOG_PROJECTION_INTERVAL_MS (default 500), THREADLOG_COMMIT_GATHER_US (default 1000), LOG_LEVEL. Without THREADLOG_ADMIN_TOKEN the first \
+            THREADLOG_SMTP_URL, THREADLOG_MAIL_FROM, THREADLOG_PROJECTION_INTERVAL_MS (default 500), THREADLOG_COMMIT_GATHER_US (default 1000), \
+            THREADLOG_HEADER_TIMEOUT_MS (default 10000), THREADLOG_IDLE_TIMEOUT_MS (default 60000), LOG_LEVEL. Without THREADLOG_ADMIN_TOKEN the first \
             start prints a generated admin token once; only its SHA-256 is kept (DIR/admin-token.sha256).
             """
     )
@@ -38,6 +39,10 @@ struct Serve: AsyncParsableCommand {
             environment["THREADLOG_MAX_BODY"], default: 1 << 20, name: "THREADLOG_MAX_BODY")
         let maxBlob = try Self.byteLimit(
             environment["THREADLOG_MAX_BLOB"], default: 10 << 20, name: "THREADLOG_MAX_BLOB")
+        let headerTimeout = try Self.milliseconds(
+            environment["THREADLOG_HEADER_TIMEOUT_MS"], default: 10_000, name: "THREADLOG_HEADER_TIMEOUT_MS")
+        let idleTimeout = try Self.milliseconds(
+            environment["THREADLOG_IDLE_TIMEOUT_MS"], default: 60_000, name: "THREADLOG_IDLE_TIMEOUT_MS")
         // Checked before anything is opened or created; the projectors read it again.
         _ = try CommitPacer.interval(environment)
         var logOptions = EventLogOptions()
@@ -66,7 +71,7 @@ struct Serve: AsyncParsableCommand {
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
                 host: host, port: port, adminTokenHash: adminTokenHash, blobDirectory: data.blobs,
-                maxBodyBytes: maxBody, maxBlobBytes: maxBlob),
+                maxBodyBytes: maxBody, maxBlobBytes: maxBlob, headerTimeout: headerTimeout, idleTimeout: idleTimeout),
             store: store, handler: handler, readSide: readSide, logger: logger,
             onListening: { bound in
                 logger.info(
@@ -127,6 +132,15 @@ struct Serve: AsyncParsableCommand {
     /// One unbuffered line on stdout, so a supervising process sees it at once.
     static func say(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// A timeout setting: 1 ms to an hour.
+    static func milliseconds(_ text: String?, default value: Int, name: String) throws -> Duration {
+        guard let text, !text.isEmpty else { return .milliseconds(value) }
+        guard let parsed = Int(text), (1...3_600_000).contains(parsed) else {
+            throw ToolFailure("\(name) must be a number of milliseconds from 1 to 3600000")
+        }
+        return .milliseconds(parsed)
     }
 
     static func byteLimit(_ text: String?, default value: Int, name: String) throws -> Int {
