@@ -105,6 +105,7 @@ final class BlobIndex: Sendable {
 
     private let store: any EventStore
     private let state = Mutex(State())
+    private static let types = [Array(EventType.messagePosted.rawValue.utf8)]
 
     init(store: any EventStore) {
         self.store = store
@@ -112,19 +113,22 @@ final class BlobIndex: Sendable {
 
     func references(to sha256: String) throws -> [Reference] {
         try state.withLock { state in
-            while true {
-                let batch = try store.read(from: state.position + 1, limit: 4096)
-                guard let last = batch.last else { break }
-                for recorded in batch where recorded.type == EventType.messagePosted.rawValue && !recorded.isPurged {
-                    guard case .messagePosted(let posted) = try recorded.decoded().event else { continue }
-                    for attachment in posted.attachments {
-                        state.references[attachment.sha256, default: []].append(
-                            Reference(
-                                thread: posted.thread, position: recorded.position, contentType: attachment.contentType)
-                        )
+            // Only messages are built; other events pass as their position.
+            var full = true
+            while full {
+                var seen = 0
+                try store.forEach(from: state.position + 1, ofTypes: Self.types) { at, recorded in
+                    seen += 1
+                    state.position = at
+                    if let recorded, !recorded.isPurged, case .messagePosted(let posted) = try recorded.decoded().event {
+                        for attachment in posted.attachments {
+                            state.references[attachment.sha256, default: []].append(
+                                Reference(thread: posted.thread, position: at, contentType: attachment.contentType))
+                        }
                     }
+                    return seen < 4096
                 }
-                state.position = last.position
+                full = seen == 4096
             }
             return state.references[sha256] ?? []
         }
