@@ -32,6 +32,7 @@ test: deps
 	$(SWIFT) test --disable-xctest
 
 bench: bench-deps
+	$(SWIFT) build -c release --product threadlog
 	$(SWIFT) run -c release threadlog-bench
 	./Benchmarks/http-bench.sh
 

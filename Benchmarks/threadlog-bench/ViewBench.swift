@@ -6,7 +6,12 @@ import Projections
 
 /// A realistic log for the read models: an operator, 20 outside users, 20,000 threads each with an
 /// opening, 40 messages from both sides and 9 read-marker moves — 1,000,000 events.
-func buildViewLog(_ log: LMDBEventStore, threads: Int, messagesPerThread: Int, markersPerThread: Int) async throws -> Int {
+/// `handlerTokenHash` is the SHA-256 of the handler's bearer token; `usersPerWave` more outside users join
+/// before each wave of threads, so directory events are spread over the log as they are in service.
+func buildViewLog(
+    _ log: LMDBEventStore, threads: Int, messagesPerThread: Int, markersPerThread: Int,
+    handlerTokenHash: String = String(repeating: "c", count: 64), usersPerWave: Int = 0
+) async throws -> Int {
     var batch: [StreamWrite] = []
     var pending = 0
     var total = 0
@@ -34,7 +39,7 @@ func buildViewLog(_ log: LMDBEventStore, threads: Int, messagesPerThread: Int, m
     try await add(.partyCreated(PartyCreated(id: "acme", name: "Acme", kind: .internal)), actor: "@admin")
     try await add(.partyCreated(PartyCreated(id: "supplier", name: "Supplier", kind: .external)), actor: "@admin")
     let hash = String(repeating: "c", count: 64)
-    try await add(.userCreated(UserCreated(id: "hana", name: "Hana", email: "hana@example.com", party: "acme", roles: [.handler], tokenHash: hash)), actor: "@admin")
+    try await add(.userCreated(UserCreated(id: "hana", name: "Hana", email: "hana@example.com", party: "acme", roles: [.handler], tokenHash: handlerTokenHash)), actor: "@admin")
     let outside = (0..<20).map { UserID("u\($0)") }
     for user in outside {
         try await add(.userCreated(UserCreated(id: user, name: user.rawValue, email: "\(user.rawValue)@example.com", party: "supplier", roles: [], tokenHash: hash)), actor: "@admin")
@@ -44,6 +49,10 @@ func buildViewLog(_ log: LMDBEventStore, threads: Int, messagesPerThread: Int, m
     let wave = 500
     for start in stride(from: 0, to: threads, by: wave) {
         let ids = (start..<min(start + wave, threads)).map { ThreadID("t\($0)") }
+        for extra in 0..<usersPerWave {
+            let id = UserID("w\(start)-\(extra)")
+            try await add(.userCreated(UserCreated(id: id, name: id.rawValue, email: "\(id.rawValue)@example.com", party: "supplier", roles: [], tokenHash: hash)), actor: "@admin")
+        }
         for (i, id) in ids.enumerated() {
             let opener = outside[(start + i) % outside.count]
             try await add(

@@ -2,6 +2,7 @@
 //   threadlog-bench            all sections
 //   threadlog-bench log        the event log against raw LMDB
 //   threadlog-bench views      the read models: rebuild rate and query latency
+//   threadlog-bench restart    time to the first acknowledged write after a restart
 let sections = Set(CommandLine.arguments.dropFirst())
 if sections.isEmpty || sections.contains("log") {
     try await logBenchmarks()
@@ -9,4 +10,8 @@ if sections.isEmpty || sections.contains("log") {
 }
 if sections.isEmpty || sections.contains("views") {
     try await viewBenchmarks()
+    print("")
+}
+if sections.isEmpty || sections.contains("restart") {
+    try await restartBenchmarks()
 }

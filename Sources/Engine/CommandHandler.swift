@@ -57,6 +57,12 @@ public final class CommandHandler: Sendable {
         self.logger = logger
     }
 
+    /// Starts the directory from a snapshot (`ReadModels.storedDirectory()`): the first command then
+    /// folds only the directory events after `position` instead of reading the whole log.
+    public func seedDirectory(_ directory: Directory, at position: UInt64) {
+        self.directory.seed(directory, at: position)
+    }
+
     /// The directory as of the log's head.
     public func currentDirectory() throws -> Directory { try directory.current().0 }
 

@@ -17,6 +17,15 @@ final class DirectoryCache: Sendable {
         self.store = store
     }
 
+    /// Starts from `directory` as of `position` (a snapshot of the views) unless the cache is further.
+    func seed(_ directory: Directory, at position: UInt64) {
+        state.withLock { state in
+            guard position > state.position else { return }
+            state.directory = directory
+            state.position = position
+        }
+    }
+
     /// The token revision of the directory as last folded, without reading the log.
     var tokenRevision: Int { state.withLock { $0.directory.tokenRevision } }
 
@@ -34,6 +43,7 @@ final class DirectoryCache: Sendable {
                 seen += 1
                 return seen < 4096
             }
+            DirectoryFolds.count(seen)
             full = seen == 4096
         }
         state.withLock { state in
@@ -44,5 +54,17 @@ final class DirectoryCache: Sendable {
             }
         }
         return (directory, position)
+    }
+}
+
+/// How many log events the directory folds visited in this process (`/metrics`): after a start they
+/// read only what the log gained since the views' last snapshot, not the whole log.
+public enum DirectoryFolds {
+    private static let visited = Atomic<Int>(0)
+
+    public static var eventsRead: Int { visited.load(ordering: .relaxed) }
+
+    static func count(_ events: Int) {
+        if events > 0 { visited.add(events, ordering: .relaxed) }
     }
 }

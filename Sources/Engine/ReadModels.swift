@@ -100,7 +100,7 @@ public final class ReadModels: Sendable {
 
     /// Creates the pointer of every view that has none, and opens the tables of every generation in use.
     func preparePointers() throws {
-        try views.prepare(tables: [Self.pointersTable])
+        try views.prepare(tables: [Self.pointersTable, DirectorySnapshots.table])
         let current = try views.read { txn in try pointers(txn) }
         if current.count < ViewName.allCases.count && !views.readOnly {
             try views.write { txn in
@@ -149,24 +149,32 @@ public final class ReadModels: Sendable {
                 let start = pointers.values.map(\.checkpoint).min() ?? 0
                 if needsReset.withLock({ $0 }) || model.position != start {
                     // First batch, or someone else (a rebuild) moved the views: start over from their checkpoint.
-                    model = ProjectionModel(directory: try directoryFold(upTo: start), position: start)
+                    let (directory, stored) = try DirectorySnapshots.directory(
+                        asOf: start, owner: Self.directoryOwner, log: log, txn)
+                    model = ProjectionModel(directory: directory, position: start)
+                    // Kept as of the checkpoint when the store had none for it, so the next start finds it.
+                    if !stored { try DirectorySnapshots.record(Self.directoryOwner, directory, through: start, txn) }
                     needsReset.withLock { $0 = false }
                 }
                 let events = try log.read(from: start + 1, limit: batchSize)
                 reached = start
                 guard let last = events.last else { return }
                 do {
+                    var changedDirectory = false
                     for recorded in events {
                         guard let decoded = try recorded.decodedUnlessPurged() else { continue }
                         if let thread = ProjectionModel.thread(of: decoded.event), model.threads.index(forKey: thread) == nil {
                             try loadThread(thread, into: &model, tables: tables, txn)
                         }
+                        if decoded.event.type.isDirectory { changedDirectory = true }
                         model.apply(decoded)
                     }
                     try flush(&model, tables: tables, txn)
                     for (view, pointer) in pointers {
                         try setPointer(ViewPointer(version: pointer.version, generation: pointer.generation, checkpoint: last.position), for: view, txn)
                     }
+                    try DirectorySnapshots.record(
+                        Self.directoryOwner, changedDirectory ? model.directory : nil, through: last.position, txn)
                 } catch {
                     // The transaction aborts: the model is ahead of the views; rebuild it from the checkpoint.
                     needsReset.withLock { $0 = true }
@@ -186,6 +194,17 @@ public final class ReadModels: Sendable {
     }
 
     func directoryFold(upTo position: UInt64) throws -> Directory { try foldDirectory(log, upTo: position) }
+
+    /// The views' directory in `DirectorySnapshots`.
+    static let directoryOwner = "views"
+
+    /// The directory as the views last stored it, and the position it stands for; `nil` when they hold
+    /// none. The command handler starts from it (`CommandHandler.seedDirectory`) and reads only what
+    /// the log gained since.
+    public func storedDirectory() throws -> (Directory, UInt64)? {
+        try? views.prepare(tables: [DirectorySnapshots.table])
+        return try views.read { txn in try DirectorySnapshots.stored(Self.directoryOwner, txn) }
+    }
 
     /// A cached thread for the projector, which then knows how many messages the views hold.
     private func loadThread(
@@ -497,10 +516,13 @@ extension EventType {
     static let directoryTypeNames: [[UInt8]] = allCases.filter(\.isDirectory).map { Array($0.rawValue.utf8) }
 }
 
-/// The directory as of a log position: the directory events up to it, folded.
-func foldDirectory(_ log: any EventStore, upTo position: UInt64) throws -> Directory {
-    var directory = Directory()
-    var next: UInt64 = 1
+/// The directory as of a log position: `initial` (the directory as of `start`) with the directory
+/// events after `start` up to `position` folded in.
+func foldDirectory(
+    _ log: any EventStore, from initial: Directory = Directory(), after start: UInt64 = 0, upTo position: UInt64
+) throws -> Directory {
+    var directory = initial
+    var next: UInt64 = start + 1
     while next <= position {
         var seen = 0
         try log.forEachDirectoryEvent(from: next) { at, recorded in
@@ -510,6 +532,7 @@ func foldDirectory(_ log: any EventStore, upTo position: UInt64) throws -> Direc
             seen += 1
             return seen < 50_000
         }
+        DirectoryFolds.count(seen)
         if seen == 0 { break }
     }
     return directory

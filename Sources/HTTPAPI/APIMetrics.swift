@@ -1,3 +1,4 @@
+import Engine
 import EventLog
 import Metrics
 import Prometheus
@@ -16,6 +17,7 @@ final class APIMetrics: Sendable {
     private let groupAppends: Metrics.Gauge
     private let groupAverage: Metrics.Gauge
     private let logPosition: Metrics.Gauge
+    private let directoryFoldEvents: Metrics.Gauge
 
     init() {
         factory = PrometheusMetricsFactory(registry: registry)
@@ -24,6 +26,7 @@ final class APIMetrics: Sendable {
         groupAppends = Metrics.Gauge(label: "threadlog_log_group_appends", factory: factory)
         groupAverage = Metrics.Gauge(label: "threadlog_log_group_size_average", factory: factory)
         logPosition = Metrics.Gauge(label: "threadlog_log_position", factory: factory)
+        directoryFoldEvents = Metrics.Gauge(label: "threadlog_directory_fold_events_read", factory: factory)
     }
 
     func request(route: String, method: String, status: Int, duration: Duration) {
@@ -72,6 +75,7 @@ final class APIMetrics: Sendable {
             groupAverage.record(statistics.commits == 0 ? 0 : Double(statistics.appends) / Double(statistics.commits))
         }
         if let position = try? store.lastPosition() { logPosition.record(Double(position)) }
+        directoryFoldEvents.record(Double(DirectoryFolds.eventsRead))
         var out: [UInt8] = []
         registry.emit(into: &out)
         return out

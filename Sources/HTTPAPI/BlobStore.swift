@@ -116,26 +116,31 @@ final class BlobIndex: Sendable {
         self.store = store
     }
 
+    /// Only messages and uploads are built; other events pass as their position.
+    private static let types = [EventType.messagePosted, .blobUploaded].map { Array($0.rawValue.utf8) }
+
     func entry(for sha256: String) throws -> Entry {
         try state.withLock { state in
-            while true {
-                let batch = try store.read(from: state.position + 1, limit: 4096)
-                guard let last = batch.last else { break }
-                for recorded in batch where !recorded.isPurged {
-                    if recorded.type == EventType.messagePosted.rawValue {
-                        guard case .messagePosted(let posted) = try recorded.decoded().event else { continue }
+            var full = true
+            while full {
+                var seen = 0
+                try store.forEach(from: state.position + 1, ofTypes: Self.types) { at, recorded in
+                    seen += 1
+                    state.position = at
+                    guard let recorded, !recorded.isPurged else { return seen < 4096 }
+                    switch try recorded.decoded().event {
+                    case .messagePosted(let posted):
                         for attachment in posted.attachments {
                             state.entries[attachment.sha256, default: Entry()].references.append(
-                                Reference(
-                                    thread: posted.thread, position: recorded.position,
-                                    contentType: attachment.contentType))
+                                Reference(thread: posted.thread, position: at, contentType: attachment.contentType))
                         }
-                    } else if recorded.type == EventType.blobUploaded.rawValue {
-                        guard case .blobUploaded(let uploaded) = try recorded.decoded().event else { continue }
+                    case .blobUploaded(let uploaded):
                         state.entries[uploaded.sha256, default: Entry()].uploaders.append(uploaded.uploader)
+                    default: break
                     }
+                    return seen < 4096
                 }
-                state.position = last.position
+                full = seen == 4096
             }
             return state.entries[sha256] ?? Entry()
         }

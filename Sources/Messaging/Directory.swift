@@ -1,12 +1,12 @@
 import Foundation
 
-public struct Party: Sendable, Hashable {
+public struct Party: Sendable, Hashable, Codable {
     public var id: PartyID
     public var name: String
     public var kind: PartyKind
 }
 
-public struct User: Sendable, Hashable {
+public struct User: Sendable, Hashable, Codable {
     public var id: UserID
     public var name: String
     public var email: String
@@ -16,13 +16,13 @@ public struct User: Sendable, Hashable {
 }
 
 /// A reader of the event stream (a downstream service); known only by its token hash.
-public struct ServicePrincipal: Sendable, Hashable {
+public struct ServicePrincipal: Sendable, Hashable, Codable {
     public var id: ServiceID
     public var name: String
     public var tokenHash: String
 }
 
-public struct Structure: Sendable, Hashable {
+public struct Structure: Sendable, Hashable, Codable {
     public var id: StructureID
     public var name: String
     public var party: PartyID
@@ -31,7 +31,7 @@ public struct Structure: Sendable, Hashable {
     public var members: [UserID: UInt64]
 }
 
-public struct Category: Sendable, Hashable {
+public struct Category: Sendable, Hashable, Codable {
     public var id: CategoryID
     public var name: String
     public var handlerRoles: [Role]
@@ -42,7 +42,7 @@ public struct Category: Sendable, Hashable {
 }
 
 /// The parties and structures a declared subject belongs to (`subject.declared`).
-public struct SubjectBinding: Sendable, Hashable {
+public struct SubjectBinding: Sendable, Hashable, Codable {
     public var parties: [PartyID]
     public var structures: [StructureID]
 
@@ -54,8 +54,9 @@ public struct SubjectBinding: Sendable, Hashable {
 
 /// Who exists and who belongs where: folded from every directory event in log order
 /// (``EventType/isDirectory``). Thread deciders and the access functions read it; it is never written
-/// to by them.
-public struct Directory: Sendable, Hashable {
+/// to by them. Codable so that the view store can keep it as of a position (a start then folds only
+/// what came after).
+public struct Directory: Sendable, Hashable, Codable {
     public var parties: [PartyID: Party] = [:]
     public var users: [UserID: User] = [:]
     public var services: [ServiceID: ServicePrincipal] = [:]

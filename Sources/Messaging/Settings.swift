@@ -86,7 +86,7 @@ public struct NotificationRule: Codable, Sendable, Hashable {
 }
 
 /// The deployment's settings as the directory holds them after folding every `settings.changed`.
-public struct Settings: Sendable, Hashable {
+public struct Settings: Sendable, Hashable, Codable {
     public var displayPolicy: DisplayPolicy
     /// Overrides of `displayPolicy` keyed by the reader's party.
     public var partyDisplayPolicies: [PartyID: DisplayPolicy]

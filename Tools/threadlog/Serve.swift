@@ -94,6 +94,10 @@ struct Serve: AsyncParsableCommand {
         let views = try ViewStore.open(directory: data.views)
         let models = ReadModels(
             log: store, views: views, commitInterval: try CommitPacer.interval(environment), logger: logger)
+        // The first command reads the log only after the views' directory snapshot (else all of it).
+        if let (directory, position) = try? models.storedDirectory() {
+            handler.seedDirectory(directory, at: position)
+        }
         let notifications = try NotificationServices.make(
             log: store, views: views, readModels: models, handler: handler, environment: environment, logger: logger)
         let outbox = try NotificationServices.projector(log: store, views: views, environment: environment, logger: logger)

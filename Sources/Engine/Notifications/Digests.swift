@@ -89,6 +89,23 @@ public final class Digests: Sendable {
         return report
     }
 
+    /// The service's own record of the last day whose digests it decided in full, in the view store.
+    static let table = "digests.v1"
+    static let completedKey = Array("completed".utf8)
+
+    /// The last day the service decided in full; `nil` when none is recorded.
+    func completedDay() -> String? {
+        try? models.views.prepare(tables: [Self.table])
+        let stored: [UInt8]?? = try? models.views.read { txn in try txn.get(Self.table, Self.completedKey) }
+        guard let bytes = stored ?? nil else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    func recordCompleted(day: String) throws {
+        try models.views.prepare(tables: [Self.table])
+        try models.views.write { txn in try txn.put(Self.table, Self.completedKey, Array(day.utf8)) }
+    }
+
     /// `YYYY-MM-DD` of an instant in the local time zone.
     public static func day(of date: Date, timeZone: TimeZone = .current) -> String {
         var calendar = Calendar(identifier: .gregorian)
@@ -107,8 +124,9 @@ public final class Digests: Sendable {
     }
 }
 
-/// Runs the day's digest once the configured local time (`digest.time` in the settings) has passed,
-/// and again after a restart the same day (which decides nothing new).
+/// Runs the day's digest once the configured local time (`digest.time` in the settings) has passed.
+/// The day of the last complete run is kept in the view store: a restart the same day decides nothing
+/// again (a run cut short by a crash is run again; its decisions already made are no-ops).
 public struct DigestService: Service {
     let digests: Digests
     let checkInterval: Duration
@@ -124,7 +142,7 @@ public struct DigestService: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            var lastDay: String?
+            var lastDay = digests.completedDay()
             while !Task.isCancelled {
                 let date = now()
                 let day = Digests.day(of: date)
@@ -136,6 +154,7 @@ public struct DigestService: Service {
                 if day != lastDay, let due = Digests.minutes(of: time) ?? Digests.minutes(of: "07:00"), minute >= due {
                     do {
                         _ = try await digests.run(day: day, dryRun: false)
+                        try digests.recordCompleted(day: day)
                         lastDay = day
                     } catch {
                         digests.logger.error("digest run failed; retrying", metadata: ["error": "\(error)"])

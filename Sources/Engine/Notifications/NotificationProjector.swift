@@ -45,10 +45,17 @@ public final class NotificationProjector: Service, Sendable {
             guard let last = events.last else { return false }
             var directory: Directory
             var audience: Audience?
+            // Written with the checkpoint when the batch changes it or the store did not hold it there.
+            var changedDirectory = false
             if let memory, memory.position == cursor.checkpoint {
                 (directory, audience) = (memory.directory, memory.audience)
             } else {
-                directory = try directoryFold(upTo: cursor.checkpoint)
+                let stored: Bool
+                (directory, stored) = try outbox.views.read { txn in
+                    try DirectorySnapshots.directory(
+                        asOf: cursor.checkpoint, owner: Outbox.directoryOwner, log: log, txn)
+                }
+                changedDirectory = !stored
             }
             var entries: [OutboxEntry] = []
             var purged: [ThreadID] = []
@@ -65,6 +72,7 @@ public final class NotificationProjector: Service, Sendable {
                     .structureMemberRemoved, .categoryCreated, .settingsChanged, .categoryRetentionSet:
                     directory = Directory.evolve(directory, try recorded.decoded())
                     audience = nil
+                    changedDirectory = true
                     continue
                 case .threadPurged:
                     if case .threadPurged(let e) = try recorded.decoded().event { purged.append(e.thread) }
@@ -80,7 +88,10 @@ public final class NotificationProjector: Service, Sendable {
                     entries.append(entry(draft, recorded: recorded, index: index))
                 }
             }
-            if try outbox.commit(entries, scrubbing: purged, from: cursor.checkpoint, to: last.position) {
+            if try outbox.commit(
+                entries, scrubbing: purged, from: cursor.checkpoint, to: last.position,
+                directory: changedDirectory ? directory : nil)
+            {
                 memory = (directory, audience ?? Audience(directory: directory), last.position)
                 if !entries.isEmpty {
                     logger.debug(

@@ -16,7 +16,9 @@ public final class Outbox: Sendable {
     static let metaTable = "notify.meta.v1"
     static let checkpointKey = Array("checkpoint".utf8)
     static let notifyFromKey = Array("notifyFrom".utf8)
-    static var tables: [String] { [entriesTable, pendingTable, followupsTable, metaTable] }
+    static var tables: [String] { [entriesTable, pendingTable, followupsTable, metaTable, DirectorySnapshots.table] }
+    /// The derivation's directory in `DirectorySnapshots`.
+    static let directoryOwner = "outbox"
 
     public init(views: ViewStore) throws {
         self.views = views
@@ -55,12 +57,15 @@ public final class Outbox: Sendable {
 
     /// Writes derived entries, scrubs the mails of purged threads, and moves the checkpoint, if it is still
     /// at `expected`. False when another deriver got there first (nothing is written then).
-    func commit(_ entries: [OutboxEntry], scrubbing purged: [ThreadID] = [], from expected: UInt64, to reached: UInt64)
-        throws -> Bool
-    {
+    /// `directory`, when given, is what the derivation's directory became (`DirectorySnapshots`).
+    func commit(
+        _ entries: [OutboxEntry], scrubbing purged: [ThreadID] = [], from expected: UInt64, to reached: UInt64,
+        directory: Directory? = nil
+    ) throws -> Bool {
         let encoded = entries.map { ($0.key, $0.encoded()) }
         return try views.write { txn in
             guard let cursor = try Self.cursor(txn), cursor.checkpoint == expected else { return false }
+            try DirectorySnapshots.record(Self.directoryOwner, directory, through: reached, txn)
             for (key, value) in encoded {
                 try txn.put(Self.entriesTable, key, value)
                 try txn.put(Self.pendingTable, key, [])
