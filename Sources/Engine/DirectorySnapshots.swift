@@ -17,8 +17,11 @@ enum DirectorySnapshots {
             guard let bytes, bytes.count == 8 else { return nil }
             return bytes.reduce(0) { $0 << 8 | UInt64($1) }
         }
-        guard let through, let bytes = try txn.get(table, Array(owner.utf8)) else { return nil }
-        return (try JSONDecoder().decode(Directory.self, from: Data(bytes)), through)
+        // A copy written by a build whose directory had other fields is not used: the log is folded.
+        guard let through, let bytes = try txn.get(table, Array(owner.utf8)),
+            let directory = try? JSONDecoder().decode(Directory.self, from: Data(bytes))
+        else { return nil }
+        return (directory, through)
     }
 
     /// Records that `owner`'s directory stands for `through`: `directory` when it changed (or was not
