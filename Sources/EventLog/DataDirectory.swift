@@ -13,6 +13,11 @@ public struct DataDirectory: Sendable, Hashable {
         blobs + "/" + String(sha256.prefix(2)) + "/" + String(sha256.dropFirst(2))
     }
 
+    /// The layout under `root`, checking nothing (a directory about to be written, such as a backup's).
+    public init(unchecked root: String) {
+        self.root = root
+    }
+
     /// Checks (and with `create`, makes) a data directory. A directory that holds other files but no
     /// Threadlog log is refused rather than written into.
     public init(_ root: String, create: Bool) throws {

@@ -51,7 +51,7 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
     let meta: LMDBDatabase
     let notifier: CommitNotifier
     let committer: Committer?
-    private let logger: Logger
+    let logger: Logger
     public let path: String
 
     /// Opens the log in `directory` for appending, creating it when absent.
