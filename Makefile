@@ -3,7 +3,7 @@ SWIFT ?= swift
 DATA ?= ./data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench bench-deps build release deps format clean
+.PHONY: run test bench bench-deps build release deps format clean crash-test
 
 # Installs the system packages the build needs when they are missing (Debian/Ubuntu).
 deps:
@@ -30,6 +30,10 @@ run: release
 
 test: deps
 	$(SWIFT) test --disable-xctest
+
+# 100 kill -9 cycles of serve under 16 posting clients (make test runs 3).
+crash-test: deps
+	THREADLOG_CRASH_CYCLES=$${CYCLES:-100} $(SWIFT) test --disable-xctest --filter CrashLoopTests
 
 bench: bench-deps
 	$(SWIFT) build -c release --product threadlog
