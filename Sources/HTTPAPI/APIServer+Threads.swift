@@ -71,20 +71,27 @@ extension APIServer {
         return attachments
     }
 
-    /// The content type under which `user` may use the blob, `nil` when they may not: its uploader
-    /// may (as `application/octet-stream` until a message names a type), and so may a reader of a
-    /// message that references it, as long as that thread is not purged.
-    private func usableBlob(_ sha256: String, by user: UserID) throws -> String? {
+    /// How `user` may fetch the blob (content type and file name), `nil` when they may not: its
+    /// uploader may (as `application/octet-stream` until a message names a type), and so may a reader
+    /// of a message that references it, as long as that thread is not purged.
+    private func usableBlob(_ sha256: String, by user: UserID) throws -> (contentType: String, name: String?)? {
         let entry = try blobIndex.entry(for: sha256)
         var directory: Directory?
         for reference in entry.references {
             guard let thread = try handler.threadState(reference.thread), !thread.isPurged else { continue }
             let current = try directory ?? handler.currentDirectory()
             directory = current
-            if Access.canRead(user, thread, current, atPosition: reference.position) { return reference.contentType }
+            if Access.canRead(user, thread, current, atPosition: reference.position) {
+                return (reference.contentType, reference.name)
+            }
         }
-        return entry.uploaders.contains(user) ? "application/octet-stream" : nil
+        return entry.uploaders.contains(user) ? ("application/octet-stream", nil) : nil
     }
+
+    static let inboxParameters: Set<String> = [
+        "status", "priority", "type", "category", "party", "handler", "subject", "q", "unread", "limit", "cursor",
+        "minPosition",
+    ]
 
     func moveReadMarker(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
         let thread = ThreadID(try parameter("id", route))
@@ -134,9 +141,24 @@ extension APIServer {
     func inbox(_ caller: Caller, _ request: Request) async throws -> Response {
         guard let user = caller.user else { throw APIError.forbidden }
         let parameters = request.uri.queryParameters
+        for (name, _) in parameters where !Self.inboxParameters.contains(String(name)) {
+            throw APIError.unprocessable(
+                "invalid_parameter",
+                "The inbox has no parameter '\(name)'; it takes \(Self.inboxParameters.sorted().joined(separator: ", ")).")
+        }
         func text(_ name: String) -> String? {
             parameters.get(name).flatMap { $0.isEmpty ? nil : $0 }
         }
+        // A filter value no thread can have is a mistake of the caller, not an empty list.
+        func check<Value: RawRepresentable & CaseIterable>(_ name: String, _: Value.Type) throws where Value.RawValue == String {
+            guard let value = text(name), Value(rawValue: value) == nil else { return }
+            throw APIError.unprocessable(
+                "invalid_parameter",
+                "\(name) must be one of \(Value.allCases.map(\.rawValue).joined(separator: ", ")), not '\(value)'.")
+        }
+        try check("status", ThreadStatus.self)
+        try check("priority", Priority.self)
+        try check("type", ThreadType.self)
         var query = InboxQuery(
             status: text("status"), priority: text("priority"), type: text("type"), category: text("category"),
             party: text("party"), handler: text("handler"), subject: text("subject"), text: text("q"),
@@ -166,6 +188,9 @@ extension APIServer {
     /// Stores the bytes, then records the caller as an uploader (once per user and blob), so they
     /// may attach and download them.
     func uploadBlob(_ caller: Caller, _ request: Request) async throws -> Response {
+        guard try handler.currentDirectory().settings.attachmentsAllowed else {
+            throw APIError(DomainError.attachmentsNotAllowed)
+        }
         let bytes = try await collect(request, limit: configuration.maxBlobBytes)
         let digest = try blobs.put(bytes)
         let size = Int64(bytes.count)
@@ -177,9 +202,25 @@ extension APIServer {
     /// gets 404.
     func getBlob(_ caller: Caller, _ route: MatchedRoute) throws -> Response {
         let sha256 = try parameter("sha256", route)
-        guard let user = caller.user, isSHA256Hex(sha256), let contentType = try usableBlob(sha256, by: user),
+        guard let user = caller.user, isSHA256Hex(sha256), let usable = try usableBlob(sha256, by: user),
             let bytes = blobs.read(sha256)
         else { throw APIError.notFound }
-        return self.bytes(bytes, contentType: contentType)
+        var response = self.bytes(bytes, contentType: usable.contentType)
+        response.headers[.contentDisposition] = Self.contentDisposition(usable.name)
+        return response
+    }
+
+    /// `attachment; filename="…"` with the name made safe for a quoted string (ASCII, no quotes or
+    /// backslashes), and the exact name in RFC 5987's `filename*` form.
+    static func contentDisposition(_ name: String?) -> String {
+        guard let name, !name.isEmpty else { return "attachment" }
+        let plain = String(name.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" && $0.value != 0x7f ? Character($0) : "_" })
+        var encoded = ""
+        for byte in name.utf8 {
+            let safe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+                || byte == 0x2d || byte == 0x2e || byte == 0x5f
+            encoded += safe ? String(UnicodeScalar(byte)) : String(format: "%%%02X", byte)
+        }
+        return "attachment; filename=\"\(plain)\"; filename*=UTF-8''\(encoded)"
     }
 }

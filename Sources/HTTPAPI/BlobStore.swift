@@ -97,6 +97,7 @@ final class BlobIndex: Sendable {
         var thread: ThreadID
         var position: UInt64
         var contentType: String
+        var name: String
     }
 
     struct Entry: Sendable {
@@ -132,7 +133,9 @@ final class BlobIndex: Sendable {
                     case .messagePosted(let posted):
                         for attachment in posted.attachments {
                             state.entries[attachment.sha256, default: Entry()].references.append(
-                                Reference(thread: posted.thread, position: at, contentType: attachment.contentType))
+                                Reference(
+                                    thread: posted.thread, position: at, contentType: attachment.contentType,
+                                    name: attachment.name))
                         }
                     case .blobUploaded(let uploaded):
                         state.entries[uploaded.sha256, default: Entry()].uploaders.append(uploaded.uploader)

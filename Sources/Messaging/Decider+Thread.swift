@@ -40,6 +40,9 @@ extension Decider {
         }
         let title = open.title.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !title.isEmpty, title.count <= 500 else { throw .invalidTitle }
+        guard open.type != .clientRemark || !directory.isInternal(opener.id) else {
+            throw .notAllowed("a client remark is opened by the outside side only")
+        }
         var category: Category?
         if let id = open.category {
             guard let found = directory.categories[id] else { throw .unknownCategory(id) }
@@ -76,9 +79,10 @@ extension Decider {
         return ref
     }
 
+    /// A message has text, or attachments only where the deployment allows attachments.
     static func validMessage(_ message: NewMessage, settings: Settings) throws(DomainError) {
-        guard !message.text.isBlank else {
-            throw .emptyMessage
+        guard !message.text.isBlank || (!message.attachments.isEmpty && settings.attachmentsAllowed) else {
+            throw message.attachments.isEmpty ? .emptyMessage : .attachmentsNotAllowed
         }
         let size = message.text.utf8.count
         guard size <= settings.messageSizeLimit else {
