@@ -14,8 +14,12 @@ struct CrashLoopTests {
         ProcessInfo.processInfo.environment["THREADLOG_CRASH_CYCLES"].flatMap(Int.init).map { max(1, $0) } ?? 3
     }
 
-    /// 16 clients post until `kill` is called; answers the acknowledged message ids.
-    static func postUntilKilled(port: Int, token: String, threads: [String], server: ServeProcess) async throws -> [String] {
+    /// 16 clients post; once `acknowledgements` posts were acknowledged (or 30 s passed), and a random
+    /// further delay up to `maxDelay` ms, the server is killed with SIGKILL. Answers the acknowledged ids.
+    static func postUntilKilled(
+        port: Int, token: String, threads: [String], server: ServeProcess, acknowledgements: Int = 32,
+        maxDelay: UInt64 = 100
+    ) async throws -> [String] {
         let counter = AckCounter()
         return try await withThrowingTaskGroup(of: [String].self) { group in
             for client in 0..<16 {
@@ -49,10 +53,10 @@ struct CrashLoopTests {
                 }
             }
             let started = ContinuousClock.now
-            while counter.value < 32 && ContinuousClock.now - started < .seconds(30) {
+            while counter.value < acknowledgements && ContinuousClock.now - started < .seconds(30) {
                 try await Task.sleep(for: .milliseconds(10))
             }
-            try await Task.sleep(for: .milliseconds(UInt64.random(in: 0...100)))
+            try await Task.sleep(for: .milliseconds(UInt64.random(in: 0...maxDelay)))
             server.signal(SIGKILL)
             var all: [String] = []
             for try await acked in group { all += acked }

@@ -199,51 +199,9 @@ struct ServeProcessTests {
                 body: #"{"subject":{"kind":"request","ref":"R-\#(index)"},"title":"T\#(index)"}"#)
             threads.append(try #require(opened.json["id"] as? String))
         }
-        let targets = threads
-        let counter = AckCounter()
-        let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
-            for client in 0..<16 {
-                group.addTask {
-                    var acked: [String] = []
-                    let connection = TestClient(host: "127.0.0.1", port: port)
-                    connection.connect()
-                    var fields = HTTPFields()
-                    fields[.authorization] = "Bearer \(token)"
-                    fields[.contentType] = "application/json"
-                    for sequence in 0..<100_000 {
-                        let thread = targets[(client + sequence) % targets.count]
-                        do {
-                            let response = try await connection.execute(
-                                TestClient.Request(
-                                    "/v1/threads/\(thread)/messages", method: .post, headers: fields,
-                                    body: ByteBuffer(string: #"{"body":"client \#(client) message \#(sequence)"}"#)))
-                            guard response.status == .created else { break }
-                            var body = response.body ?? ByteBuffer()
-                            let object = try JSONSerialization.jsonObject(
-                                with: Data(body.readBytes(length: body.readableBytes) ?? []))
-                            if let id = (object as? [String: Any])?["id"] as? String {
-                                acked.append(id)
-                                counter.increment()
-                            }
-                        } catch {
-                            break
-                        }
-                    }
-                    try? await connection.shutdown()
-                    return acked
-                }
-            }
-            // Kill while the clients are writing: once a few dozen posts were acknowledged (or time is up).
-            let started = ContinuousClock.now
-            while counter.value < 48 && ContinuousClock.now - started < .seconds(30) {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            try await Task.sleep(for: .milliseconds(UInt64.random(in: 0...200)))
-            server.signal(SIGKILL)
-            var all: [String] = []
-            for try await acked in group { all += acked }
-            return all
-        }
+        // Kill while the clients are writing: once a few dozen posts were acknowledged (or time is up).
+        let acknowledged = try await CrashLoopTests.postUntilKilled(
+            port: port, token: token, threads: threads, server: server, acknowledgements: 48, maxDelay: 200)
         _ = await server.waitForExit()
         #expect(acknowledged.count > 16)
 
