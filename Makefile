@@ -3,7 +3,7 @@ SWIFT ?= swift
 DATA ?= ./data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench bench-deps build release deps format clean crash-test
+.PHONY: run test bench bench-deps build release deps format clean crash-test install
 
 # Installs the system packages the build needs when they are missing (Debian/Ubuntu).
 deps:
@@ -24,6 +24,13 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release
+
+PREFIX ?= /usr/local
+
+# The release binary on PATH, for the README's first session.
+install: release
+	install -d $(PREFIX)/bin
+	install -m 0755 .build/release/threadlog $(PREFIX)/bin/threadlog
 
 run: release
 	$(SWIFT) run -c release threadlog serve --data $(DATA)

@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The LMDB C library, found through pkg-config; nothing but a module map and a shim header.
@@ -50,7 +51,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // Pure read-model definitions: what each view keeps and how an event changes it.
@@ -68,9 +68,10 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "Engine", "EventLog", "Messaging",
+                "Engine", "EventLog", "Messaging", "Projections",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -85,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "threadlog",
             dependencies: [
-                "EventLog", "Messaging", "Engine", "HTTPAPI",
+                "EventLog", "Messaging", "Projections", "Engine", "HTTPAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -11,6 +11,8 @@ public enum Summary {
             "user \(e.id) \(quoted(e.name)) <\(e.email)> of party \(e.party) created\(roles(e.roles))"
         case .serviceTokenCreated(let e): "service token \(e.id) \(quoted(e.name)) created"
         case .userTokenReplaced(let e): "token of user \(e.id) replaced"
+        case .userUpdated(let e): "user \(e.id) is now \(quoted(e.name)) <\(e.email)>\(roles(e.roles))"
+        case .userDeactivated(let e): "user \(e.id) deactivated"
         case .serviceTokenRevoked(let e): "service token \(e.id) revoked"
         case .structureCreated(let e):
             "structure \(e.id) \(quoted(e.name)) of party \(e.party) created\(e.shareHistory ? " (shares history)" : "")"
@@ -30,6 +32,8 @@ public enum Summary {
         case .threadStatusChanged(let e): "thread \(e.thread) \(e.from) → \(e.to) (\(e.reason))"
         case .threadBlocked(let e): "thread \(e.thread) blocked"
         case .threadUnblocked(let e): "thread \(e.thread) unblocked"
+        case .threadAttributesChanged(let e):
+            "thread \(e.thread) now \(e.priority), \(e.type), importance \(e.importance)\(e.category.map { ", category \($0)" } ?? ", no category")\(e.participantsAdded.isEmpty ? "" : ", adding \(list(e.participantsAdded.map(\.rawValue)))")\(e.structuresAdded.isEmpty ? "" : ", adding structures \(list(e.structuresAdded.map(\.rawValue)))")"
         case .categoryRetentionSet(let e):
             "category \(e.category) keeps threads \(e.days.map { "\($0) days" } ?? "as long as the deployment does") after their last activity"
         case .legalHoldPlaced(let e): "legal hold placed on thread \(e.thread): \(quoted(e.reason))"

@@ -1,4 +1,6 @@
+import EventLog
 import Messaging
+import Projections
 
 // What the read side answers. The HTTP layer renders these as JSON (their property names are the
 // outside contract's field names); the read models behind them live in Projections.
@@ -32,11 +34,14 @@ public struct ThreadSummary: Codable, Sendable, Hashable {
     public var openedBy: String?
     public var participants: [String]
     public var structures: [String]
+    /// The outside party answered while the thread waited on them, and no handler has acted since.
+    public var answeredByCustomer: Bool
 
     public init(
         id: String, number: String?, subject: SubjectDTO, title: String, status: String, priority: String,
         type: String, importance: String, category: String?, handler: String?, blocked: Bool, messageCount: Int,
-        lastActivity: String, openedBy: String?, participants: [String], structures: [String]
+        lastActivity: String, openedBy: String?, participants: [String], structures: [String],
+        answeredByCustomer: Bool
     ) {
         self.id = id
         self.number = number
@@ -54,6 +59,7 @@ public struct ThreadSummary: Codable, Sendable, Hashable {
         self.openedBy = openedBy
         self.participants = participants
         self.structures = structures
+        self.answeredByCustomer = answeredByCustomer
     }
 }
 
@@ -120,33 +126,51 @@ public struct ThreadView: Codable, Sendable, Hashable {
     }
 }
 
+/// One row of `GET /v1/inbox`: enough for a ticket list without a request per row.
 public struct InboxItem: Codable, Sendable, Hashable {
     public var id: String
+    /// The ticket number of numbered kinds, else the subject's ref.
     public var number: String?
     public var subject: SubjectDTO
     public var title: String
     public var status: String
     public var priority: String
     public var type: String
+    public var importance: String
     public var category: String?
+    /// Absent when the display policy hides the (internal) handler from the reader.
     public var handler: String?
+    /// The handler as the display policy shows them to the reader (a workgroup's name, say).
+    public var handlerName: String?
+    /// Absent when the display policy hides the (internal) opener from the reader.
+    public var openedBy: String?
+    public var openedByName: String?
+    /// The messages the reader may see.
+    public var messageCount: Int
+    public var answeredByCustomer: Bool
     public var unread: Int
     public var lastActivity: String
-    public init(
-        id: String, number: String?, subject: SubjectDTO, title: String, status: String, priority: String,
-        type: String, category: String?, handler: String?, unread: Int, lastActivity: String
-    ) {
-        self.id = id
-        self.number = number
-        self.subject = subject
-        self.title = title
-        self.status = status
-        self.priority = priority
-        self.type = type
-        self.category = category
-        self.handler = handler
-        self.unread = unread
-        self.lastActivity = lastActivity
+}
+
+extension InboxItem {
+    /// The item `reader` sees for an inbox row, with the display policy applied to handler and opener.
+    public init(_ row: InboxRow, for reader: UserID, in directory: Directory) {
+        func shown(_ user: UserID?) -> (id: String?, name: String?) {
+            guard let user else { return (nil, nil) }
+            let display = Access.authorDisplay(
+                author: user, reader: reader, threadStructures: row.structures, in: directory)
+            return (display.id?.rawValue, display.name)
+        }
+        let handler = shown(row.handler)
+        let opener = shown(row.openedBy)
+        self.init(
+            id: row.thread.rawValue, number: row.number ?? row.subject.ref,
+            subject: SubjectDTO(kind: row.subject.kind, ref: row.subject.ref), title: row.title,
+            status: row.status.rawValue, priority: row.priority.rawValue, type: row.type.rawValue,
+            importance: row.importance.rawValue, category: row.category?.rawValue, handler: handler.id,
+            handlerName: handler.name, openedBy: opener.id, openedByName: opener.name, messageCount: row.messageCount,
+            answeredByCustomer: row.answeredByCustomer, unread: row.unread,
+            lastActivity: ISOTime.format(millis: row.lastActivityMillis))
     }
 }
 
@@ -175,6 +199,8 @@ public struct InboxQuery: Sendable, Hashable {
     /// Case-insensitive text that the title contains.
     public var text: String?
     public var unreadOnly: Bool
+    /// `true`: only threads answered by the customer; `false`: only the others.
+    public var answeredByCustomer: Bool?
     public var limit: Int
     public var cursor: String?
 

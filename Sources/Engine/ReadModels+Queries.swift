@@ -63,30 +63,30 @@ extension ReadModels: ReadQueries {
                     more = true
                     return false
                 }
-                var row = try ViewCodec.decodeInboxRow(value)
+                let row = try ViewCodec.decodeInboxRow(value)
                 lastKey = Array(key)
-                // A handler the display policy hides is neither shown nor matched by a filter.
-                row.handler = Access.shown(row.handler, to: reader, in: directory)
-                guard Self.matches(row, query, needle: needle) else { return true }
-                items.append(
-                    InboxItem(
-                        id: row.thread.rawValue, number: row.number, subject: SubjectDTO(kind: row.subject.kind, ref: row.subject.ref),
-                        title: row.title, status: row.status.rawValue, priority: row.priority.rawValue, type: row.type.rawValue,
-                        category: row.category?.rawValue, handler: row.handler?.rawValue, unread: row.unread,
-                        lastActivity: ISOTime.format(millis: row.lastActivityMillis)))
+                guard Self.matches(row, query, needle: needle, reader: reader, in: directory) else { return true }
+                items.append(InboxItem(row, for: reader, in: directory))
                 return true
             }
             return InboxPage(items: items, nextCursor: more ? lastKey.map(Self.encodeCursor) : nil)
         }
     }
 
-    static func matches(_ row: InboxRow, _ query: InboxQuery, needle: String?) -> Bool {
+    /// Whether an inbox row passes the query's filters, for both read sides. A handler the display
+    /// policy hides from the reader is not matched by a handler filter.
+    public static func matches(
+        _ row: InboxRow, _ query: InboxQuery, needle: String?, reader: UserID, in directory: Directory
+    ) -> Bool {
         if let status = query.status, row.status.rawValue != status { return false }
         if let priority = query.priority, row.priority.rawValue != priority { return false }
         if let type = query.type, row.type.rawValue != type { return false }
         if let category = query.category, row.category?.rawValue != category { return false }
         if let party = query.party, row.party?.rawValue != party { return false }
-        if let handler = query.handler, row.handler?.rawValue != handler { return false }
+        if let handler = query.handler, Access.shown(row.handler, to: reader, in: directory)?.rawValue != handler {
+            return false
+        }
+        if let answered = query.answeredByCustomer, row.answeredByCustomer != answered { return false }
         if let subject = query.subject {
             let parts = subject.split(separator: ":", maxSplits: 1).map(String.init)
             if row.subject.kind != parts.first { return false }

@@ -6,10 +6,7 @@ extension ThreadSummary {
     /// the messages they may see counted, and internal users the display policy hides from them left
     /// out (handler, opener, participants).
     public init(_ state: ThreadState, for reader: UserID, in directory: Directory) {
-        let visible = Access.visibility(of: state, for: reader, in: directory)
-        let messageCount =
-            visible == .everything
-            ? state.messageCount : state.messages.reduce(0) { $0 + (visible.includes(position: $1.position) ? 1 : 0) }
+        let messageCount = Access.visibleMessageCount(of: state, for: reader, in: directory)
         self.init(
             id: state.id.rawValue, number: state.number,
             subject: SubjectDTO(kind: state.subject.kind, ref: state.subject.ref), title: state.title,
@@ -19,7 +16,8 @@ extension ThreadSummary {
             messageCount: messageCount, lastActivity: ISOTime.format(millis: state.lastActivityMillis),
             openedBy: Access.shown(state.openedBy, to: reader, in: directory)?.rawValue,
             participants: state.participants.compactMap { Access.shown($0, to: reader, in: directory)?.rawValue },
-            structures: state.structures.map(\.rawValue))
+            structures: state.structures.map(\.rawValue),
+            answeredByCustomer: Access.answeredByCustomer(state, in: directory))
     }
 }
 

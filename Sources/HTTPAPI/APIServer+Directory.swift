@@ -58,6 +58,33 @@ extension APIServer {
         )
     }
 
+    /// New values for a user's name, e-mail or roles.
+    func updateUser(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
+        let id = UserID(try parameter("id", route))
+        let body = try await body(UpdateUserBody.self, request)
+        let outcome = try await pathResource(
+            .updateUser(id: id, name: body.name, email: body.email, roles: body.roles?.map(Role.init(rawValue:))),
+            caller, request, missing: \.isUnknownUser)
+        return try userAnswer(id, outcome)
+    }
+
+    /// The user's token stops working before the answer is sent; their name stays on their messages.
+    func deactivateUser(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
+        let id = UserID(try parameter("id", route))
+        _ = try await body(EmptyBody.self, request)
+        let outcome = try await pathResource(.deactivateUser(id), caller, request, missing: \.isUnknownUser)
+        return try userAnswer(id, outcome)
+    }
+
+    private func userAnswer(_ id: UserID, _ outcome: CommandOutcome) throws -> Response {
+        guard let user = try handler.currentDirectory().users[id] else { throw APIError.notFound }
+        return try json(
+            UserAnswer(
+                id: id.rawValue, name: user.name, email: user.email, party: user.party.rawValue,
+                roles: user.roles.map(\.rawValue), active: user.active, position: outcome.position),
+            position: outcome.position)
+    }
+
     /// A new token for a user, shown once; the old one stops working before the answer is sent.
     func replaceUserToken(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws
         -> Response
@@ -140,6 +167,36 @@ extension APIServer {
         }
     }
 
+    /// The administrator places or releases a legal hold: a held thread is not purged.
+    func setLegalHold(_ caller: Caller, _ request: Request, _ route: MatchedRoute, hold: Bool) async throws
+        -> Response
+    {
+        let thread = ThreadID(try parameter("id", route))
+        let command: Command
+        if hold {
+            let body = try await body(LegalHoldBody.self, request)
+            command = .placeLegalHold(thread: thread, reason: body.reason)
+        } else {
+            _ = try await body(EmptyBody.self, request)
+            command = .releaseLegalHold(thread: thread)
+        }
+        let outcome = try await execute(command, caller: caller, request: request)
+        return try json(
+            LegalHoldAnswer(id: thread.rawValue, legalHold: hold, position: outcome.position), position: outcome.position)
+    }
+
+    /// A category's own retention period; `days: null` returns it to the deployment's.
+    func setCategoryRetention(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
+        let category = try parameter("id", route)
+        let body = try await body(CategoryRetentionBody.self, request)
+        let outcome = try await pathResource(
+            .setCategoryRetention(category: CategoryID(category), days: body.days), caller, request,
+            missing: \.isUnknownCategory)
+        return try json(
+            CategoryRetentionAnswer(id: category, days: body.days, position: outcome.position),
+            position: outcome.position)
+    }
+
     func createCategory(_ caller: Caller, _ request: Request) async throws -> Response {
         let body = try await body(CreateCategoryBody.self, request)
         let outcome = try await execute(
@@ -163,4 +220,5 @@ extension DomainError {
     fileprivate var isUnknownStructure: Bool { if case .unknownStructure = self { true } else { false } }
     fileprivate var isUnknownUser: Bool { if case .unknownUser = self { true } else { false } }
     fileprivate var isUnknownService: Bool { if case .unknownService = self { true } else { false } }
+    fileprivate var isUnknownCategory: Bool { if case .unknownCategory = self { true } else { false } }
 }

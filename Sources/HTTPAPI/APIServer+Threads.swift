@@ -89,8 +89,8 @@ extension APIServer {
     }
 
     static let inboxParameters: Set<String> = [
-        "status", "priority", "type", "category", "party", "handler", "subject", "q", "unread", "limit", "cursor",
-        "minPosition",
+        "status", "priority", "type", "category", "party", "handler", "subject", "q", "unread", "answered", "limit",
+        "cursor", "minPosition",
     ]
 
     func moveReadMarker(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
@@ -125,6 +125,17 @@ extension APIServer {
         _ = try await body(EmptyBody.self, request)
         let outcome = try await execute(
             blocked ? .blockThread(thread) : .unblockThread(thread), caller: caller, request: request)
+        return try threadAnswer(thread, outcome, caller: caller)
+    }
+
+    /// `PATCH /v1/threads/{id}`: a handler changes type, priority, importance or category.
+    func changeAttributes(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
+        let thread = ThreadID(try parameter("id", route))
+        let body = try await body(AttributesBody.self, request)
+        let patch = AttributesPatch(
+            type: body.type, priority: body.priority, importance: body.importance,
+            category: body.category.map(CategoryID.init(rawValue:)))
+        let outcome = try await execute(.changeAttributes(thread: thread, patch), caller: caller, request: request)
         return try threadAnswer(thread, outcome, caller: caller)
     }
 
@@ -168,6 +179,13 @@ extension APIServer {
             case "true", "1": query.unreadOnly = true
             case "false", "0": query.unreadOnly = false
             default: throw APIError.unprocessable("invalid_parameter", "unread must be true or false.")
+            }
+        }
+        if let answered = text("answered") {
+            switch answered {
+            case "true", "1": query.answeredByCustomer = true
+            case "false", "0": query.answeredByCustomer = false
+            default: throw APIError.unprocessable("invalid_parameter", "answered must be true or false.")
             }
         }
         if let limit = text("limit") {

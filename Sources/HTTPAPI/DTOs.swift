@@ -131,6 +131,50 @@ struct StatusBody: Codable {
 
 struct EmptyBody: Codable {}
 
+struct AttributesBody: Codable {
+    var type: ThreadType?
+    var priority: Priority?
+    var importance: Importance?
+    var category: String?
+}
+
+struct UpdateUserBody: Codable {
+    var name: String?
+    var email: String?
+    var roles: [String]?
+}
+
+struct UserAnswer: Encodable {
+    var id: String
+    var name: String
+    var email: String
+    var party: String
+    var roles: [String]
+    var active: Bool
+    var position: UInt64
+}
+
+struct LegalHoldBody: Codable {
+    var reason: String
+}
+
+/// `days: null` (or absent) returns the category to the deployment's period.
+struct CategoryRetentionBody: Codable {
+    var days: Int?
+}
+
+struct LegalHoldAnswer: Encodable {
+    var id: String
+    var legalHold: Bool
+    var position: UInt64
+}
+
+struct CategoryRetentionAnswer: Encodable {
+    var id: String
+    var days: Int?
+    var position: UInt64
+}
+
 struct CreatedID: Encodable {
     var id: String
     var position: UInt64

@@ -2,6 +2,7 @@ import Engine
 import EventLog
 import Foundation
 import Messaging
+import Projections
 import Synchronization
 
 /// The fallback read side: answers every query by folding threads straight from the log (kept
@@ -52,40 +53,17 @@ public final class LogFoldQueries: ReadQueries {
     public func inbox(_ query: InboxQuery, reader: UserID, minPosition: UInt64) async throws -> InboxPage {
         let directory = try handler.currentDirectory()
         let text = query.text?.lowercased()
-        var rows: [(ThreadState, Int)] = []
+        var rows: [InboxRow] = []
         for thread in try threads().values where Access.canRead(reader, thread, directory) {
-            if let status = query.status, thread.status.rawValue != status { continue }
-            if let priority = query.priority, thread.priority.rawValue != priority { continue }
-            if let type = query.type, thread.type.rawValue != type { continue }
-            if let category = query.category, thread.category?.rawValue != category { continue }
-            let shownHandler = Access.shown(thread.handler, to: reader, in: directory)
-            if let handler = query.handler, shownHandler?.rawValue != handler { continue }
-            if let party = query.party, directory.users[thread.openedBy]?.party.rawValue != party { continue }
-            if let subject = query.subject {
-                let parts = subject.split(separator: ":", maxSplits: 1).map(String.init)
-                if thread.subject.kind != parts.first { continue }
-                if parts.count == 2, thread.subject.ref != parts[1] { continue }
-            }
-            if let text, !thread.title.lowercased().contains(text) { continue }
-            let unread = Access.unreadCount(of: thread, for: reader, in: directory)
-            if query.unreadOnly, unread == 0 { continue }
-            rows.append((thread, unread))
+            let row = InboxRow(thread: thread, for: reader, in: directory)
+            if ReadModels.matches(row, query, needle: text, reader: reader, in: directory) { rows.append(row) }
         }
         rows.sort { a, b in
-            a.0.lastActivityMillis != b.0.lastActivityMillis
-                ? a.0.lastActivityMillis > b.0.lastActivityMillis : a.0.id.rawValue < b.0.id.rawValue
+            a.lastActivityMillis != b.lastActivityMillis
+                ? a.lastActivityMillis > b.lastActivityMillis : a.thread.rawValue < b.thread.rawValue
         }
         let offset = query.cursor.flatMap(Int.init).map { max(0, $0) } ?? 0
-        let page = rows.dropFirst(offset).prefix(query.limit)
-        let items = page.map { thread, unread in
-            InboxItem(
-                id: thread.id.rawValue, number: thread.number,
-                subject: SubjectDTO(kind: thread.subject.kind, ref: thread.subject.ref), title: thread.title,
-                status: thread.status.rawValue, priority: thread.priority.rawValue, type: thread.type.rawValue,
-                category: thread.category?.rawValue,
-                handler: Access.shown(thread.handler, to: reader, in: directory)?.rawValue, unread: unread,
-                lastActivity: ISOTime.format(millis: thread.lastActivityMillis))
-        }
+        let items = rows.dropFirst(offset).prefix(query.limit).map { InboxItem($0, for: reader, in: directory) }
         let next = offset + items.count < rows.count ? String(offset + items.count) : nil
         return InboxPage(items: items, nextCursor: next)
     }

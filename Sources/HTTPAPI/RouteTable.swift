@@ -8,10 +8,11 @@ public enum CallerRole: String, Sendable, Hashable, CaseIterable {
 /// compares it with `Schemas/openapi.json`, and the 404/405 answers consult it.
 public struct RouteSpec: Sendable, Hashable {
     public enum Name: String, Sendable, Hashable, CaseIterable {
-        case createParty, createUser, replaceUserToken, createServiceToken, revokeServiceToken, createStructure,
+        case createParty, createUser, updateUser, deactivateUser, replaceUserToken, createServiceToken, revokeServiceToken, createStructure,
             addStructureMember,
             removeStructureMember, createCategory, declareSubject, putSettings, getSettings, openThread, getThread,
-            postMessage, moveReadMarker, assignHandler, changeStatus, blockThread, unblockThread, inbox,
+            postMessage, moveReadMarker, assignHandler, changeStatus, blockThread, unblockThread, changeAttributes,
+            placeLegalHold, releaseLegalHold, setCategoryRetention, inbox,
             unread, events, uploadBlob, getBlob, health, metrics
     }
 
@@ -28,6 +29,8 @@ public enum RouteTable {
     public static let all: [RouteSpec] = [
         .init(name: .createParty, method: "POST", path: "/v1/parties", roles: [.admin], writes: true),
         .init(name: .createUser, method: "POST", path: "/v1/users", roles: [.admin], writes: true),
+        .init(name: .updateUser, method: "PATCH", path: "/v1/users/{id}", roles: [.admin], writes: true),
+        .init(name: .deactivateUser, method: "DELETE", path: "/v1/users/{id}", roles: [.admin], writes: true),
         .init(
             name: .replaceUserToken, method: "POST", path: "/v1/users/{id}/token", roles: [.admin], writes: true),
         .init(name: .createServiceToken, method: "POST", path: "/v1/service-tokens", roles: [.admin], writes: true),
@@ -53,6 +56,15 @@ public enum RouteTable {
         .init(name: .changeStatus, method: "POST", path: "/v1/threads/{id}/status", roles: [.user], writes: true),
         .init(name: .blockThread, method: "POST", path: "/v1/threads/{id}/block", roles: [.user], writes: true),
         .init(name: .unblockThread, method: "POST", path: "/v1/threads/{id}/unblock", roles: [.user], writes: true),
+        .init(name: .changeAttributes, method: "PATCH", path: "/v1/threads/{id}", roles: [.user], writes: true),
+        .init(
+            name: .placeLegalHold, method: "POST", path: "/v1/threads/{id}/legal-hold", roles: [.admin], writes: true),
+        .init(
+            name: .releaseLegalHold, method: "DELETE", path: "/v1/threads/{id}/legal-hold", roles: [.admin],
+            writes: true),
+        .init(
+            name: .setCategoryRetention, method: "PUT", path: "/v1/categories/{id}/retention", roles: [.admin],
+            writes: true),
         .init(name: .inbox, method: "GET", path: "/v1/inbox", roles: [.user], writes: false),
         .init(name: .unread, method: "GET", path: "/v1/unread", roles: [.user], writes: false),
         .init(name: .events, method: "GET", path: "/v1/events", roles: [.service, .admin], writes: false),

@@ -141,6 +141,26 @@ public enum Access {
         return thread.messages.filter { visibility.includes(position: $0.position) }
     }
 
+    /// How many of the thread's messages the user may see (a late structure member: those from their
+    /// joining on).
+    public static func visibleMessageCount(of thread: ThreadState, for user: UserID, in directory: Directory) -> Int {
+        let visible = visibility(of: thread, for: user, in: directory)
+        if visible == .everything { return thread.messageCount }
+        return thread.messages.reduce(0) { $0 + (visible.includes(position: $1.position) ? 1 : 0) }
+    }
+
+    /// "Answered by customer": the outside party answered the thread while it waited on them, and no
+    /// handler has acted since (an action clears `answeredAtPosition`; an internal answer after the
+    /// outside one counts as acting).
+    public static func answeredByCustomer(_ thread: ThreadState, in directory: Directory) -> Bool {
+        guard let answered = thread.answeredAtPosition else { return false }
+        for message in thread.messages.reversed() {
+            guard message.position > answered else { break }
+            if directory.isInternal(message.author) { return false }
+        }
+        return true
+    }
+
     /// Visible messages after the user's read marker, written by others.
     public static func unreadCount(of thread: ThreadState, for user: UserID, in directory: Directory)
         -> Int
@@ -252,6 +272,13 @@ public enum Access {
     public static func authorDisplay(
         author: UserID, reader: UserID, thread: ThreadState, in directory: Directory
     ) -> AuthorDisplay {
+        authorDisplay(author: author, reader: reader, threadStructures: thread.structures, in: directory)
+    }
+
+    /// ``authorDisplay(author:reader:thread:in:)`` for a thread known by its structures only.
+    public static func authorDisplay(
+        author: UserID, reader: UserID, threadStructures: [StructureID], in directory: Directory
+    ) -> AuthorDisplay {
         let authorName = directory.users[author]?.name ?? author.rawValue
         let asIs = AuthorDisplay(id: author, name: authorName)
         guard author != reader, directory.isInternal(author), !directory.isInternal(reader),
@@ -262,7 +289,7 @@ public enum Access {
         case .none:
             return AuthorDisplay(id: nil, name: nil)
         case .workgroup:
-            return AuthorDisplay(id: nil, name: workgroupName(of: author, thread: thread, in: directory))
+            return AuthorDisplay(id: nil, name: workgroupName(of: author, threadStructures: threadStructures, in: directory))
         case .fullName:
             return asIs
         case .custom:
@@ -271,11 +298,11 @@ public enum Access {
     }
 
     /// The author's structure on the thread, else their first structure, else their party.
-    static func workgroupName(of author: UserID, thread: ThreadState, in directory: Directory)
+    static func workgroupName(of author: UserID, threadStructures: [StructureID], in directory: Directory)
         -> String
     {
         let own = directory.structures(of: author)
-        if let onThread = own.first(where: { thread.structures.contains($0.id) }) {
+        if let onThread = own.first(where: { threadStructures.contains($0.id) }) {
             return onThread.name
         }
         if let first = own.first { return first.name }

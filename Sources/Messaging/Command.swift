@@ -33,6 +33,23 @@ public struct OpenThread: Sendable, Hashable {
     }
 }
 
+/// What a handler may change of a thread after opening it; `nil` keeps the current value.
+public struct AttributesPatch: Sendable, Hashable {
+    public var type: ThreadType?
+    public var priority: Priority?
+    public var importance: Importance?
+    public var category: CategoryID?
+
+    public init(
+        type: ThreadType? = nil, priority: Priority? = nil, importance: Importance? = nil, category: CategoryID? = nil
+    ) {
+        self.type = type
+        self.priority = priority
+        self.importance = importance
+        self.category = category
+    }
+}
+
 public struct NewMessage: Sendable, Hashable {
     public var text: String
     public var kind: MessageKind
@@ -60,6 +77,9 @@ public enum Command: Sendable, Hashable {
     case createServiceToken(name: String, tokenHash: String)
     /// A new token for a user; the old one stops working.
     case replaceUserToken(user: UserID, tokenHash: String)
+    /// New values for a user's name, e-mail or roles; `nil` keeps the current one.
+    case updateUser(id: UserID, name: String?, email: String?, roles: [Role]?)
+    case deactivateUser(UserID)
     case revokeServiceToken(ServiceID)
     case createStructure(id: StructureID, name: String, party: PartyID, shareHistory: Bool)
     case addStructureMember(structure: StructureID, user: UserID)
@@ -76,6 +96,8 @@ public enum Command: Sendable, Hashable {
     case changeStatus(thread: ThreadID, to: ThreadStatus)
     case blockThread(ThreadID)
     case unblockThread(ThreadID)
+    /// A handler's: type, priority, importance or category after opening.
+    case changeAttributes(thread: ThreadID, AttributesPatch)
     /// The administrator's: a category's own retention period (`nil` days: the deployment's).
     case setCategoryRetention(category: CategoryID, days: Int?)
     case placeLegalHold(thread: ThreadID, reason: String)
@@ -109,6 +131,7 @@ extension Command {
         case .createUser(let id, _, _, _, _, _): [StreamName.user(id)]
         case .createServiceToken: [StreamName.service(ServiceID(context.newID))]
         case .replaceUserToken(let user, _): [StreamName.user(user)]
+        case .updateUser(let id, _, _, _), .deactivateUser(let id): [StreamName.user(id)]
         case .revokeServiceToken(let id): [StreamName.service(id)]
         case .createStructure(let id, _, _, _): [StreamName.structure(id)]
         case .addStructureMember(let structure, _), .removeStructureMember(let structure, _):
@@ -119,6 +142,7 @@ extension Command {
             [StreamName.thread(ThreadID(context.newID))] + open.extraStreams
         case .postMessage(let thread, _), .moveReadMarker(let thread, _), .assignHandler(let thread, _),
             .changeStatus(let thread, _), .blockThread(let thread), .unblockThread(let thread),
+            .changeAttributes(let thread, _),
             .placeLegalHold(let thread, _), .releaseLegalHold(let thread), .purgeThread(let thread, _):
             [StreamName.thread(thread)]
         case .setCategoryRetention(let category, _): [StreamName.category(category)]

@@ -54,6 +54,35 @@ extension Decider {
         return [.userTokenReplaced(UserTokenReplaced(id: user, tokenHash: tokenHash))]
     }
 
+    /// Changing nothing writes nothing.
+    static func updateUser(
+        _ id: UserID, name: String?, email: String?, roles: [Role]?, context: CommandContext, directory: Directory
+    ) throws(DomainError) -> [Event] {
+        try requireAdmin(context)
+        guard let user = directory.users[id] else { throw .unknownUser(id) }
+        var updated = UserUpdated(id: id, name: user.name, email: user.email, roles: user.roles)
+        if let name { updated.name = try validName(name) }
+        if let email {
+            guard isEmail(email) else { throw .invalidEmail(email) }
+            updated.email = email
+        }
+        if let roles {
+            for role in roles { try validID(role) }
+            updated.roles = unique(roles)
+        }
+        guard updated.name != user.name || updated.email != user.email || updated.roles != user.roles else { return [] }
+        return [.userUpdated(updated)]
+    }
+
+    /// Deactivating twice writes nothing the second time.
+    static func deactivateUser(_ id: UserID, context: CommandContext, directory: Directory) throws(DomainError)
+        -> [Event]
+    {
+        try requireAdmin(context)
+        guard let user = directory.users[id] else { throw .unknownUser(id) }
+        return user.active ? [.userDeactivated(UserDeactivated(id: id))] : []
+    }
+
     static func revokeServiceToken(
         _ id: ServiceID, context: CommandContext, directory: Directory
     ) throws(DomainError) -> [Event] {

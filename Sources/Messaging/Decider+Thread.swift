@@ -121,7 +121,13 @@ extension Decider {
             .messagePosted(
                 posted(message, number: thread.messageCount + 1, thread: id, author: author.id))
         ]
-        guard outside else { return events }
+        guard outside else {
+            // A handler's answer is a handler's first action as much as taking the thread is.
+            if Access.isHandler(author.id, of: thread, in: directory), let opened = openedByHandler(thread) {
+                events.append(opened)
+            }
+            return events
+        }
         switch thread.status {
         case .waiting:
             events.append(
@@ -164,10 +170,50 @@ extension Decider {
         guard Access.isHandler(actor.id, of: thread, in: directory) else {
             throw .notAllowed("only the thread's handlers assign it")
         }
-        guard directory.users[handler] != nil else { throw .unknownUser(handler) }
+        guard let person = directory.users[handler] else { throw .unknownUser(handler) }
+        guard person.active else { throw .notAHandler(handler) }
         guard Access.isHandler(handler, of: thread, in: directory) else { throw .notAHandler(handler) }
         guard thread.handler != handler else { return [] }
-        return [.handlerAssigned(HandlerAssigned(thread: id, handler: handler))]
+        return [.handlerAssigned(HandlerAssigned(thread: id, handler: handler))] + [openedByHandler(thread)].compactMap { $0 }
+    }
+
+    /// A `new` thread is `open` from a handler's first action on it (taking it, or answering).
+    static func openedByHandler(_ thread: ThreadState) -> Event? {
+        guard thread.status == .new else { return nil }
+        return .threadStatusChanged(ThreadStatusChanged(thread: thread.id, from: .new, to: .open, reason: .handlerAction))
+    }
+
+    /// Handlers reclassify a thread. A new category brings its structures and default recipients as
+    /// opening in it would have; the thread keeps those it had. Changing nothing writes nothing.
+    static func changeAttributes(
+        _ patch: AttributesPatch, thread id: ThreadID, context: CommandContext, directory: Directory,
+        loaded: LoadedStreams
+    ) throws(DomainError) -> [Event] {
+        let actor = try requireUser(context, in: directory)
+        let thread = try readableThread(id, for: actor, directory: directory, loaded: loaded)
+        guard Access.isHandler(actor.id, of: thread, in: directory) else {
+            throw .notAllowed("only the thread's handlers change its type, priority, importance or category")
+        }
+        var participantsAdded: [UserID] = []
+        var structuresAdded: [StructureID] = []
+        if let category = patch.category, category != thread.category {
+            guard let found = directory.categories[category] else { throw .unknownCategory(category) }
+            participantsAdded = unique(found.defaultRecipients.filter { !thread.participants.contains($0) })
+            structuresAdded = unique(found.structures.filter { !thread.structures.contains($0) })
+        }
+        let type = patch.type ?? thread.type
+        guard type == thread.type || type != .clientRemark else {
+            throw .notAllowed("a client remark is opened by the outside side only")
+        }
+        let changed = ThreadAttributesChanged(
+            thread: id, type: type, priority: patch.priority ?? thread.priority,
+            importance: patch.importance ?? thread.importance, category: patch.category ?? thread.category,
+            participantsAdded: participantsAdded, structuresAdded: structuresAdded)
+        guard
+            changed.type != thread.type || changed.priority != thread.priority
+                || changed.importance != thread.importance || changed.category != thread.category
+        else { return [] }
+        return [.threadAttributesChanged(changed)]
     }
 
     /// Handlers move a thread along any allowed transition; the outside party may only resolve a

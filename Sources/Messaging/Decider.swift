@@ -75,6 +75,10 @@ public enum Decider {
             try createServiceToken(name: name, tokenHash: tokenHash, context: context, loaded: loaded)
         case .replaceUserToken(let user, let tokenHash):
             try replaceUserToken(user: user, tokenHash: tokenHash, context: context, directory: directory)
+        case .updateUser(let id, let name, let email, let roles):
+            try updateUser(id, name: name, email: email, roles: roles, context: context, directory: directory)
+        case .deactivateUser(let id):
+            try deactivateUser(id, context: context, directory: directory)
         case .revokeServiceToken(let id):
             try revokeServiceToken(id, context: context, directory: directory)
         case .createStructure(let id, let name, let party, let shareHistory):
@@ -113,6 +117,8 @@ public enum Decider {
             try setBlocked(true, thread: thread, context: context, directory: directory, loaded: loaded)
         case .unblockThread(let thread):
             try setBlocked(false, thread: thread, context: context, directory: directory, loaded: loaded)
+        case .changeAttributes(let thread, let patch):
+            try changeAttributes(patch, thread: thread, context: context, directory: directory, loaded: loaded)
         case .setCategoryRetention(let category, let days):
             try setCategoryRetention(category, days: days, context: context, directory: directory)
         case .placeLegalHold(let thread, let reason):

@@ -15,6 +15,13 @@ extension Directory {
                 tokenHash: e.tokenHash)
         case .serviceTokenCreated(let e):
             directory.services[e.id] = ServicePrincipal(id: e.id, name: e.name, tokenHash: e.tokenHash)
+        case .userUpdated(let e):
+            directory.users[e.id]?.name = e.name
+            directory.users[e.id]?.email = e.email
+            directory.users[e.id]?.roles = e.roles
+        case .userDeactivated(let e):
+            directory.users[e.id]?.active = false
+            directory.tokenRevision += 1
         case .userTokenReplaced(let e):
             directory.users[e.id]?.tokenHash = e.tokenHash
             directory.tokenRevision += 1
@@ -44,7 +51,7 @@ extension Directory {
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
             .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased,
-            .threadPurged, .digestScheduled, .digestSent, .blobUploaded:
+            .threadPurged, .digestScheduled, .digestSent, .blobUploaded, .threadAttributesChanged:
             break
         }
         return directory

@@ -13,6 +13,29 @@ public struct User: Sendable, Hashable, Codable {
     public var party: PartyID
     public var roles: [Role]
     public var tokenHash: String
+    /// False once deactivated: the token stops working, the name stays on what they wrote.
+    public var active = true
+
+    init(id: UserID, name: String, email: String, party: PartyID, roles: [Role], tokenHash: String) {
+        self.id = id
+        self.name = name
+        self.email = email
+        self.party = party
+        self.roles = roles
+        self.tokenHash = tokenHash
+    }
+
+    enum CodingKeys: String, CodingKey { case id, name, email, party, roles, tokenHash, active }
+
+    /// Directories stored before deactivation existed hold active users.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try c.decode(UserID.self, forKey: .id), name: try c.decode(String.self, forKey: .name),
+            email: try c.decode(String.self, forKey: .email), party: try c.decode(PartyID.self, forKey: .party),
+            roles: try c.decode([Role].self, forKey: .roles), tokenHash: try c.decode(String.self, forKey: .tokenHash))
+        active = try c.decodeIfPresent(Bool.self, forKey: .active) ?? true
+    }
 }
 
 /// A reader of the event stream (a downstream service); known only by its token hash.
@@ -82,7 +105,7 @@ extension Directory {
 
     /// The principal a bearer token's hash belongs to (linear: the directory is small).
     public func principal(withTokenHash hash: String) -> Actor? {
-        if let user = users.values.first(where: { $0.tokenHash == hash }) { return .user(user.id) }
+        if let user = users.values.first(where: { $0.tokenHash == hash && $0.active }) { return .user(user.id) }
         if let service = services.values.first(where: { $0.tokenHash == hash }) {
             return .service(service.id)
         }

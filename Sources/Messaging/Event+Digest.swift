@@ -68,7 +68,8 @@ public struct DigestLedger: Sendable, Hashable {
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
             .ticketNumbered, .messagePosted, .readMarkerMoved, .handlerAssigned, .threadStatusChanged,
             .threadBlocked, .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased,
-            .threadPurged, .blobUploaded, .subjectDeclared:
+            .threadPurged, .blobUploaded, .subjectDeclared, .threadAttributesChanged, .userUpdated,
+            .userDeactivated:
             break
         }
         return ledger

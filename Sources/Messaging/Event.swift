@@ -30,6 +30,9 @@ public enum Event: Sendable, Hashable {
     case serviceTokenRevoked(ServiceTokenRevoked)
     case blobUploaded(BlobUploaded)
     case subjectDeclared(SubjectDeclared)
+    case threadAttributesChanged(ThreadAttributesChanged)
+    case userUpdated(UserUpdated)
+    case userDeactivated(UserDeactivated)
 }
 
 /// The `type` strings of the envelope. New types are added here; a type is never renamed.
@@ -61,17 +64,21 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case serviceTokenRevoked = "service.token_revoked"
     case blobUploaded = "blob.uploaded"
     case subjectDeclared = "subject.declared"
+    case threadAttributesChanged = "thread.attributes_changed"
+    case userUpdated = "user.updated"
+    case userDeactivated = "user.deactivated"
 
     /// The version the encoder writes; older versions are read through upcasters.
     public var latestSchemaVersion: UInt16 {
         switch self {
-        case .messagePosted, .settingsChanged: 2
+        case .messagePosted, .settingsChanged, .threadStatusChanged: 2
         case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
             .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .threadOpened, .subjectClaimed,
-            .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
+            .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadBlocked,
             .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
-            .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared:
+            .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared, .threadAttributesChanged,
+            .userUpdated, .userDeactivated:
             1
         }
     }
@@ -81,12 +88,13 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
         switch self {
         case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
             .structureCreated, .structureMemberAdded,
-            .structureMemberRemoved, .categoryCreated, .settingsChanged, .categoryRetentionSet, .subjectDeclared:
+            .structureMemberRemoved, .categoryCreated, .settingsChanged, .categoryRetentionSet, .subjectDeclared,
+            .userUpdated, .userDeactivated:
             true
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
             .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
-            .digestScheduled, .digestSent, .blobUploaded:
+            .digestScheduled, .digestSent, .blobUploaded, .threadAttributesChanged:
             false
         }
     }
@@ -122,6 +130,9 @@ extension Event {
         case .digestSent: .digestSent
         case .blobUploaded: .blobUploaded
         case .subjectDeclared: .subjectDeclared
+        case .threadAttributesChanged: .threadAttributesChanged
+        case .userUpdated: .userUpdated
+        case .userDeactivated: .userDeactivated
         }
     }
 }
@@ -182,6 +193,30 @@ public struct UserTokenReplaced: Codable, Sendable, Hashable {
         self.id = id
         self.tokenHash = tokenHash
     }
+}
+
+/// A user's name, e-mail and roles from now on. Messages keep their author; what readers see of the
+/// name follows the directory as it is.
+public struct UserUpdated: Codable, Sendable, Hashable {
+    public var id: UserID
+    public var name: String
+    public var email: String
+    public var roles: [Role]
+
+    public init(id: UserID, name: String, email: String, roles: [Role]) {
+        self.id = id
+        self.name = name
+        self.email = email
+        self.roles = roles
+    }
+}
+
+/// A user who no longer works with the deployment: their token stops working, they get no mail, are
+/// assigned nothing, and their name stays on what they wrote.
+public struct UserDeactivated: Codable, Sendable, Hashable {
+    public var id: UserID
+
+    public init(id: UserID) { self.id = id }
 }
 
 /// A service principal's token revoked; the principal reads the event stream no more.
@@ -365,6 +400,32 @@ public struct ThreadStatusChanged: Codable, Sendable, Hashable {
         self.from = from
         self.to = to
         self.reason = reason
+    }
+}
+
+/// A handler changed how a thread is classified after it was opened: every field holds the value
+/// from now on. A new category also brings its structures and default recipients, as opening in it
+/// would have (`structuresAdded`, `participantsAdded`: only those the thread did not have).
+public struct ThreadAttributesChanged: Codable, Sendable, Hashable {
+    public var thread: ThreadID
+    public var type: ThreadType
+    public var priority: Priority
+    public var importance: Importance
+    public var category: CategoryID?
+    public var participantsAdded: [UserID]
+    public var structuresAdded: [StructureID]
+
+    public init(
+        thread: ThreadID, type: ThreadType, priority: Priority, importance: Importance, category: CategoryID?,
+        participantsAdded: [UserID] = [], structuresAdded: [StructureID] = []
+    ) {
+        self.thread = thread
+        self.type = type
+        self.priority = priority
+        self.importance = importance
+        self.category = category
+        self.participantsAdded = participantsAdded
+        self.structuresAdded = structuresAdded
     }
 }
 

@@ -14,7 +14,11 @@ public enum Upcasters {
     static let steps: [EventType: [UInt16: Upcaster]] = [
         .messagePosted: [1: messagePostedV1toV2],
         .settingsChanged: [1: settingsChangedV1toV2],
+        .threadStatusChanged: [1: threadStatusChangedV1toV2],
     ]
+
+    /// `thread.status_changed` v2 may carry the reason `handlerAction`; v1 payloads are valid v2.
+    static let threadStatusChangedV1toV2: Upcaster = { payload in payload }
 
     /// `settings.changed` v2 may carry `messageTemplates`; a v1 patch simply did not change them.
     static let settingsChangedV1toV2: Upcaster = { payload in payload }

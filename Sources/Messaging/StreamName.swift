@@ -54,6 +54,9 @@ extension Event {
         case .digestSent(let e): StreamName.digest(e.user)
         case .blobUploaded(let e): StreamName.blob(e.sha256)
         case .subjectDeclared(let e): StreamName.subject(e.subject)
+        case .threadAttributesChanged(let e): StreamName.thread(e.thread)
+        case .userUpdated(let e): StreamName.user(e.id)
+        case .userDeactivated(let e): StreamName.user(e.id)
         }
     }
 }
@@ -72,10 +75,12 @@ extension Event {
         case .legalHoldPlaced(let e): e.thread
         case .legalHoldReleased(let e): e.thread
         case .threadPurged(let e): e.thread
+        case .threadAttributesChanged(let e): e.thread
         case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
             .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
-            .categoryRetentionSet, .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared:
+            .categoryRetentionSet, .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared, .userUpdated,
+            .userDeactivated:
             nil
         }
     }

@@ -33,6 +33,9 @@ public enum StatusChangeReason: String, Codable, Sendable, CaseIterable {
     case answeredByOutsideParty
     /// A new message reopened a `resolved` thread (settings allow it).
     case reopenedByMessage
+    /// A handler's first action (taking the thread, or an answer) on a `new` thread opened it
+    /// (schema version 2).
+    case handlerAction
 }
 
 public enum MessageKind: String, Codable, Sendable, CaseIterable {

@@ -48,15 +48,30 @@ extension ThreadState {
         case .handlerAssigned(let e):
             thread.handler = e.handler
             thread.lastActivityMillis = recorded.timeMillis
+            thread.answeredAtPosition = nil
         case .threadStatusChanged(let e):
             thread.status = e.to
             thread.lastActivityMillis = recorded.timeMillis
+            thread.answeredAtPosition = e.reason == .answeredByOutsideParty ? recorded.position : nil
         case .threadBlocked:
             thread.blocked = true
             thread.lastActivityMillis = recorded.timeMillis
+            thread.answeredAtPosition = nil
         case .threadUnblocked:
             thread.blocked = false
             thread.lastActivityMillis = recorded.timeMillis
+            thread.answeredAtPosition = nil
+        case .threadAttributesChanged(let e):
+            thread.type = e.type
+            thread.priority = e.priority
+            thread.importance = e.importance
+            thread.category = e.category
+            for user in e.participantsAdded where !thread.participants.contains(user) { thread.participants.append(user) }
+            for structure in e.structuresAdded where !thread.structures.contains(structure) {
+                thread.structures.append(structure)
+            }
+            thread.lastActivityMillis = recorded.timeMillis
+            thread.answeredAtPosition = nil
         case .legalHoldPlaced:
             thread.legalHold = true
         case .legalHoldReleased:
@@ -70,7 +85,8 @@ extension ThreadState {
             .structureCreated,
             .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
-            .categoryRetentionSet, .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared:
+            .categoryRetentionSet, .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared, .userUpdated,
+            .userDeactivated:
             break
         }
         return thread

@@ -5,7 +5,8 @@ extension ThreadState {
         importance: Importance, openedBy: UserID, openedAtMillis: Int64, openedAtPosition: UInt64,
         participants: [UserID], structures: [StructureID], status: ThreadStatus, handler: UserID?, blocked: Bool,
         messages: [PostedMessage], readMarkers: [UserID: Int], lastActivityMillis: Int64, lastPosition: UInt64,
-        version: UInt64, legalHold: Bool = false, purgedAtMillis: Int64? = nil, memberwise: Void = ()
+        version: UInt64, legalHold: Bool = false, purgedAtMillis: Int64? = nil, answeredAtPosition: UInt64? = nil,
+        memberwise: Void = ()
     ) {
         self.init(
             id: id, subject: subject, title: title, category: category, priority: priority, type: type,
@@ -13,7 +14,7 @@ extension ThreadState {
             openedAtPosition: openedAtPosition, participants: participants, structures: structures, status: status,
             handler: handler, blocked: blocked, messages: messages, readMarkers: readMarkers,
             lastActivityMillis: lastActivityMillis, lastPosition: lastPosition, version: version,
-            legalHold: legalHold, purgedAtMillis: purgedAtMillis)
+            legalHold: legalHold, purgedAtMillis: purgedAtMillis, answeredAtPosition: answeredAtPosition)
     }
 }
 

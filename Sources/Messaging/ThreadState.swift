@@ -45,6 +45,10 @@ public struct ThreadState: Codable, Sendable, Hashable {
     public var legalHold: Bool = false
     /// When retention purged the thread; its content is gone from then on.
     public var purgedAtMillis: Int64? = nil
+    /// The position at which an outside answer moved the thread from `waiting` back to `open`, until
+    /// a handler acts on it (assigns, changes status or attributes, blocks); an internal answer after
+    /// it also ends the "answered by customer" mark (`Access.answeredByCustomer`).
+    public var answeredAtPosition: UInt64? = nil
 
     public var isPurged: Bool { purgedAtMillis != nil }
 

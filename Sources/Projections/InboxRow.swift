@@ -9,16 +9,24 @@ public struct InboxRow: Codable, Sendable, Hashable {
     public var status: ThreadStatus
     public var priority: Priority
     public var type: ThreadType
+    public var importance: Importance
     public var category: CategoryID?
     public var handler: UserID?
+    public var openedBy: UserID
+    /// The thread's structures: the display policy's workgroup names come from them.
+    public var structures: [StructureID]
     /// The party of the user who opened the thread.
     public var party: PartyID?
+    /// The messages this row's user may see.
+    public var messageCount: Int
+    public var answeredByCustomer: Bool
     public var unread: Int
     public var lastActivityMillis: Int64
 
     public init(
         thread: ThreadID, number: String?, subject: Subject, title: String, status: ThreadStatus, priority: Priority,
-        type: ThreadType, category: CategoryID?, handler: UserID?, party: PartyID?, unread: Int, lastActivityMillis: Int64
+        type: ThreadType, importance: Importance, category: CategoryID?, handler: UserID?, openedBy: UserID,
+        structures: [StructureID], party: PartyID?, messageCount: Int, answeredByCustomer: Bool, unread: Int, lastActivityMillis: Int64
     ) {
         self.thread = thread
         self.number = number
@@ -27,9 +35,14 @@ public struct InboxRow: Codable, Sendable, Hashable {
         self.status = status
         self.priority = priority
         self.type = type
+        self.importance = importance
         self.category = category
         self.handler = handler
+        self.openedBy = openedBy
+        self.structures = structures
         self.party = party
+        self.messageCount = messageCount
+        self.answeredByCustomer = answeredByCustomer
         self.unread = unread
         self.lastActivityMillis = lastActivityMillis
     }
@@ -43,9 +56,14 @@ public struct InboxRow: Codable, Sendable, Hashable {
         status = thread.status
         priority = thread.priority
         type = thread.type
+        importance = thread.importance
         category = thread.category
         handler = thread.handler
+        openedBy = thread.openedBy
+        structures = thread.structures
         party = directory.users[thread.openedBy]?.party
+        messageCount = Access.visibleMessageCount(of: thread, for: user, in: directory)
+        answeredByCustomer = Access.answeredByCustomer(thread, in: directory)
         self.unread = unread ?? Access.unreadCount(of: thread, for: user, in: directory)
         lastActivityMillis = thread.lastActivityMillis
     }

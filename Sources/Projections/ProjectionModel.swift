@@ -45,6 +45,7 @@ public struct ProjectionModel: Sendable {
             return
         }
         guard recorded.event.type.isDirectory else { return }
+        let rolesBefore: [Role] = if case .userUpdated(let e) = recorded.event { directory.users[e.id]?.roles ?? [] } else { [] }
         directory = Directory.evolve(directory, recorded)
         switch recorded.event {
         case .structureMemberAdded(let e): fanOut.append(.structure(e.structure))
@@ -61,14 +62,22 @@ public struct ProjectionModel: Sendable {
             }
         case .subjectDeclared(let e):
             fanOut.append(.subject(e.subject))
+        case .userUpdated(let e) where Set(rolesBefore) != Set(e.roles):
+            // Roles gained or lost change which routed threads the user handles, and so sees.
+            let changed = Set(rolesBefore).symmetricDifference(e.roles)
+            for category in directory.categories.values where !changed.isDisjoint(with: category.handlerRoles) {
+                fanOut.append(.category(category.id))
+            }
+            if !changed.isDisjoint(with: directory.settings.defaultHandlerRoles) { fanOut.append(.category(nil)) }
         case .settingsChanged:
             // The default handler roles may have changed: uncategorized threads change hands.
             fanOut.append(.category(nil))
-        case .partyCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
+        case .partyCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked, .userUpdated, .userDeactivated,
             .structureCreated, .categoryCreated, .threadOpened,
             .messagePosted, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
             .threadUnblocked, .subjectClaimed, .ticketNumbered, .categoryRetentionSet, .legalHoldPlaced,
-            .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent, .blobUploaded:
+            .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent, .blobUploaded,
+            .threadAttributesChanged:
             break
         }
         audience = Audience(directory: directory)

@@ -10,8 +10,8 @@ public enum ViewName: String, Sendable, CaseIterable, Codable {
 
     public var version: Int {
         switch self {
-        case .threads: 2
-        case .inbox: 1
+        case .threads: 3
+        case .inbox: 2
         case .unread: 1
         }
     }

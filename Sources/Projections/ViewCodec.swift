@@ -43,6 +43,12 @@ public enum ViewCodec {
         } else {
             w.byte(0)
         }
+        if let answered = state.answeredAtPosition {
+            w.byte(1)
+            w.uint(answered)
+        } else {
+            w.byte(0)
+        }
         return w.bytes
     }
 
@@ -78,7 +84,7 @@ public enum ViewCodec {
             participants: participants, structures: structures, status: status, handler: handler, blocked: blocked,
             messages: messages, readMarkers: markers, lastActivityMillis: try r.int(), lastPosition: try r.uint(),
             version: try r.uint(), legalHold: try r.byte() == 1, purgedAtMillis: try r.byte() == 1 ? try r.int() : nil,
-            memberwise: ())
+            answeredAtPosition: try r.byte() == 1 ? try r.uint() : nil, memberwise: ())
     }
 
     /// The thread's row: everything but its messages, which have rows of their own.
@@ -145,9 +151,14 @@ public enum ViewCodec {
         w.string(row.status.rawValue)
         w.string(row.priority.rawValue)
         w.string(row.type.rawValue)
+        w.string(row.importance.rawValue)
         w.optional(row.category?.rawValue)
         w.optional(row.handler?.rawValue)
+        w.string(row.openedBy.rawValue)
+        w.strings(row.structures.map(\.rawValue))
         w.optional(row.party?.rawValue)
+        w.uint(UInt64(row.messageCount))
+        w.byte(row.answeredByCustomer ? 1 : 0)
         w.uint(UInt64(row.unread))
         w.int(row.lastActivityMillis)
         return w.bytes
@@ -160,8 +171,10 @@ public enum ViewCodec {
             thread: ThreadID(try r.string()), number: try r.optional(),
             subject: Subject(kind: try r.string(), ref: try r.string()), title: try r.string(),
             status: try r.enumeration(ThreadStatus.self), priority: try r.enumeration(Priority.self),
-            type: try r.enumeration(ThreadType.self), category: try r.optional().map(CategoryID.init),
-            handler: try r.optional().map(UserID.init), party: try r.optional().map(PartyID.init),
+            type: try r.enumeration(ThreadType.self), importance: try r.enumeration(Importance.self),
+            category: try r.optional().map(CategoryID.init), handler: try r.optional().map(UserID.init),
+            openedBy: UserID(try r.string()), structures: try r.strings().map(StructureID.init), party: try r.optional().map(PartyID.init),
+            messageCount: Int(try r.uint()), answeredByCustomer: try r.byte() == 1,
             unread: Int(try r.uint()), lastActivityMillis: try r.int())
     }
 

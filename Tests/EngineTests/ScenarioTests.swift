@@ -245,7 +245,9 @@ struct Scenarios {
 
         // The log keeps the real author, whatever the policy shows.
         let stored = try storedEvents(f, thread)
-        let storedAnswer = try #require(stored.first { $0.position == answer.position })
+        // The answer was the handler's first action: the message, then the move to `open`.
+        #expect(answer.events.map(\.event.type) == [.messagePosted, .threadStatusChanged])
+        let storedAnswer = try #require(stored.first { $0.position == answer.events.first?.position })
         #expect(storedAnswer.actor == "hana")
         guard case .messagePosted(let posted) = storedAnswer.event else {
             Issue.record("stored \(storedAnswer.event) at the answer's position")
@@ -540,8 +542,11 @@ struct Scenarios {
         #expect(await refusal { try await f.user("emma", .assignHandler(thread: thread, handler: "hana")) } == "not_allowed")
         #expect(await refusal { try await f.user("hana", .assignHandler(thread: thread, handler: "dora")) } == "not_a_handler")
         #expect(await refusal { try await f.user("hana", .assignHandler(thread: thread, handler: "nobody")) } == "unknown_user")
-        try await f.user("hana", .assignHandler(thread: thread, handler: "hana"))
+        let taken = try await f.user("hana", .assignHandler(thread: thread, handler: "hana"))
         #expect(try f.state(thread).handler == "hana")
+        // Taking the new case is the handler's first action on it: it is open from then on.
+        #expect(statusChanges(taken).map(\.reason) == [.handlerAction])
+        #expect(try f.state(thread).status == .open)
         #expect(try await f.user("hana", .assignHandler(thread: thread, handler: "hana")).events.isEmpty)
         try await f.user("hana", .assignHandler(thread: thread, handler: "henry"))
         #expect(try f.state(thread).handler == "henry")
@@ -556,7 +561,6 @@ struct Scenarios {
             #expect(statusChanges(outcome).map(\.reason) == [.requested])
             #expect(try f.state(thread).status == to)
         }
-        try await move(.open)
         #expect(try await f.user("henry", .changeStatus(thread: thread, to: .open)).events.isEmpty)
         #expect(await refusal { try await f.user("henry", .changeStatus(thread: thread, to: .new)) } == "invalid_status_transition")
         try await f.user("henry", .postMessage(thread: thread, message: text("Please send your timesheet")))

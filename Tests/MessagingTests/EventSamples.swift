@@ -74,6 +74,13 @@ enum EventSamples {
             BlobUploaded(
                 sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", size: 5, uploader: "c1")),
         .subjectDeclared(SubjectDeclared(subject: subject, parties: ["acme"], structures: ["acme-circle"])),
+        .threadAttributesChanged(
+            ThreadAttributesChanged(
+                thread: "t1", type: .task, priority: .urgent, importance: .high, category: "payroll",
+                participantsAdded: ["sup"], structuresAdded: [])),
+        .userUpdated(
+            UserUpdated(id: "c1", name: "Clara Client-Rossi", email: "clara.client@acme.example", roles: ["client", "manager"])),
+        .userDeactivated(UserDeactivated(id: "c2")),
     ]
 
     /// What each golden file in `Schemas/examples` must decode to, by file name without `.json`.
@@ -88,6 +95,8 @@ enum EventSamples {
             patch.messageTemplates = nil
             expected["settings.changed.v1"] = .settingsChanged(patch)
         }
+        // v2 of a status change only added a reason: v1 payloads decode unchanged.
+        expected["thread.status_changed.v1"] = expected["thread.status_changed.v2"]
         expected["message.posted.v1"] = .messagePosted(
             MessagePosted(
                 thread: "t1", number: 1, author: "c1", kind: .message, format: .plain,

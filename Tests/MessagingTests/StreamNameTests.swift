@@ -9,7 +9,7 @@ import Testing
             "tickets", "thread-t1", "thread-t1", "thread-t1", "thread-t1", "thread-t1", "thread-t1",
             "category-payroll", "thread-t1", "thread-t1", "thread-t1", "digest-c1", "digest-c1", "user-c1",
             "service-svc-archive", "blob-2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
-            "subject-contract-C-2024-0042",
+            "subject-contract-C-2024-0042", "thread-t1", "user-c1", "user-c2",
         ]
         #expect(EventSamples.all.map(\.stream) == expected)
     }
@@ -21,6 +21,7 @@ import Testing
                 "party.created", "user.created", "service.token_created", "structure.created",
                 "structure.member_added", "structure.member_removed", "category.created", "settings.changed",
                 "category.retention_set", "user.token_replaced", "service.token_revoked", "subject.declared",
+                "user.updated", "user.deactivated",
             ])
     }
 

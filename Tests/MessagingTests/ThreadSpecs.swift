@@ -181,7 +181,9 @@ import Testing
     @Test func messagesAreNumberedWithinTheThread() {
         Spec.given(w.directory + w.opened)
             .when(.postMessage(thread: w.thread, message: w.message("Answer")), by: .user(w.handler))
-            .then([w.post(2, by: w.handler, "Answer")])
+            .then([w.post(2, by: w.handler, "Answer"), w.status(.new, .open, .handlerAction)])
+            .when(.postMessage(thread: w.thread, message: w.message("More")), by: .user(w.client))
+            .then([w.post(3, by: w.client, "More")])
     }
 
     @Test func attachmentsAreRecordedAsMetadata() {
@@ -255,7 +257,7 @@ import Testing
         spec.when(.postMessage(thread: w.thread, message: w.message("Hi")), by: .user(w.client))
             .thenRefused(.threadBlocked(w.thread))
         spec.when(.postMessage(thread: w.thread, message: w.message("Hi")), by: .user(w.handler))
-            .then([w.post(2, by: w.handler, "Hi")])
+            .then([w.post(2, by: w.handler, "Hi"), w.status(.new, .open, .handlerAction)])
     }
 
     @Test func unblockingLetsOutsideUsersPostAgain() {
@@ -382,14 +384,14 @@ import Testing
 
     @Test func aHandlerTakesOwnership() {
         spec.when(.assignHandler(thread: w.thread, handler: w.handler), by: .user(w.handler))
-            .then([.handlerAssigned(HandlerAssigned(thread: w.thread, handler: w.handler))])
+            .then([.handlerAssigned(HandlerAssigned(thread: w.thread, handler: w.handler)), w.status(.new, .open, .handlerAction)])
             .when(.assignHandler(thread: w.thread, handler: w.handler), by: .user(w.handler))
             .then([])
     }
 
     @Test func aHandlerAssignsAnotherHandler() {
         spec.when(.assignHandler(thread: w.thread, handler: w.handler2), by: .user(w.handler))
-            .then([.handlerAssigned(HandlerAssigned(thread: w.thread, handler: w.handler2))])
+            .then([.handlerAssigned(HandlerAssigned(thread: w.thread, handler: w.handler2)), w.status(.new, .open, .handlerAction)])
     }
 
     @Test func onlyHoldersOfTheHandlerRolesAreAssigned() {
@@ -474,7 +476,7 @@ import Testing
         ]
         let spec = Spec.given(w.directory + payrollThread)
         spec.when(.assignHandler(thread: w.thread, handler: w.payroll), by: .user(w.payroll))
-            .then([.handlerAssigned(HandlerAssigned(thread: w.thread, handler: w.payroll))])
+            .then([.handlerAssigned(HandlerAssigned(thread: w.thread, handler: w.payroll)), w.status(.new, .open, .handlerAction)])
         // The default handlers do not see a thread of a category that names other roles.
         spec.when(.assignHandler(thread: w.thread, handler: w.handler), by: .user(w.handler))
             .thenRefused(.threadNotFound(w.thread))

@@ -5,10 +5,20 @@ import Foundation
 import Logging
 import Messaging
 
+/// `threadlog retention`: the purge run (its default), legal holds and categories' own periods.
 struct RetentionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retention",
-        abstract: "List (--dry-run) or purge the threads whose retention period is over.",
+        abstract: "Purge the threads whose retention period is over; place and release legal holds; set a category's period.",
+        subcommands: [RetentionRun.self, LegalHoldCommand.self, ReleaseHoldCommand.self, CategoryRetentionCommand.self],
+        defaultSubcommand: RetentionRun.self
+    )
+}
+
+struct RetentionRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "List (--dry-run) or purge the threads whose retention period is over (the default).",
         discussion: """
             A thread is kept for the retention period after its last activity (settings, or its category's \
             own), unless a legal hold keeps it. Purging appends thread.purged, deletes its attachments, erases \
@@ -55,6 +65,85 @@ struct RetentionCommand: AsyncParsableCommand {
                     + (report.compactionDeferred
                         ? "compaction deferred (another process has the data open; the service's daily run compacts)"
                         : report.compacted ? "log and views compacted" : "nothing to compact"))
+        }
+    }
+}
+
+/// Runs one administrator's command on the log, beside a running service if there is one (LMDB
+/// serialises the writers), and prints what it appended.
+private func runAsAdmin(_ command: Command, options: DataOptions, describe: (UInt64) -> String) async throws {
+    let data = try DataDirectory(options.directory, create: false)
+    let log = try LMDBEventStore.open(directory: data.log)
+    defer { log.close() }
+    let outcome: CommandOutcome
+    do {
+        outcome = try await CommandHandler(store: log).handle(command, actor: .admin)
+    } catch let error as DomainError {
+        throw ToolFailure(error.message)
+    }
+    print(outcome.events.isEmpty ? "nothing changed (already so)" : describe(outcome.position))
+}
+
+struct LegalHoldCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hold", abstract: "Place a legal hold on a thread: it is not purged until the hold is released.")
+
+    @OptionGroup var options: DataOptions
+
+    @Option(help: "The thread's id.")
+    var thread: String
+
+    @Option(help: "Why the thread is held (kept in the audit trail).")
+    var reason: String
+
+    func run() async throws {
+        try await runAsAdmin(.placeLegalHold(thread: ThreadID(thread), reason: reason), options: options) {
+            "legal hold placed on thread \(thread) at position \($0)"
+        }
+    }
+}
+
+struct ReleaseHoldCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "release", abstract: "Release a thread's legal hold: retention applies to it again.")
+
+    @OptionGroup var options: DataOptions
+
+    @Option(help: "The thread's id.")
+    var thread: String
+
+    func run() async throws {
+        try await runAsAdmin(.releaseLegalHold(thread: ThreadID(thread)), options: options) {
+            "legal hold on thread \(thread) released at position \($0)"
+        }
+    }
+}
+
+struct CategoryRetentionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "category", abstract: "Set a category's own retention period, or return it to the deployment's.")
+
+    @OptionGroup var options: DataOptions
+
+    @Option(help: "The category's id.")
+    var category: String
+
+    @Option(help: "Days after the last activity (1 to 36500).")
+    var days: Int?
+
+    @Flag(name: .customLong("deployment-default"), help: "Use the deployment's period again.")
+    var deploymentDefault = false
+
+    func validate() throws {
+        guard (days != nil) != deploymentDefault else {
+            throw ValidationError("give either --days N or --deployment-default")
+        }
+        if let days, !(1...36_500).contains(days) { throw ValidationError("--days must be from 1 to 36500") }
+    }
+
+    func run() async throws {
+        try await runAsAdmin(.setCategoryRetention(category: CategoryID(category), days: days), options: options) {
+            "category \(category) keeps threads \(days.map { "\($0) days" } ?? "as long as the deployment does") (position \($0))"
         }
     }
 }

@@ -69,7 +69,8 @@ public final class NotificationProjector: Service, Sendable {
                     break
                 case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
                     .structureCreated, .structureMemberAdded,
-                    .structureMemberRemoved, .categoryCreated, .settingsChanged, .categoryRetentionSet:
+                    .structureMemberRemoved, .categoryCreated, .settingsChanged, .categoryRetentionSet,
+                    .subjectDeclared, .userUpdated, .userDeactivated:
                     directory = Directory.evolve(directory, try recorded.decoded())
                     audience = nil
                     changedDirectory = true
@@ -78,7 +79,7 @@ public final class NotificationProjector: Service, Sendable {
                     if case .threadPurged(let e) = try recorded.decoded().event { purged.append(e.thread) }
                     continue
                 case .subjectClaimed, .ticketNumbered, .readMarkerMoved, .threadBlocked, .threadUnblocked,
-                    .legalHoldPlaced, .legalHoldReleased, .digestSent, .blobUploaded, .subjectDeclared:
+                    .legalHoldPlaced, .legalHoldReleased, .digestSent, .blobUploaded, .threadAttributesChanged:
                     continue
                 }
                 if audience == nil { audience = Audience(directory: directory) }
@@ -171,7 +172,8 @@ public final class NotificationProjector: Service, Sendable {
             .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
             .readMarkerMoved, .threadBlocked, .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced,
-            .legalHoldReleased, .threadPurged, .digestSent, .blobUploaded, .subjectDeclared:
+            .legalHoldReleased, .threadPurged, .digestSent, .blobUploaded, .subjectDeclared,
+            .threadAttributesChanged, .userUpdated, .userDeactivated:
             return []
         }
     }

@@ -96,7 +96,7 @@ enum NotificationRules {
             // grouped by what they would read: one mail per distinct rendering.
             var groups: [(subject: String, body: String, to: [String], cc: [String])] = []
             func add(_ user: UserID, asCc: Bool) {
-                guard let person = directory.users[user] else { return }
+                guard let person = directory.users[user], person.active else { return }
                 let context = context(occasion, reader: person, directory: directory, publicURL: publicURL)
                 let subject = render(rule.subjectTemplate, context, oneLine: true)
                 let body = render(rule.bodyTemplate, context)
@@ -217,7 +217,7 @@ enum NotificationRules {
     static func digestDraft(
         _ digest: DigestScheduled, threads: [ThreadState], directory: Directory, publicURL: String
     ) -> MailDraft? {
-        guard let user = directory.users[digest.user] else { return nil }
+        guard let user = directory.users[digest.user], user.active else { return nil }
         var context = MailContext()
         context.subject = digest.subject
         context.recipient = .init(name: user.name, email: user.email)
