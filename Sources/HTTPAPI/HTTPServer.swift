@@ -234,8 +234,10 @@ struct APIServer: Sendable {
         }
     }
 
-    /// Runs a command for the caller; the `Idempotency-Key` header becomes the command id (scoped to
-    /// the caller, so two callers' keys never collide).
+    /// Runs a command for the caller; the `Idempotency-Key` header becomes the command id, scoped to
+    /// the caller and the route (method and path): two callers' keys never collide, and a key reused
+    /// on another route is another command, not a replay of the first route's answer. The route and
+    /// key enter as a digest, so the id stays within the log's 255 bytes whatever the key.
     func execute(_ command: Command, caller: Caller, request: Request) async throws -> CommandOutcome {
         guard let actor = caller.actor else { throw APIError.unauthorized }
         var commandID: String?
@@ -243,7 +245,8 @@ struct APIServer: Sendable {
             guard (1...200).contains(key.utf8.count) else {
                 throw APIError.badRequest("invalid_idempotency_key", "An Idempotency-Key has 1 to 200 characters.")
             }
-            commandID = actor.recordedValue + " " + key
+            let scope = request.method.rawValue + " " + request.uri.path + "\n" + key
+            commandID = actor.recordedValue + " " + Tokens.hash(scope)
         }
         let start = ContinuousClock.now
         let outcome = try await handler.handle(command, actor: actor, commandID: commandID)

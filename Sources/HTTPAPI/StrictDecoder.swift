@@ -177,12 +177,18 @@ struct StrictDecoder: Decoder {
 
         func decode(_ type: String.Type) throws -> String {
             guard case .string(let value) = decoder.value else { throw decoder.mismatch(type) }
+            // Valid JSON (`\u0000`), but no text of a message, name or id has a NUL, and C-string
+            // readers of the log, mails and exports would cut the text there.
+            if value.utf8.contains(0) {
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: codingPath, debugDescription: "a string with a NUL character"))
+            }
             return value
         }
 
         func decode(_ type: Double.Type) throws -> Double {
             switch decoder.value {
-            case .number(let value): return value
+            case .number(let value): return value.doubleValue
             case .integer(let value): return Double(value)
             default: throw decoder.mismatch(type)
             }
@@ -194,7 +200,8 @@ struct StrictDecoder: Decoder {
             let wide: Int64
             switch decoder.value {
             case .integer(let value): wide = value
-            case .number(let value) where value.rounded() == value && abs(value) < 9.0e18: wide = Int64(value)
+            case .number(let number) where number.doubleValue.rounded() == number.doubleValue && abs(number.doubleValue) < 9.0e18:
+                wide = Int64(number.doubleValue)
             default: throw decoder.mismatch(type)
             }
             guard let value = T(exactly: wide) else {

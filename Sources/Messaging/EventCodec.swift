@@ -49,14 +49,16 @@ public enum EventCodec {
         do {
             var bytes = Data(data)
             if schemaVersion < latest {
-                var json = try JSONDecoder().decode(JSONValue.self, from: bytes)
+                // This module's reader and writer, not Foundation's: numbers keep the form they were
+                // stored in (`1.0` stays `1.0`) through the rewrite.
+                var json = try JSONValue(parsing: data)
                 for version in schemaVersion..<latest {
                     guard let step = Upcasters.step(eventType, from: version) else {
                         throw EventCodingError.unsupportedVersion(type, schemaVersion: version)
                     }
                     json = step(json)
                 }
-                bytes = try encoder.encode(json)
+                bytes = Data(json.serialized())
             }
             return try decodePayload(eventType, from: bytes)
         } catch let error as EventCodingError {

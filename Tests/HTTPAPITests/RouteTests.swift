@@ -403,6 +403,27 @@ struct RouteTests {
                 .post, path, token: cast.ann, body: #"{"body":"mine"}"#, headers: ["Idempotency-Key": "k-1"])
             #expect(other.status == 201)
             #expect(try h.lastPosition() == position + 1)
+            // The key is scoped to the route too: the same caller's key on another route (another
+            // method, or another path) is another command, not a replay of the first answer.
+            let opened = try await h.call(
+                .post, "/v1/threads", token: cast.bob, body: #"{"subject":{"kind":"request","ref":"idem-1"},"title":"Other route"}"#,
+                headers: ["Idempotency-Key": "k-1"])
+            #expect(opened.status == 201, "\(opened.text)")
+            #expect(opened.json["id"] as? String != first.json["id"] as? String)
+            #expect(try h.lastPosition() > position + 1)
+            let afterOpen = try h.lastPosition()
+            let newThread = try #require(opened.json["id"] as? String)
+            let elsewhere = try await h.call(
+                .post, "/v1/threads/\(newThread)/messages", token: cast.bob, body: #"{"body":"once"}"#,
+                headers: ["Idempotency-Key": "k-1"])
+            #expect(elsewhere.status == 201)
+            #expect(elsewhere.json["id"] as? String != first.json["id"] as? String)
+            #expect(try h.lastPosition() == afterOpen + 1)
+            // A long key with the longest caller id still fits the log's command id.
+            let longKey = String(repeating: "k", count: 200)
+            let long = try await h.call(
+                .post, path, token: cast.bob, body: #"{"body":"long key"}"#, headers: ["Idempotency-Key": longKey])
+            #expect(long.status == 201, "\(long.text)")
         }
     }
 
