@@ -3,7 +3,7 @@
 public struct EventLogError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
-            case missing, foreign, newerFormat, corrupt, storage, invalidArgument, closed, readOnly
+            case missing, foreign, newerFormat, corrupt, storage, invalidArgument, closed, readOnly, locked
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -18,6 +18,8 @@ public struct EventLogError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let corrupt = Code(.corrupt)
         /// LMDB or the file system failed.
         public static let storage = Code(.storage)
+        /// Another process holds what this one needs alone (a second service on one data directory).
+        public static let locked = Code(.locked)
         /// The request itself is malformed (empty stream name, oversized field, …).
         public static let invalidArgument = Code(.invalidArgument)
         /// The log was closed.
