@@ -458,17 +458,29 @@ extension ReadModels: Service {
         }
         await cancelWhenGracefulShutdown {
             let lane = BlockingLane(label: "threadlog.views")
-            do {
-                while !Task.isCancelled {
+            // A failed batch (a full disk, say) is retried every second: logged when it starts and ends.
+            var failing: String?
+            following: while !Task.isCancelled {
+                do {
                     let started = ContinuousClock.now
                     let reached = try await lane.run { try self.catchUp() }
+                    if failing != nil {
+                        self.logger.notice("projection resumed", metadata: ["position": "\(reached)"])
+                        failing = nil
+                    }
                     try await self.log.waitForAppend(after: reached)
                     await self.pacer.pause(since: started)
+                } catch is CancellationError {
+                    break following
+                } catch let error as EventLogError where error.code == .closed {
+                    return
+                } catch {
+                    if failing != "\(error)" {
+                        self.logger.error("projection failed; retrying every second", metadata: ["error": "\(error)"])
+                        failing = "\(error)"
+                    }
+                    try? await Task.sleep(for: .seconds(1))
                 }
-            } catch is CancellationError {
-            } catch {
-                self.logger.error("projection stopped", metadata: ["error": "\(error)"])
-                return
             }
             // Stopping: whatever the pacing held back is applied, so the views stop at the log's head.
             do {

@@ -36,7 +36,8 @@ public struct DataDirectory: Sendable, Hashable {
         guard isDir.boolValue else { throw EventLogError(.foreign, "\(root) is a file, not a Threadlog data directory") }
         if fm.fileExists(atPath: log + "/data.mdb") { return }
         let contents = (try? fm.contentsOfDirectory(atPath: root)) ?? []
-        let foreign = contents.filter { $0 != "log" && !$0.hasPrefix(".") }
+        // `serve.lock` may precede the log: a service that stopped before creating it left the lock file.
+        let foreign = contents.filter { $0 != "log" && $0 != "serve.lock" && !$0.hasPrefix(".") }
         guard foreign.isEmpty else {
             throw EventLogError(.foreign, "\(root) is not a Threadlog data directory (it holds other files and no log)")
         }

@@ -3,7 +3,7 @@
 public struct EventLogError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
-            case missing, foreign, newerFormat, corrupt, storage, invalidArgument, closed, readOnly
+            case missing, foreign, newerFormat, corrupt, storage, storageFull, invalidArgument, closed, readOnly, locked
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -18,6 +18,11 @@ public struct EventLogError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let corrupt = Code(.corrupt)
         /// LMDB or the file system failed.
         public static let storage = Code(.storage)
+        /// The disk (or the memory map) holding the store is full: nothing was written; retry once
+        /// space returns.
+        public static let storageFull = Code(.storageFull)
+        /// Another process holds what this one needs alone (a second service on one data directory).
+        public static let locked = Code(.locked)
         /// The request itself is malformed (empty stream name, oversized field, …).
         public static let invalidArgument = Code(.invalidArgument)
         /// The log was closed.
@@ -42,5 +47,14 @@ public struct EventLogError: Error, Sendable, Hashable, CustomStringConvertible 
 extension EventLogError {
     init(_ failure: LMDBFailure) {
         self.init(.storage, failure.description)
+    }
+
+    /// A failure of the store at `path`, naming a full disk as such.
+    init(_ failure: LMDBFailure, path: String) {
+        if failure.isDiskFull(path: path) {
+            self.init(.storageFull, "the disk holding \(path) is full (\(failure))")
+        } else {
+            self.init(failure)
+        }
     }
 }

@@ -15,6 +15,12 @@ struct LMDBFailure: Error, CustomStringConvertible {
     var operation: String
 
     var isMapFull: Bool { rc == MDB_MAP_FULL || rc == MDB_TXN_FULL }
+    /// The file system refused to grow the file. LMDB reports a write cut short by a full disk as EIO,
+    /// so an EIO counts as full when the file system has next to nothing left.
+    func isDiskFull(path: String) -> Bool {
+        if rc == ENOSPC || rc == EDQUOT { return true }
+        return rc == EIO && (availableBytes(path) ?? Int.max) < 1 << 20
+    }
     var isMapResized: Bool { rc == MDB_MAP_RESIZED }
 
     var description: String {
@@ -260,6 +266,20 @@ struct LMDBTransaction: ~Copyable {
         try lmdbCheck(mdb_stat(handle, db.dbi, &stat), "mdb_stat")
         return stat.ms_entries
     }
+}
+
+/// Bytes an unprivileged writer may still use on the file system holding `path`; `nil` when unknown.
+func availableBytes(_ path: String) -> Int? {
+    var info = statvfs()
+    guard statvfs(path, &info) == 0 else { return nil }
+    return Int(info.f_bavail) * Int(info.f_frsize)
+}
+
+/// The size of the file system holding `path`; `nil` when unknown.
+func fileSystemBytes(_ path: String) -> Int? {
+    var info = statvfs()
+    guard statvfs(path, &info) == 0 else { return nil }
+    return Int(info.f_blocks) * Int(info.f_frsize)
 }
 
 /// Errors from LMDB that mean "this file is not an LMDB environment we can read".

@@ -13,11 +13,26 @@ public struct EventLogOptions: Sendable {
     /// Fewer, larger commits cost far less per append (each commit writes pages and waits for two
     /// flushes); a quiet log is never delayed.
     public var gatherDelay: Duration = .milliseconds(1)
+    /// Appends are refused (`storageFull`) while the file system holding the log has less than this
+    /// free, so that the read models and the outbox beside it can still write what the log already
+    /// holds. `nil`: 1/64 of the file system, at least 256 KiB and at most 64 MiB; 0: no reserve.
+    public var diskReserve: Int? = nil
 
-    public init(initialMapSize: Int = 256 << 20, maxGroupEvents: Int = 8192, gatherDelay: Duration = .milliseconds(1)) {
+    public init(
+        initialMapSize: Int = 256 << 20, maxGroupEvents: Int = 8192, gatherDelay: Duration = .milliseconds(1),
+        diskReserve: Int? = nil
+    ) {
         self.initialMapSize = initialMapSize
         self.maxGroupEvents = maxGroupEvents
         self.gatherDelay = gatherDelay
+        self.diskReserve = diskReserve
+    }
+
+    /// The reserve in bytes for a log at `path`.
+    func reserve(at path: String) -> Int {
+        if let diskReserve { return max(0, diskReserve) }
+        guard let size = fileSystemBytes(path) else { return 0 }
+        return min(max(size / 64, 256 << 10), 64 << 20)
     }
 }
 
@@ -52,6 +67,11 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
     let notifier: CommitNotifier
     let committer: Committer?
     let logger: Logger
+    /// Bytes the file system must keep free for an append to be taken (see `EventLogOptions.diskReserve`).
+    private let reserve: Int
+    /// Whether the last commit failed for a full disk: the condition is logged when it starts and ends,
+    /// not per append.
+    private let diskFull = Mutex(false)
     public let path: String
 
     /// Opens the log in `directory` for appending, creating it when absent.
@@ -99,6 +119,7 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
             throw EventLogError(error)
         }
         envRef = Mutex(env)
+        reserve = readOnly ? 0 : options.reserve(at: directory)
         // A reader on read-only media goes without; it then cannot hold back a compaction it would notice.
         processLock = readOnly ? try? ProcessLock(path: directory + ".lock") : try ProcessLock(path: directory + ".lock")
         (events, streams, commands, meta) = try Self.openTables(env, directory: directory, readOnly: readOnly)
@@ -235,6 +256,12 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
 
     private func commitGroupLocked(_ requests: [AppendRequest]) -> (outcomes: [Result<AppendResult, any Error>], head: UInt64) {
         let env = self.env
+        if reserve > 0, let available = availableBytes(path), available < reserve {
+            let fault = EventLogError(
+                .storageFull, "the disk holding \(path) is full (\(available) bytes free, \(reserve) kept in reserve)")
+            noteDiskFull(true, fault)
+            return (requests.map { _ in .failure(fault) }, notifier.head)
+        }
         while true {
             var outcomes: [Result<AppendResult, any Error>] = []
             outcomes.reserveCapacity(requests.count)
@@ -258,6 +285,7 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
                     }
                     return working.position
                 }
+                noteDiskFull(false, nil)
                 return (outcomes, position)
             } catch let failure as LMDBFailure where failure.isMapFull {
                 let newSize = env.mapSize * 2
@@ -265,14 +293,37 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
                 do {
                     try env.setMapSize(newSize)
                 } catch {
-                    let fault = EventLogError(.storage, "cannot grow the event log's map: \(error)")
+                    // The address space is exhausted: as good as a full disk, and it may pass as well.
+                    let fault = EventLogError(.storageFull, "cannot grow the event log's map: \(error)")
+                    noteDiskFull(true, fault)
                     return (requests.map { _ in .failure(fault) }, notifier.head)
                 }
             } catch {
-                logger.error("event log commit failed", metadata: ["error": "\(error)"])
-                let fault = (error as? LMDBFailure).map(EventLogError.init) ?? error
+                // LMDB aborted the transaction: nothing of the group was written and the next one starts afresh.
+                let fault = (error as? LMDBFailure).map { EventLogError($0, path: path) } ?? error
+                if let fault = fault as? EventLogError, fault.code == .storageFull {
+                    noteDiskFull(true, fault)
+                } else {
+                    logger.error("event log commit failed", metadata: ["error": "\(error)"])
+                }
                 return (requests.map { _ in .failure(fault) }, notifier.head)
             }
+        }
+    }
+
+    /// Logs when appends start failing for a full disk, and when they succeed again.
+    private func noteDiskFull(_ full: Bool, _ fault: EventLogError?) {
+        let changed = diskFull.withLock { state in
+            defer { state = full }
+            return state != full
+        }
+        guard changed else { return }
+        if full {
+            logger.error(
+                "disk full: appends are refused until space returns; reads go on",
+                metadata: ["path": "\(path)", "error": "\(fault?.message ?? "")"])
+        } else {
+            logger.notice("disk space returned: appends are taken again", metadata: ["path": "\(path)"])
         }
     }
 

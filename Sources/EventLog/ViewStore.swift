@@ -97,7 +97,7 @@ public final class ViewStore: @unchecked Sendable {
                     logger.info("views map full; growing", metadata: ["size": "\(size)"])
                     try mapFailure { try current.env.setMapSize(size) }
                 } catch let failure as LMDBFailure {
-                    throw EventLogError(failure)
+                    throw EventLogError(failure, path: path)
                 }
             }
         }

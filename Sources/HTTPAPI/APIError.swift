@@ -30,6 +30,12 @@ struct APIError: Error, Sendable {
 
     static let notFound = APIError(status: .notFound, code: "not_found", message: "There is no such resource.")
 
+    /// The disk holding the data is full: nothing was written, reads go on; retry once space is freed.
+    static let storageFull = APIError(
+        status: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), code: "storage_full",
+        message: "The service's disk is full; nothing was written. Retry once space is freed.",
+        headers: [.retryAfter: "30"])
+
     static func bodyTooLarge(_ limit: Int) -> APIError {
         APIError(
             status: .contentTooLarge, code: "body_too_large", message: "The request body exceeds \(limit) bytes.")
@@ -73,6 +79,10 @@ extension APIError {
                 headers: [.retryAfter: "1"])
         case let error as InvalidQuery:
             return .unprocessable("invalid_parameter", error.message)
+        case let error as EventLogError where error.code == .storageFull:
+            return .storageFull
+        case let error as BlobError where error.isDiskFull:
+            return .storageFull
         case let error as EventLogError where error.code == .closed:
             return APIError(status: .serviceUnavailable, code: "shutting_down", message: "The service is stopping.")
         default:

@@ -49,7 +49,7 @@ struct BlobStore: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temporary = root + "/tmp/" + UUID().uuidString
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else { throw BlobError("cannot create \(temporary): errno \(errno)") }
+        guard fd >= 0 else { throw BlobError("cannot create \(temporary): errno \(errno)", errno: errno) }
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -58,7 +58,7 @@ struct BlobStore: Sendable {
                 let code = errno
                 close(fd)
                 unlink(temporary)
-                throw BlobError("cannot write \(temporary): errno \(code)")
+                throw BlobError("cannot write \(temporary): errno \(code)", errno: code)
             }
             offset += written
         }
@@ -66,7 +66,7 @@ struct BlobStore: Sendable {
             let code = errno
             close(fd)
             unlink(temporary)
-            throw BlobError("cannot sync \(temporary): errno \(code)")
+            throw BlobError("cannot sync \(temporary): errno \(code)", errno: code)
         }
         close(fd)
         guard rename(temporary, final) == 0 else {
@@ -86,7 +86,13 @@ struct BlobStore: Sendable {
 
 struct BlobError: Error, CustomStringConvertible {
     var description: String
+    /// The write failed for want of space (answered 507 `storage_full`).
+    var isDiskFull = false
     init(_ description: String) { self.description = description }
+    init(_ description: String, errno code: Int32) {
+        self.description = description
+        isDiskFull = code == ENOSPC || code == EDQUOT
+    }
 }
 
 /// Who may use each blob, folded from the log on demand (every look first reads what the log gained

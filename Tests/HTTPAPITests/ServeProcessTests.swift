@@ -16,13 +16,17 @@ final class ServeProcess: Sendable {
     let process: Process
     let port: Int
     private let output: OutputBox
+    private let errors: OutputBox
 
     var stdout: String { output.text.withLock { $0 } }
+    /// What the service logged (at `LOG_LEVEL`, warning unless the test sets it).
+    var stderr: String { errors.text.withLock { $0 } }
 
-    private init(process: Process, port: Int, output: OutputBox) {
+    private init(process: Process, port: Int, output: OutputBox, errors: OutputBox) {
         self.process = process
         self.port = port
         self.output = output
+        self.errors = errors
     }
 
     static func start(data: String, environment extra: [String: String] = [:]) throws -> ServeProcess {
@@ -34,16 +38,19 @@ final class ServeProcess: Sendable {
         for (key, value) in extra { environment[key] = value }
         process.environment = environment
         let pipe = Pipe()
+        let errorPipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errorPipe
         try process.run()
         let box = OutputBox()
-        let reader = pipe.fileHandleForReading
-        Thread.detachNewThread {
-            while true {
-                let data = reader.availableData
-                if data.isEmpty { break }
-                box.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+        let errors = OutputBox()
+        for (reader, target) in [(pipe.fileHandleForReading, box), (errorPipe.fileHandleForReading, errors)] {
+            Thread.detachNewThread {
+                while true {
+                    let data = reader.availableData
+                    if data.isEmpty { break }
+                    target.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+                }
             }
         }
         let deadline = Date().addingTimeInterval(20)
@@ -52,7 +59,7 @@ final class ServeProcess: Sendable {
             if let range = text.range(of: "listening on http://127.0.0.1:"),
                 let port = Int(text[range.upperBound...].prefix { $0.isNumber })
             {
-                return ServeProcess(process: process, port: port, output: box)
+                return ServeProcess(process: process, port: port, output: box, errors: errors)
             }
             if !process.isRunning { break }
             Thread.sleep(forTimeInterval: 0.02)

@@ -54,6 +54,9 @@ struct Serve: AsyncParsableCommand {
         }
 
         let data = try DataDirectory(options.directory, create: true)
+        // Before anything is opened or bound: a second service on the directory stops here.
+        let serviceLock = try ServiceLock(dataDirectory: data.root)
+        defer { withExtendedLifetime(serviceLock) {} }
         let store = try LMDBEventStore.open(directory: data.log, options: logOptions, logger: logger)
         let adminTokenHash: String
         do {

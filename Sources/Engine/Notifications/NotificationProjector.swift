@@ -234,16 +234,25 @@ public final class NotificationProjector: Service, Sendable {
         await cancelWhenGracefulShutdown {
             let lane = BlockingLane(label: "threadlog.notifications")
             let pacer = CommitPacer(interval: self.configuration.commitInterval)
+            // Logged when failures start (or change) and end, not every second while they last.
+            var failing: String?
             following: while !Task.isCancelled {
                 do {
                     let started = ContinuousClock.now
                     let reached = try await lane.run { try self.catchUp() }
+                    if failing != nil {
+                        self.logger.notice("deriving notifications resumed", metadata: ["position": "\(reached)"])
+                        failing = nil
+                    }
                     try await self.log.waitForAppend(after: reached)
                     await pacer.pause(since: started)
                 } catch is CancellationError {
                     break following
                 } catch {
-                    self.logger.error("deriving notifications failed; retrying", metadata: ["error": "\(error)"])
+                    if failing != "\(error)" {
+                        self.logger.error("deriving notifications failed; retrying", metadata: ["error": "\(error)"])
+                        failing = "\(error)"
+                    }
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
