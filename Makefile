@@ -3,7 +3,7 @@ SWIFT ?= swift
 DATA ?= ./data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench bench-deps build release deps format clean crash-test install
+.PHONY: run test test-deps bench bench-deps build release deps format clean crash-test install fuzz
 
 # Installs the system packages the build needs when they are missing (Debian/Ubuntu).
 deps:
@@ -14,6 +14,14 @@ deps:
 	@python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
 	@# A real SMTP server (aiosmtpd) for the mail tests, in a virtual environment of the checkout.
 	@[ -x .venv/bin/aiosmtpd ] || { python3 -m venv .venv && .venv/bin/pip install -q aiosmtpd jsonschema; }
+
+# PostgreSQL for the tests of the PostgreSQL log (Tests/with-postgres.sh starts a throwaway cluster);
+# `make run` does not need it.
+test-deps: deps
+	@if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then \
+		echo "installing postgresql-15"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql-15 >/dev/null; \
+	fi
 
 # The load generator of the HTTP benchmark.
 bench-deps: deps
@@ -35,8 +43,9 @@ install: release
 run: release
 	$(SWIFT) run -c release threadlog serve --data $(DATA)
 
-test: deps
-	$(SWIFT) test --disable-xctest
+# The tests run beside a throwaway PostgreSQL cluster, stopped when they end (passed or not).
+test: test-deps
+	./Tests/with-postgres.sh $(SWIFT) test --disable-xctest
 
 # 100 kill -9 cycles of serve under 16 posting clients (make test runs 3).
 crash-test: deps

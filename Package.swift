@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The LMDB C library, found through pkg-config; nothing but a module map and a shim header.
@@ -38,6 +39,15 @@ let package = Package(
             dependencies: [
                 "CLMDB",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The same log on PostgreSQL, for several nodes on one database. The only importer of PostgresNIO.
+        .target(
+            name: "PostgresEventLog",
+            dependencies: [
+                "EventLog",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -86,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "threadlog",
             dependencies: [
-                "EventLog", "Messaging", "Projections", "Engine", "HTTPAPI",
+                "EventLog", "PostgresEventLog", "Messaging", "Projections", "Engine", "HTTPAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,7 +113,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "EventLogTests",
-            dependencies: ["EventLog", "TestSupport", "threadlog-probe", "threadlog"]
+            dependencies: ["EventLog", "PostgresEventLog", "TestSupport", "threadlog-probe", "threadlog"]
         ),
         .testTarget(
             name: "EngineTests",
@@ -128,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
-                "HTTPAPI", "Engine", "EventLog", "Messaging", "TestSupport", "threadlog",
+                "HTTPAPI", "Engine", "EventLog", "Messaging", "PostgresEventLog", "TestSupport", "threadlog",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -3,6 +3,7 @@ import Engine
 import EventLog
 import Messaging
 import Foundation
+import PostgresEventLog
 
 struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,6 +19,8 @@ struct Replay: AsyncParsableCommand {
     }
 
     @OptionGroup var options: DataOptions
+
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: "Only the events of this stream.")
     var stream: String?
@@ -44,12 +47,17 @@ struct Replay: AsyncParsableCommand {
         }
         if let to, to < from { throw ValidationError("--to (\(to)) is before --from (\(from))") }
         if verify && stream != nil { throw ValidationError("--verify checks the whole log; drop --stream") }
+        try storeOptions.validate(data: options)
     }
 
     func run() async throws {
-        let log = try options.openLog()
+        let log = try storeOptions.openLog(data: options)
         defer { log.close() }
-        if verify { return try runVerify(log) }
+        if verify {
+            if let postgres = log as? PostgresEventStore { return try runVerify(postgres) }
+            guard let lmdb = log as? LMDBEventStore else { throw ToolFailure("this log cannot be verified") }
+            return try runVerify(lmdb)
+        }
         if let asOf, let stream, let millis = ISOTime.parse(asOf) {
             let engine = CommandHandler(store: log)
             guard let state = try engine.threadState(ThreadID(String(stream.dropFirst("thread-".count))), asOfMillis: millis) else {
@@ -76,13 +84,21 @@ struct Replay: AsyncParsableCommand {
             for event in try log.readStream(stream, fromVersion: max(from, 1), limit: limit) { emit(event) }
         } else {
             let last = to ?? UInt64.max
-            try log.forEach(from: max(from, 1)) { event in
+            try log.forEachEvent(from: max(from, 1)) { event in
                 guard event.position <= last else { return false }
                 emit(event)
                 return true
             }
         }
         out.flush()
+    }
+
+    private func runVerify(_ log: PostgresEventStore) throws {
+        let started = Date()
+        let report = try log.verify()
+        if let fault = report.fault { throw ToolFailure("verify failed at \(fault)") }
+        let seconds = Date().timeIntervalSince(started)
+        print("verify: ok, \(report.checked) events in \(report.streams) streams, chain intact (\(String(format: "%.2f", seconds)) s)")
     }
 
     private func runVerify(_ log: LMDBEventStore) throws {

@@ -4,6 +4,7 @@ import EventLog
 import Foundation
 import HTTPAPI
 import Logging
+import PostgresEventLog
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,6 +19,8 @@ struct Serve: AsyncParsableCommand {
     )
 
     @OptionGroup var options: DataOptions
+
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: "The address to listen on (default: $THREADLOG_HOST or 127.0.0.1).")
     var host: String?
@@ -53,11 +56,22 @@ struct Serve: AsyncParsableCommand {
             logOptions.gatherDelay = .microseconds(microseconds)
         }
 
-        let data = try DataDirectory(options.directory, create: true)
+        // With a store URL the log is on PostgreSQL; the views, blobs and admin token stay in the directory,
+        // which then holds no log of its own.
+        let storeURL = storeOptions.store ?? environment["THREADLOG_STORE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        let data =
+            storeURL != nil && FileManager.default.fileExists(atPath: options.directory + "/views/data.mdb")
+            ? DataDirectory(unchecked: options.directory) : try DataDirectory(options.directory, create: true)
         // Before anything is opened or bound: a second service on the directory stops here.
         let serviceLock = try ServiceLock(dataDirectory: data.root)
         defer { withExtendedLifetime(serviceLock) {} }
-        let store = try LMDBEventStore.open(directory: data.log, options: logOptions, logger: logger)
+        let store: any EventStore
+        if let url = storeURL {
+            store = try PostgresEventStore.open(
+                url: url, options: PostgresEventLogOptions(gatherDelay: logOptions.gatherDelay), logger: logger)
+        } else {
+            store = try LMDBEventStore.open(directory: data.log, options: logOptions, logger: logger)
+        }
         let adminTokenHash: String
         do {
             adminTokenHash = try Self.adminTokenHash(data: data, environment: environment)
@@ -91,7 +105,7 @@ struct Serve: AsyncParsableCommand {
     /// folds threads from the log instead.) One `ViewStore` serves them all: LMDB allows one handle on an
     /// environment per process.
     static func makeReadSide(
-        store: LMDBEventStore, handler: CommandHandler, data: DataDirectory, environment: [String: String],
+        store: any EventStore, handler: CommandHandler, data: DataDirectory, environment: [String: String],
         logger: Logger
     ) throws -> ReadSide {
         let views = try ViewStore.open(directory: data.views)
@@ -104,10 +118,15 @@ struct Serve: AsyncParsableCommand {
         let notifications = try NotificationServices.make(
             log: store, views: views, readModels: models, handler: handler, environment: environment, logger: logger)
         let outbox = try NotificationServices.projector(log: store, views: views, environment: environment, logger: logger)
-        let retention = Retention(
-            log: store, models: models, handler: handler, data: data, logger: logger,
-            beforeCompaction: { try outbox.catchUp() })
-        return ReadSide.projected(models).adding(notifications + [RetentionService(retention: retention)])
+        var services = notifications
+        // Retention erases payloads in place, which only the LMDB log does so far.
+        if let lmdb = store as? LMDBEventStore {
+            let retention = Retention(
+                log: lmdb, models: models, handler: handler, data: data, logger: logger,
+                beforeCompaction: { try outbox.catchUp() })
+            services.append(RetentionService(retention: retention))
+        }
+        return ReadSide.projected(models).adding(services)
             .reporting("notifications", lag: { try outbox.lag() })
     }
 

@@ -15,6 +15,8 @@ struct Tail: AsyncParsableCommand {
 
     @OptionGroup var options: DataOptions
 
+    @OptionGroup var storeOptions: StoreOptions
+
     @Option(help: "The base URL of a running service, e.g. http://127.0.0.1:8080 (instead of --data).")
     var url: String?
 
@@ -32,6 +34,8 @@ struct Tail: AsyncParsableCommand {
 
     func validate() throws {
         if url != nil && options.data != nil { throw ValidationError("give either --data or --url, not both") }
+        if url != nil && storeOptions.store != nil { throw ValidationError("give either --store or --url, not both") }
+        try storeOptions.validate(data: options)
         if url != nil && token == nil { throw ValidationError("--url needs --token") }
         if url == nil && token != nil { throw ValidationError("--token goes with --url") }
     }
@@ -41,7 +45,7 @@ struct Tail: AsyncParsableCommand {
             try runRemote(url: url, token: token)
             return
         }
-        let log = try options.openLog()
+        let log = try storeOptions.openLog(data: options)
         defer { log.close() }
         let types = Set(type)
         var out = StandardOutput()
@@ -55,7 +59,7 @@ struct Tail: AsyncParsableCommand {
             out.write(line)
         }
         if !follow {
-            try log.forEach(from: max(from, 1)) { event in
+            try log.forEachEvent(from: max(from, 1)) { event in
                 emit(event)
                 return true
             }

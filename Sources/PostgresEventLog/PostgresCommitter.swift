@@ -1,0 +1,257 @@
+import EventLog
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// The store's writer thread: takes every append queued since its last commit and commits them in one
+/// transaction on its own connection (group commit), as the LMDB log's committer does. Waiting for
+/// the server blocks only this thread.
+///
+/// `@unchecked Sendable`: the queue is behind a `Mutex`; the semaphores are used by `start`, `enqueue`
+/// and `close`, which are thread-safe.
+final class PostgresCommitter: @unchecked Sendable {
+    struct Pending: Sendable {
+        let request: AppendRequest
+        let continuation: CheckedContinuation<AppendResult, any Error>
+
+        var eventCount: Int { request.writes.reduce(0) { $0 + $1.events.count } }
+    }
+
+    private struct Queue {
+        var pending: [Pending] = []
+        var closed = false
+    }
+
+    private let queue = Mutex(Queue())
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let started = Mutex(false)
+    private let options: PostgresEventLogOptions
+
+    init(options: PostgresEventLogOptions) {
+        self.options = options
+    }
+
+    /// Appends that must have queued up during a commit for the writer to gather more before the next.
+    static let busyAppends = 4
+
+    func start(store: PostgresEventStore) {
+        started.withLock { $0 = true }
+        let thread = Thread { [self] in
+            try? "threadlog.pglog".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+            run(store: store)
+            finished.signal()
+        }
+        thread.start()
+    }
+
+    func enqueue(_ pending: Pending) {
+        let accepted = queue.withLock { queue in
+            guard !queue.closed else { return false }
+            queue.pending.append(pending)
+            return true
+        }
+        if accepted {
+            wake.signal()
+        } else {
+            pending.continuation.resume(throwing: EventLogError(.closed, "the event log is closed"))
+        }
+    }
+
+    /// Commits what is queued, then stops the thread.
+    func close() {
+        let wasOpen = queue.withLock { queue in
+            defer { queue.closed = true }
+            return !queue.closed
+        }
+        guard wasOpen, started.withLock({ $0 }) else { return }
+        wake.signal()
+        finished.wait()
+    }
+
+    private func run(store: PostgresEventStore) {
+        var connection: PostgresConnection?
+        defer { connection?.closeAndWait() }
+        let poll = DispatchTimeInterval.milliseconds(Int(options.pollInterval / .milliseconds(1)))
+        while true {
+            if wake.wait(timeout: .now() + poll) == .timedOut {
+                store.pollHead()
+                continue
+            }
+            while true {
+                let (group, closed) = takeGroup()
+                if group.isEmpty {
+                    if closed { return }
+                    break
+                }
+                let (outcomes, head) = store.commitGroup(group.map(\.request), connection: &connection)
+                // Publish before resuming callers: a caller that reads right after its append sees it.
+                store.waiters.publish(head, groupSize: group.count)
+                for (pending, outcome) in zip(group, outcomes) {
+                    pending.continuation.resume(with: outcome)
+                }
+                gatherWhileBusy()
+            }
+        }
+    }
+
+    /// After a busy commit, sleeps `gatherDelay` so the next commit carries more appends.
+    private func gatherWhileBusy() {
+        let seconds = options.gatherDelay / .seconds(1)
+        guard seconds > 0, queue.withLock({ $0.pending.count >= Self.busyAppends && !$0.closed }) else { return }
+        Thread.sleep(forTimeInterval: seconds)
+    }
+
+    /// Everything queued, up to `maxGroupEvents` events (but always at least one append).
+    private func takeGroup() -> ([Pending], Bool) {
+        queue.withLock { queue in
+            var count = 0
+            var taken = 0
+            for pending in queue.pending {
+                let events = pending.eventCount
+                if taken > 0 && count + events > options.maxGroupEvents { break }
+                count += events
+                taken += 1
+            }
+            let group = Array(queue.pending.prefix(taken))
+            queue.pending.removeFirst(taken)
+            return (group, queue.closed)
+        }
+    }
+}
+
+/// Tails waiting for the log to grow; woken by this store's commits, by notifications of other nodes'
+/// commits and by the writer's poll of the head.
+final class AppendWaiters: Sendable {
+    private struct State {
+        var head: UInt64
+        var closed = false
+        var nextID = 0
+        var waiters: [Int: (UInt64, CheckedContinuation<Void, any Error>)] = [:]
+        var cancelled: Set<Int> = []
+        var commits: UInt64 = 0
+        var appends: UInt64 = 0
+    }
+
+    private let state: Mutex<State>
+
+    init(head: UInt64) {
+        state = Mutex(State(head: head))
+    }
+
+    var head: UInt64 { state.withLock { $0.head } }
+    var hasWaiters: Bool { state.withLock { !$0.waiters.isEmpty } }
+    var groupStatistics: (commits: UInt64, appends: UInt64) { state.withLock { ($0.commits, $0.appends) } }
+
+    /// Announces that the log reaches `head`; `groupSize` appends of this store's writer made it (0 for
+    /// what another node appended).
+    func publish(_ head: UInt64, groupSize: Int) {
+        let ready: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+            state.head = max(state.head, head)
+            if groupSize > 0 {
+                state.commits += 1
+                state.appends += UInt64(groupSize)
+            }
+            let due = state.waiters.filter { $0.value.0 < state.head }
+            for id in due.keys { state.waiters.removeValue(forKey: id) }
+            return due.values.map(\.1)
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    func close() {
+        let all: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+            state.closed = true
+            defer { state.waiters.removeAll() }
+            return state.waiters.values.map(\.1)
+        }
+        for continuation in all { continuation.resume(throwing: EventLogError(.closed, "the event log is closed")) }
+    }
+
+    /// Returns once the log is known to reach beyond `position`; throws `CancellationError` when the
+    /// task is cancelled and `EventLogError.closed` when the store closes.
+    func wait(beyond position: UInt64) async throws {
+        let id = state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                enum Action { case wait, resume, cancel, closed }
+                let action: Action = state.withLock { state in
+                    if state.cancelled.remove(id) != nil { return .cancel }
+                    if state.head > position { return .resume }
+                    if state.closed { return .closed }
+                    state.waiters[id] = (position, continuation)
+                    return .wait
+                }
+                switch action {
+                case .wait: break
+                case .resume: continuation.resume()
+                case .cancel: continuation.resume(throwing: CancellationError())
+                case .closed: continuation.resume(throwing: EventLogError(.closed, "the event log is closed"))
+                }
+            }
+        } onCancel: {
+            let waiting = state.withLock { state in
+                if let entry = state.waiters.removeValue(forKey: id) { return entry.1 as CheckedContinuation<Void, any Error>? }
+                state.cancelled.insert(id)
+                return nil
+            }
+            waiting?.resume(throwing: CancellationError())
+        }
+    }
+}
+
+/// LISTENs for the commits of every node on a connection of its own and wakes the waiting tails;
+/// reconnects after a second when the connection breaks (the writer's poll covers the gap).
+final class Listener: Sendable {
+    private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let connection: Mutex<(PostgresConnection?, closed: Bool)> = Mutex((nil, false))
+
+    init(url: PostgresURL, logger: Logger, waiters: AppendWaiters) {
+        task.withLock { $0 = Task { [self] in await run(url: url, logger: logger, waiters: waiters) } }
+    }
+
+    private func run(url: PostgresURL, logger: Logger, waiters: AppendWaiters) async {
+        while !Task.isCancelled {
+            do {
+                let conn = try await PostgresConnection.connect(configuration: url.configuration, id: 0, logger: logger)
+                let keep = connection.withLock { state in
+                    if state.closed { return false }
+                    state.0 = conn
+                    return true
+                }
+                guard keep else {
+                    try? await conn.close()
+                    return
+                }
+                try await conn.listen(on: PostgresEventStore.channel) { notifications in
+                    for try await notification in notifications {
+                        if let position = UInt64(notification.payload) { waiters.publish(position, groupSize: 0) }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("event log listener reconnects", metadata: ["error": "\(error)"])
+            }
+            let stale = connection.withLock { state in
+                defer { state.0 = nil }
+                return state.0
+            }
+            if let stale { try? await stale.close() }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    func close() {
+        let conn = connection.withLock { state in
+            state.closed = true
+            defer { state.0 = nil }
+            return state.0
+        }
+        task.withLock { $0?.cancel() }
+        conn?.closeAndWait()
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import EventLog
+import Foundation
+import PostgresEventLog
+
+/// The log on PostgreSQL instead of a data directory's: `--store URL` or `THREADLOG_STORE_URL`.
+struct StoreOptions: ParsableArguments {
+    @Option(
+        help: "A log on PostgreSQL, e.g. postgresql://user@127.0.0.1:5432/threadlog (default: $THREADLOG_STORE_URL; without: the log of --data).")
+    var store: String?
+
+    /// The store URL in effect: `--store`, else `THREADLOG_STORE_URL` unless `--data` is given.
+    func url(data: DataOptions) -> String? {
+        if let store { return store }
+        guard data.data == nil, let text = ProcessInfo.processInfo.environment["THREADLOG_STORE_URL"], !text.isEmpty
+        else { return nil }
+        return text
+    }
+
+    func validate(data: DataOptions) throws {
+        if store != nil && data.data != nil { throw ValidationError("give either --data or --store, not both") }
+    }
+
+    /// The PostgreSQL log when one is named, else the data directory's (read-only). A missing log, a bad
+    /// URL or an unreachable server is a fault.
+    func openLog(data: DataOptions) throws -> any EventStore {
+        guard let url = url(data: data) else { return try data.openLog() }
+        return try PostgresEventStore.open(url: url, create: false)
+    }
+}
+
+extension EventStore {
+    /// Visits every event from `position` on until `body` returns false: in one read transaction on
+    /// LMDB, in pages elsewhere.
+    func forEachEvent(from position: UInt64, _ body: (RecordedEvent) throws -> Bool) throws {
+        if let lmdb = self as? LMDBEventStore { return try lmdb.forEach(from: position, body) }
+        var next = max(position, 1)
+        while true {
+            let page = try read(from: next, limit: 2000)
+            for event in page {
+                guard try body(event) else { return }
+            }
+            guard let last = page.last, page.count == 2000 else { return }
+            next = last.position + 1
+        }
+    }
+}
