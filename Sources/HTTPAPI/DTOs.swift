@@ -112,7 +112,8 @@ struct PostMessageBody: Codable {
 
     /// The usual body, `{"body": "…"}` and nothing else, read without the decoder.
     static func plain(_ members: [String: JSONValue]) -> PostMessageBody? {
-        guard members.count == 1, case .string(let text)? = members["body"] else { return nil }
+        // A NUL goes the long way, to the decoder's refusal.
+        guard members.count == 1, case .string(let text)? = members["body"], !text.utf8.contains(0) else { return nil }
         return PostMessageBody(body: text)
     }
 }

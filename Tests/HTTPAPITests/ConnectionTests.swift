@@ -32,6 +32,9 @@ final class RawSocket {
 
     deinit { Glibc.close(fd) }
 
+    /// What has arrived so far.
+    var bufferText: String { String(decoding: buffer, as: UTF8.self) }
+
     /// False once the server has closed the connection.
     @discardableResult
     func send(_ bytes: [UInt8]) -> Bool {
