@@ -12,8 +12,10 @@ deps:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq liblmdb-dev pkg-config >/dev/null; \
 	fi
 	@python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
-	@# A real SMTP server (aiosmtpd) for the mail tests, in a virtual environment of the checkout.
-	@[ -x .venv/bin/aiosmtpd ] || { python3 -m venv .venv && .venv/bin/pip install -q aiosmtpd jsonschema; }
+	@# A real SMTP server (aiosmtpd) for the mail tests and the API fuzzer (schemathesis), in a
+	@# virtual environment of the checkout.
+	@[ -x .venv/bin/aiosmtpd ] && [ -x .venv/bin/schemathesis ] || { python3 -m venv .venv && \
+		.venv/bin/pip install -q aiosmtpd jsonschema 'schemathesis>=4.30,<5'; }
 
 # PostgreSQL for the tests of the PostgreSQL log (Tests/with-postgres.sh starts a throwaway cluster);
 # `make run` does not need it.
@@ -50,6 +52,11 @@ test: test-deps
 # 100 kill -9 cycles of serve under 16 posting clients (make test runs 3).
 crash-test: deps
 	THREADLOG_CRASH_CYCLES=$${CYCLES:-100} $(SWIFT) test --disable-xctest --filter CrashLoopTests
+
+# schemathesis against a running serve with admin, user and service tokens, 200 examples per
+# operation and phase (make test runs 12).
+fuzz: deps
+	THREADLOG_FUZZ_EXAMPLES=$${EXAMPLES:-200} $(SWIFT) test --disable-xctest --filter APIFuzzTests
 
 bench: bench-deps
 	$(SWIFT) build -c release --product threadlog

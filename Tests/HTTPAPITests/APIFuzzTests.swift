@@ -73,7 +73,8 @@ struct APIFuzzTests {
         try #require(FileManager.default.isExecutableFile(atPath: schemathesis), "make deps installs schemathesis")
         let serve = try await SeededServe.start()
         let output = try TempDirectory()
-        for (who, token) in [("admin", SeededServe.adminToken), ("user", serve.user), ("service", serve.service)] {
+        // The admin last: its run may replace or revoke the others' tokens.
+        for (who, token) in [("user", serve.user), ("service", serve.service), ("admin", SeededServe.adminToken)] {
             let log = output.sub("\(who).log")
             FileManager.default.createFile(atPath: log, contents: nil)
             let process = Process()
