@@ -46,7 +46,11 @@ public struct EventLogError: Error, Sendable, Hashable, CustomStringConvertible 
 
 extension EventLogError {
     init(_ failure: LMDBFailure) {
-        self.init(.storage, failure.description)
+        if failure.isDamage {
+            self.init(.corrupt, "the file is damaged (\(failure))")
+        } else {
+            self.init(.storage, failure.description)
+        }
     }
 
     /// A failure of the store at `path`, naming a full disk as such.

@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import Synchronization
 
 // Everything that touches LMDB's C API lives in this file; nothing here is public.
 
@@ -13,6 +14,8 @@ func lmdbCheck(_ rc: Int32, _ what: @autoclosure () -> String) throws(LMDBFailur
 struct LMDBFailure: Error, CustomStringConvertible {
     var rc: Int32
     var operation: String
+    /// Said instead of LMDB's text for the code, when the failure is found outside LMDB.
+    var detail: String? = nil
 
     var isMapFull: Bool { rc == MDB_MAP_FULL || rc == MDB_TXN_FULL }
     /// The file system refused to grow the file. LMDB reports a write cut short by a full disk as EIO,
@@ -22,8 +25,11 @@ struct LMDBFailure: Error, CustomStringConvertible {
         return rc == EIO && (availableBytes(path) ?? Int.max) < 1 << 20
     }
     var isMapResized: Bool { rc == MDB_MAP_RESIZED }
+    /// LMDB found a page it cannot use, or a value it answered lies outside the file.
+    var isDamage: Bool { rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND }
 
     var description: String {
+        if let detail { return "\(operation): \(detail)" }
         let text = mdb_strerror(rc).map { String(cString: $0) } ?? "error \(rc)"
         return "\(operation): \(text)"
     }
@@ -44,6 +50,9 @@ final class LMDBEnvironment: @unchecked Sendable {
     private var resizeLock = pthread_rwlock_t()
     let readOnly: Bool
     let path: String
+    /// Where the file is mapped; changes only when the map is resized (under `resizeLock`).
+    private let mapping: Mutex<MapRange>
+    private let pageSize: Int
 
     /// Opens (and for writers creates) the environment in the directory `path`.
     /// `durableMeta: false` (the views) syncs once per commit instead of twice: a power loss may undo the
@@ -65,15 +74,50 @@ final class LMDBEnvironment: @unchecked Sendable {
             mdb_env_close(handle)
             throw error
         }
+        var stat = MDB_stat()
+        mdb_env_stat(handle, &stat)
         self.env = handle
         self.readOnly = readOnly
         self.path = path
+        self.pageSize = Int(stat.ms_psize)
+        let mapped = MapRange.find(env: handle)
+        self.mapping = Mutex(mapped)
         pthread_rwlock_init(&resizeLock, nil)
+        DamagedFileGuard.register(mapped)
     }
 
     deinit {
+        DamagedFileGuard.unregister(mapping.withLock { $0 })
         mdb_env_close(env)
         pthread_rwlock_destroy(&resizeLock)
+    }
+
+    /// Looks up the map again after LMDB replaced it (a resize).
+    private func remapped() {
+        let fresh = MapRange.find(env: env)
+        let old = mapping.withLock { mapping in
+            defer { mapping = fresh }
+            return mapping
+        }
+        DamagedFileGuard.unregister(old)
+        DamagedFileGuard.register(fresh)
+    }
+
+    /// The bytes a transaction may be shown. A read sees committed pages only: the mapped file up to
+    /// the last used page. A write may also read back pages it spilled to the file beyond that, so it
+    /// is only held to the map (a value past the file's end there is left to `DamagedFileGuard`).
+    private func bounds(readOnly: Bool) -> ValueBounds {
+        let mapping = self.mapping.withLock { $0 }
+        var usedEnd = mapping.end
+        if readOnly {
+            var info = MDB_envinfo()
+            mdb_env_info(env, &info)
+            let used = (Int(info.me_last_pgno) + 1) * pageSize
+            usedEnd = min(mapping.end, mapping.start &+ UInt(max(0, used)))
+        }
+        return ValueBounds(
+            start: mapping.start, end: mapping.end, usedEnd: usedEnd, known: mapping.end > mapping.start,
+            readOnly: readOnly)
     }
 
     var mapSize: Int {
@@ -96,6 +140,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     func setMapSize(_ size: Int) throws(LMDBFailure) {
         pthread_rwlock_wrlock(&resizeLock)
         defer { pthread_rwlock_unlock(&resizeLock) }
+        defer { remapped() }
         try lmdbCheck(mdb_env_set_mapsize(env, size), "mdb_env_set_mapsize")
     }
 
@@ -148,11 +193,12 @@ final class LMDBEnvironment: @unchecked Sendable {
         if rc == MDB_MAP_RESIZED {
             // Another process grew the map: adopt its size (no transaction of ours is open now).
             mdb_env_set_mapsize(env, 0)
+            remapped()
             rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &raw)
         }
         try lmdbCheck(rc, "mdb_txn_begin")
         guard let raw else { throw LMDBFailure(rc: EINVAL, operation: "mdb_txn_begin") }
-        let txn = LMDBTransaction(handle: raw)
+        let txn = LMDBTransaction(handle: raw, bounds: bounds(readOnly: readOnly))
         let result: R
         do {
             result = try body(txn)
@@ -172,11 +218,18 @@ final class LMDBEnvironment: @unchecked Sendable {
 /// A transaction handle that cannot be copied out of the closure that received it.
 struct LMDBTransaction: ~Copyable {
     fileprivate let handle: OpaquePointer
+    fileprivate let bounds: ValueBounds
 
-    fileprivate init(handle: OpaquePointer) { self.handle = handle }
+    fileprivate init(handle: OpaquePointer, bounds: ValueBounds) {
+        self.handle = handle
+        self.bounds = bounds
+    }
 
     /// A second non-copyable view of the same transaction, for wrappers that live inside the same closure.
-    init(copying other: borrowing LMDBTransaction) { self.handle = other.handle }
+    init(copying other: borrowing LMDBTransaction) {
+        self.handle = other.handle
+        self.bounds = other.bounds
+    }
 
     /// The value stored under `key`, valid until the transaction ends; `nil` when absent.
     func get(_ db: LMDBDatabase, _ key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {
@@ -185,7 +238,7 @@ struct LMDBTransaction: ~Copyable {
         let rc = mdb_get(handle, db.dbi, &k, &v)
         if rc == MDB_NOTFOUND { return nil }
         try lmdbCheck(rc, "mdb_get")
-        return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+        return try bounds.check(v)
     }
 
     func get(_ db: LMDBDatabase, _ key: [UInt8]) throws -> UnsafeRawBufferPointer? {
@@ -226,8 +279,8 @@ struct LMDBTransaction: ~Copyable {
             rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
         }
         while rc == 0 {
-            let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
-            let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+            let key = try bounds.check(k)
+            let value = try bounds.check(v)
             if try !body(key, value) { return }
             rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
         }
@@ -244,7 +297,7 @@ struct LMDBTransaction: ~Copyable {
         let rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST)
         if rc == MDB_NOTFOUND { return nil }
         try lmdbCheck(rc, "mdb_cursor_get")
-        return try body(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size), UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+        return try body(try bounds.check(k), try bounds.check(v))
     }
 
     func delete(_ db: LMDBDatabase, _ key: [UInt8]) throws {
@@ -266,6 +319,100 @@ struct LMDBTransaction: ~Copyable {
         try lmdbCheck(mdb_stat(handle, db.dbi, &stat), "mdb_stat")
         return stat.ms_entries
     }
+}
+
+/// What LMDB may hand a transaction: bytes inside the mapped file's used pages, or (in a write
+/// transaction) pages of its own outside the map. A damaged page can make LMDB answer a value whose
+/// offset or length points past the file; touching it would end the process with SIGBUS or SIGSEGV.
+struct ValueBounds {
+    let start: UInt
+    let end: UInt
+    let usedEnd: UInt
+    /// False when the map could not be found (no /proc): values are then trusted as before.
+    let known: Bool
+    let readOnly: Bool
+
+    /// The one funnel every `MDB_val` from LMDB passes before it is read.
+    @inline(__always)
+    func check(_ value: MDB_val) throws(LMDBFailure) -> UnsafeRawBufferPointer {
+        let buffer = UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
+        guard known, value.mv_size > 0 else { return buffer }
+        let address = UInt(bitPattern: value.mv_data)
+        if address >= start && address < end {
+            let (last, overflow) = address.addingReportingOverflow(UInt(value.mv_size))
+            if !overflow && last <= usedEnd { return buffer }
+        } else if !readOnly {
+            // A page this write transaction changed lives in memory of its own, outside the map.
+            return buffer
+        }
+        throw LMDBFailure(
+            rc: MDB_CORRUPTED, operation: "a page points outside the file",
+            detail: "\(value.mv_size) bytes at offset \(Int(bitPattern: address &- start)) of a file of \(usedEnd - start) bytes")
+    }
+}
+
+/// The address range of an environment's memory map, found in /proc/self/maps by the file's device
+/// and inode (LMDB does not tell where it mapped the file).
+struct MapRange: Equatable {
+    var start: UInt
+    var end: UInt
+
+    static let unknown = MapRange(start: 0, end: 0)
+
+    static func find(env: OpaquePointer) -> MapRange {
+        var fd: Int32 = -1
+        guard mdb_env_get_fd(env, &fd) == 0, fd >= 0 else { return .unknown }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .unknown }
+        var envInfo = MDB_envinfo()
+        mdb_env_info(env, &envInfo)
+        let dev = UInt64(info.st_dev)
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff)
+        let minor = (dev & 0xff) | ((dev >> 12) & ~0xff)
+        let device = String(major, radix: 16) + ":" + String(minor, radix: 16)
+        let inode = String(info.st_ino)
+        guard let maps = readProcFile("/proc/self/maps") else { return .unknown }
+        var found: [MapRange] = []
+        for line in maps.split(separator: "\n") {
+            // start-end perms offset dev inode path
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6, fields[4] == inode, Self.sameDevice(fields[3], device),
+                fields[2].allSatisfy({ $0 == "0" }), !fields[5].hasSuffix("(deleted)")
+            else { continue }
+            let range = fields[0].split(separator: "-")
+            guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16),
+                end - start == (UInt(envInfo.me_mapsize) + 4095) & ~4095
+            else { continue }
+            found.append(MapRange(start: start, end: end))
+        }
+        // Anything but one clear match (a deleted file's inode reused while its map lingers, say) leaves
+        // the values unchecked rather than refused for a wrong range.
+        return found.count == 1 ? found[0] : .unknown
+    }
+
+    /// /proc writes the device as two-digit hex at least ("fd:01"), the computed form may be shorter.
+    private static func sameDevice(_ field: Substring, _ device: String) -> Bool {
+        let parts = field.split(separator: ":")
+        let mine = device.split(separator: ":")
+        guard parts.count == 2, mine.count == 2 else { return false }
+        return UInt(parts[0], radix: 16) == UInt(mine[0], radix: 16) && UInt(parts[1], radix: 16) == UInt(mine[1], radix: 16)
+    }
+}
+
+/// The whole text of a /proc file (they report a size of 0, so it is read until the end).
+func readProcFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        guard count > 0 else { break }
+        bytes.append(contentsOf: chunk[0..<count])
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// Bytes an unprivileged writer may still use on the file system holding `path`; `nil` when unknown.

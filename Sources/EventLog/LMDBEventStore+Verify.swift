@@ -36,7 +36,7 @@ extension LMDBEventStore {
         }
 
         while expected <= total && fault == nil {
-            try mapFailure {
+            do { try mapFailure {
                 try env.read { txn in
                     var seen = 0
                     try txn.scan(events, from: Record.key(expected)) { key, value in
@@ -64,10 +64,19 @@ extension LMDBEventStore {
                         fault = VerifyFault(position: expected, reason: "position missing (the log ends early)")
                     }
                 }
+            } } catch let error as EventLogError where error.code == .corrupt {
+                // A damaged page (its record pointers, say) is named by the first position it hides.
+                fault = VerifyFault(position: expected, reason: error.message)
             }
             progress(expected - 1, total)
         }
-        if fault == nil { fault = try checkIndexes(total: total, chain: chain, heads: heads) }
+        if fault == nil {
+            do {
+                fault = try checkIndexes(total: total, chain: chain, heads: heads)
+            } catch let error as EventLogError where error.code == .corrupt {
+                fault = VerifyFault(position: nil, reason: "an index: \(error.message)")
+            }
+        }
         return report()
     }
 

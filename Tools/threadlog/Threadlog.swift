@@ -17,6 +17,8 @@ struct Threadlog: AsyncParsableCommand {
     /// Exit codes of the outside contract: 0 success, 1 a fault (one line on stderr), 2 a usage error.
     static func main() async {
         LoggingSystem.bootstrap { LineLogHandler(label: $0) }
+        // A damaged page that LMDB follows past the file ends the command with one line, not a signal.
+        DamagedFileGuard.install()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
