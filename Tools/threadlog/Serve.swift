@@ -58,10 +58,10 @@ struct Serve: AsyncParsableCommand {
 
         // With a store URL the log is on PostgreSQL; the views, blobs and admin token stay in the directory,
         // which then holds no log of its own.
-        let storeURL = storeOptions.store ?? environment["THREADLOG_STORE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        let storeURL = storeOptions.urlBesideData
         let data =
-            storeURL != nil && FileManager.default.fileExists(atPath: options.directory + "/views/data.mdb")
-            ? DataDirectory(unchecked: options.directory) : try DataDirectory(options.directory, create: true)
+            storeURL != nil
+            ? try StoreOptions.nodeDirectory(options.directory, create: true) : try DataDirectory(options.directory, create: true)
         let store: any EventStore
         if let url = storeURL {
             store = try PostgresEventStore.open(
