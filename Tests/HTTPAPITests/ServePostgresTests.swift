@@ -72,4 +72,18 @@ struct ServePostgresTests {
         second.signal(SIGTERM)
         #expect(await second.waitForExit() == 0)
     }
+
+    @Test("a bad store URL or an unreachable server stops serve with one line before anything is created")
+    func badStore() throws {
+        let directory = try TempDirectory()
+        for url in ["postgres://127.0.0.1/threadlog", "postgresql://postgres@127.0.0.1:1/threadlog"] {
+            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("THREADLOG_") }
+            environment["THREADLOG_STORE_URL"] = url
+            let result = try run(
+                productPath("threadlog"), ["serve", "--data", directory.sub("data"), "--port", "0"], environment: environment)
+            #expect(result.status == 1, "\(url)")
+            #expect(result.stderr.hasPrefix("threadlog: ") && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: directory.sub("data")))
+        }
+    }
 }

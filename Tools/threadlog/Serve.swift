@@ -58,16 +58,22 @@ struct Serve: AsyncParsableCommand {
 
         // With a store URL the log is on PostgreSQL; the views, blobs and admin token stay in the directory,
         // which then holds no log of its own.
-        let storeURL = storeOptions.urlBesideData
-        let data =
-            storeURL != nil
-            ? try StoreOptions.nodeDirectory(options.directory, create: true) : try DataDirectory(options.directory, create: true)
-        let store: any EventStore
-        if let url = storeURL {
-            store = try PostgresEventStore.open(
+        // A bad URL or an unreachable server is refused before the directory is created.
+        let postgres = try storeOptions.urlBesideData.map { url in
+            try PostgresEventStore.open(
                 url: url, options: PostgresEventLogOptions(gatherDelay: logOptions.gatherDelay), logger: logger)
-        } else {
-            store = try LMDBEventStore.open(directory: data.log, options: logOptions, logger: logger)
+        }
+        let data: DataDirectory
+        let store: any EventStore
+        do {
+            data =
+                postgres != nil
+                ? try StoreOptions.nodeDirectory(options.directory, create: true)
+                : try DataDirectory(options.directory, create: true)
+            store = try postgres ?? LMDBEventStore.open(directory: data.log, options: logOptions, logger: logger)
+        } catch {
+            postgres?.close()
+            throw error
         }
         let adminTokenHash: String
         do {
