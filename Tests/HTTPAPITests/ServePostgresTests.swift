@@ -55,10 +55,35 @@ struct ServePostgresTests {
         store.close()
         #expect(!FileManager.default.fileExists(atPath: data + "/log/data.mdb"))
 
+        // The node's views are rebuilt from the shared log.
+        let threadlog = productPath("threadlog")
+        let rebuilt = try run(threadlog, ["project", "rebuild", "--all", "--data", data, "--store", url])
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        #expect(rebuilt.stdout.contains("up to position \(position)"), "\(rebuilt.stdout)")
+        var toolEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("THREADLOG_") }
+        toolEnvironment["THREADLOG_STORE_URL"] = url
+        let status = try run(threadlog, ["project", "status", "--data", data], environment: toolEnvironment)
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("threads"))
+
         let second = try ServeProcess.start(data: data, environment: environment)
         let again = try await send(port: second.port, .get, "/v1/threads/\(thread)?minPosition=\(position)", token: token)
         #expect((again.json["messages"] as? [[String: Any]])?.compactMap { $0["body"] as? String } == ["m1", "m2", "m3"])
         second.signal(SIGTERM)
         #expect(await second.waitForExit() == 0)
+    }
+
+    @Test("a bad store URL or an unreachable server stops serve with one line before anything is created")
+    func badStore() throws {
+        let directory = try TempDirectory()
+        for url in ["postgres://127.0.0.1/threadlog", "postgresql://postgres@127.0.0.1:1/threadlog"] {
+            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("THREADLOG_") }
+            environment["THREADLOG_STORE_URL"] = url
+            let result = try run(
+                productPath("threadlog"), ["serve", "--data", directory.sub("data"), "--port", "0"], environment: environment)
+            #expect(result.status == 1, "\(url)")
+            #expect(result.stderr.hasPrefix("threadlog: ") && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: directory.sub("data")))
+        }
     }
 }

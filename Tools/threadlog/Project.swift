@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import EventLog
 import Foundation
+import PostgresEventLog
 import Projections
 
 struct Project: AsyncParsableCommand {
@@ -10,12 +11,25 @@ struct Project: AsyncParsableCommand {
         subcommands: [Status.self, Rebuild.self]
     )
 
-    /// The log (read-only) and the views of a data directory.
-    static func open(_ options: DataOptions) throws -> (LMDBEventStore, ViewStore, ReadModels) {
-        let dir = try DataDirectory(options.directory, create: false)
-        let log = try LMDBEventStore.openReadOnly(directory: dir.log)
-        let views = try ViewStore.open(directory: dir.views)
-        return (log, views, ReadModels(log: log, views: views))
+    /// The log (read-only) and the views of a data directory; with a store URL, the log on PostgreSQL and
+    /// the views of the node's directory.
+    static func open(_ options: DataOptions, _ store: StoreOptions) throws -> (any EventStore, ViewStore, ReadModels) {
+        let log: any EventStore
+        let dir: DataDirectory
+        if let url = store.urlBesideData {
+            dir = try StoreOptions.nodeDirectory(options.directory, create: false)
+            log = try PostgresEventStore.open(url: url, create: false)
+        } else {
+            dir = try DataDirectory(options.directory, create: false)
+            log = try LMDBEventStore.openReadOnly(directory: dir.log)
+        }
+        do {
+            let views = try ViewStore.open(directory: dir.views)
+            return (log, views, ReadModels(log: log, views: views))
+        } catch {
+            log.close()
+            throw error
+        }
     }
 
     struct Status: AsyncParsableCommand {
@@ -23,8 +37,10 @@ struct Project: AsyncParsableCommand {
 
         @OptionGroup var options: DataOptions
 
+        @OptionGroup var storeOptions: StoreOptions
+
         func run() async throws {
-            let (log, _, models) = try Project.open(options)
+            let (log, _, models) = try Project.open(options, storeOptions)
             defer { log.close() }
             print("view      version  generation  checkpoint        head         lag")
             for status in try models.status() {
@@ -46,6 +62,8 @@ struct Project: AsyncParsableCommand {
 
         @OptionGroup var options: DataOptions
 
+        @OptionGroup var storeOptions: StoreOptions
+
         @Option(help: "The view to rebuild: \(ViewName.allCases.map(\.rawValue).joined(separator: ", ")).")
         var view: String?
 
@@ -61,7 +79,7 @@ struct Project: AsyncParsableCommand {
 
         func run() async throws {
             let selected: Set<ViewName> = all ? Set(ViewName.allCases) : [ViewName(rawValue: view!)!]
-            let (log, _, models) = try Project.open(options)
+            let (log, _, models) = try Project.open(options, storeOptions)
             defer { log.close() }
             let started = Date()
             var lastReport = Date.distantPast

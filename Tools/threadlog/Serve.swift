@@ -58,20 +58,27 @@ struct Serve: AsyncParsableCommand {
 
         // With a store URL the log is on PostgreSQL; the views, blobs and admin token stay in the directory,
         // which then holds no log of its own.
-        let storeURL = storeOptions.store ?? environment["THREADLOG_STORE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        let data =
-            storeURL != nil && FileManager.default.fileExists(atPath: options.directory + "/views/data.mdb")
-            ? DataDirectory(unchecked: options.directory) : try DataDirectory(options.directory, create: true)
-        // Before anything is opened or bound: a second service on the directory stops here.
-        let serviceLock = try ServiceLock(dataDirectory: data.root)
-        defer { withExtendedLifetime(serviceLock) {} }
-        let store: any EventStore
-        if let url = storeURL {
-            store = try PostgresEventStore.open(
+        // A bad URL or an unreachable server is refused before the directory is created.
+        let postgres = try storeOptions.urlBesideData.map { url in
+            try PostgresEventStore.open(
                 url: url, options: PostgresEventLogOptions(gatherDelay: logOptions.gatherDelay), logger: logger)
-        } else {
-            store = try LMDBEventStore.open(directory: data.log, options: logOptions, logger: logger)
         }
+        let data: DataDirectory
+        let store: any EventStore
+        let serviceLock: ServiceLock
+        do {
+            data =
+                postgres != nil
+                ? try StoreOptions.nodeDirectory(options.directory, create: true)
+                : try DataDirectory(options.directory, create: true)
+            // Before the log is opened or anything bound: a second service on the directory stops here.
+            serviceLock = try ServiceLock(dataDirectory: data.root)
+            store = try postgres ?? LMDBEventStore.open(directory: data.log, options: logOptions, logger: logger)
+        } catch {
+            postgres?.close()
+            throw error
+        }
+        defer { withExtendedLifetime(serviceLock) {} }
         let adminTokenHash: String
         do {
             adminTokenHash = try Self.adminTokenHash(data: data, environment: environment)

@@ -17,6 +17,18 @@ struct StoreOptions: ParsableArguments {
         return text
     }
 
+    /// For the commands that keep views in `--data` beside a log elsewhere (`serve`, `project`): `--store`,
+    /// else `THREADLOG_STORE_URL`.
+    var urlBesideData: String? {
+        store ?? ProcessInfo.processInfo.environment["THREADLOG_STORE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The data directory of a node whose log is elsewhere: its views, blobs and admin token, no log.
+    static func nodeDirectory(_ root: String, create: Bool) throws -> DataDirectory {
+        if FileManager.default.fileExists(atPath: root + "/views/data.mdb") { return DataDirectory(unchecked: root) }
+        return try DataDirectory(root, create: create)
+    }
+
     func validate(data: DataOptions) throws {
         if store != nil && data.data != nil { throw ValidationError("give either --data or --store, not both") }
     }
