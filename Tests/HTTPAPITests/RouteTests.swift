@@ -185,6 +185,11 @@ struct RouteTests {
             let doomed =
                 try await h.call(.post, "/v1/service-tokens", token: cast.admin, body: #"{"name":"doomed"}"#)
                 .json["id"] as? String ?? ""
+            // The category whose period the administrator sets.
+            #expect(
+                try await h.call(
+                    .post, "/v1/categories", token: cast.admin, body: #"{"id":"cat1","name":"C","handlerRoles":["handler"]}"#
+                ).status == 201)
             enum Who: CaseIterable { case nobody, admin, user, outsider, service }
             var counter = 0
             for spec in RouteTable.all {
@@ -208,7 +213,8 @@ struct RouteTests {
                     let id =
                         switch spec.name {
                         case .addStructureMember, .removeStructureMember: "st1"
-                        case .replaceUserToken: "hal"
+                        case .replaceUserToken, .updateUser, .deactivateUser: "hal"
+                        case .setCategoryRetention: "cat1"
                         case .revokeServiceToken: doomed
                         default: cast.thread
                         }
@@ -230,6 +236,10 @@ struct RouteTests {
                         case .moveReadMarker: #"{"upTo":1}"#
                         case .assignHandler: #"{"handler":"ann"}"#
                         case .changeStatus: #"{"status":"open"}"#
+                        case .changeAttributes: #"{"priority":"high"}"#
+                        case .placeLegalHold: #"{"reason":"audit"}"#
+                        case .setCategoryRetention: #"{"days":400}"#
+                        case .updateUser: #"{"name":"Hal \#(counter)"}"#
                         default: nil
                         }
                     let method = HTTPRequest.Method(spec.method)!
@@ -402,7 +412,8 @@ struct RouteTests {
             let other = try await h.call(
                 .post, path, token: cast.ann, body: #"{"body":"mine"}"#, headers: ["Idempotency-Key": "k-1"])
             #expect(other.status == 201)
-            #expect(try h.lastPosition() == position + 1)
+            // Ann's answer is a handler's first action on the new thread: the message and the move to open.
+            #expect(try h.lastPosition() == position + 2)
             // The key is scoped to the route too: the same caller's key on another route (another
             // method, or another path) is another command, not a replay of the first answer.
             let opened = try await h.call(
@@ -410,7 +421,7 @@ struct RouteTests {
                 headers: ["Idempotency-Key": "k-1"])
             #expect(opened.status == 201, "\(opened.text)")
             #expect(opened.json["id"] as? String != first.json["id"] as? String)
-            #expect(try h.lastPosition() > position + 1)
+            #expect(try h.lastPosition() > position + 2)
             let afterOpen = try h.lastPosition()
             let newThread = try #require(opened.json["id"] as? String)
             let elsewhere = try await h.call(

@@ -97,7 +97,10 @@ struct ImmediateNotificationTests {
                 let parsed = try mails.map { try $0.parsed() }
                 // No rule for threadOpened: opening mails nobody. The assignment: one rendering for the
                 // internal handler, another for the outside side in Cc (they see the custom mention).
-                #expect(parsed.count == 5, "\(parsed.map(\.subject))")
+                // Taking the new thread opened it: that status change mails its author (h1), Cc the handler.
+                #expect(parsed.count == 6, "\(parsed.map(\.subject))")
+                let opening = parsed.filter { $0.subject == "C-1: new → open" }
+                #expect(opening.map(\.toAddresses) == [["hana@ops.example"]])
                 let assigned = parsed.filter { $0.subject.hasPrefix("[C-1]") }
                 #expect(assigned.count == 2)
                 let toHandler = try #require(assigned.first { $0.toAddresses == ["hugo@ops.example"] })
@@ -122,9 +125,7 @@ struct ImmediateNotificationTests {
                     ])
                 // The status change: to its author (c1), Cc the assigned handler, in one mail (same rendering).
                 let status = try #require(parsed.last)
-                #expect(
-                    status.subject == "C-1: open → resolved" || status.subject == "C-1: new → resolved", "\(status.subject)"
-                )
+                #expect(status.subject == "C-1: open → resolved", "\(status.subject)")
                 #expect(status.toAddresses == ["clara@acme.example"])
                 #expect(status.cc.map(\.address) == ["hugo@ops.example"])
                 #expect(status.body == "Invoice C-1 is resolved now.")
