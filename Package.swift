@@ -93,10 +93,23 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The web console: server-rendered pages over the same engine and queries as the API.
+        .target(
+            name: "WebConsole",
+            dependencies: [
+                "Engine", "EventLog", "Messaging",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "threadlog",
             dependencies: [
-                "EventLog", "PostgresEventLog", "Messaging", "Projections", "Engine", "HTTPAPI",
+                "EventLog", "PostgresEventLog", "Messaging", "Projections", "Engine", "HTTPAPI", "WebConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -139,6 +152,13 @@ let package = Package(
             name: "HTTPAPITests",
             dependencies: [
                 "HTTPAPI", "Engine", "EventLog", "Messaging", "PostgresEventLog", "TestSupport", "threadlog",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "WebConsoleTests",
+            dependencies: [
+                "WebConsole", "HTTPAPI", "Engine", "EventLog", "Messaging", "TestSupport", "threadlog",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

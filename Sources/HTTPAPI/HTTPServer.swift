@@ -56,11 +56,12 @@ public struct ThreadlogHTTPServer: Service {
 
     public init(
         configuration: APIConfiguration, store: any EventStore, handler: CommandHandler, readSide: ReadSide,
-        logger: Logger, onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+        logger: Logger, console: (any HTTPResponder<BasicRequestContext>)? = nil,
+        onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) throws {
         let api = try APIServer(
             configuration: configuration, store: store, handler: handler, readSide: readSide, logger: logger)
-        let responder = APIResponder(api: api, routes: RouteMatcher.table)
+        let responder = APIResponder(api: api, routes: RouteMatcher.table, console: console)
         self.store = store
         // Hummingbird's HTTP/1 channel, with a guard per connection for the header timeout and for
         // answering the parser's refusals in the error shape; its idle timeout spares a connection
@@ -100,18 +101,23 @@ public struct ThreadlogHTTPServer: Service {
 }
 
 /// Routes each request through the route table: answers unknown routes (404) and known paths with
-/// another method (405) in the error shape, and counts every request by route and status.
+/// another method (405) in the error shape, and counts every request by route and status. Paths
+/// outside `/v1`, `/healthz` and `/metrics` go to the web console when one is mounted.
 struct APIResponder: HTTPResponder {
     typealias Context = BasicRequestContext
     let api: APIServer
     let routes: RouteMatcher
+    var console: (any HTTPResponder<BasicRequestContext>)? = nil
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
         let start = ContinuousClock.now
         let path = request.uri.path
         var response: Response
         let route: String
-        if let matched = routes.match(method: request.method.rawValue, path: path) {
+        if let console, !RouteMatcher.isAPIPath(path) {
+            route = "console"
+            response = try await console.respond(to: request, context: context)
+        } else if let matched = routes.match(method: request.method.rawValue, path: path) {
             response = await api.respond(matched, request: request)
             if request.method == .head { response = response.createHeadResponse() }
             route = matched.spec.path
@@ -327,6 +333,7 @@ struct APIServer: Sendable {
         case .inbox: try await inbox(caller, request)
         case .unread: try await unread(caller, request)
         case .events: try events(caller, request)
+        case .feed: try feed(caller, request)
         case .uploadBlob: try await uploadBlob(caller, request)
         case .getBlob: try getBlob(caller, route)
         case .health: try json(HealthAnswer(status: "ok", position: try store.lastPosition()))

@@ -13,7 +13,7 @@ public struct RouteSpec: Sendable, Hashable {
             removeStructureMember, createCategory, declareSubject, putSettings, getSettings, openThread, getThread,
             postMessage, moveReadMarker, assignHandler, changeStatus, blockThread, unblockThread, changeAttributes,
             placeLegalHold, releaseLegalHold, setCategoryRetention, inbox,
-            unread, events, uploadBlob, getBlob, health, metrics
+            unread, events, feed, uploadBlob, getBlob, health, metrics
     }
 
     public var name: Name
@@ -68,6 +68,7 @@ public enum RouteTable {
         .init(name: .inbox, method: "GET", path: "/v1/inbox", roles: [.user], writes: false),
         .init(name: .unread, method: "GET", path: "/v1/unread", roles: [.user], writes: false),
         .init(name: .events, method: "GET", path: "/v1/events", roles: [.service, .admin], writes: false),
+        .init(name: .feed, method: "GET", path: "/v1/feed", roles: [.user], writes: false),
         .init(name: .uploadBlob, method: "POST", path: "/v1/blobs", roles: [.user], writes: true),
         .init(name: .getBlob, method: "GET", path: "/v1/blobs/{sha256}", roles: [.user], writes: false),
         .init(name: .health, method: "GET", path: "/healthz", roles: [.anyone], writes: false),
@@ -120,6 +121,13 @@ struct RouteMatcher: Sendable {
     func methods(forPath path: String) -> [String] {
         let parts = Self.segments(path)
         return patterns.filter { Self.match($0, parts) != nil }.map(\.spec.method)
+    }
+
+    /// Whether the API owns the path: its first segment is `v1`, `healthz` or `metrics`.
+    static func isAPIPath(_ path: String) -> Bool {
+        guard let first = path.utf8.split(separator: UInt8(ascii: "/")).first else { return false }
+        return first.elementsEqual("v1".utf8) || first.elementsEqual("healthz".utf8)
+            || first.elementsEqual("metrics".utf8)
     }
 
     private static func segments(_ path: String) -> [Substring] {

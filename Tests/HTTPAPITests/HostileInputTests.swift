@@ -200,7 +200,9 @@ struct HostileInputTests {
             let start = ContinuousClock.now
             let health = try await send(port: port, .get, "/healthz")
             #expect(health.status == 200)
-            #expect(ContinuousClock.now - start < .seconds(1))
+            // Answered, not held up behind the dropped streams (a bound for a machine busy with the whole
+            // suite; speed is the benchmarks' business).
+            #expect(ContinuousClock.now - start < .seconds(10))
         }
         // The server notices the dropped clients (at the latest at its next heartbeat) and closes them.
         let deadline = ContinuousClock.now + .seconds(40)

@@ -5,6 +5,7 @@ import Foundation
 import HTTPAPI
 import Logging
 import PostgresEventLog
+import WebConsole
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,7 +14,8 @@ struct Serve: AsyncParsableCommand {
             Environment: THREADLOG_DATA, THREADLOG_HOST, THREADLOG_PORT, THREADLOG_ADMIN_TOKEN, \
             THREADLOG_MAX_BODY (bytes, default 1 MiB), THREADLOG_MAX_BLOB (bytes, default 10 MiB), \
             THREADLOG_SMTP_URL, THREADLOG_MAIL_FROM, THREADLOG_PROJECTION_INTERVAL_MS (default 500), THREADLOG_COMMIT_GATHER_US (default 1000), \
-            THREADLOG_HEADER_TIMEOUT_MS (default 10000), THREADLOG_IDLE_TIMEOUT_MS (default 60000), LOG_LEVEL. Without THREADLOG_ADMIN_TOKEN the first \
+            THREADLOG_HEADER_TIMEOUT_MS (default 10000), THREADLOG_IDLE_TIMEOUT_MS (default 60000), \
+            THREADLOG_CONSOLE (on, or off for no web console), THREADLOG_PUBLIC_URL, LOG_LEVEL. Without THREADLOG_ADMIN_TOKEN the first \
             start prints a generated admin token once; only its SHA-256 is kept (DIR/admin-token.sha256).
             """
     )
@@ -92,11 +94,13 @@ struct Serve: AsyncParsableCommand {
         if environment["THREADLOG_SMTP_URL"]?.isEmpty ?? true {
             Self.say("mail is not configured (THREADLOG_SMTP_URL and THREADLOG_MAIL_FROM): notifications wait in the outbox")
         }
+        let console = try Self.makeConsole(handler: handler, readSide: readSide, environment: environment, logger: logger)
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
                 host: host, port: port, adminTokenHash: adminTokenHash, blobDirectory: data.blobs,
                 maxBodyBytes: maxBody, maxBlobBytes: maxBlob, headerTimeout: headerTimeout, idleTimeout: idleTimeout),
             store: store, handler: handler, readSide: readSide, logger: logger,
+            console: console,
             onListening: { bound in
                 logger.info(
                     "serving",
@@ -135,6 +139,22 @@ struct Serve: AsyncParsableCommand {
         }
         return ReadSide.projected(models).adding(services)
             .reporting("notifications", lag: { try outbox.lag() })
+    }
+
+    /// The web console under `/`, unless `THREADLOG_CONSOLE=off`; its cookies are `Secure` when the
+    /// public URL is HTTPS.
+    static func makeConsole(
+        handler: CommandHandler, readSide: ReadSide, environment: [String: String], logger: Logger
+    ) throws -> WebConsole? {
+        switch environment["THREADLOG_CONSOLE"] ?? "on" {
+        case "on", "": break
+        case "off": return nil
+        default: throw ToolFailure("THREADLOG_CONSOLE must be on or off")
+        }
+        let secure = environment["THREADLOG_PUBLIC_URL"]?.lowercased().hasPrefix("https://") ?? false
+        return WebConsole(
+            handler: handler, queries: readSide.queries, configuration: WebConsoleConfiguration(secureCookies: secure),
+            logger: logger)
     }
 
     /// `THREADLOG_ADMIN_TOKEN` when set; else the hash kept from the first start; else a new token,

@@ -1,0 +1,116 @@
+/// The console's style sheet and script, served as files (`/assets/…`) so that the Content Security
+/// Policy can forbid inline styles and scripts.
+enum Assets {
+    static let css = """
+        :root { --ink: #1d2430; --muted: #5b6575; --line: #d9dee6; --bg: #f5f7fa; --card: #fff;
+          --accent: #1f5fbf; --accent-ink: #fff; --warn: #a33a00; --ok: #1c7a3a; --new: #fff6d6; }
+        * { box-sizing: border-box; }
+        body { margin: 0; font: 16px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+          color: var(--ink); background: var(--bg); }
+        a { color: var(--accent); }
+        header.top { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1rem; padding: .6rem 1rem;
+          background: #16325c; color: #fff; }
+        header.top a { color: #fff; text-decoration: none; }
+        header.top .brand { font-weight: 700; font-size: 1.1rem; margin-right: auto; }
+        header.top nav.main a { margin-right: .8rem; }
+        header.top .who { opacity: .85; }
+        header.top .langs a { font-size: .85rem; opacity: .75; margin-left: .3rem; }
+        header.top .langs a[aria-current] { opacity: 1; text-decoration: underline; }
+        button.link { background: none; border: 0; color: #fff; text-decoration: underline; padding: 0; cursor: pointer; font: inherit; }
+        form.inline { display: inline; }
+        main { max-width: 72rem; margin: 0 auto; padding: 1rem; }
+        h1 { font-size: 1.5rem; margin: .5rem 0 1rem; }
+        h2 { font-size: 1.1rem; margin: .5rem 0; }
+        .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.25rem; }
+        .narrow { max-width: 28rem; margin: 2rem auto; }
+        label { display: block; margin: .4rem 0; font-weight: 600; }
+        input, select, textarea { font: inherit; padding: .45rem .55rem; border: 1px solid var(--line); border-radius: 6px;
+          background: #fff; color: var(--ink); max-width: 100%; }
+        input[type=password], input[name=title], textarea { width: 100%; }
+        .filters label, .row label { display: inline-block; margin-right: .75rem; }
+        .row { display: flex; flex-wrap: wrap; align-items: end; gap: .5rem; }
+        button { font: inherit; padding: .45rem .9rem; border: 0; border-radius: 6px; background: var(--accent);
+          color: var(--accent-ink); cursor: pointer; }
+        .help { color: var(--muted); font-size: .9rem; margin: .2rem 0 .8rem; }
+        .error { color: var(--warn); font-weight: 600; }
+        .notice { background: #fdecea; border: 1px solid #f1b9b0; padding: .5rem .75rem; border-radius: 6px; }
+        .filters { display: flex; flex-wrap: wrap; align-items: end; gap: .25rem .5rem; margin-bottom: 1rem; }
+        table.inbox { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); }
+        table.inbox th, table.inbox td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+        table.inbox th { font-size: .85rem; color: var(--muted); background: #eef1f5; }
+        tr.has-unread .title a { font-weight: 700; }
+        .badge { display: inline-block; min-width: 1.5em; padding: 0 .45em; border-radius: 1em; background: #d9342b;
+          color: #fff; font-size: .8rem; font-weight: 700; text-align: center; }
+        .status { padding: .05rem .45rem; border-radius: 4px; background: #e6ebf2; font-size: .9rem; }
+        .status-new { background: #dcecff; } .status-waiting { background: #fff0c2; }
+        .status-resolved { background: #d8f1de; } .status-closed { background: #e2e2e2; }
+        .priority-urgent { color: var(--warn); font-weight: 700; } .priority-high { color: var(--warn); }
+        .paging { margin: 1rem 0; display: flex; gap: 1rem; }
+        .empty { color: var(--muted); }
+        .crumbs { margin: 0; }
+        .num { color: var(--muted); font-weight: 600; }
+        dl.facts { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; margin: 0 0 1rem; }
+        dl.facts dt { font-size: .8rem; color: var(--muted); } dl.facts dd { margin: 0; font-weight: 600; }
+        .actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: .5rem 0 1rem; }
+        .actions form { margin: 0; }
+        .columns { display: grid; grid-template-columns: minmax(0, 1fr) 16rem; gap: 1rem; }
+        ol.messages { list-style: none; margin: 0; padding: 0; }
+        li.message { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .6rem .8rem; margin-bottom: .6rem; }
+        li.message.mine { border-left: 4px solid var(--accent); }
+        li.message.new { background: var(--new); }
+        li.message header { font-size: .9rem; color: var(--muted); display: flex; flex-wrap: wrap; gap: .4rem; align-items: baseline; }
+        li.message header .author { color: var(--ink); }
+        li.message header time { margin-left: auto; }
+        .kind { background: #efe3ff; color: #4b2a85; border-radius: 4px; padding: 0 .4rem; font-size: .8rem; }
+        .body { white-space: pre-wrap; overflow-wrap: anywhere; margin-top: .3rem; }
+        form.post { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .8rem; }
+        aside.contacts ul { list-style: none; padding: 0; margin: 0; }
+        aside.contacts li { padding: .3rem 0; border-bottom: 1px solid var(--line); }
+        aside.contacts small { display: block; color: var(--muted); }
+        form.stack > label { margin: .7rem 0; }
+        @media (max-width: 720px) {
+          main { padding: .6rem; }
+          .columns { grid-template-columns: 1fr; }
+          table.inbox thead { display: none; }
+          table.inbox, table.inbox tbody, table.inbox tr, table.inbox td { display: block; width: 100%; }
+          table.inbox tr { border-bottom: 2px solid var(--line); padding: .3rem 0; }
+          table.inbox td { border: 0; padding: .15rem .6rem; }
+          table.inbox td:empty { display: none; }
+          table.inbox td::before { content: attr(data-label) ": "; color: var(--muted); font-size: .8rem; }
+          table.inbox td.title::before { content: none; }
+          table.inbox td.title { font-size: 1.05rem; }
+          .filters label { width: 100%; } .filters select, .filters input { width: 100%; }
+        }
+        """
+
+    /// Live updates: the page listens to the user's event feed (`/feed`) and reloads itself when
+    /// something it shows changes, unless the reader is typing a message. Pages work without it.
+    static let js = """
+        (function () {
+          "use strict";
+          if (!window.EventSource || !document.body.dataset.live) { return; }
+          var page = document.body.dataset.page;
+          var thread = document.body.dataset.thread;
+          var source = new EventSource("/feed");
+          var pending = false;
+          function typing() {
+            var box = document.getElementById("body");
+            return box && box.value.trim().length > 0;
+          }
+          function reload() {
+            if (pending) { return; }
+            pending = true;
+            var tryReload = function () {
+              if (typing()) { window.setTimeout(tryReload, 1000); return; }
+              window.location.reload();
+            };
+            window.setTimeout(tryReload, 150);
+          }
+          source.addEventListener("thread", function (event) {
+            var data = {};
+            try { data = JSON.parse(event.data); } catch (e) { return; }
+            if (page === "inbox" || (page === "thread" && data.thread === thread)) { reload(); }
+          });
+        })();
+        """
+}

@@ -1,0 +1,218 @@
+import Engine
+import EventLog
+import Foundation
+import HTTPAPI
+import HTTPTypes
+import HummingbirdTesting
+import Logging
+import NIOCore
+import TestSupport
+import WebConsole
+
+/// An answer as the tests look at it.
+struct Reply: Sendable {
+    var status: Int
+    var headers: HTTPFields
+    var text: String
+
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+    }
+
+    /// The value a `Set-Cookie` header of the answer gives `name`, with the whole header line.
+    func cookie(_ name: String) -> (value: String, line: String)? {
+        for line in headers[values: .setCookie] where line.hasPrefix(name + "=") {
+            let value = line.dropFirst(name.count + 1).prefix { $0 != ";" }
+            return (String(value), line)
+        }
+        return nil
+    }
+
+    /// The value of the first hidden `csrf` field of the page.
+    var csrf: String? { hidden("csrf") }
+
+    func hidden(_ name: String) -> String? {
+        guard let range = text.range(of: #"name="\#(name)" value=""#) else { return nil }
+        return String(text[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    var location: String? { headers[.location] }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A real server with the web console on 127.0.0.1 (a free port) over a real LMDB log in a
+/// temporary directory, answering from the projected read models as `threadlog serve` does.
+final class ConsoleHarness: Sendable {
+    static let adminToken = "admin-token-for-console-tests"
+
+    let directory: TempDirectory
+    let store: LMDBEventStore
+    let port: Int
+    private let task: Task<Void, any Error>
+
+    private init(directory: TempDirectory, store: LMDBEventStore, port: Int, task: Task<Void, any Error>) {
+        self.directory = directory
+        self.store = store
+        self.port = port
+        self.task = task
+    }
+
+    static func start(sessionLifetime: Duration = .seconds(3600)) async throws -> ConsoleHarness {
+        let directory = try TempDirectory()
+        let data = try DataDirectory(directory.sub("data"), create: true)
+        let store = try LMDBEventStore.open(directory: data.log)
+        let handler = CommandHandler(store: store)
+        var logger = Logger(label: "threadlog.console-test")
+        logger.logLevel = .warning
+        let models = ReadModels(
+            log: store, views: try ViewStore.open(directory: data.views), commitInterval: nil, logger: logger)
+        let readSide = ReadSide.projected(models)
+        let console = WebConsole(
+            handler: handler, queries: readSide.queries,
+            configuration: WebConsoleConfiguration(sessionLifetime: sessionLifetime, heartbeat: .milliseconds(200)),
+            logger: logger)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let server = try ThreadlogHTTPServer(
+            configuration: APIConfiguration(
+                host: "127.0.0.1", port: 0, adminTokenHash: Tokens.hash(adminToken), blobDirectory: data.blobs),
+            store: store, handler: handler, readSide: readSide, logger: logger, console: console,
+            onListening: { port in continuation.yield(port) })
+        let task = Task { try await server.run() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw TestFailure("the server did not start") }
+        return ConsoleHarness(directory: directory, store: store, port: port, task: task)
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = await task.result
+        store.close()
+    }
+
+    /// One request on a fresh connection; `cookies` become a `Cookie` header, `form` an URL-encoded body.
+    func call(
+        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil,
+        form: [(String, String)]? = nil, cookies: [String: String] = [:], headers: [String: String] = [:]
+    ) async throws -> Reply {
+        var fields = HTTPFields()
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        if !cookies.isEmpty {
+            fields[.cookie] = cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+        }
+        var body: ByteBuffer?
+        if let json {
+            fields[.contentType] = "application/json"
+            body = ByteBuffer(string: json)
+        }
+        if let form {
+            fields[.contentType] = "application/x-www-form-urlencoded"
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "-._~")
+            body = ByteBuffer(
+                string: form.map {
+                    "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+                }.joined(separator: "&"))
+        }
+        for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
+        let requestFields = fields
+        let payload = body
+        let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+            try await client.execute(TestClient.Request(path, method: method, headers: requestFields, body: payload))
+        }
+        var buffer = response.body ?? ByteBuffer()
+        return Reply(
+            status: response.status.code, headers: response.headers,
+            text: buffer.readString(length: buffer.readableBytes) ?? "")
+    }
+
+    func lastPosition() throws -> UInt64 { try store.lastPosition() }
+
+    /// Signs in with the token through the form, as a browser does; answers the session cookie and
+    /// the session's CSRF token.
+    func signIn(_ token: String) async throws -> Browser {
+        let form = try await call(.get, "/sign-in")
+        guard let pre = form.cookie("tl_signin")?.value, let csrf = form.csrf else {
+            throw TestFailure("no sign-in form: \(form.status) \(form.text)")
+        }
+        let reply = try await call(
+            .post, "/sign-in", form: [("csrf", csrf), ("next", ""), ("token", token)], cookies: ["tl_signin": pre])
+        guard reply.status == 303, let session = reply.cookie("tl_session")?.value else {
+            throw TestFailure("sign-in: \(reply.status) \(reply.text)")
+        }
+        let inbox = try await call(.get, "/inbox", cookies: ["tl_session": session])
+        guard inbox.status == 200, let sessionCSRF = inbox.csrf else {
+            throw TestFailure("inbox after sign-in: \(inbox.status)")
+        }
+        return Browser(session: session, csrf: sessionCSRF)
+    }
+}
+
+/// A signed-in browser: its session cookie and the CSRF token of its forms.
+struct Browser: Sendable {
+    var session: String
+    var csrf: String
+    var cookies: [String: String] { ["tl_session": session] }
+}
+
+func withConsole<T>(
+    sessionLifetime: Duration = .seconds(3600), _ body: (ConsoleHarness) async throws -> T
+) async throws -> T {
+    let harness = try await ConsoleHarness.start(sessionLifetime: sessionLifetime)
+    do {
+        let value = try await body(harness)
+        await harness.stop()
+        return value
+    } catch {
+        await harness.stop()
+        throw error
+    }
+}
+
+/// An internal handler (ann), a supplier (bob) with his contract chat, and an outsider (eve).
+struct Cast: Sendable {
+    var ann: String
+    var bob: String
+    var eve: String
+    var thread: String
+}
+
+extension ConsoleHarness {
+    func seed() async throws -> Cast {
+        let admin = Self.adminToken
+        for party in [
+            #"{"id":"acme","name":"Acme","kind":"internal"}"#, #"{"id":"sup","name":"Supplier Ltd","kind":"external"}"#,
+            #"{"id":"other","name":"Other Co","kind":"external"}"#,
+        ] {
+            let reply = try await call(.post, "/v1/parties", token: admin, json: party)
+            guard reply.status == 201 else { throw TestFailure("party: \(reply.status) \(reply.text)") }
+        }
+        func user(_ id: String, _ party: String, _ role: String) async throws -> String {
+            let reply = try await call(
+                .post, "/v1/users", token: admin,
+                json:
+                    #"{"id":"\#(id)","name":"\#(id.capitalized)","email":"\#(id)@example.test","party":"\#(party)","roles":["\#(role)"]}"#
+            )
+            guard reply.status == 201, let token = reply.json["token"] as? String else {
+                throw TestFailure("user: \(reply.status) \(reply.text)")
+            }
+            return token
+        }
+        let ann = try await user("ann", "acme", "handler")
+        let bob = try await user("bob", "sup", "supplier")
+        let eve = try await user("eve", "other", "supplier")
+        let declared = try await call(
+            .post, "/v1/subjects", token: admin, json: #"{"kind":"contract","ref":"C-1","parties":["sup"]}"#)
+        guard declared.status == 200 else { throw TestFailure("subject: \(declared.status) \(declared.text)") }
+        let opened = try await call(
+            .post, "/v1/threads", token: bob,
+            json: #"{"subject":{"kind":"contract","ref":"C-1"},"title":"Invoice question","body":"Hello"}"#)
+        guard opened.status == 201, let thread = opened.json["id"] as? String else {
+            throw TestFailure("open: \(opened.status) \(opened.text)")
+        }
+        return Cast(ann: ann, bob: bob, eve: eve, thread: thread)
+    }
+}
