@@ -41,7 +41,8 @@ struct ConsistentReadTests {
                 var reply = try await h.call(.get, "\(path)?minPosition=\(head + 19_307_295)", token: cast.bob)
                 #expect(reply.status == 422, "\(path)")
                 #expect(reply.errorCode == "invalid_parameter", "\(path)")
-                #expect(ContinuousClock.now - started < .seconds(2), "\(path) answered without waiting")
+                // Well under the 5 s a read waits for a reachable position (a bound for a busy machine).
+                #expect(ContinuousClock.now - started < .seconds(4), "\(path) answered without waiting")
                 reply = try await h.call(.get, "\(path)?minPosition=\(head)", token: cast.bob)
                 #expect(reply.status == 200, "\(path): \(reply.text)")
             }
