@@ -48,8 +48,8 @@ public struct ProjectionModel: Sendable {
         let rolesBefore: [Role] = if case .userUpdated(let e) = recorded.event { directory.users[e.id]?.roles ?? [] } else { [] }
         directory = Directory.evolve(directory, recorded)
         switch recorded.event {
-        case .structureMemberAdded(let e): fanOut.append(.structure(e.structure))
-        case .structureMemberRemoved(let e): fanOut.append(.structure(e.structure))
+        case .structureMemberAdded(let e): fanOut(joiningOrLeaving: e.structure)
+        case .structureMemberRemoved(let e): fanOut(joiningOrLeaving: e.structure)
         case .userCreated(let e):
             // A new holder of a handler role sees the threads routed to that role.
             for category in directory.categories.values where !Set(category.handlerRoles).isDisjoint(with: e.roles) {
@@ -81,6 +81,15 @@ public struct ProjectionModel: Sendable {
             break
         }
         audience = Audience(directory: directory)
+    }
+
+    /// A member who joins or leaves a structure changes who sees its threads: those naming it, and
+    /// those of the subjects declared with it.
+    private mutating func fanOut(joiningOrLeaving structure: StructureID) {
+        fanOut.append(.structure(structure))
+        for (subject, binding) in directory.subjects where binding.structures.contains(structure) {
+            fanOut.append(.subject(subject))
+        }
     }
 
     public mutating func markDirty(_ thread: ThreadID) { dirty.insert(thread) }
