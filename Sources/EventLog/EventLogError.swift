@@ -62,3 +62,12 @@ extension EventLogError {
         }
     }
 }
+
+/// Converts LMDB failures into `EventLogError` at the module's edge.
+func mapFailure<R>(_ body: () throws -> R) throws -> R {
+    do {
+        return try body()
+    } catch let failure as LMDBFailure {
+        throw EventLogError(failure)
+    }
+}
