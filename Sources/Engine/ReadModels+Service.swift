@@ -16,7 +16,7 @@ extension ReadModels: Service {
             try rebuild(stale)
         }
         await cancelWhenGracefulShutdown {
-            let lane = BlockingLane(label: "threadlog.views")
+            let lane = SerialThread.catchUp("threadlog.views")
             // A failed batch (a full disk, say) is retried every second: logged when it starts and ends.
             var failing: String?
             following: while !Task.isCancelled {

@@ -1,16 +1,31 @@
 import Foundation
 import Synchronization
 
-/// The writer thread: takes every append queued since its last commit and commits them together, in
-/// one LMDB transaction and one fsync (group commit). LMDB binds a write transaction to the thread that
-/// began it, so all writes happen here and nothing awaits inside a transaction.
-///
-/// `@unchecked Sendable`: the queue is behind a `Mutex`; the thread and the semaphores are only touched
-/// by `start` and `close`, which the store calls once each.
-final class Committer: @unchecked Sendable {
-    struct Pending: Sendable {
+/// What a `Committer` commits through: a log that writes a group of appends in one transaction.
+package protocol GroupCommitTarget: Sendable {
+    /// Commits one group (on the committer's thread); returns one outcome per request, in order, and
+    /// the log's last position after the commit.
+    func commitGroup(_ requests: [AppendRequest]) -> (outcomes: [Result<AppendResult, any Error>], head: UInt64)
+    /// Tells waiting tails that a commit of `groupSize` appends reached `head`.
+    func publish(head: UInt64, groupSize: Int)
+    /// Called on the committer's thread when no append came for the idle interval: a chance to notice
+    /// what other processes appended.
+    func writerIdle()
+}
+
+/// The writer: takes every append queued since its last commit and commits them together, in one
+/// transaction (group commit), on a thread of its own. LMDB binds a write transaction to the thread
+/// that began it, so all writes happen there and nothing awaits inside a transaction; PostgreSQL's
+/// writer blocks only that thread while it waits for the server.
+package final class Committer: Sendable {
+    package struct Pending: Sendable {
         let request: AppendRequest
         let continuation: CheckedContinuation<AppendResult, any Error>
+
+        package init(request: AppendRequest, continuation: CheckedContinuation<AppendResult, any Error>) {
+            self.request = request
+            self.continuation = continuation
+        }
 
         var eventCount: Int { request.writes.reduce(0) { $0 + $1.events.count } }
     }
@@ -19,20 +34,21 @@ final class Committer: @unchecked Sendable {
         var pending: [Pending] = []
         var closed = false
         var enqueued = 0
+        /// Whether a job that takes from the queue is submitted to the thread or running.
+        var draining = false
+        /// The thread, and the job that commits what is queued; set by `start`.
+        var writer: (thread: SerialThread, drain: @Sendable () -> Void)?
     }
 
     /// Appends queued so far, and those not yet taken into a commit (for tests and diagnostics).
     var counts: (enqueued: Int, waiting: Int) { queue.withLock { ($0.enqueued, $0.pending.count) } }
 
     private let queue = Mutex(Queue())
-    private let wake = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
     private let maxGroupEvents: Int
     /// Seconds; `nil` commits at once.
     private let gatherDelay: TimeInterval?
-    private let closeOnce = Mutex(false)
 
-    init(maxGroupEvents: Int, gatherDelay: Duration = .zero) {
+    package init(maxGroupEvents: Int, gatherDelay: Duration = .zero) {
         self.maxGroupEvents = max(1, maxGroupEvents)
         let seconds = gatherDelay / .seconds(1)
         self.gatherDelay = seconds > 0 ? seconds : nil
@@ -42,65 +58,62 @@ final class Committer: @unchecked Sendable {
     /// fewer mean a quiet log, whose appends are committed at once.
     static let busyAppends = 4
 
-    func start(store: LMDBEventStore) {
-        let thread = Thread { [self] in
-            // Named for `top -H` and profilers (Foundation's Thread.name does not reach the kernel here).
-            try? "threadlog.log".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
-            run(store: store)
-            finished.signal()
+    /// How often an idle writer of the LMDB log looks for appends made by other processes while tails wait.
+    package static let foreignPollInterval = Duration.milliseconds(200)
+
+    /// Starts the writer thread, named `name`; it commits into `target` and, idle for `pollInterval`,
+    /// calls its `writerIdle()`. A store starts its committer before it takes its first append.
+    package func start(name: String, pollInterval: Duration = foreignPollInterval, target: some GroupCommitTarget) {
+        let thread = SerialThread(name: name, idle: (interval: pollInterval, body: { target.writerIdle() }))
+        let drain: @Sendable () -> Void = { [self] in self.drain(into: target) }
+        queue.withLock { queue in
+            queue.writer = (thread, drain)
+            if !queue.pending.isEmpty && !queue.draining {
+                queue.draining = true
+                thread.submit(drain)
+            }
         }
-        thread.start()
     }
 
-    func enqueue(_ pending: Pending) {
+    package func enqueue(_ pending: Pending) {
         let accepted = queue.withLock { queue in
             guard !queue.closed else { return false }
             queue.pending.append(pending)
             queue.enqueued += 1
+            // Submitted under the lock: `close` cannot end the thread between the append and the submit.
+            if !queue.draining, let writer = queue.writer {
+                queue.draining = true
+                writer.thread.submit(writer.drain)
+            }
             return true
         }
-        if accepted {
-            wake.signal()
-        } else {
+        if !accepted {
             pending.continuation.resume(throwing: EventLogError(.closed, "the event log is closed"))
         }
     }
 
     /// Commits what is queued, then stops the thread.
-    func close() {
-        let first = closeOnce.withLock { done in
-            defer { done = true }
-            return !done
+    package func close() {
+        let thread: SerialThread? = queue.withLock { queue in
+            guard !queue.closed else { return nil }
+            queue.closed = true
+            return queue.writer?.thread
         }
-        guard first else { return }
-        queue.withLock { $0.closed = true }
-        wake.signal()
-        finished.wait()
+        thread?.finish()
+        // The drain job held the committer and its target; the thread is gone now.
+        queue.withLock { $0.writer = nil }
     }
 
-    /// How often an idle writer looks for appends made by other processes while tails wait.
-    static let foreignPollInterval = DispatchTimeInterval.milliseconds(200)
-
-    private func run(store: LMDBEventStore) {
-        while true {
-            if wake.wait(timeout: .now() + Self.foreignPollInterval) == .timedOut {
-                store.noticeForeignAppends()
-                continue
+    /// Commits groups until the queue is empty.
+    private func drain(into target: some GroupCommitTarget) {
+        while let (group, closed) = takeGroup() {
+            let (outcomes, head) = target.commitGroup(group.map(\.request))
+            // Publish before resuming callers: a caller that reads right after its append sees it.
+            target.publish(head: head, groupSize: group.count)
+            for (pending, outcome) in zip(group, outcomes) {
+                pending.continuation.resume(with: outcome)
             }
-            while true {
-                let (group, closed) = takeGroup()
-                if group.isEmpty {
-                    if closed { return }
-                    break
-                }
-                let (outcomes, head) = store.commitGroup(group.map(\.request))
-                // Publish before resuming callers: a caller that reads right after its append sees it.
-                store.notifier.publish(head, groupSize: group.count)
-                for (pending, outcome) in zip(group, outcomes) {
-                    pending.continuation.resume(with: outcome)
-                }
-                gatherWhileBusy()
-            }
+            if !closed { gatherWhileBusy() }
         }
     }
 
@@ -114,9 +127,14 @@ final class Committer: @unchecked Sendable {
         Thread.sleep(forTimeInterval: gatherDelay)
     }
 
-    /// Everything queued, up to `maxGroupEvents` events (but always at least one append).
-    private func takeGroup() -> ([Pending], Bool) {
+    /// Everything queued, up to `maxGroupEvents` events (but always at least one append), and whether
+    /// the committer is closing; `nil`, ending the drain, when nothing is queued.
+    private func takeGroup() -> ([Pending], Bool)? {
         queue.withLock { queue in
+            guard !queue.pending.isEmpty else {
+                queue.draining = false
+                return nil
+            }
             var count = 0
             var taken = 0
             for pending in queue.pending {

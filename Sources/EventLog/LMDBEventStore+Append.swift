@@ -40,7 +40,7 @@ extension LMDBEventStore {
 
     /// Commits one group on the writer thread; returns one outcome per request, in order, and the
     /// log's last position after the commit.
-    func commitGroup(_ requests: [AppendRequest]) -> (outcomes: [Result<AppendResult, any Error>], head: UInt64) {
+    package func commitGroup(_ requests: [AppendRequest]) -> (outcomes: [Result<AppendResult, any Error>], head: UInt64) {
         swapLock.withReadLock { commitGroupLocked(requests) }
     }
 

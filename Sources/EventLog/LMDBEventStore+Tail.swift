@@ -1,6 +1,14 @@
 import Foundation
 
-extension LMDBEventStore {
+extension LMDBEventStore: GroupCommitTarget {
+    package func publish(head: UInt64, groupSize: Int) {
+        notifier.publish(head, groupSize: groupSize)
+    }
+
+    package func writerIdle() {
+        noticeForeignAppends()
+    }
+
     /// Wakes waiting tails for what other processes appended (the writer thread calls it when idle).
     func noticeForeignAppends() {
         guard notifier.hasWaiters, let last = try? lastPosition(), last > notifier.head else { return }

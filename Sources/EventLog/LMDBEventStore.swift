@@ -96,7 +96,7 @@ public final class LMDBEventStore: EventStore, @unchecked Sendable {
             committer = nil
         } else {
             committer = Committer(maxGroupEvents: options.maxGroupEvents, gatherDelay: options.gatherDelay)
-            committer?.start(store: self)
+            committer?.start(name: "threadlog.log", target: self)
         }
     }
 

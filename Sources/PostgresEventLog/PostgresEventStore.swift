@@ -32,7 +32,7 @@ public struct PostgresEventLogOptions: Sendable {
 ///
 /// Reads are synchronous (the `EventStore` protocol's): they wait for PostgresNIO's futures on the
 /// calling thread, never on an event-loop thread.
-public final class PostgresEventStore: EventStore, Sendable {
+public final class PostgresEventStore: EventStore, GroupCommitTarget, Sendable {
     public static let formatVersion = 1
     static let magic = "threadlog.eventlog"
     static let channel = "threadlog_log"
@@ -43,7 +43,9 @@ public final class PostgresEventStore: EventStore, Sendable {
     let logger: Logger
     let pool: ConnectionPool
     let waiters: AppendWaiters
-    private let writer: PostgresCommitter
+    private let writer: Committer
+    /// The writer's own connection, used on its thread only; opened at the first commit, dropped when it breaks.
+    private let writerConnection = Mutex<PostgresConnection?>(nil)
     private let listener: Listener
     private let closed = Mutex(false)
 
@@ -72,9 +74,9 @@ public final class PostgresEventStore: EventStore, Sendable {
             pool.close()
             throw error
         }
-        writer = PostgresCommitter(options: options)
+        writer = Committer(maxGroupEvents: options.maxGroupEvents, gatherDelay: options.gatherDelay)
         listener = Listener(url: url, logger: logger, waiters: waiters)
-        writer.start(store: self)
+        writer.start(name: "threadlog.pglog", pollInterval: options.pollInterval, target: self)
     }
 
     /// Creates the tables in one transaction under an advisory lock, so nodes starting together do not race.
@@ -153,6 +155,10 @@ public final class PostgresEventStore: EventStore, Sendable {
         }
         guard first else { return }
         writer.close()
+        writerConnection.withLock { connection in
+            defer { connection = nil }
+            return connection
+        }?.closeAndWait()
         waiters.close()
         listener.close()
         pool.close()
@@ -163,8 +169,23 @@ public final class PostgresEventStore: EventStore, Sendable {
     public func append(_ request: AppendRequest) async throws -> AppendResult {
         try request.validate()
         return try await withCheckedThrowingContinuation { continuation in
-            writer.enqueue(PostgresCommitter.Pending(request: request, continuation: continuation))
+            writer.enqueue(Committer.Pending(request: request, continuation: continuation))
         }
+    }
+
+    /// Commits one group in one transaction on the writer's connection (on the writer's thread).
+    package func commitGroup(_ requests: [AppendRequest]) -> (outcomes: [Result<AppendResult, any Error>], head: UInt64) {
+        var connection = writerConnection.withLock { $0 }
+        defer { writerConnection.withLock { [connection] in $0 = connection } }
+        return commitGroup(requests, connection: &connection)
+    }
+
+    package func publish(head: UInt64, groupSize: Int) {
+        waiters.publish(head, groupSize: groupSize)
+    }
+
+    package func writerIdle() {
+        pollHead()
     }
 
     /// Commits one group in one transaction on `connection` (opened when `nil`, dropped when it breaks).

@@ -232,7 +232,7 @@ public final class NotificationProjector: Service, Sendable {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            let lane = BlockingLane(label: "threadlog.notifications")
+            let lane = SerialThread.catchUp("threadlog.notifications")
             let pacer = CommitPacer(interval: self.configuration.commitInterval)
             // Logged when failures start (or change) and end, not every second while they last.
             var failing: String?
