@@ -221,7 +221,10 @@ final class StreamCache: Sendable {
     }
 
     /// An entry held by reference, so the map moves a pointer rather than a folded thread when
-    /// entries come and go. A slot is only touched under the map's lock or while taken out of it.
+    /// entries come and go.
+    ///
+    /// `@unchecked Sendable`: a slot is only touched under the map's lock or by the one caller that took
+    /// it out of the map.
     private final class Slot: @unchecked Sendable {
         var entry = Entry()
     }

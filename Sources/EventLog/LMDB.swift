@@ -160,6 +160,13 @@ final class LMDBEnvironment: @unchecked Sendable {
         try withTransaction(readOnly: true, commit: false, body)
     }
 
+    /// A short read transaction, handed to `body` inside the wrapper `wrap` makes of it.
+    func read<Wrapper: ~Copyable, R>(
+        wrappedIn wrap: (consuming LMDBTransaction) -> Wrapper, _ body: (borrowing Wrapper) throws -> R
+    ) throws -> R {
+        try withTransaction(readOnly: true, commit: false, wrappedIn: wrap, body)
+    }
+
     /// Opens tables by name in one transaction of their own, so that later transactions only use handles
     /// that already reside in the environment (LMDB forbids opening one table from concurrent transactions).
     func openDatabases(_ names: [String], create: Bool) throws -> [String: LMDBDatabase] {
@@ -182,9 +189,24 @@ final class LMDBEnvironment: @unchecked Sendable {
         try withTransaction(readOnly: false, commit: true, body)
     }
 
-    /// The one place that decides commit or abort.
+    /// A write transaction as `write(_:)`, handed to `body` inside the wrapper `wrap` makes of it.
+    func write<Wrapper: ~Copyable, R>(
+        wrappedIn wrap: (consuming LMDBTransaction) -> Wrapper, _ body: (borrowing Wrapper) throws -> R
+    ) throws -> R {
+        try withTransaction(readOnly: false, commit: true, wrappedIn: wrap, body)
+    }
+
     private func withTransaction<R>(
         readOnly: Bool, commit: Bool, _ body: (borrowing LMDBTransaction) throws -> R
+    ) throws -> R {
+        try withTransaction(readOnly: readOnly, commit: commit, wrappedIn: { $0 }, body)
+    }
+
+    /// The one place that decides commit or abort. The transaction reaches `body` only borrowed, inside
+    /// the wrapper `wrap` makes of it (which takes it over), so neither can outlive this call.
+    private func withTransaction<Wrapper: ~Copyable, R>(
+        readOnly: Bool, commit: Bool, wrappedIn wrap: (consuming LMDBTransaction) -> Wrapper,
+        _ body: (borrowing Wrapper) throws -> R
     ) throws -> R {
         pthread_rwlock_rdlock(&resizeLock)
         defer { pthread_rwlock_unlock(&resizeLock) }
@@ -192,13 +214,13 @@ final class LMDBEnvironment: @unchecked Sendable {
         var rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &raw)
         if rc == MDB_MAP_RESIZED {
             // Another process grew the map: adopt its size (no transaction of ours is open now).
-            mdb_env_set_mapsize(env, 0)
+            try lmdbCheck(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize")
             remapped()
             rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &raw)
         }
         try lmdbCheck(rc, "mdb_txn_begin")
         guard let raw else { throw LMDBFailure(rc: EINVAL, operation: "mdb_txn_begin") }
-        let txn = LMDBTransaction(handle: raw, bounds: bounds(readOnly: readOnly))
+        let txn = wrap(LMDBTransaction(handle: raw, bounds: bounds(readOnly: readOnly)))
         let result: R
         do {
             result = try body(txn)
@@ -215,7 +237,8 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 }
 
-/// A transaction handle that cannot be copied out of the closure that received it.
+/// A transaction handle that cannot be copied out of the closure that received it. The bytes it shows
+/// are lent to closures only.
 struct LMDBTransaction: ~Copyable {
     fileprivate let handle: OpaquePointer
     fileprivate let bounds: ValueBounds
@@ -225,24 +248,23 @@ struct LMDBTransaction: ~Copyable {
         self.bounds = bounds
     }
 
-    /// A second non-copyable view of the same transaction, for wrappers that live inside the same closure.
-    init(copying other: borrowing LMDBTransaction) {
-        self.handle = other.handle
-        self.bounds = other.bounds
+    /// Calls `body` with the value stored under `key` (`nil` when absent); the bytes are valid only
+    /// during the call.
+    func get<R>(_ db: LMDBDatabase, _ key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        let value = try key.withUnsafeBytes { (key) throws -> MDB_val? in
+            var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+            var v = MDB_val()
+            let rc = mdb_get(handle, db.dbi, &k, &v)
+            if rc == MDB_NOTFOUND { return nil }
+            try lmdbCheck(rc, "mdb_get")
+            return v
+        }
+        return try body(try value.map { value throws in try bounds.check(value) })
     }
 
-    /// The value stored under `key`, valid until the transaction ends; `nil` when absent.
-    func get(_ db: LMDBDatabase, _ key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {
-        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
-        var v = MDB_val()
-        let rc = mdb_get(handle, db.dbi, &k, &v)
-        if rc == MDB_NOTFOUND { return nil }
-        try lmdbCheck(rc, "mdb_get")
-        return try bounds.check(v)
-    }
-
-    func get(_ db: LMDBDatabase, _ key: [UInt8]) throws -> UnsafeRawBufferPointer? {
-        try key.withUnsafeBytes { (buffer) throws in try get(db, buffer) }
+    /// A copy of the value stored under `key`; `nil` when absent.
+    func get(_ db: LMDBDatabase, _ key: [UInt8]) throws -> [UInt8]? {
+        try get(db, key) { bytes in bytes.map(Array.init) }
     }
 
     /// Stores `value` under `key`. `append` promises that `key` sorts after every key of the table.
@@ -320,6 +342,10 @@ struct LMDBTransaction: ~Copyable {
         return stat.ms_entries
     }
 }
+
+/// A transaction belongs to the thread and the closure that began it.
+@available(*, unavailable)
+extension LMDBTransaction: Sendable {}
 
 /// What LMDB may hand a transaction: bytes inside the mapped file's used pages, or (in a write
 /// transaction) pages of its own outside the map. A damaged page can make LMDB answer a value whose

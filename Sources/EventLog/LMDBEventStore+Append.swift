@@ -121,9 +121,11 @@ extension LMDBEventStore {
     private func apply(
         _ request: AppendRequest, txn: borrowing LMDBTransaction, head: inout Head, commitTime: Int64, buffer: inout [UInt8]
     ) throws -> Result<AppendResult, any Error> {
-        if let id = request.commandID, let first = try txn.get(commands, Array(id.utf8)) {
-            let firstPosition = Record.loadBE(first, 0, as: UInt64.self)
-            let lastPosition = Record.loadBE(first, 8, as: UInt64.self)
+        if let id = request.commandID,
+            let (firstPosition, lastPosition) = try txn.get(commands, Array(id.utf8), { raw in
+                raw.map { raw in (Record.loadBE(raw, 0, as: UInt64.self), Record.loadBE(raw, 8, as: UInt64.self)) }
+            })
+        {
             return .success(try recordedResult(txn: txn, first: firstPosition, last: lastPosition))
         }
         var heads: [StreamHead?] = []
@@ -183,9 +185,11 @@ extension LMDBEventStore {
     }
 
     func streamHead(txn: borrowing LMDBTransaction, _ stream: String) throws -> StreamHead? {
-        guard let raw = try txn.get(streams, Array(stream.utf8)) else { return nil }
-        guard raw.count == 16 else { throw EventLogError(.corrupt, "the head of stream '\(stream)' is damaged") }
-        return StreamHead(version: Record.loadBE(raw, 0, as: UInt64.self), lastPosition: Record.loadBE(raw, 8, as: UInt64.self))
+        try txn.get(streams, Array(stream.utf8)) { raw in
+            guard let raw else { return nil }
+            guard raw.count == 16 else { throw EventLogError(.corrupt, "the head of stream '\(stream)' is damaged") }
+            return StreamHead(version: Record.loadBE(raw, 0, as: UInt64.self), lastPosition: Record.loadBE(raw, 8, as: UInt64.self))
+        }
     }
 
     static func nowMillis() -> Int64 {

@@ -12,14 +12,19 @@ extension LMDBEventStore {
                 try env.write { txn in
                     var erased = 0
                     for position in positions {
-                        guard let raw = try txn.get(events, Record.key(position)) else {
-                            throw EventLogError(.invalidArgument, "no event at position \(position)")
+                        // The record without its payload; `nil` when it was erased before.
+                        let erasedRecord: [UInt8]? = try txn.get(events, Record.key(position)) { raw in
+                            guard let raw else { throw EventLogError(.invalidArgument, "no event at position \(position)") }
+                            guard let view = RecordView(raw) else {
+                                throw EventLogError(.corrupt, "record at position \(position) is damaged")
+                            }
+                            if view.isPurged { return nil }
+                            var record = Array(UnsafeRawBufferPointer(rebasing: raw[0..<view.stringsEnd]))
+                            record[1] |= Record.purgedFlag
+                            record.replaceSubrange(40..<44, with: [0, 0, 0, 0])
+                            return record
                         }
-                        guard let view = RecordView(raw) else { throw EventLogError(.corrupt, "record at position \(position) is damaged") }
-                        if view.isPurged { continue }
-                        var record = Array(UnsafeRawBufferPointer(rebasing: raw[0..<view.stringsEnd]))
-                        record[1] |= Record.purgedFlag
-                        record.replaceSubrange(40..<44, with: [0, 0, 0, 0])
+                        guard let record = erasedRecord else { continue }
                         try txn.put(events, Record.key(position), record)
                         erased += 1
                     }

@@ -21,7 +21,7 @@ extension LMDBEventStore {
         }
         let (magic, format) = try mapFailure {
             try env.read { txn in
-                (try txn.get(meta, Array("magic".utf8)).map(Array.init), try txn.get(meta, Array("format".utf8)).map(Array.init))
+                (try txn.get(meta, Array("magic".utf8)), try txn.get(meta, Array("format".utf8)))
             }
         }
         if magic == nil && !readOnly {
@@ -60,8 +60,10 @@ extension LMDBEventStore {
     static let headKey = Array("head".utf8)
 
     static func storedHead(txn: borrowing LMDBTransaction, meta: LMDBDatabase) throws -> Head {
-        guard let raw = try txn.get(meta, headKey) else { return Head(position: 0, chain: Record.genesis) }
-        guard raw.count == 40 else { throw EventLogError(.corrupt, "the log's head record is damaged") }
-        return Head(position: Record.loadBE(raw, 0, as: UInt64.self), chain: Array(raw[8..<40]))
+        try txn.get(meta, headKey) { raw in
+            guard let raw else { return Head(position: 0, chain: Record.genesis) }
+            guard raw.count == 40 else { throw EventLogError(.corrupt, "the log's head record is damaged") }
+            return Head(position: Record.loadBE(raw, 0, as: UInt64.self), chain: Array(raw[8..<40]))
+        }
     }
 }

@@ -57,12 +57,16 @@ extension LMDBEventStore {
                 // Walk the back-links from the head down to the first wanted version.
                 var position = head.lastPosition
                 while position != 0 {
-                    guard let raw = try txn.get(events, Record.key(position)), let view = RecordView(raw) else {
-                        throw EventLogError(.corrupt, "stream '\(stream)' links to a missing or damaged record at \(position)")
+                    let wanted = try txn.get(events, Record.key(position)) { raw in
+                        guard let raw, let view = RecordView(raw) else {
+                            throw EventLogError(.corrupt, "stream '\(stream)' links to a missing or damaged record at \(position)")
+                        }
+                        if view.version < fromVersion { return false }
+                        if view.version <= last { out.append(view.recorded(position: position)) }
+                        position = view.previousInStream
+                        return true
                     }
-                    if view.version < fromVersion { break }
-                    if view.version <= last { out.append(view.recorded(position: position)) }
-                    position = view.previousInStream
+                    if !wanted { break }
                 }
                 out.reverse()
                 return out
@@ -73,9 +77,12 @@ extension LMDBEventStore {
     public func result(ofCommand commandID: String) throws -> AppendResult? {
         try mapFailure {
             try env.read { txn in
-                guard let raw = try txn.get(commands, Array(commandID.utf8)), raw.count == 16 else { return nil }
-                return try recordedResult(
-                    txn: txn, first: Record.loadBE(raw, 0, as: UInt64.self), last: Record.loadBE(raw, 8, as: UInt64.self))
+                let range: (UInt64, UInt64)? = try txn.get(commands, Array(commandID.utf8)) { raw in
+                    guard let raw, raw.count == 16 else { return nil }
+                    return (Record.loadBE(raw, 0, as: UInt64.self), Record.loadBE(raw, 8, as: UInt64.self))
+                }
+                guard let (first, last) = range else { return nil }
+                return try recordedResult(txn: txn, first: first, last: last)
             }
         }
     }

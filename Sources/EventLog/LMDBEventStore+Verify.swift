@@ -111,7 +111,10 @@ extension LMDBEventStore {
     private func checkIndexes(total: UInt64, chain: [UInt8], heads: [String: StreamHead]) throws -> VerifyFault? {
         try mapFailure {
             try env.read { txn in
-                if let raw = try txn.get(meta, Self.headKey) {
+                let headFault: VerifyFault? = try txn.get(meta, Self.headKey) { raw in
+                    guard let raw else {
+                        return total > 0 ? VerifyFault(position: nil, reason: "the head record is missing") : nil
+                    }
                     guard raw.count == 40 else { return VerifyFault(position: nil, reason: "the head record is damaged") }
                     let position = Record.loadBE(raw, 0, as: UInt64.self)
                     if position < total {
@@ -120,9 +123,9 @@ extension LMDBEventStore {
                     if position == total && !chain.elementsEqual(raw[8..<40]) {
                         return VerifyFault(position: nil, reason: "the head record's chain hash does not match the log")
                     }
-                } else if total > 0 {
-                    return VerifyFault(position: nil, reason: "the head record is missing")
+                    return nil
                 }
+                if let headFault { return headFault }
                 var fault: VerifyFault?
                 var matched = 0
                 try txn.scan(streams, from: nil) { key, value in
@@ -148,10 +151,14 @@ extension LMDBEventStore {
                 if moved > 0 {
                     // Streams whose head moved past the snapshot are fine; any other missing head is a fault.
                     for (name, head) in heads {
-                        guard let raw = try txn.get(streams, Array(name.utf8)), raw.count == 16 else {
+                        let stored: (version: UInt64, position: UInt64)? = try txn.get(streams, Array(name.utf8)) { raw in
+                            guard let raw, raw.count == 16 else { return nil }
+                            return (Record.loadBE(raw, 0, as: UInt64.self), Record.loadBE(raw, 8, as: UInt64.self))
+                        }
+                        guard let stored else {
                             return VerifyFault(position: nil, reason: "stream '\(name)' is missing from the stream index")
                         }
-                        if Record.loadBE(raw, 8, as: UInt64.self) <= total && Record.loadBE(raw, 0, as: UInt64.self) != head.version {
+                        if stored.position <= total && stored.version != head.version {
                             return VerifyFault(position: nil, reason: "the stream index disagrees with the log for '\(name)'")
                         }
                     }
@@ -166,8 +173,10 @@ extension LMDBEventStore {
                     let last = Record.loadBE(value, 8, as: UInt64.self)
                     if last > total { return true }
                     for position in [first, last] {
-                        guard first <= last, first >= 1, let raw = try txn.get(events, Record.key(position)),
-                            let view = RecordView(raw), view.recorded(position: position).commandID == id
+                        guard first <= last, first >= 1,
+                            try txn.get(events, Record.key(position), { raw in
+                                raw.flatMap { RecordView($0) }?.recorded(position: position).commandID == id
+                            })
                         else {
                             fault = VerifyFault(position: position, reason: "the command index entry '\(id)' does not match the log")
                             return false

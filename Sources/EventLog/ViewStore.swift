@@ -80,7 +80,9 @@ public final class ViewStore: @unchecked Sendable {
     /// A short read transaction. A table that does not exist reads as empty.
     public func read<R>(_ body: (borrowing ViewTransaction) throws -> R) throws -> R {
         let current = handles.withLock { $0 }
-        return try mapFailure { try current.env.read { txn in try body(ViewTransaction(txn: txn, tables: current.tables)) } }
+        return try mapFailure {
+            try current.env.read(wrappedIn: { ViewTransaction(txn: $0, tables: current.tables) }) { txn in try body(txn) }
+        }
     }
 
     /// A write transaction: committed when `body` returns, aborted when it throws. When the map is full
@@ -91,7 +93,9 @@ public final class ViewStore: @unchecked Sendable {
             while true {
                 let current = handles.withLock { $0 }
                 do {
-                    return try current.env.write { txn in try body(ViewTransaction(txn: txn, tables: current.tables)) }
+                    return try current.env.write(wrappedIn: { ViewTransaction(txn: $0, tables: current.tables) }) { txn in
+                        try body(txn)
+                    }
                 } catch let failure as LMDBFailure where failure.isMapFull {
                     let size = current.env.mapSize * 2
                     logger.info("views map full; growing", metadata: ["size": "\(size)"])
@@ -134,9 +138,9 @@ public struct ViewTransaction: ~Copyable {
     fileprivate let txn: LMDBTransaction
     fileprivate let tables: [String: LMDBDatabase]
 
-    fileprivate init(txn: borrowing LMDBTransaction, tables: [String: LMDBDatabase]) {
-        // The handle is only used while the closure that owns `txn` runs.
-        self.txn = LMDBTransaction(copying: txn)
+    /// Takes over `txn`, which the environment hands only to the wrapper it then lends to `body`.
+    fileprivate init(txn: consuming LMDBTransaction, tables: [String: LMDBDatabase]) {
+        self.txn = txn
         self.tables = tables
     }
 
@@ -149,13 +153,13 @@ public struct ViewTransaction: ~Copyable {
 
     public func get(_ table: String, _ key: [UInt8]) throws -> [UInt8]? {
         guard let db = tables[table] else { return nil }
-        return try txn.get(db, key).map(Array.init)
+        return try txn.get(db, key)
     }
 
     /// Calls `body` with the value's bytes, valid only during the call; `nil` when absent.
     public func withValue<R>(_ table: String, _ key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
         guard let db = tables[table] else { return try body(nil) }
-        return try body(try txn.get(db, key))
+        return try txn.get(db, key, body)
     }
 
     public func put(_ table: String, _ key: [UInt8], _ value: [UInt8]) throws {
@@ -195,3 +199,7 @@ public struct ViewTransaction: ~Copyable {
         return try txn.count(db)
     }
 }
+
+/// A view transaction belongs to the thread and the closure that began it.
+@available(*, unavailable)
+extension ViewTransaction: Sendable {}
