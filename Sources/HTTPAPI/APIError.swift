@@ -107,3 +107,11 @@ extension APIError {
         return out
     }
 }
+
+/// Middleware and Hummingbird's own error path answer an `APIError` as the routes do: its status,
+/// headers and `{"error": {"code", "message"}}` body.
+extension APIError: HTTPResponseError {
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        response()
+    }
+}
