@@ -160,3 +160,7 @@ struct RecordView {
         )
     }
 }
+
+/// A view borrows bytes that are valid only inside the transaction's closure that lent them.
+@available(*, unavailable)
+extension RecordView: Sendable {}
