@@ -3,7 +3,7 @@ SWIFT ?= swift
 DATA ?= ./data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-deps bench bench-deps build release deps format clean crash-test install fuzz
+.PHONY: run test test-fast test-deps bench bench-deps build release deps format clean crash-test install fuzz
 
 # Installs the system packages the build needs when they are missing (Debian/Ubuntu).
 deps:
@@ -48,6 +48,13 @@ run: release
 # The tests run beside a throwaway PostgreSQL cluster, stopped when they end (passed or not).
 test: test-deps
 	./Tests/with-postgres.sh $(SWIFT) test --disable-xctest
+
+# The tests without those tagged `.slow` (kill -9 loops, crash tests, the API fuzzer), for a quick
+# look while working; `make test` runs them all. `swift test` filters by test name, not by tag, so
+# SLOW_TESTS names the tagged suites and tests.
+SLOW_TESTS := CrashTests|CrashLoopTests|APIFuzzTests|DigestCrashTests|killedRunnerResumes|interruptedPurge
+test-fast: test-deps
+	./Tests/with-postgres.sh $(SWIFT) test --disable-xctest --skip '$(SLOW_TESTS)'
 
 # 100 kill -9 cycles of serve under 16 posting clients (make test runs 3).
 crash-test: deps

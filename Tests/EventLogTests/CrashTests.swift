@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("Durability")
+@Suite("Durability", .tags(.slow))
 struct CrashTests {
     @Test("every acknowledged append survives SIGKILL, with no gap and a valid chain")
     func killNine() async throws {

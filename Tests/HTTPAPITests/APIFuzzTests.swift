@@ -61,7 +61,7 @@ struct SeededServe {
     }
 }
 
-@Suite("the API under generated input (schemathesis)")
+@Suite("the API under generated input (schemathesis)", .tags(.slow))
 struct APIFuzzTests {
     /// Examples per operation and phase; `make fuzz` raises it.
     static let examples = ProcessInfo.processInfo.environment["THREADLOG_FUZZ_EXAMPLES"].flatMap(Int.init) ?? 12

@@ -8,7 +8,7 @@ import TestSupport
 /// kill -9 of `serve` under 16 posting clients, again and again: nothing acknowledged is lost, the log
 /// verifies, and the views equal a rebuild after every restart. `THREADLOG_CRASH_CYCLES` sets the
 /// number of cycles (3 by default; `make crash-test` runs 100).
-@Suite("kill -9 loop")
+@Suite("kill -9 loop", .tags(.slow))
 struct CrashLoopTests {
     static var cycles: Int {
         ProcessInfo.processInfo.environment["THREADLOG_CRASH_CYCLES"].flatMap(Int.init).map { max(1, $0) } ?? 3

@@ -141,7 +141,7 @@ struct DigestCommandTests {
     }
 }
 
-@Suite("threadlog digest killed while sending", .serialized)
+@Suite("threadlog digest killed while sending", .serialized, .tags(.slow))
 struct DigestCrashTests {
     @Test(
         "kill -9 while a digest is being sent: the next run sends that mail again under the same Message-ID, and every other once"

@@ -112,7 +112,7 @@ struct ProjectionProperties {
         }
     }
 
-    @Test("a runner killed with SIGKILL mid-way resumes to the same views")
+    @Test("a runner killed with SIGKILL mid-way resumes to the same views", .tags(.slow))
     func killedRunnerResumes() async throws {
         let f = try ViewsFixture()
         try await f.world()

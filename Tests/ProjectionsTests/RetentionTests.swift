@@ -129,7 +129,7 @@ struct RetentionTests {
 }
 
 extension RetentionTests {
-    @Test("a purge interrupted by SIGKILL completes on the next run")
+    @Test("a purge interrupted by SIGKILL completes on the next run", .tags(.slow))
     func interruptedPurge() async throws {
         let dir = try TempDirectory()
         let root = dir.sub("data")
