@@ -222,15 +222,19 @@ struct ConformanceTests {
         defer { store.close(); _ = dir }
         for i in 1...5 { _ = try await store.append(AppendRequest(stream: "s", expected: .any, events: [event("e", "\(i)")])) }
 
+        // Ends once the consumer has been handed the past; the commits below then reach it live.
+        let (pastDelivered, past) = AsyncStream<Void>.makeStream()
         let consumer = Task {
+            defer { past.finish() }
             var seen: [UInt64] = []
             for try await recorded in store.subscribe(after: 2) {
                 seen.append(recorded.position)
+                if recorded.position == 5 { past.finish() }
                 if seen.count == 13 { break }
             }
             return seen
         }
-        try await Task.sleep(for: .milliseconds(50))
+        for await _ in pastDelivered {}
         for i in 6...15 { _ = try await store.append(AppendRequest(stream: "t", expected: .any, events: [event("e", "\(i)")])) }
         #expect(try await consumer.value == Array(3...15))
 

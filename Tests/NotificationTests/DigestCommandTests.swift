@@ -186,7 +186,11 @@ struct DigestCrashTests {
         try await withSMTPServer { server in
             var rerun = mailEnvironment(server)
             rerun["THREADLOG_MAIL_LEASE_MS"] = "500"
-            try await Task.sleep(for: .milliseconds(600))
+            // The rerun may take the mail in flight over once the killed command's claim has run out.
+            let leaseEnd = inFlight.compactMap(\.claimedUntilMillis).max() ?? 0
+            while Int64(Date().timeIntervalSince1970 * 1000) < leaseEnd {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             let result = try await threadlog(arguments, environment: rerun)
             #expect(result.status == 0, "\(result.stderr)")
             let resent = try server.messages().map { try $0.parsed() }

@@ -4,6 +4,7 @@ import EventLog
 import Foundation
 import Messaging
 import SMTP
+import Synchronization
 import Testing
 
 extension NotificationWorld {
@@ -174,13 +175,25 @@ struct DigestTests {
         try await world.admin(.changeSettings(SettingsPatch(digest: DigestSettings(time: "00:00"))))
         try await world.conversation()
         try world.models.catchUp()
-        let service = DigestService(digests: world.digests(), checkInterval: .milliseconds(20))
+        // Each check of the service asks for the time once: counting the asks counts the checks.
+        let checks = Mutex(0)
+        let service = DigestService(
+            digests: world.digests(), checkInterval: .milliseconds(20),
+            now: {
+                checks.withLock { $0 += 1 }
+                return Date()
+            })
         let task = Task { try await service.run() }
         let start = ContinuousClock.now
         while try world.events(.digestScheduled).count < 5, ContinuousClock.now - start < .seconds(10) {
             try await Task.sleep(for: .milliseconds(20))
         }
-        try await Task.sleep(for: .milliseconds(100))
+        // Two more checks: the one that scheduled them has ended and a whole later one has run, which
+        // must not schedule them again.
+        let scheduledBy = checks.withLock { $0 }
+        while checks.withLock({ $0 }) < scheduledBy + 2, ContinuousClock.now - start < .seconds(20) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         task.cancel()
         _ = try? await task.value
         #expect(try world.events(.digestScheduled).count == 5)

@@ -170,7 +170,8 @@ struct ReadModelTests {
         try await postUntilPausing(thread)
         // An append during the pause waits for it while nobody asks for its position...
         let reply = try await f.user("hana", .postMessage(thread: thread, message: NewMessage(text: "y")))
-        try await Task.sleep(for: .milliseconds(300))
+        // Still pausing after the append, so the views cannot have moved: they stop short of it.
+        #expect(f.models.pacer.isPausing)
         #expect(f.models.position < reply.position)
         // ...and a read that needs it wakes the runner (it would otherwise time out after 5 s).
         let view = try await f.models.threadView(thread, reader: "sam", minPosition: reply.position)
