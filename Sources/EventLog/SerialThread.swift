@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A thread of its own that runs jobs one at a time, in the order they were submitted: the serial
@@ -117,14 +117,14 @@ package final class SerialThread: Sendable {
     /// Adds `niceness` to the calling thread's nice value.
     private static func renice(by niceness: Int32) {
         #if os(Linux)
-        // On Linux a nice value belongs to one thread (named by its id, which /proc/thread-self links
-        // to); raising it needs no privilege.
-        let which = __priority_which_t(PRIO_PROCESS.rawValue)
-        if let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"),
-            let tid = link.split(separator: "/").last.flatMap({ id_t($0) })
-        {
-            _ = setpriority(which, tid, getpriority(which, tid) + niceness)
-        }
+            // On Linux a nice value belongs to one thread (named by its id, which /proc/thread-self links
+            // to); raising it needs no privilege.
+            let which = __priority_which_t(PRIO_PROCESS.rawValue)
+            if let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"),
+                let tid = link.split(separator: "/").last.flatMap({ id_t($0) })
+            {
+                _ = setpriority(which, tid, getpriority(which, tid) + niceness)
+            }
         #endif
     }
 }

@@ -24,7 +24,9 @@ struct APIErrorTests {
             }
             try await client.execute(uri: "/refused", method: .get) { response in
                 #expect(response.status == .unprocessableContent)
-                #expect(String(buffer: response.body) == #"{"error":{"code":"invalid_parameter","message":"Say \"why\"."}}"#)
+                #expect(
+                    String(buffer: response.body) == #"{"error":{"code":"invalid_parameter","message":"Say \"why\"."}}"#
+                )
             }
         }
     }
