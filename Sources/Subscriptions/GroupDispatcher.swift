@@ -176,10 +176,21 @@ public actor GroupDispatcher {
         while pending.count < room {
             let batch = try log.read(from: readUpTo + 1, limit: 256)
             guard let last = batch.last else { return }
-            for event in batch where filter.matches(event.type) {
+            for event in batch {
+                if event.type == "thread.purged" { forgetContent(of: event.stream) }
+                guard filter.matches(event.type) else { continue }
                 pending[event.position] = Pending(event: event, member: nil, handedAt: nil)
             }
             readUpTo = last.position
+        }
+    }
+
+    /// A thread was purged: events of its stream still waiting here go out as the log now holds them,
+    /// without their payload.
+    private func forgetContent(of stream: String) {
+        for (position, entry) in pending where entry.event.stream == stream && !entry.event.isPurged {
+            pending[position]?.event.isPurged = true
+            pending[position]?.event.data = []
         }
     }
 

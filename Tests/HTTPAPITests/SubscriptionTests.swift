@@ -1,7 +1,10 @@
 import Crypto
+import Engine
+import EventLog
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Messaging
 import Subscriptions
 import Synchronization
 import TestSupport
@@ -248,6 +251,117 @@ struct SubscriptionTests {
     }
 }
 
+extension SubscriptionTests {
+    @Test("after a purge, groups and webhooks get the thread's events without content, and thread.purged")
+    func purgedContent() async throws {
+        let receiver = try await Receiver.start()
+        defer { receiver.stop() }
+        try await withHarness(readKind: .projected) { h in
+            let cast = try await h.seed()
+            let secret = "purge-secret-0123456789"
+            let post = try await h.call(
+                .post, "/v1/threads/\(cast.thread)/messages", token: cast.bob, body: #"{"body":"private words"}"#)
+            #expect(post.status == 201)
+            _ = try await h.handler.handle(.purgeThread(thread: ThreadID(cast.thread), reason: "test"), actor: .admin)
+            let retention = Retention(
+                log: h.store, models: try #require(h.models), handler: h.handler,
+                data: try DataDirectory(h.directory.sub("data"), create: false))
+            let report = try await retention.run(asOfMillis: 0, dryRun: false)
+            #expect(report.erasedRecords > 0)
+            #expect(
+                try await h.call(
+                    .post, "/v1/consumer-groups", token: cast.service,
+                    body: #"{"name":"archive","types":["message.posted","thread.purged"]}"#
+                ).status == 201)
+            let polled = try await h.call(.get, "/v1/consumer-groups/archive/events?max=1000", token: cast.service)
+            #expect(!polled.text.contains("private words"))
+            let events = polled.json["events"] as? [[String: Any]] ?? []
+            let ofThread = events.filter { ($0["stream"] as? String)?.contains(cast.thread) == true }
+            #expect(ofThread.last?["type"] as? String == "thread.purged")
+            for event in ofThread.dropLast() {
+                #expect(event["purged"] as? Bool == true, "\(event)")
+                #expect(event["data"] is NSNull, "\(event)")
+            }
+            let hook = try await h.call(
+                .post, "/v1/webhooks", token: cast.admin,
+                body:
+                    #"{"url":"http://127.0.0.1:\#(receiver.port)/archive","secret":"\#(secret)","types":["message.posted","thread.purged"],"from":1}"#
+            )
+            #expect(hook.status == 201)
+            try await eventually { receiver.delivered("/archive").count == events.count }
+            let bodies = receiver.received.withLock { $0 }.filter { $0.path == "/archive" }.map(\.body)
+            #expect(!bodies.contains { String(decoding: $0, as: UTF8.self).contains("private words") })
+            #expect(bodies.contains { String(decoding: $0, as: UTF8.self).contains(#""type":"thread.purged""#) })
+        }
+    }
+}
+
+extension SubscriptionTests {
+    @Test("a streaming member gets its events as server-sent events; when its connection closes they go to another member")
+    func streamingMember() async throws {
+        try await withHarness { h in
+            let cast = try await h.seed()
+            #expect(
+                try await h.call(
+                    .post, "/v1/consumer-groups", token: cast.service,
+                    body: #"{"name":"live","types":["message.posted"],"ackTimeoutMs":600000,"maxInFlight":3}"#
+                ).status == 201)
+            for index in 0..<3 {
+                #expect(
+                    try await h.call(
+                        .post, "/v1/threads/\(cast.thread)/messages", token: cast.bob, body: #"{"body":"s\#(index)"}"#
+                    ).status == 201)
+            }
+            let port = h.port
+            let token = cast.service
+            let request =
+                "GET /v1/consumer-groups/live/events?member=s1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nAccept: text/event-stream\r\n\r\n"
+            // The stream stays open while the test looks at the group, then closes.
+            let opened = AsyncStream<Void>.makeStream()
+            let closing = DispatchSemaphore(value: 0)
+            let streamed = Task {
+                try await onThread { () -> String in
+                    let socket = try RawSocket(port: port)
+                    socket.send(request)
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    while socket.bufferText.components(separatedBy: "event: message.posted").count < 4,
+                        ContinuousClock.now < deadline
+                    {
+                        _ = socket.wait(.milliseconds(200))
+                    }
+                    opened.continuation.yield()
+                    closing.wait()
+                    return socket.bufferText
+                }
+            }
+            var iterator = opened.stream.makeAsyncIterator()
+            await iterator.next()
+            let status = try await h.call(.get, "/v1/consumer-groups/live", token: cast.service)
+            let members = status.json["members"] as? [[String: Any]] ?? []
+            #expect(members.first?["id"] as? String == "s1", "\(status.text)")
+            #expect(members.first?["streaming"] as? Bool == true)
+            #expect(members.first?["inFlight"] as? Int == 3)
+            // One stream per member name.
+            let second = try await h.call(
+                .get, "/v1/consumer-groups/live/events?member=s1", token: cast.service,
+                headers: ["Accept": "text/event-stream"])
+            #expect(second.status == 409)
+            #expect(second.errorCode == "member_connected")
+            closing.signal()
+            let text = try await streamed.value
+            #expect(text.contains("text/event-stream"))
+            #expect(text.contains("event: message.posted"))
+            // The closed stream's events, never acknowledged, go to the next member at once.
+            let polled = try await h.call(.get, "/v1/consumer-groups/live/events?member=p&wait=10", token: cast.service)
+            let events = polled.json["events"] as? [[String: Any]] ?? []
+            #expect(events.count == 3, "\(polled.text)")
+            for event in events { #expect(text.contains("id: \(event["position"] as! Int)")) }
+            let after = try await h.call(.get, "/v1/consumer-groups/live", token: cast.service)
+            #expect(after.json["redelivered"] as? Int == 3, "\(after.text)")
+        }
+    }
+}
+
 /// Waits (bounded) until `condition` holds.
 func eventually(seconds: Int = 60, _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + .seconds(seconds)
@@ -274,6 +388,8 @@ final class Receiver: Sendable {
     let port: Int
     let received = Mutex<[Request]>([])
     private let scripts = Mutex<[String: [Reply]]>([:])
+    /// How long each unscripted answer takes.
+    let delay = Mutex<Duration>(.zero)
     private let task = Mutex<Task<Void, any Error>?>(nil)
 
     private init(port: Int) { self.port = port }
@@ -317,6 +433,8 @@ final class Receiver: Sendable {
                 try await Task.sleep(for: .seconds(seconds))
                 return Response(status: .ok)
             case nil:
+                let delay = receiver.delay.withLock { $0 }
+                if delay > .zero { try await Task.sleep(for: delay) }
                 entry.answered = 200
                 receiver.received.withLock { $0.append(entry) }
                 return Response(status: .ok)
