@@ -69,7 +69,13 @@ public actor GroupDispatcher {
     private var pending: [UInt64: Pending] = [:]
     private var readUpTo: UInt64
     private var members: [String: Member] = [:]
-    private var owners: [String: String] = [:]
+    /// Per stream, the member holding its unacknowledged events and how many it holds.
+    private var owners: [String: (member: String, held: Int)] = [:]
+    /// Pending positions in ascending order (acknowledged ones are dropped from the front lazily).
+    private var order: [UInt64] = []
+    private var orderStart = 0
+    /// Pending positions no member holds, ascending.
+    private var unassigned: [UInt64] = []
     private var redelivered = 0
     private var deleted = false
     private var ackTimeout: Duration { .milliseconds(record.ackTimeoutMillis) }
@@ -128,7 +134,12 @@ public actor GroupDispatcher {
             members[member]?.stalled = false
             members[member]?.lastSeen = .now
         }
-        let low = pending.keys.min().map { $0 - 1 } ?? readUpTo
+        while orderStart < order.count, pending[order[orderStart]] == nil { orderStart += 1 }
+        if orderStart > 4096 {
+            order.removeFirst(orderStart)
+            orderStart = 0
+        }
+        let low = orderStart < order.count ? order[orderStart] - 1 : readUpTo
         if low > record.checkpoint {
             guard try store.checkpoint(group: name, at: low) else {
                 deleted = true
@@ -180,6 +191,8 @@ public actor GroupDispatcher {
                 if event.type == "thread.purged" { forgetContent(of: event.stream) }
                 guard filter.matches(event.type) else { continue }
                 pending[event.position] = Pending(event: event, member: nil, handedAt: nil)
+                order.append(event.position)
+                unassigned.append(event.position)
             }
             readUpTo = last.position
         }
@@ -197,22 +210,31 @@ public actor GroupDispatcher {
     /// Gives unassigned events, in position order, to members with room: to the member that holds
     /// events of the same stream, else to the least loaded one.
     private func assign() {
-        let waiting = pending.filter { $0.value.member == nil }.keys.sorted()
-        guard !waiting.isEmpty else { return }
-        for position in waiting {
-            let stream = pending[position]!.event.stream
+        guard !unassigned.isEmpty, !members.isEmpty else { return }
+        var left: [UInt64] = []
+        defer { unassigned = left }
+        for (index, position) in unassigned.enumerated() {
+            guard let entry = pending[position], entry.member == nil else { continue }
+            if !members.keys.contains(where: hasRoom) {
+                left.append(contentsOf: unassigned[index...].filter { pending[$0].map { $0.member == nil } ?? false })
+                return
+            }
+            let stream = entry.event.stream
             let target: String?
             if let owner = owners[stream] {
-                target = hasRoom(owner) ? owner : nil
+                target = hasRoom(owner.member) ? owner.member : nil
             } else {
                 target =
                     members.filter { hasRoom($0.key) }
                     .min { ($0.value.inFlight.count + $0.value.queue.count, $0.key) < ($1.value.inFlight.count + $1.value.queue.count, $1.key) }?.key
             }
-            guard let target else { continue }
+            guard let target else {
+                left.append(position)
+                continue
+            }
             pending[position]!.member = target
             members[target]!.queue.append(position)
-            owners[stream] = target
+            owners[stream] = (target, (owners[stream]?.held ?? 0) + 1)
         }
     }
 
@@ -263,14 +285,32 @@ public actor GroupDispatcher {
             if entry.handedAt != nil { redelivered += 1 }
             pending[position]?.member = nil
             pending[position]?.handedAt = nil
-            if owners[entry.event.stream] == holder { owners.removeValue(forKey: entry.event.stream) }
+            releaseOwnership(of: entry.event.stream, by: holder)
+            let at = unassigned.partitioningIndex { $0 >= position }
+            unassigned.insert(position, at: at)
         }
     }
 
     private func releaseOwnership(of stream: String, by holder: String) {
-        guard owners[stream] == holder else { return }
-        let holds = pending.values.contains { $0.member == holder && $0.event.stream == stream }
-        if !holds { owners.removeValue(forKey: stream) }
+        guard let owner = owners[stream], owner.member == holder else { return }
+        if owner.held <= 1 {
+            owners.removeValue(forKey: stream)
+        } else {
+            owners[stream] = (holder, owner.held - 1)
+        }
+    }
+}
+
+extension Array where Element == UInt64 {
+    /// The first index whose element satisfies `belongs` (which must be false, then true, along the array).
+    func partitioningIndex(where belongs: (UInt64) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if belongs(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 }
 
