@@ -321,6 +321,7 @@ struct APIServer: Sendable {
         case .openThread: try await openThread(caller, request)
         case .getThread: try await getThread(caller, request, route)
         case .postMessage: try await postMessage(caller, request, route)
+        case .postNote: try await postNote(caller, request, route)
         case .moveReadMarker: try await moveReadMarker(caller, request, route)
         case .assignHandler: try await assignHandler(caller, request, route)
         case .changeStatus: try await changeStatus(caller, request, route)

@@ -255,6 +255,7 @@ struct RouteTests {
                         case .declareSubject: #"{"kind":"contract","ref":"K-\#(counter)","parties":["sup"]}"#
                         case .openThread: #"{"subject":{"kind":"request","ref":"R-\#(counter)"},"title":"T"}"#
                         case .postMessage: #"{"body":"hello"}"#
+                        case .postNote: #"{"body":"a note"}"#
                         case .moveReadMarker: #"{"upTo":1}"#
                         case .assignHandler: #"{"handler":"ann"}"#
                         case .changeStatus: #"{"status":"open"}"#
