@@ -69,6 +69,7 @@ bench: bench-deps
 	$(SWIFT) build -c release --product threadlog
 	$(SWIFT) run -c release threadlog-bench
 	./Benchmarks/http-bench.sh
+	./Benchmarks/delivery-bench.sh
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tools Tests Benchmarks

@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The LMDB C library, found through pkg-config; nothing but a module map and a shim header.
@@ -74,11 +75,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Consumer groups and webhooks: checkpoints and delivery state beside the views, delivery by HTTP.
+        .target(
+            name: "Subscriptions",
+            dependencies: [
+                "EventLog",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Routes, DTOs, auth and error mapping; the only importer of Hummingbird.
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "Engine", "EventLog", "Messaging", "Projections",
+                "Engine", "EventLog", "Messaging", "Projections", "Subscriptions",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -109,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "threadlog",
             dependencies: [
-                "EventLog", "PostgresEventLog", "Messaging", "Projections", "Engine", "HTTPAPI", "WebConsole",
+                "EventLog", "PostgresEventLog", "Messaging", "Projections", "Engine", "HTTPAPI", "WebConsole", "Subscriptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -151,8 +165,10 @@ let package = Package(
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
-                "HTTPAPI", "Engine", "EventLog", "Messaging", "PostgresEventLog", "TestSupport", "threadlog",
+                "HTTPAPI", "Engine", "EventLog", "Messaging", "PostgresEventLog", "Subscriptions", "TestSupport", "threadlog",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

@@ -27,6 +27,7 @@ public enum Summary {
         case .ticketNumbered(let e): "ticket number \(e.number) given to thread \(e.thread)"
         case .messagePosted(let e):
             "message #\(e.number) by \(e.author) on thread \(e.thread): \(quoted(excerpt(e.text)))\(e.attachments.isEmpty ? "" : " (+\(e.attachments.count) attachment\(e.attachments.count == 1 ? "" : "s"))")"
+        case .notePosted(let e): "internal note #\(e.number) by \(e.author) on thread \(e.thread): \(quoted(excerpt(e.text)))"
         case .readMarkerMoved(let e): "\(e.user) read thread \(e.thread) up to #\(e.upTo)"
         case .handlerAssigned(let e): "thread \(e.thread) assigned to \(e.handler)"
         case .threadStatusChanged(let e): "thread \(e.thread) \(e.from) → \(e.to) (\(e.reason))"

@@ -118,11 +118,28 @@ public struct ThreadView: Codable, Sendable, Hashable {
     public var messages: [MessageDTO]
     public var contacts: [ContactDTO]
     public var unread: Int
-    public init(thread: ThreadSummary, messages: [MessageDTO], contacts: [ContactDTO], unread: Int) {
+    /// The internal side's notes; absent (not empty) for outside readers.
+    public var notes: [NoteDTO]?
+    public init(thread: ThreadSummary, messages: [MessageDTO], contacts: [ContactDTO], unread: Int, notes: [NoteDTO]? = nil) {
         self.thread = thread
         self.messages = messages
         self.contacts = contacts
         self.unread = unread
+        self.notes = notes
+    }
+}
+
+/// A note of the internal side, as internal readers see it.
+public struct NoteDTO: Codable, Sendable, Hashable {
+    public var number: Int
+    public var author: AuthorDTO
+    public var time: String
+    public var body: String
+    public init(number: Int, author: AuthorDTO, time: String, body: String) {
+        self.number = number
+        self.author = author
+        self.time = time
+        self.body = body
     }
 }
 

@@ -38,8 +38,16 @@ extension ThreadView {
                 id: display.id?.rawValue, name: display.name ?? "", party: contact.party.rawValue,
                 internal: contact.isInternal)
         }
+        let notes: [NoteDTO]? =
+            directory.isInternal(reader)
+            ? state.notes.map { note in
+                NoteDTO(
+                    number: note.number,
+                    author: AuthorDTO(id: note.author.rawValue, name: directory.users[note.author]?.name ?? note.author.rawValue),
+                    time: ISOTime.format(millis: note.timeMillis), body: note.text)
+            } : nil
         self.init(
             thread: ThreadSummary(state, for: reader, in: directory), messages: messages, contacts: contacts,
-            unread: Access.unreadCount(of: state, for: reader, in: directory))
+            unread: Access.unreadCount(of: state, for: reader, in: directory), notes: notes)
     }
 }

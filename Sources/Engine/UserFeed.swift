@@ -39,7 +39,7 @@ public enum UserFeed {
             // What readers of a thread see change; not when others read it, nor the administrator's holds.
             if event.type == EventType.readMarkerMoved.rawValue {
                 guard event.actor == user.rawValue else { continue }
-            } else if !Self.shownTypes.contains(event.type) {
+            } else if !Self.shownTypes.contains(event.type) && event.type != EventType.notePosted.rawValue {
                 continue
             }
             let id = ThreadID(String(event.stream.dropFirst("thread-".count)))
@@ -47,6 +47,8 @@ public enum UserFeed {
             let current = try directory ?? handler.currentDirectory()
             directory = current
             guard Access.canRead(user, state, current, atPosition: event.position) else { continue }
+            // A note reaches the internal side's feeds only, without its text.
+            if event.type == EventType.notePosted.rawValue && !current.isInternal(user) { continue }
             var message: MessageDTO?
             if let posted = state.messages.last(where: { $0.position == event.position }) {
                 let author = Access.authorDisplay(author: posted.author, reader: user, thread: state, in: current)

@@ -51,6 +51,20 @@ extension APIServer {
         return bytes(answer.json, status: .created, position: outcome.position)
     }
 
+    /// A note of the internal side: `{"body": "…"}`; answers `{id, number, position}` with the note's
+    /// own number (`<thread>/note-<n>`).
+    func postNote(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
+        let thread = ThreadID(try parameter("id", route))
+        let body = try await body(NoteBody.self, request)
+        let outcome = try await execute(.postNote(thread: thread, text: body.body), caller: caller, request: request)
+        var number = 0
+        for recorded in outcome.events {
+            if case .notePosted(let posted) = recorded.event { number = posted.number }
+        }
+        let answer = PostedAnswer(id: "\(thread.rawValue)/note-\(number)", number: number, position: outcome.position)
+        return bytes(answer.json, status: .created, position: outcome.position)
+    }
+
     /// Attachments may only name blobs stored before, with their true size, that the caller may use:
     /// a digest the caller neither uploaded nor can read on a thread is answered exactly as one never
     /// uploaded, so knowing a digest grants nothing.

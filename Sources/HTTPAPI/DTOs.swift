@@ -104,6 +104,10 @@ struct OpenThreadBody: Codable {
     var attachments: [Attachment]?
 }
 
+struct NoteBody: Codable {
+    var body: String
+}
+
 struct PostMessageBody: Codable {
     var body: String
     var kind: MessageKind?

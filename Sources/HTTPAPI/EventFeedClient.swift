@@ -139,8 +139,67 @@ public enum EventFeedClient {
         return last
     }
 
+    /// One request, with a JSON body or none: the status and the answer's bytes.
+    public static func call(
+        _ endpoint: Endpoint, method: String, path: String, token: String, body: [UInt8]? = nil, timeoutSeconds: Int = 60
+    ) throws -> (status: Int, body: [UInt8]) {
+        let connection = try Connection(endpoint, timeoutSeconds: timeoutSeconds)
+        defer { connection.close() }
+        try connection.send(
+            method: method, path: endpoint.basePath + path,
+            headers: ["Authorization": "Bearer \(token)", "Accept": "application/json"], body: body)
+        let head = try connection.readHead()
+        var answer: [UInt8] = []
+        try connection.readBody(head) {
+            answer.append(contentsOf: $0)
+            return true
+        }
+        return (head.status, answer)
+    }
+
+    /// One long poll of a consumer group for `member`: the envelopes handed to it, as sent.
+    public static func groupPoll(
+        _ endpoint: Endpoint, token: String, group: String, member: String, max: Int = 256, waitSeconds: Int = 10
+    ) throws -> [[UInt8]] {
+        let path = "/v1/consumer-groups/\(group)/events?member=\(member)&max=\(max)&wait=\(waitSeconds)"
+        let (status, body) = try call(endpoint, method: "GET", path: path, token: token, timeoutSeconds: waitSeconds + 30)
+        guard status == 200 else {
+            throw Failure("GET \(path) answered \(status): \(String(decoding: body, as: UTF8.self))", status: status)
+        }
+        return try splitEnvelopes(body).envelopes
+    }
+
+    /// Acknowledges positions for a consumer group.
+    public static func groupAck(
+        _ endpoint: Endpoint, token: String, group: String, member: String, positions: [UInt64]
+    ) throws {
+        let body = Array(#"{"member":"\#(member)","positions":[\#(positions.map(String.init).joined(separator: ","))]}"#.utf8)
+        let path = "/v1/consumer-groups/\(group)/ack"
+        let (status, answer) = try call(endpoint, method: "POST", path: path, token: token, body: body)
+        guard status == 200 else {
+            throw Failure("POST \(path) answered \(status): \(String(decoding: answer, as: UTF8.self))", status: status)
+        }
+    }
+
+    /// The envelope's position, read without decoding (it is the envelope's first field).
+    public static func position(of envelope: [UInt8]) -> UInt64? {
+        let marker = Array(#"{"position":"#.utf8)
+        guard envelope.starts(with: marker) else { return nil }
+        return UInt64(String(decoding: envelope[marker.count...].prefix { (48...57).contains($0) }, as: UTF8.self))
+    }
+
     /// Splits `{"events":[…],"next":N}` into the raw bytes of each envelope, without decoding them.
     static func splitPage(_ body: [UInt8]) throws -> (envelopes: [[UInt8]], next: UInt64) {
+        let (envelopes, index) = try splitEnvelopes(body)
+        let tail = String(decoding: body[index...], as: UTF8.self)
+        guard let range = tail.range(of: #""next":"#),
+            let next = UInt64(tail[range.upperBound...].prefix { $0.isNumber })
+        else { throw Failure("an events page without 'next'") }
+        return (envelopes, next)
+    }
+
+    /// The raw bytes of each envelope of an `"events"` array, and the index where the array ends.
+    static func splitEnvelopes(_ body: [UInt8]) throws -> (envelopes: [[UInt8]], end: Int) {
         guard let open = body.firstIndex(of: UInt8(ascii: "[")) else { throw Failure("not an events page") }
         var envelopes: [[UInt8]] = []
         var depth = 0
@@ -173,11 +232,7 @@ public enum EventFeedClient {
             }
             index += 1
         }
-        let tail = String(decoding: body[index...], as: UTF8.self)
-        guard let range = tail.range(of: #""next":"#),
-            let next = UInt64(tail[range.upperBound...].prefix { $0.isNumber })
-        else { throw Failure("an events page without 'next'") }
-        return (envelopes, next)
+        return (envelopes, index)
     }
 
     struct Head {
@@ -220,11 +275,12 @@ public enum EventFeedClient {
 
         func close() { Glibc.close(fd) }
 
-        func send(method: String, path: String, headers: [String: String]) throws {
+        func send(method: String, path: String, headers: [String: String], body: [UInt8]? = nil) throws {
             var text = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
             for (name, value) in headers.sorted(by: { $0.key < $1.key }) { text += "\(name): \(value)\r\n" }
+            if let body { text += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
             text += "\r\n"
-            let bytes = Array(text.utf8)
+            let bytes = Array(text.utf8) + (body ?? [])
             var offset = 0
             while offset < bytes.count {
                 let sent = bytes[offset...].withUnsafeBytes {

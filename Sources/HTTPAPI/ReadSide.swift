@@ -1,6 +1,7 @@
 import Engine
 import EventLog
 import ServiceLifecycle
+import Subscriptions
 
 /// The read side the HTTP service answers from: the queries, the services that keep them current
 /// (run and stopped with the server), and how far each view lags behind the log (for `/metrics`).
@@ -8,6 +9,8 @@ public struct ReadSide: Sendable {
     public var queries: any ReadQueries
     var services: [any Service]
     var lag: @Sendable () -> [(view: String, lag: UInt64)]
+    /// Consumer groups and webhooks; without them their routes answer 503 `not_configured`.
+    public var subscriptions: Subscriptions? = nil
 
     /// Folds threads straight from the log (`LogFoldQueries`): always current, no views to run.
     public static func logFold(store: any EventStore, handler: CommandHandler) -> ReadSide {
@@ -16,7 +19,14 @@ public struct ReadSide: Sendable {
 
     /// The same read side with more services to run and stop with the server (retention, mail).
     public func adding(_ extra: [any Service]) -> ReadSide {
-        ReadSide(queries: queries, services: services + extra, lag: lag)
+        ReadSide(queries: queries, services: services + extra, lag: lag, subscriptions: subscriptions)
+    }
+
+    /// The same read side with consumer groups and webhooks.
+    public func with(_ subscriptions: Subscriptions) -> ReadSide {
+        var side = self
+        side.subscriptions = subscriptions
+        return side
     }
 
     /// The same read side reporting one more projection's lag (the notification outbox).
@@ -24,7 +34,7 @@ public struct ReadSide: Sendable {
         let lag = self.lag
         return ReadSide(
             queries: queries, services: services,
-            lag: { lag() + ((try? extra()).map { [(view: name, lag: $0)] } ?? []) })
+            lag: { lag() + ((try? extra()).map { [(view: name, lag: $0)] } ?? []) }, subscriptions: subscriptions)
     }
 
     /// The projection-backed read models; their runner runs beside the server.

@@ -11,9 +11,12 @@ public struct RouteSpec: Sendable, Hashable {
         case createParty, createUser, updateUser, deactivateUser, replaceUserToken, createServiceToken, revokeServiceToken, createStructure,
             addStructureMember,
             removeStructureMember, createCategory, declareSubject, putSettings, getSettings, openThread, getThread,
-            postMessage, moveReadMarker, assignHandler, changeStatus, blockThread, unblockThread, changeAttributes,
+            postMessage, postNote, moveReadMarker, assignHandler, changeStatus, blockThread, unblockThread, changeAttributes,
             placeLegalHold, releaseLegalHold, setCategoryRetention, inbox,
-            unread, events, feed, uploadBlob, getBlob, health, metrics
+            unread, events, feed, uploadBlob, getBlob, health, metrics,
+            createConsumerGroup, listConsumerGroups, getConsumerGroup, deleteConsumerGroup, consumerGroupEvents,
+            ackConsumerGroup, createWebhook, listWebhooks, getWebhook, deleteWebhook, webhookDeliveries, pauseWebhook,
+            resumeWebhook
     }
 
     public var name: Name
@@ -51,6 +54,7 @@ public enum RouteTable {
         .init(name: .openThread, method: "POST", path: "/v1/threads", roles: [.user], writes: true),
         .init(name: .getThread, method: "GET", path: "/v1/threads/{id}", roles: [.user], writes: false),
         .init(name: .postMessage, method: "POST", path: "/v1/threads/{id}/messages", roles: [.user], writes: true),
+        .init(name: .postNote, method: "POST", path: "/v1/threads/{id}/notes", roles: [.user], writes: true),
         .init(name: .moveReadMarker, method: "POST", path: "/v1/threads/{id}/read", roles: [.user], writes: true),
         .init(name: .assignHandler, method: "POST", path: "/v1/threads/{id}/assign", roles: [.user], writes: true),
         .init(name: .changeStatus, method: "POST", path: "/v1/threads/{id}/status", roles: [.user], writes: true),
@@ -69,6 +73,33 @@ public enum RouteTable {
         .init(name: .unread, method: "GET", path: "/v1/unread", roles: [.user], writes: false),
         .init(name: .events, method: "GET", path: "/v1/events", roles: [.service, .admin], writes: false),
         .init(name: .feed, method: "GET", path: "/v1/feed", roles: [.user], writes: false),
+        .init(
+            name: .createConsumerGroup, method: "POST", path: "/v1/consumer-groups", roles: [.service, .admin],
+            writes: false),
+        .init(
+            name: .listConsumerGroups, method: "GET", path: "/v1/consumer-groups", roles: [.service, .admin],
+            writes: false),
+        .init(
+            name: .getConsumerGroup, method: "GET", path: "/v1/consumer-groups/{id}", roles: [.service, .admin],
+            writes: false),
+        .init(
+            name: .deleteConsumerGroup, method: "DELETE", path: "/v1/consumer-groups/{id}", roles: [.service, .admin],
+            writes: false),
+        .init(
+            name: .consumerGroupEvents, method: "GET", path: "/v1/consumer-groups/{id}/events",
+            roles: [.service, .admin], writes: false),
+        .init(
+            name: .ackConsumerGroup, method: "POST", path: "/v1/consumer-groups/{id}/ack", roles: [.service, .admin],
+            writes: false),
+        .init(name: .createWebhook, method: "POST", path: "/v1/webhooks", roles: [.admin], writes: false),
+        .init(name: .listWebhooks, method: "GET", path: "/v1/webhooks", roles: [.admin], writes: false),
+        .init(name: .getWebhook, method: "GET", path: "/v1/webhooks/{id}", roles: [.admin], writes: false),
+        .init(name: .deleteWebhook, method: "DELETE", path: "/v1/webhooks/{id}", roles: [.admin], writes: false),
+        .init(
+            name: .webhookDeliveries, method: "GET", path: "/v1/webhooks/{id}/deliveries", roles: [.admin],
+            writes: false),
+        .init(name: .pauseWebhook, method: "POST", path: "/v1/webhooks/{id}/pause", roles: [.admin], writes: false),
+        .init(name: .resumeWebhook, method: "POST", path: "/v1/webhooks/{id}/resume", roles: [.admin], writes: false),
         .init(name: .uploadBlob, method: "POST", path: "/v1/blobs", roles: [.user], writes: true),
         .init(name: .getBlob, method: "GET", path: "/v1/blobs/{sha256}", roles: [.user], writes: false),
         .init(name: .health, method: "GET", path: "/healthz", roles: [.anyone], writes: false),

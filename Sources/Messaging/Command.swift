@@ -91,6 +91,8 @@ public enum Command: Sendable, Hashable {
     /// The thread's id is the context's `newID`.
     case openThread(OpenThread)
     case postMessage(thread: ThreadID, message: NewMessage)
+    /// A note only the internal side sees.
+    case postNote(thread: ThreadID, text: String)
     case moveReadMarker(thread: ThreadID, upTo: Int)
     case assignHandler(thread: ThreadID, handler: UserID)
     case changeStatus(thread: ThreadID, to: ThreadStatus)
@@ -140,7 +142,7 @@ extension Command {
         case .changeSettings: [StreamName.settings]
         case .openThread(let open):
             [StreamName.thread(ThreadID(context.newID))] + open.extraStreams
-        case .postMessage(let thread, _), .moveReadMarker(let thread, _), .assignHandler(let thread, _),
+        case .postMessage(let thread, _), .postNote(let thread, _), .moveReadMarker(let thread, _), .assignHandler(let thread, _),
             .changeStatus(let thread, _), .blockThread(let thread), .unblockThread(let thread),
             .changeAttributes(let thread, _),
             .placeLegalHold(let thread, _), .releaseLegalHold(let thread), .purgeThread(let thread, _):

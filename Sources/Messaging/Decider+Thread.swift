@@ -104,6 +104,22 @@ extension Decider {
             text: message.text, attachments: message.attachments)
     }
 
+    /// An internal user who may read the thread notes something for the internal side; an outside
+    /// reader is refused. Allowed whatever the thread's status or block.
+    static func postNote(
+        _ text: String, on id: ThreadID, context: CommandContext, directory: Directory, loaded: LoadedStreams
+    ) throws(DomainError) -> [Event] {
+        let author = try requireUser(context, in: directory)
+        let thread = try readableThread(id, for: author, directory: directory, loaded: loaded)
+        guard directory.isInternal(author.id) else { throw .notAllowed("Only the internal side writes notes.") }
+        guard !text.isBlank else { throw .emptyMessage }
+        let size = text.utf8.count
+        guard size <= directory.settings.messageSizeLimit else {
+            throw .messageTooLarge(size: size, limit: directory.settings.messageSizeLimit)
+        }
+        return [.notePosted(NotePosted(thread: id, number: thread.notes.count + 1, author: author.id, text: text))]
+    }
+
     /// An outside answer moves a `waiting` thread back to `open` and, if settings allow, reopens a
     /// `resolved` one; internal posts never change the status.
     static func postMessage(

@@ -104,6 +104,8 @@ public enum Decider {
             try openThread(open, context: context, directory: directory, loaded: loaded)
         case .postMessage(let thread, let message):
             try postMessage(message, on: thread, context: context, directory: directory, loaded: loaded)
+        case .postNote(let thread, let text):
+            try postNote(text, on: thread, context: context, directory: directory, loaded: loaded)
         case .moveReadMarker(let thread, let upTo):
             try moveReadMarker(
                 thread: thread, upTo: upTo, context: context, directory: directory, loaded: loaded)

@@ -51,7 +51,7 @@ extension Directory {
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
             .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased,
-            .threadPurged, .digestScheduled, .digestSent, .blobUploaded, .threadAttributesChanged:
+            .threadPurged, .digestScheduled, .digestSent, .blobUploaded, .threadAttributesChanged, .notePosted:
             break
         }
         return directory

@@ -68,7 +68,7 @@ public struct DigestLedger: Sendable, Hashable {
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
             .ticketNumbered, .messagePosted, .readMarkerMoved, .handlerAssigned, .threadStatusChanged,
             .threadBlocked, .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased,
-            .threadPurged, .blobUploaded, .subjectDeclared, .threadAttributesChanged, .userUpdated,
+            .threadPurged, .blobUploaded, .subjectDeclared, .threadAttributesChanged, .notePosted, .userUpdated,
             .userDeactivated:
             break
         }

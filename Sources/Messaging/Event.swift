@@ -31,6 +31,7 @@ public enum Event: Sendable, Hashable {
     case blobUploaded(BlobUploaded)
     case subjectDeclared(SubjectDeclared)
     case threadAttributesChanged(ThreadAttributesChanged)
+    case notePosted(NotePosted)
     case userUpdated(UserUpdated)
     case userDeactivated(UserDeactivated)
 }
@@ -67,6 +68,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case threadAttributesChanged = "thread.attributes_changed"
     case userUpdated = "user.updated"
     case userDeactivated = "user.deactivated"
+    case notePosted = "note.posted"
 
     /// The version the encoder writes; older versions are read through upcasters.
     public var latestSchemaVersion: UInt16 {
@@ -77,7 +79,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
             .structureMemberRemoved, .categoryCreated, .threadOpened, .subjectClaimed,
             .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadBlocked,
             .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
-            .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared, .threadAttributesChanged,
+            .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared, .threadAttributesChanged, .notePosted,
             .userUpdated, .userDeactivated:
             1
         }
@@ -94,7 +96,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
             .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
-            .digestScheduled, .digestSent, .blobUploaded, .threadAttributesChanged:
+            .digestScheduled, .digestSent, .blobUploaded, .threadAttributesChanged, .notePosted:
             false
         }
     }
@@ -131,6 +133,7 @@ extension Event {
         case .blobUploaded: .blobUploaded
         case .subjectDeclared: .subjectDeclared
         case .threadAttributesChanged: .threadAttributesChanged
+        case .notePosted: .notePosted
         case .userUpdated: .userUpdated
         case .userDeactivated: .userDeactivated
         }
@@ -406,6 +409,23 @@ public struct ThreadStatusChanged: Codable, Sendable, Hashable {
 /// A handler changed how a thread is classified after it was opened: every field holds the value
 /// from now on. A new category also brings its structures and default recipients, as opening in it
 /// would have (`structuresAdded`, `participantsAdded`: only those the thread did not have).
+/// A note on a thread that only the internal side sees: never in an outside reader's view, counts,
+/// unread, feed or mail. Numbered apart from the messages (1, 2, …), so the messages' numbers show
+/// no gaps to outside readers.
+public struct NotePosted: Codable, Sendable, Hashable {
+    public var thread: ThreadID
+    public var number: Int
+    public var author: UserID
+    public var text: String
+
+    public init(thread: ThreadID, number: Int, author: UserID, text: String) {
+        self.thread = thread
+        self.number = number
+        self.author = author
+        self.text = text
+    }
+}
+
 public struct ThreadAttributesChanged: Codable, Sendable, Hashable {
     public var thread: ThreadID
     public var type: ThreadType

@@ -55,7 +55,7 @@ extension EventCodec {
                 .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
                 .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked, .categoryRetentionSet,
             .legalHoldPlaced, .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared,
-                .threadAttributesChanged, .userUpdated, .userDeactivated:
+                .threadAttributesChanged, .userUpdated, .userDeactivated, .notePosted:
                 return nil
             }
         }

@@ -109,6 +109,7 @@ public enum EventCodec {
         case .blobUploaded(let e): try encoder.encode(e)
         case .subjectDeclared(let e): try encoder.encode(e)
         case .threadAttributesChanged(let e): try encoder.encode(e)
+        case .notePosted(let e): try encoder.encode(e)
         case .userUpdated(let e): try encoder.encode(e)
         case .userDeactivated(let e): try encoder.encode(e)
         }
@@ -149,6 +150,7 @@ public enum EventCodec {
         case .digestSent: .digestSent(try decoder.decode(DigestSent.self, from: data))
         case .blobUploaded: .blobUploaded(try decoder.decode(BlobUploaded.self, from: data))
         case .subjectDeclared: .subjectDeclared(try decoder.decode(SubjectDeclared.self, from: data))
+        case .notePosted: .notePosted(try decoder.decode(NotePosted.self, from: data))
         case .threadAttributesChanged:
             .threadAttributesChanged(try decoder.decode(ThreadAttributesChanged.self, from: data))
         case .userUpdated: .userUpdated(try decoder.decode(UserUpdated.self, from: data))

@@ -55,6 +55,7 @@ extension Event {
         case .blobUploaded(let e): StreamName.blob(e.sha256)
         case .subjectDeclared(let e): StreamName.subject(e.subject)
         case .threadAttributesChanged(let e): StreamName.thread(e.thread)
+        case .notePosted(let e): StreamName.thread(e.thread)
         case .userUpdated(let e): StreamName.user(e.id)
         case .userDeactivated(let e): StreamName.user(e.id)
         }
@@ -76,6 +77,7 @@ extension Event {
         case .legalHoldReleased(let e): e.thread
         case .threadPurged(let e): e.thread
         case .threadAttributesChanged(let e): e.thread
+        case .notePosted(let e): e.thread
         case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
             .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,

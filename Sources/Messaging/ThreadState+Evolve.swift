@@ -61,6 +61,10 @@ extension ThreadState {
             thread.blocked = false
             thread.lastActivityMillis = recorded.timeMillis
             thread.answeredAtPosition = nil
+        case .notePosted(let e):
+            // Not activity: an outside reader's inbox must not move for what it cannot see.
+            thread.notes.append(
+                PostedNote(number: e.number, author: e.author, text: e.text, timeMillis: recorded.timeMillis, position: recorded.position))
         case .threadAttributesChanged(let e):
             thread.type = e.type
             thread.priority = e.priority

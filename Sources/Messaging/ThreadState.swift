@@ -15,6 +15,23 @@ public struct PostedMessage: Codable, Sendable, Hashable {
     public func id(in thread: ThreadID) -> String { "\(thread.rawValue)/\(number)" }
 }
 
+/// A note of the internal side on a thread.
+public struct PostedNote: Codable, Sendable, Hashable {
+    public var number: Int
+    public var author: UserID
+    public var text: String
+    public var timeMillis: Int64
+    public var position: UInt64
+
+    public init(number: Int, author: UserID, text: String, timeMillis: Int64, position: UInt64) {
+        self.number = number
+        self.author = author
+        self.text = text
+        self.timeMillis = timeMillis
+        self.position = position
+    }
+}
+
 /// A thread as folded from its own stream.
 public struct ThreadState: Codable, Sendable, Hashable {
     public var id: ThreadID
@@ -49,6 +66,8 @@ public struct ThreadState: Codable, Sendable, Hashable {
     /// a handler acts on it (assigns, changes status or attributes, blocks); an internal answer after
     /// it also ends the "answered by customer" mark (`Access.answeredByCustomer`).
     public var answeredAtPosition: UInt64? = nil
+    /// Notes of the internal side, in order; never shown to outside readers.
+    public var notes: [PostedNote] = []
 
     public var isPurged: Bool { purgedAtMillis != nil }
 

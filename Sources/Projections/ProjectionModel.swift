@@ -77,7 +77,7 @@ public struct ProjectionModel: Sendable {
             .messagePosted, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
             .threadUnblocked, .subjectClaimed, .ticketNumbered, .categoryRetentionSet, .legalHoldPlaced,
             .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent, .blobUploaded,
-            .threadAttributesChanged:
+            .threadAttributesChanged, .notePosted:
             break
         }
         audience = Audience(directory: directory)

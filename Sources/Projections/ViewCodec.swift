@@ -49,6 +49,17 @@ public enum ViewCodec {
         } else {
             w.byte(0)
         }
+        // The internal side's notes; rows written before notes existed end here.
+        if !state.notes.isEmpty {
+            w.uint(UInt64(state.notes.count))
+            for note in state.notes {
+                w.uint(UInt64(note.number))
+                w.string(note.author.rawValue)
+                w.string(note.text)
+                w.int(note.timeMillis)
+                w.uint(note.position)
+            }
+        }
         return w.bytes
     }
 
@@ -78,13 +89,22 @@ public enum ViewCodec {
         for _ in 0..<(try r.count()) {
             markers[UserID(try r.string())] = Int(try r.uint())
         }
-        return ThreadState(
+        var state = ThreadState(
             id: id, subject: subject, title: title, category: category, priority: priority, type: type,
             importance: importance, openedBy: openedBy, openedAtMillis: openedAtMillis, openedAtPosition: openedAtPosition,
             participants: participants, structures: structures, status: status, handler: handler, blocked: blocked,
             messages: messages, readMarkers: markers, lastActivityMillis: try r.int(), lastPosition: try r.uint(),
             version: try r.uint(), legalHold: try r.byte() == 1, purgedAtMillis: try r.byte() == 1 ? try r.int() : nil,
             answeredAtPosition: try r.byte() == 1 ? try r.uint() : nil, memberwise: ())
+        if r.index < bytes.count {
+            for _ in 0..<(try r.count()) {
+                state.notes.append(
+                    PostedNote(
+                        number: Int(try r.uint()), author: UserID(try r.string()), text: try r.string(),
+                        timeMillis: try r.int(), position: try r.uint()))
+            }
+        }
+        return state
     }
 
     /// The thread's row: everything but its messages, which have rows of their own.

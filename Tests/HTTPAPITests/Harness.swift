@@ -6,6 +6,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Logging
 import NIOCore
+import Subscriptions
 import TestSupport
 
 /// An answer as the tests look at it.
@@ -83,16 +84,24 @@ final class Harness: Sendable {
         var logger = Logger(label: "threadlog.test")
         logger.logLevel = .warning
         var models: ReadModels?
-        let readSide: ReadSide
+        var readSide: ReadSide
+        // The views hold the consumer groups and webhooks, whichever side answers reads.
+        let views = try ViewStore.open(directory: data.views)
         switch readKind {
         case .logFold: readSide = .logFold(store: store, handler: handler)
         case .projected:
             let projected = ReadModels(
-                log: store, views: try ViewStore.open(directory: data.views), commitInterval: projectionInterval,
-                logger: logger)
+                log: store, views: views, commitInterval: projectionInterval, logger: logger)
             models = projected
             readSide = .projected(projected)
         }
+        let subscriptions = try Subscriptions(views: views, log: store)
+        readSide = readSide.with(subscriptions).adding([
+            WebhookService(
+                store: subscriptions.store, log: store,
+                settings: WebhookSettings(backoff: .milliseconds(50), maxBackoff: .milliseconds(400), scanInterval: .milliseconds(50)),
+                logger: logger)
+        ])
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(

@@ -190,6 +190,13 @@ struct RouteTests {
                 try await h.call(
                     .post, "/v1/categories", token: cast.admin, body: #"{"id":"cat1","name":"C","handlerRoles":["handler"]}"#
                 ).status == 201)
+            // A consumer group and a webhook for their routes (each DELETE gets one of its own, below).
+            #expect(try await h.call(.post, "/v1/consumer-groups", token: cast.admin, body: #"{"name":"g1"}"#).status == 201)
+            let hook =
+                try await h.call(
+                    .post, "/v1/webhooks", token: cast.admin,
+                    body: #"{"url":"http://127.0.0.1:9/hook","secret":"0123456789abcdef"}"#
+                ).json["id"] as? String ?? ""
             enum Who: CaseIterable { case nobody, admin, user, outsider, service }
             var counter = 0
             for spec in RouteTable.all {
@@ -210,14 +217,29 @@ struct RouteTests {
                         case .user, .outsider: .user
                         case .service: .service
                         }
-                    let id =
+                    var id =
                         switch spec.name {
+                        case .getConsumerGroup, .consumerGroupEvents, .ackConsumerGroup: "g1"
+                        case .getWebhook, .webhookDeliveries, .pauseWebhook, .resumeWebhook: hook
                         case .addStructureMember, .removeStructureMember: "st1"
                         case .replaceUserToken, .updateUser, .deactivateUser: "hal"
                         case .setCategoryRetention: "cat1"
                         case .revokeServiceToken: doomed
                         default: cast.thread
                         }
+                    if spec.name == .deleteConsumerGroup {
+                        id = "gone\(counter)"
+                        #expect(
+                            try await h.call(.post, "/v1/consumer-groups", token: cast.admin, body: #"{"name":"\#(id)"}"#)
+                                .status == 201)
+                    }
+                    if spec.name == .deleteWebhook {
+                        id =
+                            try await h.call(
+                                .post, "/v1/webhooks", token: cast.admin,
+                                body: #"{"url":"http://127.0.0.1:9/hook","secret":"0123456789abcdef"}"#
+                            ).json["id"] as? String ?? ""
+                    }
                     let path = spec.path.replacingOccurrences(of: "{id}", with: id)
                     .replacingOccurrences(of: "{user}", with: "hal").replacingOccurrences(of: "{sha256}", with: blob)
                     let body: String? =
@@ -233,6 +255,7 @@ struct RouteTests {
                         case .declareSubject: #"{"kind":"contract","ref":"K-\#(counter)","parties":["sup"]}"#
                         case .openThread: #"{"subject":{"kind":"request","ref":"R-\#(counter)"},"title":"T"}"#
                         case .postMessage: #"{"body":"hello"}"#
+                        case .postNote: #"{"body":"a note"}"#
                         case .moveReadMarker: #"{"upTo":1}"#
                         case .assignHandler: #"{"handler":"ann"}"#
                         case .changeStatus: #"{"status":"open"}"#
@@ -240,6 +263,9 @@ struct RouteTests {
                         case .placeLegalHold: #"{"reason":"audit"}"#
                         case .setCategoryRetention: #"{"days":400}"#
                         case .updateUser: #"{"name":"Hal \#(counter)"}"#
+                        case .createConsumerGroup: #"{"name":"mg\#(counter)","types":["message.posted"]}"#
+                        case .ackConsumerGroup: #"{"positions":[]}"#
+                        case .createWebhook: #"{"url":"http://127.0.0.1:9/hook","secret":"0123456789abcdef"}"#
                         default: nil
                         }
                     // An admitted caller's feed is a stream that never ends on its own; its answers are

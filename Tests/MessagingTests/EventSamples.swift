@@ -81,6 +81,7 @@ enum EventSamples {
         .userUpdated(
             UserUpdated(id: "c1", name: "Clara Client-Rossi", email: "clara.client@acme.example", roles: ["client", "manager"])),
         .userDeactivated(UserDeactivated(id: "c2")),
+        .notePosted(NotePosted(thread: "t1", number: 1, author: "h1", text: "Customer called; waiting for the signed copy.")),
     ]
 
     /// What each golden file in `Schemas/examples` must decode to, by file name without `.json`.

@@ -5,6 +5,7 @@ import Foundation
 import HTTPAPI
 import Logging
 import PostgresEventLog
+import Subscriptions
 import WebConsole
 
 struct Serve: AsyncParsableCommand {
@@ -137,8 +138,17 @@ struct Serve: AsyncParsableCommand {
                 beforeCompaction: { try outbox.catchUp() })
             services.append(RetentionService(retention: retention))
         }
+        // Consumer groups and webhooks keep their state beside the views.
+        let subscriptions = try Subscriptions(views: views, log: store)
+        services.append(
+            WebhookService(
+                store: subscriptions.store, log: store,
+                settings: WebhookSettings(
+                    backoff: try milliseconds(
+                        environment["THREADLOG_WEBHOOK_BACKOFF_MS"], default: 1000, name: "THREADLOG_WEBHOOK_BACKOFF_MS")),
+                logger: logger))
         return ReadSide.projected(models).adding(services)
-            .reporting("notifications", lag: { try outbox.lag() })
+            .reporting("notifications", lag: { try outbox.lag() }).with(subscriptions)
     }
 
     /// The web console under `/`, unless `THREADLOG_CONSOLE=off`; its cookies are `Secure` when the

@@ -32,15 +32,27 @@ struct Tail: AsyncParsableCommand {
     @Option(help: "Print only events of this type (repeatable).")
     var type: [String] = []
 
+    @Option(help: "Take events as a member of this consumer group (with --url): each printed event is acknowledged.")
+    var group: String?
+
+    @Option(help: "The member name within --group (default: the host name and process id).")
+    var member: String?
+
     func validate() throws {
         if url != nil && options.data != nil { throw ValidationError("give either --data or --url, not both") }
         if url != nil && storeOptions.store != nil { throw ValidationError("give either --store or --url, not both") }
         try storeOptions.validate(data: options)
         if url != nil && token == nil { throw ValidationError("--url needs --token") }
         if url == nil && token != nil { throw ValidationError("--token goes with --url") }
+        if group != nil && url == nil { throw ValidationError("--group needs --url") }
+        if member != nil && group == nil { throw ValidationError("--member goes with --group") }
     }
 
     func run() async throws {
+        if let url, let token, let group {
+            try runGroup(url: url, token: token, group: group)
+            return
+        }
         if let url, let token {
             try runRemote(url: url, token: token)
             return
@@ -118,6 +130,49 @@ struct Tail: AsyncParsableCommand {
             } catch let failure as EventFeedClient.Failure {
                 // A refusal (bad token, bad position) will not heal; a dropped connection may.
                 if failure.status != nil || !connectedOnce { throw ToolFailure(failure.description) }
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+    }
+
+    /// Takes a consumer group's events as one member: prints each batch, flushes, then acknowledges
+    /// it, so an event is acknowledged only once it is out. Without --follow, stops when the group has
+    /// nothing more for this member.
+    private func runGroup(url: String, token: String, group: String) throws {
+        let endpoint = try EventFeedClient.Endpoint(url: url)
+        let member = self.member ?? "\(ProcessInfo.processInfo.hostName.prefix(40))-\(getpid())"
+            .map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" }.reduce(into: "") { $0.append($1) }
+        let types = Set(type)
+        var out = StandardOutput()
+        while true {
+            let envelopes: [[UInt8]]
+            do {
+                envelopes = try EventFeedClient.groupPoll(
+                    endpoint, token: token, group: group, member: member, waitSeconds: follow ? 10 : 0)
+            } catch let failure as EventFeedClient.Failure {
+                if failure.status != nil || !follow { throw ToolFailure(failure.description) }
+                Thread.sleep(forTimeInterval: 1)
+                continue
+            }
+            if envelopes.isEmpty {
+                if follow { continue }
+                out.flush()
+                return
+            }
+            var positions: [UInt64] = []
+            for envelope in envelopes {
+                if let position = EventFeedClient.position(of: envelope) { positions.append(position) }
+                if !types.isEmpty {
+                    guard let eventType = Self.type(of: envelope), types.contains(eventType) else { continue }
+                }
+                out.write(envelope + [UInt8(ascii: "\n")])
+            }
+            out.flush()
+            do {
+                try EventFeedClient.groupAck(endpoint, token: token, group: group, member: member, positions: positions)
+            } catch let failure as EventFeedClient.Failure {
+                // Unacknowledged events come again (to this member or another): at-least-once.
+                if failure.status != nil || !follow { throw ToolFailure(failure.description) }
                 Thread.sleep(forTimeInterval: 1)
             }
         }

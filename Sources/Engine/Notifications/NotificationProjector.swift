@@ -79,7 +79,9 @@ public final class NotificationProjector: Service, Sendable {
                     if case .threadPurged(let e) = try recorded.decoded().event { purged.append(e.thread) }
                     continue
                 case .subjectClaimed, .ticketNumbered, .readMarkerMoved, .threadBlocked, .threadUnblocked,
-                    .legalHoldPlaced, .legalHoldReleased, .digestSent, .blobUploaded, .threadAttributesChanged:
+                    .legalHoldPlaced, .legalHoldReleased, .digestSent, .blobUploaded, .threadAttributesChanged,
+                    .notePosted:
+                    // Notes are the internal side's: no mail about them, to anyone.
                     continue
                 }
                 if audience == nil { audience = Audience(directory: directory) }
@@ -173,7 +175,7 @@ public final class NotificationProjector: Service, Sendable {
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
             .readMarkerMoved, .threadBlocked, .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced,
             .legalHoldReleased, .threadPurged, .digestSent, .blobUploaded, .subjectDeclared,
-            .threadAttributesChanged, .userUpdated, .userDeactivated:
+            .threadAttributesChanged, .userUpdated, .userDeactivated, .notePosted:
             return []
         }
     }
