@@ -1,13 +1,15 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 
 /// One TCP connection to an SMTP server: writes command lines and waits for replies, every wait
 /// bounded by the timeout.
 ///
-/// The pipeline is `ByteToMessageHandler(SMTPReplyDecoder)` → ``SMTPReplyHandler``. STARTTLS
-/// would add a TLS handler in front of the decoder after the server's 220 and then repeat EHLO;
-/// nothing else here would change.
+/// The pipeline is `ByteToMessageHandler(SMTPReplyDecoder)` → ``SMTPReplyHandler``, with a
+/// `NIOSSLClientHandler` in front of both from ``startTLS(_:step:)`` on: right after connecting for
+/// implicit TLS, after the server's 220 to STARTTLS otherwise.
 final class SMTPConnection: Sendable {
     private let channel: any Channel
     private let handler: NIOLoopBound<SMTPReplyHandler>
@@ -73,6 +75,38 @@ final class SMTPConnection: Sendable {
         return try await exchange(channel.allocator.buffer(bytes: bytes), step: step)
     }
 
+    /// Puts TLS in front of the decoder and waits for the handshake, the server's certificate checked.
+    /// For implicit TLS this comes before the greeting, which the server sends only over TLS.
+    func startTLS(_ tls: TLS, step: String) async throws(SMTPError) {
+        let channel = self.channel
+        let handler = self.handler
+        let timeout = self.timeout
+        let future = channel.eventLoop.flatSubmit {
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            handler.value.awaitHandshake(promise)
+            do {
+                try channel.pipeline.syncOperations.addHandler(try tls.makeHandler(), position: .first)
+            } catch {
+                handler.value.fail(SMTPError(.tlsFailed, "cannot start TLS: \(error)"))
+                channel.close(promise: nil)
+            }
+            let timer = channel.eventLoop.scheduleTask(in: timeout) {
+                handler.value.fail(SMTPError(.timeout, "no TLS handshake within \(timeout.seconds) s"))
+                channel.close(promise: nil)
+            }
+            promise.futureResult.whenComplete { _ in timer.cancel() }
+            return promise.futureResult
+        }
+        do {
+            try await future.get()
+        } catch let error as SMTPError {
+            throw SMTPError(error.code, "\(step): \(error.message)")
+        } catch {
+            throw SMTPError(.tlsFailed, "\(step): \(error)")
+        }
+        logger.trace("SMTP TLS established")
+    }
+
     func close() async {
         try? await channel.close()
     }
@@ -118,7 +152,21 @@ final class SMTPReplyHandler: ChannelInboundHandler {
 
     private var waiting = CircularBuffer<EventLoopPromise<SMTPReply>>()
     private var unclaimed = CircularBuffer<SMTPReply>()
+    private var handshake: EventLoopPromise<Void>?
     private var failure: SMTPError?
+
+    /// Completes when TLS reports its handshake done, or fails with the connection.
+    func awaitHandshake(_ promise: EventLoopPromise<Void>) {
+        if let failure {
+            promise.fail(failure)
+        } else if !unclaimed.isEmpty {
+            // Replies that came in clear before the handshake could be an attacker's, injected before TLS.
+            fail(SMTPError.protocolViolation("the server sent replies in clear before the TLS handshake"))
+            promise.fail(failure!)
+        } else {
+            handshake = promise
+        }
+    }
 
     func awaitReply(_ promise: EventLoopPromise<SMTPReply>) {
         if let reply = unclaimed.popFirst() {
@@ -134,6 +182,16 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     func fail(_ error: SMTPError) {
         if failure == nil { failure = error }
         while let promise = waiting.popFirst() { promise.fail(failure!) }
+        handshake?.fail(failure!)
+        handshake = nil
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            handshake?.succeed()
+            handshake = nil
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -146,13 +204,49 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(error as? SMTPError ?? SMTPError(.connectionFailed, "connection error: \(error)"))
+        switch error {
+        case let error as SMTPError: fail(error)
+        case let error as NIOSSLError where error == .uncleanShutdown:
+            fail(SMTPError(.connectionFailed, "the server closed the connection without ending TLS"))
+        case is NIOSSLError, is NIOSSLExtraError, is BoringSSLError:
+            // Most often the server's certificate: an unknown authority, expired, or for another name.
+            fail(SMTPError(.tlsFailed, "TLS failed (is the server's certificate trusted and for this host?): \(error)"))
+        default: fail(SMTPError(.connectionFailed, "connection error: \(error)"))
+        }
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         fail(SMTPError(.connectionFailed, "the server closed the connection"))
         context.fireChannelInactive()
+    }
+}
+
+/// What a TLS handler of this connection is made of: the context (settings and trust roots) and the
+/// name the server's certificate must hold.
+struct TLS: Sendable {
+    let context: NIOSSLContext
+    /// `nil` for an IP address: the certificate must then name the address itself.
+    let serverHostname: String?
+
+    /// Made only when TLS is about to start: loading the trust roots has a cost that a server without
+    /// STARTTLS should not pay.
+    init(_ configuration: SMTPConfiguration) throws(SMTPError) {
+        guard let settings = configuration.tlsConfiguration else {
+            throw SMTPError(.invalidConfiguration, "TLS is off for \(configuration)")
+        }
+        do {
+            context = try NIOSSLContext(configuration: settings)
+        } catch {
+            throw SMTPError(.invalidConfiguration, "cannot set up TLS: \(error)")
+        }
+        // SNI takes no IP address; NIOSSL then checks the certificate against the peer's address.
+        let host = configuration.host
+        serverHostname = (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
+    }
+
+    func makeHandler() throws -> NIOSSLClientHandler {
+        try NIOSSLClientHandler(context: context, serverHostname: serverHostname)
     }
 }
 
