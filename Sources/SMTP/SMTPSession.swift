@@ -35,6 +35,9 @@ struct SMTPSession: Sendable {
                     let tls = try TLS(configuration)
                     let reply = try await connection.command("STARTTLS", step: "STARTTLS")
                     guard reply.code == 220 else { throw SMTPError.unexpected(reply, during: "STARTTLS") }
+                    guard !reply.followedByMore else {
+                        throw SMTPError.protocolViolation("the server sent more in clear after its reply to STARTTLS")
+                    }
                     try await connection.startTLS(tls, step: "STARTTLS")
                     // What the server offered in clear may have been tampered with; ask again (RFC 3207).
                     try await session.hello(name: configuration.heloName)

@@ -373,6 +373,21 @@ struct SMTPClientTests {
         }
     }
 
+    @Test func repliesInjectedInClearBehindSTARTTLSAreRefused() async throws {
+        let certificates = try TestCertificates()
+        let flags = ["--auth", "robot:secret", "--inject-after-starttls"] + certificates.startTLSFlags
+        try await withSMTPServer(flags) { server in
+            let client = try makeClient("smtp://robot:secret@127.0.0.1:\(server.port)", caFile: certificates.caFile)
+            let error = await #expect(throws: SMTPError.self) {
+                try await client.send(MailMessage(to: ["ann@example.com"], subject: "s", textBody: "x"))
+            }
+            #expect(error?.code == .protocolViolation, "\(String(describing: error))")
+            #expect(error?.message.contains("in clear after its reply to STARTTLS") == true)
+            #expect(!server.commands().contains("AUTH"))
+            #expect(try server.messages().isEmpty)
+        }
+    }
+
     @Test func certificatesForAnotherHostAreRefused() async throws {
         let certificates = try TestCertificates(names: ["mail.example.test"])
         try await withSMTPServer(certificates.implicitTLSFlags) { server in

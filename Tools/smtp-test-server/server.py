@@ -10,12 +10,14 @@ test can see how the client handles 4xx and 5xx answers. Stops on SIGTERM or SIG
 its standard input closes if --exit-on-stdin-eof is given (so a crashed test leaves no server behind).
 
 TLS: --tls-cert and --tls-key (PEM) with --starttls offer STARTTLS and refuse mail and AUTH before
-it; with --implicit-tls the server speaks TLS from the first byte (smtps).
+it; with --implicit-tls the server speaks TLS from the first byte (smtps). --inject-after-starttls
+sends the start of a reply in clear right behind the 220 to STARTTLS, as an attacker in the path
+could, to be read as the start of the first reply over TLS.
 
     server.py --port 0 --maildir DIR [--fail-4xx N [--fail-stage mail|rcpt|data]]
               [--reject-5xx-rcpt ADDR]... [--reject-5xx-data N] [--delay-data SECONDS]
               [--no-ehlo] [--auth USER:PASS [--auth-exclude MECH]...] [--command-log FILE]
-              [--tls-cert PEM --tls-key PEM (--starttls | --implicit-tls)]
+              [--tls-cert PEM --tls-key PEM (--starttls [--inject-after-starttls] | --implicit-tls)]
 """
 
 import argparse
@@ -96,10 +98,11 @@ class Handler:
 
 
 class TestSMTP(SMTP):
-    def __init__(self, *args, no_ehlo=False, command_log=None, **kwargs):
+    def __init__(self, *args, no_ehlo=False, command_log=None, inject_after_starttls=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.no_ehlo = no_ehlo
         self.command_log = command_log
+        self.inject_after_starttls = inject_after_starttls
 
     def _record(self, verb):
         if self.command_log:
@@ -112,6 +115,16 @@ class TestSMTP(SMTP):
 
     async def smtp_STARTTLS(self, arg):
         self._record("STARTTLS")
+        if self.inject_after_starttls:
+            # The 220 and the injected bytes (no line end) leave in one write, so the client reads them together.
+            original = self.push
+
+            async def push(status):
+                self.push = original
+                self._writer.write(status.encode() + b"\r\n250 2.0.0 injected in clear ")
+                await self._writer.drain()
+
+            self.push = push
         await super().smtp_STARTTLS(arg)
 
     async def smtp_AUTH(self, arg):
@@ -152,6 +165,7 @@ async def main(args):
             hostname="smtp-test-server",
             no_ehlo=args.no_ehlo,
             command_log=args.command_log,
+            inject_after_starttls=args.inject_after_starttls,
             auth_required=credentials is not None,
             # With STARTTLS offered, AUTH waits for it, as a real server's would.
             auth_require_tls=args.starttls,
@@ -207,6 +221,8 @@ if __name__ == "__main__":
     tls_mode = parser.add_mutually_exclusive_group()
     tls_mode.add_argument("--starttls", action="store_true", help="offer STARTTLS and require it")
     tls_mode.add_argument("--implicit-tls", action="store_true", help="TLS from the first byte (smtps)")
+    parser.add_argument("--inject-after-starttls", action="store_true",
+                        help="send the start of a reply in clear right behind the 220 to STARTTLS")
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
     arguments = parser.parse_args()
     if (arguments.starttls or arguments.implicit_tls) and not (arguments.tls_cert and arguments.tls_key):
