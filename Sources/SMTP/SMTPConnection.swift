@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import Synchronization
 
 /// One TCP connection to an SMTP server: writes command lines and waits for replies, every wait
 /// bounded by the timeout.
@@ -78,6 +79,8 @@ final class SMTPConnection: Sendable {
     /// Puts TLS in front of the decoder and waits for the handshake, the server's certificate checked.
     /// For implicit TLS this comes before the greeting, which the server sends only over TLS.
     func startTLS(_ tls: TLS, step: String) async throws(SMTPError) {
+        let context = try tls.context()
+        let serverHostname = tls.serverHostname
         let channel = self.channel
         let handler = self.handler
         let timeout = self.timeout
@@ -85,7 +88,8 @@ final class SMTPConnection: Sendable {
             let promise = channel.eventLoop.makePromise(of: Void.self)
             handler.value.awaitHandshake(promise)
             do {
-                try channel.pipeline.syncOperations.addHandler(try tls.makeHandler(), position: .first)
+                let tlsHandler = try NIOSSLClientHandler(context: context, serverHostname: serverHostname)
+                try channel.pipeline.syncOperations.addHandler(tlsHandler, position: .first)
             } catch {
                 handler.value.fail(SMTPError(.tlsFailed, "cannot start TLS: \(error)"))
                 channel.close(promise: nil)
@@ -222,31 +226,35 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     }
 }
 
-/// What a TLS handler of this connection is made of: the context (settings and trust roots) and the
-/// name the server's certificate must hold.
-struct TLS: Sendable {
-    let context: NIOSSLContext
+/// A client's TLS: the context (settings and trust roots) and the name the server's certificate must
+/// hold. The context is made on first use and kept: a server without STARTTLS costs no loading of
+/// trust roots, and a busy one costs it once rather than for every mail.
+final class TLS: Sendable {
+    private let settings: TLSConfiguration?
+    private let made = Mutex<NIOSSLContext?>(nil)
     /// `nil` for an IP address: the certificate must then name the address itself.
     let serverHostname: String?
 
-    /// Made only when TLS is about to start: loading the trust roots has a cost that a server without
-    /// STARTTLS should not pay.
-    init(_ configuration: SMTPConfiguration) throws(SMTPError) {
-        guard let settings = configuration.tlsConfiguration else {
-            throw SMTPError(.invalidConfiguration, "TLS is off for \(configuration)")
-        }
-        do {
-            context = try NIOSSLContext(configuration: settings)
-        } catch {
-            throw SMTPError(.invalidConfiguration, "cannot set up TLS: \(error)")
-        }
+    init(_ configuration: SMTPConfiguration) {
+        settings = configuration.tlsConfiguration
         // SNI takes no IP address; NIOSSL then checks the certificate against the peer's address.
         let host = configuration.host
         serverHostname = (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
     }
 
-    func makeHandler() throws -> NIOSSLClientHandler {
-        try NIOSSLClientHandler(context: context, serverHostname: serverHostname)
+    func context() throws(SMTPError) -> NIOSSLContext {
+        let settings = self.settings
+        return try made.withLock { (made) throws(SMTPError) -> NIOSSLContext in
+            if let made { return made }
+            guard let settings else { throw SMTPError(.invalidConfiguration, "TLS is off (?tls=none)") }
+            do {
+                let context = try NIOSSLContext(configuration: settings)
+                made = context
+                return context
+            } catch {
+                throw SMTPError(.invalidConfiguration, "cannot set up TLS: \(error)")
+            }
+        }
     }
 }
 

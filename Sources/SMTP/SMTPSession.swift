@@ -14,7 +14,7 @@ struct SMTPSession: Sendable {
     ///
     /// Credentials go only over TLS unless the configuration says ``SMTPConfiguration/Security/none``.
     static func open(
-        configuration: SMTPConfiguration, group: any EventLoopGroup, logger: Logger
+        configuration: SMTPConfiguration, tls: TLS, group: any EventLoopGroup, logger: Logger
     ) async throws(SMTPError) -> SMTPSession {
         let connection = try await SMTPConnection.connect(
             host: configuration.host, port: configuration.port, timeout: TimeAmount(configuration.timeout),
@@ -22,7 +22,7 @@ struct SMTPSession: Sendable {
         var conversationIntact = false
         do throws(SMTPError) {
             if configuration.security == .implicitTLS {
-                try await connection.startTLS(try TLS(configuration), step: "TLS handshake")
+                try await connection.startTLS(tls, step: "TLS handshake")
             }
             let greeting = try await connection.reply(to: "greeting")
             guard greeting.code == 220 else { throw SMTPError.unexpected(greeting, during: "the greeting") }
@@ -32,7 +32,6 @@ struct SMTPSession: Sendable {
             switch configuration.security {
             case .startTLSWhenOffered, .startTLSRequired:
                 if session.extensions["STARTTLS"] != nil {
-                    let tls = try TLS(configuration)
                     let reply = try await connection.command("STARTTLS", step: "STARTTLS")
                     guard reply.code == 220 else { throw SMTPError.unexpected(reply, during: "STARTTLS") }
                     guard !reply.followedByMore else {
