@@ -5,7 +5,8 @@ import NIOSSL
 public struct SMTPConfiguration: Sendable, CustomStringConvertible {
     public let host: String
     public let port: Int
-    /// With ``password``, authenticates with AUTH PLAIN or LOGIN when the server offers either.
+    /// With ``password``, authenticates with AUTH PLAIN or LOGIN when the server offers either, and only
+    /// over TLS unless ``security`` is ``Security/plaintext``.
     public let username: String?
     public let password: String?
     /// The default sender, e.g. `Threadlog <noreply@example.com>`; a message may name another.
@@ -21,7 +22,7 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
     public let trustedCAFile: String?
 
     let sender: MailAddress
-    /// The TLS settings of every connection, `nil` for ``Security/none``: the system's trust roots plus
+    /// The TLS settings of every connection, `nil` for ``Security/plaintext``: the system's trust roots plus
     /// ``trustedCAFile``, the server's certificate checked against ``host``.
     let tlsConfiguration: TLSConfiguration?
 
@@ -37,7 +38,7 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
         case implicitTLS = "implicit"
         /// `smtp://…?tls=none`: never TLS, even when offered; credentials, if any, go in clear. Only for a
         /// relay on a network that is trusted as it is.
-        case none = "none"
+        case plaintext = "none"
 
         public var description: String { rawValue }
     }
@@ -116,7 +117,7 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
         } catch {
             throw .invalidConfiguration("the sender: \(error.message)")
         }
-        if security == .none {
+        if security == .plaintext {
             tlsConfiguration = nil
         } else {
             var tls = TLSConfiguration.makeClientConfiguration()
@@ -151,7 +152,7 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
         let userPart = username.map { "\($0):***@" } ?? ""
         switch security {
         case .startTLSWhenOffered: return "smtp://\(userPart)\(hostPart):\(port)"
-        case .startTLSRequired, .none: return "smtp://\(userPart)\(hostPart):\(port)?tls=\(security)"
+        case .startTLSRequired, .plaintext: return "smtp://\(userPart)\(hostPart):\(port)?tls=\(security)"
         case .implicitTLS: return "smtps://\(userPart)\(hostPart):\(port)"
         }
     }

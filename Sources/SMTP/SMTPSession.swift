@@ -12,7 +12,7 @@ struct SMTPSession: Sendable {
     /// Connects (in TLS from the start for smtps), reads the greeting, introduces itself, upgrades to
     /// TLS with STARTTLS when the configuration calls for it, and authenticates when configured to.
     ///
-    /// Credentials go only over TLS unless the configuration says ``SMTPConfiguration/Security/none``.
+    /// Credentials go only over TLS unless the configuration says ``SMTPConfiguration/Security/plaintext``.
     static func open(
         configuration: SMTPConfiguration, tls: TLS, group: any EventLoopGroup, logger: Logger
     ) async throws(SMTPError) -> SMTPSession {
@@ -49,7 +49,7 @@ struct SMTPSession: Sendable {
                             : "the server offers no STARTTLS; the credentials are not sent unencrypted "
                                 + "(?tls=none in the SMTP URL allows that on a trusted network)")
                 }
-            case .implicitTLS, .none:
+            case .implicitTLS, .plaintext:
                 break
             }
             if let credentials {

@@ -477,7 +477,7 @@ struct SMTPConfigurationTests {
         #expect(required.description == "smtp://mx.example.com:587?tls=require")
 
         let none = try SMTPConfiguration(url: "smtp://u:pw@10.0.0.5?tls=none", from: sender)
-        #expect(none.security == .none)
+        #expect(none.security == .plaintext)
         #expect(none.description == "smtp://u:***@10.0.0.5:25?tls=none")
 
         #expect(try SMTPConfiguration(url: "smtp://relay?tls=starttls", from: sender).security == .startTLSWhenOffered)
