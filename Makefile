@@ -12,10 +12,10 @@ deps:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq liblmdb-dev pkg-config >/dev/null; \
 	fi
 	@python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
-	@# A real SMTP server (aiosmtpd) for the mail tests and the API fuzzer (schemathesis), in a
-	@# virtual environment of the checkout.
-	@[ -x .venv/bin/aiosmtpd ] && [ -x .venv/bin/schemathesis ] || { python3 -m venv .venv && \
-		.venv/bin/pip install -q aiosmtpd jsonschema 'schemathesis>=4.30,<5'; }
+	@# A real SMTP server (aiosmtpd, and cryptography for the certificates of its TLS) for the mail
+	@# tests and the API fuzzer (schemathesis), in a virtual environment of the checkout.
+	@[ -x .venv/bin/aiosmtpd ] && [ -x .venv/bin/schemathesis ] && .venv/bin/python -c "import cryptography" 2>/dev/null || \
+		{ python3 -m venv .venv && .venv/bin/pip install -q aiosmtpd cryptography jsonschema 'schemathesis>=4.30,<5'; }
 
 # PostgreSQL for the tests of the PostgreSQL log (Tests/with-postgres.sh starts a throwaway cluster);
 # `make run` does not need it.

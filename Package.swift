@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The LMDB C library, found through pkg-config; nothing but a module map and a shim header.
@@ -66,12 +67,14 @@ let package = Package(
         ),
         // Pure read-model definitions: what each view keeps and how an event changes it.
         .target(name: "Projections", dependencies: ["Messaging"]),
-        // A small SMTP client over SwiftNIO.
+        // A small SMTP client over SwiftNIO, with STARTTLS and implicit TLS through NIOSSL.
         .target(
             name: "SMTP",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

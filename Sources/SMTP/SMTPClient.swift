@@ -12,6 +12,7 @@ import NIOPosix
 public struct SMTPClient: Sendable {
     public let configuration: SMTPConfiguration
     private let group: any EventLoopGroup
+    private let tls: TLS
     private let logger: Logger
 
     public init(
@@ -20,6 +21,7 @@ public struct SMTPClient: Sendable {
     ) {
         self.configuration = configuration
         self.group = eventLoopGroup
+        self.tls = TLS(configuration)
         var logger = logger
         logger[metadataKey: "smtp.server"] = "\(configuration.host):\(configuration.port)"
         self.logger = logger
@@ -33,7 +35,7 @@ public struct SMTPClient: Sendable {
     @discardableResult
     public func send(_ message: MailMessage) async throws(SMTPError) -> String {
         let mail = try message.prepared(defaultSender: configuration.sender)
-        let session = try await SMTPSession.open(configuration: configuration, group: group, logger: logger)
+        let session = try await SMTPSession.open(configuration: configuration, tls: tls, group: group, logger: logger)
         do throws(SMTPError) {
             try await session.transaction(mail)
         } catch {
@@ -62,7 +64,7 @@ public struct SMTPClient: Sendable {
 
         let session: SMTPSession
         do throws(SMTPError) {
-            session = try await SMTPSession.open(configuration: configuration, group: group, logger: logger)
+            session = try await SMTPSession.open(configuration: configuration, tls: tls, group: group, logger: logger)
         } catch {
             for (index, _) in pending { results[index] = .failure(error) }
             return results.map { $0! }

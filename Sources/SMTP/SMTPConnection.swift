@@ -1,13 +1,16 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
+import Synchronization
 
 /// One TCP connection to an SMTP server: writes command lines and waits for replies, every wait
 /// bounded by the timeout.
 ///
-/// The pipeline is `ByteToMessageHandler(SMTPReplyDecoder)` → ``SMTPReplyHandler``. STARTTLS
-/// would add a TLS handler in front of the decoder after the server's 220 and then repeat EHLO;
-/// nothing else here would change.
+/// The pipeline is `ByteToMessageHandler(SMTPReplyDecoder)` → ``SMTPReplyHandler``, with a
+/// `NIOSSLClientHandler` in front of both from ``startTLS(_:step:)`` on: right after connecting for
+/// implicit TLS, after the server's 220 to STARTTLS otherwise.
 final class SMTPConnection: Sendable {
     private let channel: any Channel
     private let handler: NIOLoopBound<SMTPReplyHandler>
@@ -73,6 +76,41 @@ final class SMTPConnection: Sendable {
         return try await exchange(channel.allocator.buffer(bytes: bytes), step: step)
     }
 
+    /// Puts TLS in front of the decoder and waits for the handshake, the server's certificate checked.
+    /// For implicit TLS this comes before the greeting, which the server sends only over TLS.
+    func startTLS(_ tls: TLS, step: String) async throws(SMTPError) {
+        let context = try tls.context()
+        let serverHostname = tls.serverHostname
+        let channel = self.channel
+        let handler = self.handler
+        let timeout = self.timeout
+        let future = channel.eventLoop.flatSubmit {
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            handler.value.awaitHandshake(promise)
+            do {
+                let tlsHandler = try NIOSSLClientHandler(context: context, serverHostname: serverHostname)
+                try channel.pipeline.syncOperations.addHandler(tlsHandler, position: .first)
+            } catch {
+                handler.value.fail(SMTPError(.tlsFailed, "cannot start TLS: \(error)"))
+                channel.close(promise: nil)
+            }
+            let timer = channel.eventLoop.scheduleTask(in: timeout) {
+                handler.value.fail(SMTPError(.timeout, "no TLS handshake within \(timeout.seconds) s"))
+                channel.close(promise: nil)
+            }
+            promise.futureResult.whenComplete { _ in timer.cancel() }
+            return promise.futureResult
+        }
+        do {
+            try await future.get()
+        } catch let error as SMTPError {
+            throw SMTPError(error.code, "\(step): \(error.message)")
+        } catch {
+            throw SMTPError(.tlsFailed, "\(step): \(error)")
+        }
+        logger.trace("SMTP TLS established")
+    }
+
     func close() async {
         try? await channel.close()
     }
@@ -118,7 +156,21 @@ final class SMTPReplyHandler: ChannelInboundHandler {
 
     private var waiting = CircularBuffer<EventLoopPromise<SMTPReply>>()
     private var unclaimed = CircularBuffer<SMTPReply>()
+    private var handshake: EventLoopPromise<Void>?
     private var failure: SMTPError?
+
+    /// Completes when TLS reports its handshake done, or fails with the connection.
+    func awaitHandshake(_ promise: EventLoopPromise<Void>) {
+        if let failure {
+            promise.fail(failure)
+        } else if !unclaimed.isEmpty {
+            // Replies that came in clear before the handshake could be an attacker's, injected before TLS.
+            fail(SMTPError.protocolViolation("the server sent replies in clear before the TLS handshake"))
+            promise.fail(failure!)
+        } else {
+            handshake = promise
+        }
+    }
 
     func awaitReply(_ promise: EventLoopPromise<SMTPReply>) {
         if let reply = unclaimed.popFirst() {
@@ -134,6 +186,16 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     func fail(_ error: SMTPError) {
         if failure == nil { failure = error }
         while let promise = waiting.popFirst() { promise.fail(failure!) }
+        handshake?.fail(failure!)
+        handshake = nil
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            handshake?.succeed()
+            handshake = nil
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -146,13 +208,53 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(error as? SMTPError ?? SMTPError(.connectionFailed, "connection error: \(error)"))
+        switch error {
+        case let error as SMTPError: fail(error)
+        case let error as NIOSSLError where error == .uncleanShutdown:
+            fail(SMTPError(.connectionFailed, "the server closed the connection without ending TLS"))
+        case is NIOSSLError, is NIOSSLExtraError, is BoringSSLError:
+            // Most often the server's certificate: an unknown authority, expired, or for another name.
+            fail(SMTPError(.tlsFailed, "TLS failed (is the server's certificate trusted and for this host?): \(error)"))
+        default: fail(SMTPError(.connectionFailed, "connection error: \(error)"))
+        }
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         fail(SMTPError(.connectionFailed, "the server closed the connection"))
         context.fireChannelInactive()
+    }
+}
+
+/// A client's TLS: the context (settings and trust roots) and the name the server's certificate must
+/// hold. The context is made on first use and kept: a server without STARTTLS costs no loading of
+/// trust roots, and a busy one costs it once rather than for every mail.
+final class TLS: Sendable {
+    private let settings: TLSConfiguration?
+    private let made = Mutex<NIOSSLContext?>(nil)
+    /// `nil` for an IP address: the certificate must then name the address itself.
+    let serverHostname: String?
+
+    init(_ configuration: SMTPConfiguration) {
+        settings = configuration.tlsConfiguration
+        // SNI takes no IP address; NIOSSL then checks the certificate against the peer's address.
+        let host = configuration.host
+        serverHostname = (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
+    }
+
+    func context() throws(SMTPError) -> NIOSSLContext {
+        let settings = self.settings
+        return try made.withLock { (made) throws(SMTPError) -> NIOSSLContext in
+            if let made { return made }
+            guard let settings else { throw SMTPError(.invalidConfiguration, "TLS is off (?tls=none)") }
+            do {
+                let context = try NIOSSLContext(configuration: settings)
+                made = context
+                return context
+            } catch {
+                throw SMTPError(.invalidConfiguration, "cannot set up TLS: \(error)")
+            }
+        }
     }
 }
 

@@ -15,6 +15,7 @@ public struct SMTPError: Error, Sendable, CustomStringConvertible {
             case protocolViolation
             case invalidMessage
             case invalidConfiguration
+            case tlsFailed
         }
 
         fileprivate let base: Base
@@ -36,6 +37,10 @@ public struct SMTPError: Error, Sendable, CustomStringConvertible {
         public static let invalidMessage = Code(.invalidMessage)
         /// The configuration (URL, sender) is unusable.
         public static let invalidConfiguration = Code(.invalidConfiguration)
+        /// TLS could not be used: the server offers no STARTTLS where TLS is needed (credentials to
+        /// send, or `?tls=require`), or the handshake failed, most often over the server's certificate
+        /// (an unknown authority, expired, or for another name). Nothing was sent in clear.
+        public static let tlsFailed = Code(.tlsFailed)
 
         public var description: String { base.rawValue }
     }
@@ -56,10 +61,11 @@ public struct SMTPError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Trying again later may succeed: a 4xx answer, a connection that failed or broke, a timeout,
-    /// or a server that spoke out of turn (a broken relay may be fixed).
+    /// a server that spoke out of turn (a broken relay may be fixed), or TLS that failed (a server's
+    /// certificate or STARTTLS may be fixed; the mail should wait for it rather than be dropped).
     public var isTransient: Bool {
         switch code.base {
-        case .transient, .connectionFailed, .timeout, .protocolViolation: true
+        case .transient, .connectionFailed, .timeout, .protocolViolation, .tlsFailed: true
         case .permanent, .invalidMessage, .invalidConfiguration: false
         }
     }

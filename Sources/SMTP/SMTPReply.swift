@@ -4,6 +4,9 @@ import NIOCore
 struct SMTPReply: Sendable, Equatable {
     var code: Int
     var lines: [String]
+    /// More bytes had come in behind this reply when it was decoded. After the reply to STARTTLS they
+    /// would be read as if they came over TLS, so the client refuses them (RFC 3207 section 5).
+    var followedByMore = false
 
     var text: String { lines.joined(separator: "\n") }
 
@@ -34,11 +37,11 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
         var bytes = buffer.readBytes(length: newline + 1)!
         bytes.removeLast()
         if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-        try consume(line: bytes, context: context)
+        try consume(line: bytes, followedByMore: buffer.readableBytes > 0, context: context)
         return .continue
     }
 
-    private mutating func consume(line: [UInt8], context: ChannelHandlerContext) throws {
+    private mutating func consume(line: [UInt8], followedByMore: Bool, context: ChannelHandlerContext) throws {
         guard line.count >= 3, line[0...2].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
             (UInt8(ascii: "2")...UInt8(ascii: "5")).contains(line[0])
         else {
@@ -63,7 +66,7 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
             pendingCode = code
             return
         }
-        let reply = SMTPReply(code: code, lines: pendingLines)
+        let reply = SMTPReply(code: code, lines: pendingLines, followedByMore: followedByMore)
         pendingCode = nil
         pendingLines = []
         context.fireChannelRead(Self.wrapInboundOut(reply))

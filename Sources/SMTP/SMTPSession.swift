@@ -9,26 +9,56 @@ struct SMTPSession: Sendable {
     /// EHLO keywords (upper-cased) with their parameters, e.g. `"AUTH": "PLAIN LOGIN"`.
     private(set) var extensions: [String: String]
 
-    /// Connects, reads the greeting, introduces itself and authenticates when configured to.
+    /// Connects (in TLS from the start for smtps), reads the greeting, introduces itself, upgrades to
+    /// TLS with STARTTLS when the configuration calls for it, and authenticates when configured to.
+    ///
+    /// Credentials go only over TLS unless the configuration says ``SMTPConfiguration/Security/plaintext``.
     static func open(
-        configuration: SMTPConfiguration, group: any EventLoopGroup, logger: Logger
+        configuration: SMTPConfiguration, tls: TLS, group: any EventLoopGroup, logger: Logger
     ) async throws(SMTPError) -> SMTPSession {
         let connection = try await SMTPConnection.connect(
             host: configuration.host, port: configuration.port, timeout: TimeAmount(configuration.timeout),
             group: group, logger: logger)
+        var conversationIntact = false
         do throws(SMTPError) {
+            if configuration.security == .implicitTLS {
+                try await connection.startTLS(tls, step: "TLS handshake")
+            }
             let greeting = try await connection.reply(to: "greeting")
             guard greeting.code == 220 else { throw SMTPError.unexpected(greeting, during: "the greeting") }
             var session = SMTPSession(connection: connection, logger: logger, extensions: [:])
             try await session.hello(name: configuration.heloName)
-            // STARTTLS would go here: when offered, upgrade the channel and say EHLO again.
-            if let username = configuration.username, let password = configuration.password {
-                try await session.authenticate(username: username, password: password)
+            let credentials = configuration.username.flatMap { user in configuration.password.map { (user, $0) } }
+            switch configuration.security {
+            case .startTLSWhenOffered, .startTLSRequired:
+                if session.extensions["STARTTLS"] != nil {
+                    let reply = try await connection.command("STARTTLS", step: "STARTTLS")
+                    guard reply.code == 220 else { throw SMTPError.unexpected(reply, during: "STARTTLS") }
+                    guard !reply.followedByMore else {
+                        throw SMTPError.protocolViolation("the server sent more in clear after its reply to STARTTLS")
+                    }
+                    try await connection.startTLS(tls, step: "STARTTLS")
+                    // What the server offered in clear may have been tampered with; ask again (RFC 3207).
+                    try await session.hello(name: configuration.heloName)
+                } else if configuration.security == .startTLSRequired || credentials != nil {
+                    conversationIntact = true
+                    throw SMTPError(
+                        .tlsFailed,
+                        configuration.security == .startTLSRequired
+                            ? "the server offers no STARTTLS and the SMTP URL says ?tls=require"
+                            : "the server offers no STARTTLS; the credentials are not sent unencrypted "
+                                + "(?tls=none in the SMTP URL allows that on a trusted network)")
+                }
+            case .implicitTLS, .plaintext:
+                break
+            }
+            if let credentials {
+                try await session.authenticate(username: credentials.0, password: credentials.1)
             }
             return session
         } catch {
             await SMTPSession(connection: connection, logger: logger, extensions: [:])
-                .close(afterReply: error.replyCode != nil)
+                .close(afterReply: conversationIntact || error.replyCode != nil)
             throw error
         }
     }

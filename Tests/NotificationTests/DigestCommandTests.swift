@@ -8,7 +8,9 @@ import Testing
 /// Runs the built `threadlog` off the cooperative pool, so in-process services keep running meanwhile.
 func threadlog(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> ProcessResult {
     var environment = ProcessInfo.processInfo.environment
-    for name in ["THREADLOG_SMTP_URL", "THREADLOG_MAIL_FROM", "THREADLOG_DATA"] { environment[name] = nil }
+    for name in ["THREADLOG_SMTP_URL", "THREADLOG_MAIL_FROM", "THREADLOG_SMTP_CA_FILE", "THREADLOG_DATA"] {
+        environment[name] = nil
+    }
     environment.merge(extra) { _, new in new }
     let fixed = environment
     return try await withCheckedThrowingContinuation { continuation in
@@ -88,6 +90,37 @@ struct DigestCommandTests {
             #expect(try digestMails(server) == expectedDigestMails)
             // Only digests were sent: the command leaves the immediate notifications to the service.
             #expect(try server.messages().count == 5)
+        }
+    }
+
+    @Test("over STARTTLS to a server whose certificate THREADLOG_SMTP_CA_FILE's authority signed")
+    func overTLS() async throws {
+        let certificates = try TestCertificates()
+        try await withSMTPServer(["--auth", "digest:secret"] + certificates.startTLSFlags) { server in
+            let world = try await prepared()
+            let arguments = ["digest", "--data", world.data.root, "--date", Self.day]
+            var environment = mailEnvironment(server)
+            environment["THREADLOG_SMTP_URL"] = "smtp://digest:secret@127.0.0.1:\(server.port)"
+
+            // Without the authority the certificate is refused: nothing is sent, the mails wait.
+            environment["THREADLOG_DIGEST_TIMEOUT"] = "1"
+            let refused = try await threadlog(arguments, environment: environment)
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("certificate"), "\(refused.stderr)")
+            #expect(try server.messages().isEmpty)
+            #expect(!server.commands().contains("AUTH"))
+
+            environment["THREADLOG_SMTP_CA_FILE"] = certificates.caFile
+            environment["THREADLOG_DIGEST_TIMEOUT"] = nil
+            let result = try await threadlog(arguments, environment: environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(try digestMails(server) == expectedDigestMails)
+            #expect(try server.messages().allSatisfy { $0.envelope.tls != nil && $0.envelope.authUser == "digest" })
+
+            environment["THREADLOG_SMTP_CA_FILE"] = world.data.root + "/no-such-ca.pem"
+            let unreadable = try await threadlog(arguments, environment: environment)
+            #expect(unreadable.status == 1)
+            #expect(unreadable.stderr.contains("no-such-ca.pem"), "\(unreadable.stderr)")
         }
     }
 

@@ -6,9 +6,10 @@ import Testing
 
 private let sender = "Threadlog <noreply@example.com>"
 
-private func makeClient(_ url: String, timeout: Duration = .seconds(10)) throws -> SMTPClient {
+private func makeClient(_ url: String, timeout: Duration = .seconds(10), caFile: String? = nil) throws -> SMTPClient {
     SMTPClient(
-        configuration: try SMTPConfiguration(url: url, from: sender, heloName: "client.example.com", timeout: timeout),
+        configuration: try SMTPConfiguration(
+            url: url, from: sender, heloName: "client.example.com", timeout: timeout, trustedCAFile: caFile),
         logger: Logger(label: "smtp-tests"))
 }
 
@@ -258,18 +259,145 @@ struct SMTPClientTests {
     }
 
     @Test(arguments: [[String](), ["--auth-exclude", "PLAIN"]])
-    func authenticatesWithCredentialsFromTheURL(extraFlags: [String]) async throws {
-        try await withSMTPServer(["--auth", "robot:p@ss word"] + extraFlags) { server in
-            let client = try makeClient("smtp://robot:p%40ss%20word@127.0.0.1:\(server.port)")
+    func authenticatesOverSTARTTLSWithCredentialsFromTheURL(extraFlags: [String]) async throws {
+        let certificates = try TestCertificates()
+        try await withSMTPServer(["--auth", "robot:p@ss word"] + certificates.startTLSFlags + extraFlags) { server in
+            let client = try makeClient(
+                "smtp://robot:p%40ss%20word@127.0.0.1:\(server.port)", caFile: certificates.caFile)
             try await client.send(MailMessage(to: ["ann@example.com"], subject: "s", textBody: "x"))
-            #expect(try server.messages().first?.envelope.authUser == "robot")
+            let mail = try #require(try server.messages().first)
+            #expect(mail.envelope.authUser == "robot")
+            #expect(mail.envelope.tls != nil)
+            #expect(mail.envelope.esmtp)
+            // EHLO again after the upgrade, and the credentials only then.
+            #expect(server.commands() == ["EHLO", "STARTTLS", "EHLO", "AUTH", "MAIL"])
 
-            let wrong = try makeClient("smtp://robot:nope@127.0.0.1:\(server.port)")
+            let wrong = try makeClient("smtp://robot:nope@127.0.0.1:\(server.port)", caFile: certificates.caFile)
             let error = await #expect(throws: SMTPError.self) {
                 try await wrong.send(MailMessage(to: ["ann@example.com"], subject: "s", textBody: "x"))
             }
             #expect(error?.isPermanent == true)
             #expect(error?.replyCode == 535)
+        }
+    }
+
+    @Test func upgradesWithoutCredentialsWhenTheServerOffersSTARTTLS() async throws {
+        let certificates = try TestCertificates()
+        // The server refuses MAIL before STARTTLS, so the mail arriving means the client upgraded.
+        try await withSMTPServer(certificates.startTLSFlags) { server in
+            let client = try makeClient(server.url, caFile: certificates.caFile)
+            try await client.send(MailMessage(to: ["ann@example.com"], subject: "quiet", textBody: "x"))
+            let mail = try #require(try server.messages().first)
+            #expect(mail.envelope.tls != nil)
+            #expect(mail.envelope.authUser == nil)
+            #expect(try mail.parsed().subject == "quiet")
+        }
+    }
+
+    @Test func deliversOverImplicitTLS() async throws {
+        let certificates = try TestCertificates()
+        try await withSMTPServer(["--auth", "robot:secret"] + certificates.implicitTLSFlags) { server in
+            let client = try makeClient("smtps://robot:secret@127.0.0.1:\(server.port)", caFile: certificates.caFile)
+            let results = await client.send([
+                MailMessage(to: ["ann@example.com"], subject: "one", textBody: "1"),
+                MailMessage(to: ["bob@example.com"], subject: "two", textBody: "2"),
+            ])
+            #expect(results.allSatisfy { (try? $0.get()) != nil })
+            let mails = try server.messages()
+            #expect(try mails.map { try $0.parsed().subject } == ["one", "two"])
+            #expect(mails.allSatisfy { $0.envelope.tls != nil && $0.envelope.authUser == "robot" })
+            #expect(server.commands() == ["EHLO", "AUTH", "MAIL", "MAIL"])
+        }
+    }
+
+    @Test func credentialsAreNotSentToAServerWithoutSTARTTLS() async throws {
+        try await withSMTPServer(["--auth", "robot:secret"]) { server in
+            let client = try makeClient("smtp://robot:secret@127.0.0.1:\(server.port)")
+            let error = await #expect(throws: SMTPError.self) {
+                try await client.send(MailMessage(to: ["ann@example.com"], subject: "s", textBody: "x"))
+            }
+            #expect(error?.code == .tlsFailed, "\(String(describing: error))")
+            #expect(error?.message.contains("STARTTLS") == true)
+            #expect(error?.description.contains("secret") == false)
+            #expect(!server.commands().contains("AUTH"))
+            #expect(!server.commands().contains("MAIL"))
+            #expect(try server.messages().isEmpty)
+
+            // Only when the URL says so do the credentials go in clear.
+            let plain = try makeClient("smtp://robot:secret@127.0.0.1:\(server.port)?tls=none")
+            try await plain.send(MailMessage(to: ["ann@example.com"], subject: "s", textBody: "x"))
+            let mail = try #require(try server.messages().first)
+            #expect(mail.envelope.authUser == "robot")
+            #expect(mail.envelope.tls == nil)
+        }
+    }
+
+    @Test func requiredTLSRefusesAServerWithoutSTARTTLS() async throws {
+        try await withSMTPServer { server in
+            let client = try makeClient(server.url + "?tls=require")
+            let error = await #expect(throws: SMTPError.self) {
+                try await client.send(MailMessage(to: ["ann@example.com"], subject: "s", textBody: "x"))
+            }
+            #expect(error?.code == .tlsFailed)
+            #expect(!server.commands().contains("MAIL"))
+            #expect(try server.messages().isEmpty)
+
+            // Without credentials and without ?tls=require, mail goes in clear to such a server.
+            try await makeClient(server.url).send(MailMessage(to: ["ann@example.com"], subject: "s", textBody: "x"))
+            #expect(try server.messages().first?.envelope.tls == nil)
+        }
+    }
+
+    @Test func certificatesOfAnUnknownAuthorityAreRefused() async throws {
+        let certificates = try TestCertificates()
+        let other = try TestCertificates()
+        try await withSMTPServer(["--auth", "robot:secret"] + certificates.startTLSFlags) { server in
+            // The system's roots and another private authority: neither signed the server's certificate.
+            for caFile in [nil, other.caFile] {
+                let client = try makeClient("smtp://robot:secret@127.0.0.1:\(server.port)", caFile: caFile)
+                let error = await #expect(throws: SMTPError.self) {
+                    try await client.send(MailMessage(to: ["ann@example.com"], subject: "s", textBody: "x"))
+                }
+                #expect(error?.code == .tlsFailed, "\(String(describing: error))")
+            }
+            #expect(server.commands() == ["EHLO", "STARTTLS", "EHLO", "STARTTLS"])
+            #expect(try server.messages().isEmpty)
+        }
+        try await withSMTPServer(certificates.implicitTLSFlags) { server in
+            let client = try makeClient("smtps://127.0.0.1:\(server.port)")
+            let error = await #expect(throws: SMTPError.self) {
+                try await client.send(MailMessage(to: ["ann@example.com"], subject: "s", textBody: "x"))
+            }
+            #expect(error?.code == .tlsFailed, "\(String(describing: error))")
+            #expect(server.commands().isEmpty)
+        }
+    }
+
+    @Test func repliesInjectedInClearBehindSTARTTLSAreRefused() async throws {
+        let certificates = try TestCertificates()
+        let flags = ["--auth", "robot:secret", "--inject-after-starttls"] + certificates.startTLSFlags
+        try await withSMTPServer(flags) { server in
+            let client = try makeClient("smtp://robot:secret@127.0.0.1:\(server.port)", caFile: certificates.caFile)
+            let error = await #expect(throws: SMTPError.self) {
+                try await client.send(MailMessage(to: ["ann@example.com"], subject: "s", textBody: "x"))
+            }
+            #expect(error?.code == .protocolViolation, "\(String(describing: error))")
+            #expect(error?.message.contains("in clear after its reply to STARTTLS") == true)
+            #expect(!server.commands().contains("AUTH"))
+            #expect(try server.messages().isEmpty)
+        }
+    }
+
+    @Test func certificatesForAnotherHostAreRefused() async throws {
+        let certificates = try TestCertificates(names: ["mail.example.test"])
+        try await withSMTPServer(certificates.implicitTLSFlags) { server in
+            // A trusted authority, but the certificate does not name 127.0.0.1.
+            let client = try makeClient("smtps://127.0.0.1:\(server.port)", caFile: certificates.caFile)
+            let error = await #expect(throws: SMTPError.self) {
+                try await client.send(MailMessage(to: ["ann@example.com"], subject: "s", textBody: "x"))
+            }
+            #expect(error?.code == .tlsFailed, "\(String(describing: error))")
+            #expect(try server.messages().isEmpty)
         }
     }
 
@@ -333,10 +461,48 @@ struct SMTPConfigurationTests {
         #expect(v6.port == 2525)
     }
 
+    @Test func parsesTheTransportSecurity() throws {
+        let plain = try SMTPConfiguration(url: "smtp://relay.example.com", from: sender)
+        #expect(plain.security == .startTLSWhenOffered)
+        #expect(plain.trustedCAFile == nil)
+
+        let implicit = try SMTPConfiguration(url: "smtps://mailer:pw@mx.example.com", from: sender)
+        #expect(implicit.security == .implicitTLS)
+        #expect(implicit.port == 465)
+        #expect(implicit.description == "smtps://mailer:***@mx.example.com:465")
+
+        let required = try SMTPConfiguration(url: "smtp://mx.example.com:587?tls=require", from: sender)
+        #expect(required.security == .startTLSRequired)
+        #expect(required.port == 587)
+        #expect(required.description == "smtp://mx.example.com:587?tls=require")
+
+        let none = try SMTPConfiguration(url: "smtp://u:pw@10.0.0.5?tls=none", from: sender)
+        #expect(none.security == .plaintext)
+        #expect(none.description == "smtp://u:***@10.0.0.5:25?tls=none")
+
+        #expect(try SMTPConfiguration(url: "smtp://relay?tls=starttls", from: sender).security == .startTLSWhenOffered)
+    }
+
+    @Test func aCAFileMustBeReadable() throws {
+        let directory = try TempDirectory()
+        for path in [directory.sub("missing.pem"), directory.path] {
+            let error = #expect(throws: SMTPError.self) {
+                try SMTPConfiguration(url: "smtp://relay.example.com", from: sender, trustedCAFile: path)
+            }
+            #expect(error?.code == .invalidConfiguration)
+        }
+        let certificates = try TestCertificates()
+        let configuration = try SMTPConfiguration(
+            url: "smtp://relay.example.com", from: sender, trustedCAFile: certificates.caFile)
+        #expect(configuration.trustedCAFile == certificates.caFile)
+    }
+
     @Test(arguments: [
-        "", "relay.example.com", "http://relay.example.com", "smtps://relay.example.com", "smtp://",
+        "", "relay.example.com", "http://relay.example.com", "smtp://",
         "smtp://relay.example.com:0", "smtp://relay.example.com:99999", "smtp://relay.example.com/path",
         "smtp://relay.example.com?x=1", "smtp://user@relay.example.com", "smtp://relay.example.com:port",
+        "smtp://relay.example.com?tls=maybe", "smtp://relay.example.com?tls=implicit", "smtp://relay.example.com?tls",
+        "smtp://relay.example.com?tls=none&tls=require", "smtps://relay.example.com?tls=none",
     ])
     func rejectsBadURLs(url: String) {
         let error = #expect(throws: SMTPError.self) { try SMTPConfiguration(url: url, from: sender) }

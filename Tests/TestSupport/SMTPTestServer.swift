@@ -9,9 +9,12 @@ public final class SMTPTestServer: @unchecked Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     public static let python = root + "/.venv/bin/python"
     public static let script = root + "/Tools/smtp-test-server/server.py"
+    public static let certificateScript = root + "/Tools/smtp-test-server/make-certificates.py"
 
     public let port: Int
     public let maildir: String
+    /// The verbs of the EHLO, HELO, STARTTLS, AUTH and MAIL commands received, one a line.
+    private let commandLog: String
     private let directory: TempDirectory
     private let process: Process
     private let stdin: Pipe
@@ -24,11 +27,15 @@ public final class SMTPTestServer: @unchecked Sendable {
         }
         directory = try TempDirectory()
         maildir = reused ?? directory.sub("mail")
+        commandLog = directory.sub("commands.log")
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.python)
         // Closing stdin stops the server too, so a test process that dies leaves none behind.
         process.arguments =
-            [Self.script, "--port", "\(requested)", "--maildir", maildir, "--exit-on-stdin-eof"] + flags
+            [
+                Self.script, "--port", "\(requested)", "--maildir", maildir, "--command-log", commandLog,
+                "--exit-on-stdin-eof",
+            ] + flags
         let stdout = Pipe()
         stdin = Pipe()
         process.standardOutput = stdout
@@ -75,6 +82,12 @@ public final class SMTPTestServer: @unchecked Sendable {
 
     public var url: String { "smtp://127.0.0.1:\(port)" }
 
+    /// The commands received so far, by verb (`EHLO`, `HELO`, `STARTTLS`, `AUTH`, `MAIL`), in order.
+    public func commands() -> [String] {
+        let text = (try? String(contentsOfFile: commandLog, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init)
+    }
+
     /// The messages received so far, in order of arrival.
     public func messages() throws -> [ReceivedMail] {
         let names = try FileManager.default.contentsOfDirectory(atPath: maildir).filter { $0.hasSuffix(".eml") }
@@ -101,6 +114,32 @@ public func withSMTPServer<T>(_ flags: [String] = [], _ body: (SMTPTestServer) a
     return try await body(server)
 }
 
+/// A certificate authority of its own and a server certificate it signed, made for one test by
+/// `Tools/smtp-test-server/make-certificates.py` (Python's `cryptography`, in the virtual environment).
+public final class TestCertificates: Sendable {
+    private let directory: TempDirectory
+    /// The authority's certificate (PEM): what a client must trust.
+    public var caFile: String { directory.sub("ca.pem") }
+    public var certificateFile: String { directory.sub("server.pem") }
+    public var keyFile: String { directory.sub("server-key.pem") }
+
+    /// `names`: what the server certificate is for (host names or IP addresses); by default
+    /// localhost, 127.0.0.1 and ::1.
+    public init(names: [String] = []) throws {
+        directory = try TempDirectory()
+        let arguments = [SMTPTestServer.certificateScript, directory.path] + names.flatMap { ["--name", $0] }
+        let result = try run(SMTPTestServer.python, arguments)
+        guard result.status == 0 else {
+            throw SMTPTestServer.ServerError("making test certificates failed: \(result.stderr)")
+        }
+    }
+
+    /// The test server's flags to offer STARTTLS with this certificate (and refuse mail without it).
+    public var startTLSFlags: [String] { ["--tls-cert", certificateFile, "--tls-key", keyFile, "--starttls"] }
+    /// The test server's flags to speak TLS from the first byte with this certificate.
+    public var implicitTLSFlags: [String] { ["--tls-cert", certificateFile, "--tls-key", keyFile, "--implicit-tls"] }
+}
+
 /// `@unchecked Sendable`: written by the reader thread before it signals, read only after.
 private final class PortBox: @unchecked Sendable {
     public var port: Int?
@@ -113,11 +152,13 @@ public struct ReceivedMail {
         public var helo: String?
         public var esmtp: Bool
         public var authUser: String?
+        /// The TLS version the mail came over (`TLSv1.3`), `nil` in clear.
+        public var tls: String?
 
         enum CodingKeys: String, CodingKey {
             case mailFrom = "mail_from"
             case recipients = "rcpt_tos"
-            case helo, esmtp
+            case helo, esmtp, tls
             case authUser = "auth_user"
         }
     }

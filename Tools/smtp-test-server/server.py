@@ -3,13 +3,21 @@
 
 Listens on 127.0.0.1, prints "PORT <n>" once it accepts connections, and writes each accepted
 message to DIR as NNNN.eml (the bytes as received, after dot-unstuffing) beside NNNN.json (the
-envelope: mail_from, rcpt_tos, helo, esmtp, auth_user). Failure modes are chosen with flags so a
+envelope: mail_from, rcpt_tos, helo, esmtp, auth_user, tls: the TLS version or null). With
+--command-log FILE it appends the verb of every EHLO, HELO, STARTTLS, AUTH and MAIL command it
+receives to FILE, one a line, so a test can tell what the client sent. Failure modes are chosen with flags so a
 test can see how the client handles 4xx and 5xx answers. Stops on SIGTERM or SIGINT, and also when
 its standard input closes if --exit-on-stdin-eof is given (so a crashed test leaves no server behind).
 
+TLS: --tls-cert and --tls-key (PEM) with --starttls offer STARTTLS and refuse mail and AUTH before
+it; with --implicit-tls the server speaks TLS from the first byte (smtps). --inject-after-starttls
+sends the start of a reply in clear right behind the 220 to STARTTLS, as an attacker in the path
+could, to be read as the start of the first reply over TLS.
+
     server.py --port 0 --maildir DIR [--fail-4xx N [--fail-stage mail|rcpt|data]]
               [--reject-5xx-rcpt ADDR]... [--reject-5xx-data N] [--delay-data SECONDS]
-              [--no-ehlo] [--auth USER:PASS [--auth-exclude MECH]...]
+              [--no-ehlo] [--auth USER:PASS [--auth-exclude MECH]...] [--command-log FILE]
+              [--tls-cert PEM --tls-key PEM (--starttls [--inject-after-starttls] | --implicit-tls)]
 """
 
 import argparse
@@ -18,6 +26,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import sys
 import threading
 import warnings
@@ -70,6 +79,7 @@ class Handler:
             self.reject_data -= 1
             return "554 5.6.0 Message content rejected"
         self.count += 1
+        ssl_object = server.transport.get_extra_info("ssl_object") if server.transport else None
         base = os.path.join(self.maildir, f"{self.count:04d}")
         envelope_info = {
             "mail_from": envelope.mail_from,
@@ -77,6 +87,7 @@ class Handler:
             "helo": session.host_name,
             "esmtp": session.extended_smtp,
             "auth_user": session.auth_data.login.decode() if session.authenticated else None,
+            "tls": ssl_object.version() if ssl_object else None,
         }
         # Written under temporary names and renamed, so a reader never sees half a message.
         for suffix, data in ((".json", json.dumps(envelope_info).encode()), (".eml", envelope.original_content)):
@@ -87,11 +98,45 @@ class Handler:
 
 
 class TestSMTP(SMTP):
-    def __init__(self, *args, no_ehlo=False, **kwargs):
+    def __init__(self, *args, no_ehlo=False, command_log=None, inject_after_starttls=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.no_ehlo = no_ehlo
+        self.command_log = command_log
+        self.inject_after_starttls = inject_after_starttls
+
+    def _record(self, verb):
+        if self.command_log:
+            with open(self.command_log, "a") as file:
+                file.write(verb + "\n")
+
+    async def smtp_HELO(self, hostname):
+        self._record("HELO")
+        await super().smtp_HELO(hostname)
+
+    async def smtp_STARTTLS(self, arg):
+        self._record("STARTTLS")
+        if self.inject_after_starttls:
+            # The 220 and the injected bytes (no line end) leave in one write, so the client reads them together.
+            original = self.push
+
+            async def push(status):
+                self.push = original
+                self._writer.write(status.encode() + b"\r\n250 2.0.0 injected in clear ")
+                await self._writer.drain()
+
+            self.push = push
+        await super().smtp_STARTTLS(arg)
+
+    async def smtp_AUTH(self, arg):
+        self._record("AUTH")
+        await super().smtp_AUTH(arg)
+
+    async def smtp_MAIL(self, arg):
+        self._record("MAIL")
+        await super().smtp_MAIL(arg)
 
     async def smtp_EHLO(self, hostname):
+        self._record("EHLO")
         if self.no_ehlo:
             await self.push("502 5.5.1 EHLO not implemented")
             return
@@ -109,19 +154,30 @@ async def main(args):
     def check_login(mechanism, login, password):
         return (login, password) == credentials
 
+    tls_context = None
+    if args.tls_cert:
+        tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls_context.load_cert_chain(args.tls_cert, args.tls_key)
+
     def make_protocol():
         return TestSMTP(
             handler,
             hostname="smtp-test-server",
             no_ehlo=args.no_ehlo,
+            command_log=args.command_log,
+            inject_after_starttls=args.inject_after_starttls,
             auth_required=credentials is not None,
-            auth_require_tls=False,
+            # With STARTTLS offered, AUTH waits for it, as a real server's would.
+            auth_require_tls=args.starttls,
             auth_callback=check_login if credentials else None,
             auth_exclude_mechanism=args.auth_exclude,
+            tls_context=tls_context if args.starttls else None,
+            require_starttls=args.starttls,
         )
 
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(make_protocol, host="127.0.0.1", port=args.port)
+    server = await loop.create_server(
+        make_protocol, host="127.0.0.1", port=args.port, ssl=tls_context if args.implicit_tls else None)
     port = server.sockets[0].getsockname()[1]
     print(f"PORT {port}", flush=True)
 
@@ -159,8 +215,18 @@ if __name__ == "__main__":
     parser.add_argument("--auth", metavar="USER:PASS", help="require AUTH with these credentials")
     parser.add_argument("--auth-exclude", action="append", default=[], metavar="MECH",
                         help="do not offer this AUTH mechanism (PLAIN, LOGIN)")
+    parser.add_argument("--command-log", metavar="FILE", help="append the verb of each command received here")
+    parser.add_argument("--tls-cert", metavar="PEM", help="the server's certificate chain")
+    parser.add_argument("--tls-key", metavar="PEM", help="the server certificate's private key")
+    tls_mode = parser.add_mutually_exclusive_group()
+    tls_mode.add_argument("--starttls", action="store_true", help="offer STARTTLS and require it")
+    tls_mode.add_argument("--implicit-tls", action="store_true", help="TLS from the first byte (smtps)")
+    parser.add_argument("--inject-after-starttls", action="store_true",
+                        help="send the start of a reply in clear right behind the 220 to STARTTLS")
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
     arguments = parser.parse_args()
+    if (arguments.starttls or arguments.implicit_tls) and not (arguments.tls_cert and arguments.tls_key):
+        parser.error("--starttls and --implicit-tls need --tls-cert and --tls-key")
     # aiosmtpd warns about AUTH without TLS; on loopback in tests that is the point.
     warnings.simplefilter("ignore")
     logging.getLogger("mail.log").setLevel(logging.ERROR)

@@ -13,7 +13,7 @@ struct Digest: AsyncParsableCommand {
             Each decision is recorded in the log (digest.scheduled) before the mail goes out and its delivery \
             after it (digest.sent), so a second run the same day, or a run beside the running service, sends \
             nothing twice. Environment: THREADLOG_SMTP_URL and THREADLOG_MAIL_FROM (without them the digests \
-            are recorded and wait in the outbox for the service), THREADLOG_PUBLIC_URL (links), \
+            are recorded and wait in the outbox for the service), THREADLOG_SMTP_CA_FILE, THREADLOG_PUBLIC_URL (links), \
             THREADLOG_DIGEST_TIMEOUT (seconds to keep retrying an unreachable mail server, default 600).
             """
     )

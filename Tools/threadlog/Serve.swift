@@ -14,7 +14,7 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Environment: THREADLOG_DATA, THREADLOG_HOST, THREADLOG_PORT, THREADLOG_ADMIN_TOKEN, \
             THREADLOG_MAX_BODY (bytes, default 1 MiB), THREADLOG_MAX_BLOB (bytes, default 10 MiB), \
-            THREADLOG_SMTP_URL, THREADLOG_MAIL_FROM, THREADLOG_PROJECTION_INTERVAL_MS (default 500), THREADLOG_COMMIT_GATHER_US (default 1000), \
+            THREADLOG_SMTP_URL, THREADLOG_MAIL_FROM, THREADLOG_SMTP_CA_FILE, THREADLOG_PROJECTION_INTERVAL_MS (default 500), THREADLOG_COMMIT_GATHER_US (default 1000), \
             THREADLOG_HEADER_TIMEOUT_MS (default 10000), THREADLOG_IDLE_TIMEOUT_MS (default 60000), \
             THREADLOG_CONSOLE (on, or off for no web console), THREADLOG_PUBLIC_URL, LOG_LEVEL. Without THREADLOG_ADMIN_TOKEN the first \
             start prints a generated admin token once; only its SHA-256 is kept (DIR/admin-token.sha256).

@@ -48,15 +48,18 @@ public struct NotificationConfiguration: Sendable {
         self.commitInterval = commitInterval
     }
 
-    /// `THREADLOG_SMTP_URL`, `THREADLOG_MAIL_FROM` and `THREADLOG_PUBLIC_URL`. Mail is configured only when
-    /// both of the first two are set; a malformed URL or sender is an error, not silence.
+    /// `THREADLOG_SMTP_URL`, `THREADLOG_MAIL_FROM`, `THREADLOG_SMTP_CA_FILE` (extra certificate authorities for
+    /// the mail server's certificate) and `THREADLOG_PUBLIC_URL`. Mail is configured only when both of the first
+    /// two are set; a malformed URL or sender, or an unreadable CA file, is an error, not silence.
     public init(environment: [String: String]) throws {
         let url = environment["THREADLOG_SMTP_URL"].flatMap { $0.isEmpty ? nil : $0 }
         let from = environment["THREADLOG_MAIL_FROM"].flatMap { $0.isEmpty ? nil : $0 }
         var smtp: SMTPConfiguration?
         if let url, let from {
             do {
-                smtp = try SMTPConfiguration(url: url, from: from)
+                smtp = try SMTPConfiguration(
+                    url: url, from: from,
+                    trustedCAFile: environment["THREADLOG_SMTP_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 })
             } catch {
                 throw NotificationConfigurationError(message: "mail configuration: \(error.message)")
             }
