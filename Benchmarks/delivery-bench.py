@@ -167,7 +167,7 @@ def main():
     for name, count, seconds in (("consumer group of 3 (poll+ack)", group_count, group_time),
                                  ("webhook (one POST per event)  ", hook_count, hook_time)):
         rate = count / seconds
-        print(f"  {name} {rate:10.0f} events/s   {rate / tail_rate:.2f}x of the raw tail")
+        print(f"  {name} {rate:10.0f} events/s   {rate / tail_rate:.3f}x of the raw tail")
 
 
 if __name__ == "__main__":

@@ -233,13 +233,18 @@ extension APIServer {
                     try await withGracefulShutdownHandler {
                         try await writer.write(ByteBuffer(string: ": threadlog group \(dispatcher.name) member \(member)\n\n"))
                         var frames: [UInt8] = []
+                        var idleSince = ContinuousClock.now
                         while !Task.isCancelled && !stopping.load(ordering: .relaxed) {
                             let events = try await dispatcher.next(
                                 member: member, max: max, wait: min(heartbeat, .seconds(1)))
                             guard !events.isEmpty else {
-                                try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                                if ContinuousClock.now - idleSince >= heartbeat {
+                                    try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                                    idleSince = ContinuousClock.now
+                                }
                                 continue
                             }
+                            idleSince = ContinuousClock.now
                             frames.removeAll(keepingCapacity: true)
                             for event in events {
                                 frames.append(contentsOf: "id: \(event.position)\nevent: \(event.type)\ndata: ".utf8)

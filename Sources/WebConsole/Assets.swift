@@ -67,6 +67,12 @@ enum Assets {
         aside.contacts ul { list-style: none; padding: 0; margin: 0; }
         aside.contacts li { padding: .3rem 0; border-bottom: 1px solid var(--line); }
         aside.contacts small { display: block; color: var(--muted); }
+        .notes { margin-top: 1.5rem; }
+        .notes .hint { color: var(--muted); font-size: .85rem; margin: 0 0 .5rem; }
+        aside.contacts .notes ol { list-style: none; padding: 0; margin: 0 0 .75rem; }
+        aside.contacts .notes li { background: #fff6d6; border: 1px solid #ecd98f; border-radius: 6px; padding: .4rem .5rem; margin-bottom: .4rem; }
+        .notes .body { white-space: pre-wrap; }
+        .notes textarea { width: 100%; box-sizing: border-box; }
         form.stack > label { margin: .7rem 0; }
         @media (max-width: 720px) {
           main { padding: .6rem; }

@@ -136,6 +136,19 @@ enum Templates {
         <aside class="contacts">
         <h2>{{t.contacts}}</h2>
         <ul>{{#contacts}}<li>{{name}} <small>{{party}} · {{side}}</small></li>{{/contacts}}</ul>
+        {{#isInternal}}
+        <section class="notes" id="notes">
+        <h2>{{t.notes}}</h2>
+        <p class="hint">{{t.notes_hint}}</p>
+        <ol>{{#notes}}<li id="n{{number}}"><header><strong>{{author}}</strong> <time datetime="{{time}}">{{timeText}}</time></header><div class="body">{{body}}</div></li>{{/notes}}</ol>
+        <form method="post" action="/threads/{{id}}/notes">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="note">{{t.add_note}}</label>
+        <textarea id="note" name="body" rows="3" required></textarea>
+        <button type="submit" id="add-note">{{t.add_note}}</button>
+        </form>
+        </section>
+        {{/isInternal}}
         </aside>
         </div>
         """

@@ -106,6 +106,13 @@ extension WebConsole {
             "statuses": Self.options(ThreadStatus.allCases.map(\.rawValue), "status", selected: thread.status, labels),
             "canResolve": !isInternal && status != .resolved && status != .closed,
             "canPost": Access.canWrite(user, state, directory) && status != .closed,
+            "isInternal": isInternal,
+            "notes": (view.notes ?? []).map { note in
+                [
+                    "number": note.number, "author": note.author.name ?? "", "time": note.time,
+                    "timeText": Self.shortTime(note.time), "body": note.body,
+                ] as [String: Any]
+            },
         ]
         // Seeing the page is reading it: the marker moves to the last message shown.
         if view.unread > 0, let last = view.messages.last?.number, last > marker {
@@ -137,6 +144,9 @@ extension WebConsole {
                 throw ConsoleRefusal.notFound
             }
             command = .changeStatus(thread: id, to: status)
+        case "notes":
+            let text = (form["body"] ?? "").replacingOccurrences(of: "\r\n", with: "\n")
+            command = .postNote(thread: id, text: text)
         case "block": command = .blockThread(id)
         case "unblock": command = .unblockThread(id)
         default: throw ConsoleRefusal.notFound
@@ -145,6 +155,7 @@ extension WebConsole {
         var anchor = ""
         for recorded in outcome.events {
             if case .messagePosted(let posted) = recorded.event { anchor = "#m\(posted.number)" }
+            if case .notePosted(let note) = recorded.event { anchor = "#n\(note.number)" }
         }
         return Self.redirect("/threads/\(id.rawValue)\(anchor)")
     }

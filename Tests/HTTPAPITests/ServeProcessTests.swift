@@ -35,6 +35,8 @@ final class ServeProcess: Sendable {
         process.arguments = ["serve", "--data", data, "--port", "0"]
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("THREADLOG_") }
         environment["LOG_LEVEL"] = "warning"
+        // A loaded machine may take long to send a request head on a new connection.
+        environment["THREADLOG_HEADER_TIMEOUT_MS"] = "30000"
         for (key, value) in extra { environment[key] = value }
         process.environment = environment
         let pipe = Pipe()

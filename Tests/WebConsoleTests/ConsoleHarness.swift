@@ -78,7 +78,8 @@ final class ConsoleHarness: Sendable {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
-                host: "127.0.0.1", port: 0, adminTokenHash: Tokens.hash(adminToken), blobDirectory: data.blobs),
+                host: "127.0.0.1", port: 0, adminTokenHash: Tokens.hash(adminToken), blobDirectory: data.blobs,
+                headerTimeout: .seconds(30)),
             store: store, handler: handler, readSide: readSide, logger: logger, console: console,
             onListening: { port in continuation.yield(port) })
         let task = Task { try await server.run() }

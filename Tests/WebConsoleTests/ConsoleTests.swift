@@ -279,3 +279,33 @@ final class ClockBox: @unchecked Sendable {
     var now = Date(timeIntervalSince1970: 1_000_000)
     func advance(_ seconds: TimeInterval) { now += seconds }
 }
+
+@Suite("Console: internal notes")
+struct ConsoleNoteTests {
+    @Test("the internal side reads and adds notes on the thread page; an outside reader's page has no trace of them")
+    func notesOnThePage() async throws {
+        try await withConsole { h in
+            let cast = try await h.seed()
+            let ann = try await h.signIn(cast.ann)
+            let bob = try await h.signIn(cast.bob)
+            let page = try await h.call(.get, "/threads/\(cast.thread)", cookies: ann.cookies)
+            #expect(page.text.contains(#"id="notes""#))
+            let added = try await h.call(
+                .post, "/threads/\(cast.thread)/notes",
+                form: [("csrf", ann.csrf), ("body", "Call the supplier's accountant on Monday")], cookies: ann.cookies)
+            #expect(added.status == 303, "\(added.text)")
+            let after = try await h.call(.get, "/threads/\(cast.thread)", cookies: ann.cookies)
+            #expect(after.text.contains("Call the supplier&#39;s accountant on Monday") || after.text.contains("Call the supplier's accountant on Monday"))
+            let outside = try await h.call(.get, "/threads/\(cast.thread)", cookies: bob.cookies)
+            #expect(outside.status == 200)
+            #expect(!outside.text.contains("accountant"))
+            #expect(!outside.text.contains(#"id="notes""#))
+            // An outside reader posting to the notes form is refused and nothing is appended.
+            let before = try h.lastPosition()
+            let refused = try await h.call(
+                .post, "/threads/\(cast.thread)/notes", form: [("csrf", bob.csrf), ("body", "mine")], cookies: bob.cookies)
+            #expect(refused.status != 303)
+            #expect(try h.lastPosition() == before)
+        }
+    }
+}
