@@ -334,6 +334,7 @@ def main():
               f"{sys.version.split()[0]}), psycopg {version('psycopg')}")
         settings = pg_settings(args.pg_url)
         print("  PostgreSQL " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+        print("  load average at the start (1, 5, 15 min): " + " ".join(f"{v:.1f}" for v in os.getloadavg()))
         if settings["fsync"] != "on" or settings["synchronous_commit"] != "on":
             sys.exit("peers: PostgreSQL is not durable here (fsync and synchronous_commit must be on)")
         sys.stdout.flush()
@@ -358,6 +359,7 @@ def main():
         es_replay_rate, replayed = es_replay(fresh("replay"), args.replay_events)
         print(f"  eventsourcing decoded read of {fmt(replayed)} events (notification log, mapper): "
               f"{fmt(es_replay_rate)} ev/s ({time.monotonic() - started:.0f} s with filling the log)", flush=True)
+        print("  load average at the end (1, 5, 15 min): " + " ".join(f"{v:.1f}" for v in os.getloadavg()))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -375,20 +377,20 @@ def main():
         rows.append(("", figure, "PostgreSQL COPY", copy, None))
     replay_label = "eventsourcing decoded read"
     if replayed < 1_000_000:
-        replay_label += f" ({replayed // 1000}k events, not 1M)"
+        replay_label = f"eventsourcing decoded read, {replayed // 1000}k ev"
     rows.append(("replay of 1M events, payloads decoded", threadlog["replay_decoded"], replay_label, es_replay_rate, 10))
 
     print("")
     print("Threadlog against its peers (ratio = Threadlog's figure / the peer's, same run)")
     print("")
-    print(f"{'figure':<40} {'Threadlog ev/s':>14}   {'peer':<38} {'peer ev/s':>10}   {'ratio':>8}   target")
+    print(f"{'figure':<40} {'Threadlog ev/s':>14}   {'peer':<40} {'peer ev/s':>10}   {'ratio':>8}   target")
     for figure, ours, peer, theirs, target in rows:
         ratio = ours / theirs if theirs > 0 else float("inf")
         if target is None:
             verdict = "-"
         else:
             verdict = f"≥ {target}× ({'met' if ratio >= target else 'not met'})"
-        print(f"{figure:<40} {fmt(ours):>14}   {peer:<38} {fmt(theirs):>10}   {ratio:>7.1f}×   {verdict}")
+        print(f"{figure:<40} {fmt(ours):>14}   {peer:<40} {fmt(theirs):>10}   {ratio:>7.1f}×   {verdict}")
     if "http_posts" not in threadlog:
         print("(HTTP posts: make bench measures them; make bench-peers alone does not)")
 
