@@ -3,7 +3,7 @@ SWIFT ?= swift
 DATA ?= ./data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast test-deps bench bench-deps build release deps format clean crash-test install fuzz
+.PHONY: run test test-fast test-deps bench bench-deps bench-peers bench-peers-deps build release deps format clean crash-test install fuzz
 
 # Installs the system packages the build needs when they are missing (Debian/Ubuntu).
 deps:
@@ -65,11 +65,26 @@ crash-test: deps
 fuzz: deps
 	THREADLOG_FUZZ_EXAMPLES=$${EXAMPLES:-200} $(SWIFT) test --disable-xctest --filter APIFuzzTests
 
-bench: bench-deps
+# The peers of the benchmark in ./.venv: Python's eventsourcing (on SQLite) and psycopg for PostgreSQL 15.
+bench-peers-deps: test-deps
+	@.venv/bin/python -c "import eventsourcing, psycopg" 2>/dev/null || \
+		.venv/bin/pip install -q 'eventsourcing==9.5.6' 'psycopg[binary]==3.3.9'
+
+# Threadlog's figures of the run, written by threadlog-bench and http-bench.sh for the peer table.
+BENCH_FIGURES := $(CURDIR)/.build/bench-figures.txt
+
+bench: bench-deps bench-peers-deps
 	$(SWIFT) build -c release --product threadlog
-	$(SWIFT) run -c release threadlog-bench
-	./Benchmarks/http-bench.sh
+	mkdir -p .build && rm -f $(BENCH_FIGURES)
+	THREADLOG_BENCH_FIGURES=$(BENCH_FIGURES) $(SWIFT) run -c release threadlog-bench
+	THREADLOG_BENCH_FIGURES=$(BENCH_FIGURES) ./Benchmarks/http-bench.sh
 	./Benchmarks/delivery-bench.sh
+	$(MAKE) --no-print-directory bench-peers PEER_FIGURES=$(BENCH_FIGURES)
+
+# eventsourcing on SQLite and PostgreSQL 15 on the log's workload, as ratios against Threadlog's figures
+# of the same run: those of `make bench` (PEER_FIGURES), or alone a run of `threadlog-bench log` first.
+bench-peers: bench-peers-deps
+	SWIFT=$(SWIFT) ./Benchmarks/peers/bench.sh $(PEER_FIGURES)
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tools Tests Benchmarks

@@ -8,7 +8,8 @@
 # Then a mixed round: posts and consistent reads (inbox, unread, two thread views: each waits for the
 # log's head as of its arrival) at the same time, about four reads per post over CONNECTIONS connections,
 # printing the reads' p50/p99 and the post rate next to the posts-only rate.
-# Environment: DURATION (10s), ROUNDS (3), CONNECTIONS (64), THREADS (256), WRK_THREADS (2), SCRATCH (.build).
+# Environment: DURATION (10s), ROUNDS (3), CONNECTIONS (64), THREADS (256), WRK_THREADS (2), SCRATCH (.build);
+# THREADLOG_BENCH_FIGURES: a file to append the posts' median rate to (`http_posts N`), for make bench-peers.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -188,6 +189,8 @@ wait "$MIXED_POSTER"
 read -r MIXED_POST_RPS MIXED_POST_P50 MIXED_POST_P99 MIXED_POST_BAD < <(figures "$WORK/mixed.posts.txt")
 read -r MIXED_READ_RPS MIXED_READ_P50 MIXED_READ_P99 MIXED_READ_BAD < <(figures "$WORK/mixed.reads.txt")
 POSTS_ONLY=$(for round in $(seq 1 "$ROUNDS"); do figures "$WORK/posts.$round.txt"; done | sort -n | awk '{r[NR] = $1} END { print r[int((NR + 1) / 2)] }')
+# The posts-only median rate for the peer table of make bench (Benchmarks/peers), when asked for.
+[ -z "${THREADLOG_BENCH_FIGURES:-}" ] || echo "http_posts $POSTS_ONLY" >>"$THREADLOG_BENCH_FIGURES"
 echo "mixed round (reads wait for the log's head as of their arrival)"
 printf "  reads:   %10s req/s   p50 %8s   p99 %8s   (non-2xx: %s; target p99 <= 20ms)\n" \
     "$MIXED_READ_RPS" "$MIXED_READ_P50" "$MIXED_READ_P99" "$MIXED_READ_BAD"

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import Messaging
 import RawLMDB
 
 let streams: UInt64 = 10_000
@@ -133,6 +134,27 @@ func tailLatency(events: Int) async throws -> (Double, Double, Double, Double) {
     return (percentile(delivered, 0.5), percentile(delivered, 0.99), percentile(acked, 0.5), percentile(acked, 0.99))
 }
 
+/// Appends `name value` to the file named by THREADLOG_BENCH_FIGURES, when set: the peer benchmarks
+/// (Benchmarks/peers) read the log's figures of the same run from it.
+func recordFigure(_ name: String, _ value: Double) {
+    guard let path = ProcessInfo.processInfo.environment["THREADLOG_BENCH_FIGURES"], !path.isEmpty else { return }
+    let line = Array("\(name) \(fmt(value))\n".utf8)
+    guard let file = fopen(path, "a") else { return }
+    _ = fwrite(line, 1, line.count, file)
+    fclose(file)
+}
+
+/// A `message.posted` event of the domain as the service writes it (latest schema version), its payload
+/// padded to `payload`'s length so that the replay log has the same record size as the other sections.
+func messageEvent(stream: String, number: Int) -> ProposedEvent {
+    func encoded(_ text: String) -> EncodedEvent {
+        EventCodec.encode(.messagePosted(MessagePosted(
+            thread: ThreadID(String(stream.dropFirst("thread-".count))), number: number, author: "user-1", text: text)))
+    }
+    let event = encoded(String(repeating: "m", count: max(1, payload.count - encoded("").data.count)))
+    return ProposedEvent(type: event.type, schemaVersion: event.schemaVersion, actor: "user-1", data: event.data)
+}
+
 func fmt(_ v: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", v) }
 func row(_ name: String, _ log: Double, _ base: Double, _ unit: String, target: String) {
     let ratio = log / base
@@ -157,6 +179,7 @@ func logBenchmarks() async throws {
     let (groupLog, meanGroup) = try await concurrent(events: 32_000, appenders: 64)
     let groupRaw = raw(events: 32_000, perCommit: UInt32(max(1, meanGroup.rounded())))
     row("2. 64 appenders, group commit", groupLog, groupRaw, "ev/s", target: "≥ 0.5× raw at group size")
+    recordFigure("appenders64", groupLog)
     print("   mean group size \(fmt(meanGroup, 1)) appends/commit; \(fmt(groupLog / singleLog, 1))× the log's 1-event rate (target ≥ 5×)")
 
     // 3. Batches.
@@ -164,16 +187,23 @@ func logBenchmarks() async throws {
         let batchRaw = raw(events: 200_000, perCommit: UInt32(batch))
         let batchLog = try await eventLog(events: 200_000, perAppend: batch)
         row("3. batches of \(batch) events per append", batchLog, batchRaw, "ev/s", target: "≥ 0.5×")
+        recordFigure("batch\(batch)", batchLog)
     }
 
     // 4. Full replay of 1M events: the log's decoded read against a bare cursor scan of the same file.
+    // The payloads are `message.posted` events of the domain, so that the replay can decode them too.
     let replayDir = tempDir("replay")
     do {
         let log = try LMDBEventStore.open(directory: replayDir, options: EventLogOptions(initialMapSize: 1 << 30))
         var picker = StreamPicker()
+        var numbers: [String: Int] = [:]
         for _ in 0..<1000 {
             var byStream: [String: [ProposedEvent]] = [:]
-            for _ in 0..<1000 { byStream[picker.next(), default: []].append(proposed()) }
+            for _ in 0..<1000 {
+                let stream = picker.next()
+                numbers[stream, default: 0] += 1
+                byStream[stream, default: []].append(messageEvent(stream: stream, number: numbers[stream]!))
+            }
             _ = try await log.append(AppendRequest(writes: byStream.map { StreamWrite(stream: $0.key, expected: .any, events: $0.value) }))
         }
         var decoded = 0
@@ -193,6 +223,25 @@ func logBenchmarks() async throws {
             if seen == 0 { break }
         }
         let logRate = Double(decoded) / (now() - start)
+        // The same replay, each payload decoded into the domain's event as the read models and replay do.
+        var events = 0
+        var textBytes = 0
+        let decodeStart = now()
+        next = 1
+        while true {
+            var seen = 0
+            try log.forEach(from: next) { event in
+                let domain = try EventCodec.decode(type: event.type, schemaVersion: event.schemaVersion, data: event.data)
+                if case .messagePosted(let posted) = domain { textBytes += posted.text.utf8.count }
+                events += 1
+                next = event.position + 1
+                seen += 1
+                return seen < 10_000
+            }
+            if seen == 0 { break }
+        }
+        let payloadRate = Double(events) / (now() - decodeStart)
+        precondition(events == decoded && textBytes > 0)
         log.close()
         var count: UInt64 = 0
         var rawBytes: UInt64 = 0
@@ -200,6 +249,8 @@ func logBenchmarks() async throws {
         precondition(raw_scan(replayDir, &count, &rawBytes, &seconds) == 0)
         precondition(count == UInt64(decoded))
         row("4. replay of 1M events, decoded envelopes", logRate, Double(count) / seconds, "ev/s", target: "≥ 1,000,000 ev/s")
+        row("   … and decoded payloads (message.posted)", payloadRate, Double(count) / seconds, "ev/s", target: "≥ 10× eventsourcing (make bench-peers)")
+        recordFigure("replay_decoded", payloadRate)
     }
     remove(replayDir)
 
