@@ -144,7 +144,9 @@ struct SubscriptionProcessTests {
     func webhookSurvivesKill() async throws {
         let receiver = try await Receiver.start()
         defer { receiver.stop() }
-        receiver.delay.withLock { $0 = .milliseconds(15) }
+        receiver.delay.withLock { $0 = .milliseconds(5) }
+        // The receiver answers ten deliveries, then holds the next one until the server is killed.
+        receiver.holdAfter.withLock { $0 = 10 }
         let directory = try TempDirectory()
         let data = directory.sub("data")
         let served = try await Served.start(
@@ -163,6 +165,7 @@ struct SubscriptionProcessTests {
         _ = await served.server.waitForExit()
         let cut = receiver.delivered("/hook").count
         #expect(cut < expected.count, "all delivered before the kill; nothing was tested")
+        receiver.holdAfter.withLock { $0 = nil }
         let restarted = try ServeProcess.start(data: data, environment: ["THREADLOG_ADMIN_TOKEN": Served.admin])
         try await eventually { Set(receiver.delivered("/hook")).isSuperset(of: expected) }
         let delivered = receiver.delivered("/hook")

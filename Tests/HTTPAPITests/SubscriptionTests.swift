@@ -395,6 +395,8 @@ final class Receiver: Sendable {
     private let scripts = Mutex<[String: [Reply]]>([:])
     /// How long each unscripted answer takes.
     let delay = Mutex<Duration>(.zero)
+    /// Once this many requests are answered, further ones wait (unanswered) until it is set to nil.
+    let holdAfter = Mutex<Int?>(nil)
     private let task = Mutex<Task<Void, any Error>?>(nil)
 
     private init(port: Int) { self.port = port }
@@ -438,6 +440,11 @@ final class Receiver: Sendable {
                 try await Task.sleep(for: .seconds(seconds))
                 return Response(status: .ok)
             case nil:
+                while let limit = receiver.holdAfter.withLock({ $0 }),
+                    receiver.received.withLock({ $0.count }) >= limit
+                {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 let delay = receiver.delay.withLock { $0 }
                 if delay > .zero { try await Task.sleep(for: delay) }
                 entry.answered = 200
