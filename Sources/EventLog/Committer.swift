@@ -150,10 +150,11 @@ package final class Committer: Sendable {
     }
 }
 
-/// Wakes subscribers when commits land; the committer publishes, tails wait.
+/// Wakes subscribers when commits land; the committer publishes, tails wait. Both logs use it: the
+/// PostgreSQL log also publishes what other nodes committed (with a group size of 0).
 ///
 /// `@unchecked Sendable` is not needed: all state is inside a `Mutex`.
-final class CommitNotifier: Sendable {
+package final class CommitNotifier: Sendable {
     private struct State {
         var head: UInt64
         var closed = false
@@ -167,14 +168,14 @@ final class CommitNotifier: Sendable {
 
     private let state: Mutex<State>
 
-    init(head: UInt64) {
+    package init(head: UInt64) {
         state = Mutex(State(head: head))
     }
 
-    var head: UInt64 { state.withLock { $0.head } }
+    package var head: UInt64 { state.withLock { $0.head } }
 
     /// Commits so far and the appends they carried (the mean group size is their ratio).
-    var groupStatistics: (commits: UInt64, appends: UInt64) {
+    package var groupStatistics: (commits: UInt64, appends: UInt64) {
         state.withLock { ($0.commits, $0.groupedAppends) }
     }
 
@@ -182,11 +183,11 @@ final class CommitNotifier: Sendable {
     var lastPublish: ContinuousClock.Instant { state.withLock { $0.lastPublish } }
 
     /// Whether a tail waits for a commit.
-    var hasWaiters: Bool { state.withLock { !$0.waiters.isEmpty } }
+    package var hasWaiters: Bool { state.withLock { !$0.waiters.isEmpty } }
 
     /// Announces a commit of `groupSize` appends up to `head`; a `groupSize` of 0 announces appends
     /// another process made, which count in no statistics.
-    func publish(_ head: UInt64, groupSize: Int) {
+    package func publish(_ head: UInt64, groupSize: Int) {
         let ready: [CheckedContinuation<Void, any Error>] = state.withLock { state in
             state.head = max(state.head, head)
             if groupSize > 0 {
@@ -201,7 +202,7 @@ final class CommitNotifier: Sendable {
         for continuation in ready { continuation.resume() }
     }
 
-    func close() {
+    package func close() {
         let all: [CheckedContinuation<Void, any Error>] = state.withLock { state in
             state.closed = true
             defer { state.waiters.removeAll() }
@@ -212,7 +213,7 @@ final class CommitNotifier: Sendable {
 
     /// Returns once a commit beyond `position` has landed; throws `CancellationError` when the task is
     /// cancelled and `EventLogError.closed` when the log closes.
-    func wait(beyond position: UInt64) async throws {
+    package func wait(beyond position: UInt64) async throws {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID

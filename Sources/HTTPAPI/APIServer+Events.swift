@@ -103,11 +103,7 @@ extension APIServer {
             if let newest = batch.last {
                 guard try stillAllowed() else { return }
                 frames.removeAll(keepingCapacity: true)
-                for event in batch {
-                    frames.append(contentsOf: "id: \(event.position)\nevent: \(event.type)\ndata: ".utf8)
-                    event.appendEnvelope(to: &frames)
-                    frames.append(contentsOf: "\n\n".utf8)
-                }
+                Self.appendFrames(batch, to: &frames)
                 try await writer.write(ByteBuffer(bytes: frames))
                 last = newest.position
                 idleSince = ContinuousClock.now
@@ -119,6 +115,15 @@ extension APIServer {
                 idleSince = ContinuousClock.now
             }
             try await waitForNews(store: store, after: last, timeout: slice)
+        }
+    }
+
+    /// Server-sent-event frames: `id:` the position, `event:` the type, `data:` the envelope.
+    static func appendFrames(_ events: [RecordedEvent], to frames: inout [UInt8]) {
+        for event in events {
+            frames.append(contentsOf: "id: \(event.position)\nevent: \(event.type)\ndata: ".utf8)
+            event.appendEnvelope(to: &frames)
+            frames.append(contentsOf: "\n\n".utf8)
         }
     }
 

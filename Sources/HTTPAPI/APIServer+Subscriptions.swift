@@ -246,11 +246,7 @@ extension APIServer {
                             }
                             idleSince = ContinuousClock.now
                             frames.removeAll(keepingCapacity: true)
-                            for event in events {
-                                frames.append(contentsOf: "id: \(event.position)\nevent: \(event.type)\ndata: ".utf8)
-                                event.appendEnvelope(to: &frames)
-                                frames.append(contentsOf: "\n\n".utf8)
-                            }
+                            Self.appendFrames(events, to: &frames)
                             try await writer.write(ByteBuffer(bytes: frames))
                         }
                     } onGracefulShutdown: {

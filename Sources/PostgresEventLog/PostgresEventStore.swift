@@ -42,7 +42,9 @@ public final class PostgresEventStore: EventStore, GroupCommitTarget, Sendable {
     public let url: PostgresURL
     let logger: Logger
     let pool: ConnectionPool
-    let waiters: AppendWaiters
+    /// Tails waiting for the log to grow; woken by this store's commits, by notifications of other
+    /// nodes' commits and by the writer's poll of the head.
+    let waiters: CommitNotifier
     private let writer: Committer
     /// The writer's own connection, used on its thread only; opened at the first commit, dropped when it breaks.
     private let writerConnection = Mutex<PostgresConnection?>(nil)
@@ -69,7 +71,7 @@ public final class PostgresEventStore: EventStore, GroupCommitTarget, Sendable {
         pool = ConnectionPool(url: url, logger: logger)
         do {
             try pool.with { try Self.createSchema($0, create: create, url: url, logger: logger) }
-            waiters = AppendWaiters(head: try pool.with { try Self.headPosition($0, logger: logger) })
+            waiters = CommitNotifier(head: try pool.with { try Self.headPosition($0, logger: logger) })
         } catch {
             pool.close()
             throw error
