@@ -1,5 +1,6 @@
 import Foundation
 import HTTPAPI
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,79 +9,9 @@ import Testing
 
 /// A plain TCP connection to the server, for bytes no HTTP client would send. Every read is bounded
 /// by a deadline.
-final class RawSocket {
-    private let fd: Int32
-    private var buffer: [UInt8] = []
+typealias RawSocket = LoopbackSocket
 
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
-            Glibc.close(fd)
-            throw TestFailure("connect: errno \(errno)")
-        }
-    }
-
-    deinit { Glibc.close(fd) }
-
-    /// What has arrived so far.
-    var bufferText: String { String(decoding: buffer, as: UTF8.self) }
-
-    /// False once the server has closed the connection.
-    @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes {
-                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
-            }
-            if sent < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += sent
-        }
-        return true
-    }
-
-    func send(_ text: String) { send(Array(text.utf8)) }
-
-    /// Waits up to `timeout` for bytes or the end: `nil` when nothing happened in time, else whether
-    /// the connection is still open (the bytes go into the buffer).
-    func wait(_ timeout: Duration) -> Bool? {
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(
-            timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let ready = poll(&poller, 1, milliseconds)
-        if ready == 0 { return nil }
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if count > 0 {
-            buffer.append(contentsOf: chunk[0..<count])
-            return true
-        }
-        return false
-    }
-
-    /// Everything the server sends until it closes the connection.
-    func readToEnd(within limit: Duration = .seconds(10)) throws -> [UInt8] {
-        let deadline = ContinuousClock.now + limit
-        while true {
-            let left = deadline - ContinuousClock.now
-            guard left > .zero else { throw TestFailure("the server did not close the connection within \(limit)") }
-            if wait(left) == false { return buffer }
-        }
-    }
-
+extension LoopbackSocket {
     /// One response with a Content-Length body; what follows stays in the buffer.
     func readResponse(within limit: Duration = .seconds(10)) throws -> RawResponse {
         let deadline = ContinuousClock.now + limit

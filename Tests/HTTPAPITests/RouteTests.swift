@@ -1,6 +1,7 @@
 import Foundation
 import HTTPAPI
 import HTTPTypes
+import TestSupport
 import Testing
 
 @Suite("HTTP routes over a real server and log")

@@ -3,6 +3,7 @@ import Foundation
 import HTTPAPI
 import HTTPTypes
 import Messaging
+import TestSupport
 import Testing
 
 @Suite("Replacing and revoking tokens")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -12,7 +13,7 @@ struct FeedTests {
         try await withConsole { server in
             let cast = try await server.seed()
             let eve = try await server.signIn(cast.eve)
-            let socket = try FeedSocket(port: server.port)
+            let socket = try LoopbackSocket(port: server.port)
             socket.send("GET /feed HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: tl_session=\(eve.session)\r\n\r\n")
             let opened = try await onThread { try socket.read(until: ": threadlog feed") }
             #expect(opened.contains("content-type: text/event-stream") || opened.contains("Content-Type: text/event-stream"))
@@ -38,7 +39,7 @@ struct APIFeedTests {
     func userFeed() async throws {
         try await withConsole { server in
             let cast = try await server.seed()
-            let socket = try FeedSocket(port: server.port)
+            let socket = try LoopbackSocket(port: server.port)
             socket.send("GET /v1/feed HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(cast.bob)\r\n\r\n")
             _ = try await onThread { try socket.read(until: ": threadlog feed") }
             let hidden = try await server.call(
@@ -63,72 +64,13 @@ struct APIFeedTests {
             let messageLine = try #require(lines.firstIndex { $0 == "event: message.posted" })
             let idLine = try #require(lines[..<messageLine].last { $0.hasPrefix("id: ") })
             let last = try #require(UInt64(idLine.dropFirst("id: ".count)))
-            let resumed = try FeedSocket(port: server.port)
+            let resumed = try LoopbackSocket(port: server.port)
             resumed.send(
                 "GET /v1/feed HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(cast.bob)\r\nLast-Event-ID: \(last - 1)\r\n\r\n")
             let again = try await onThread { try resumed.read(until: "From the handler") }
             #expect(!again.contains("secret"))
             let refused = try await server.call(.get, "/v1/feed", token: cast.bob, headers: ["Last-Event-ID": "x"])
             #expect(refused.status == 422)
-        }
-    }
-}
-
-/// A plain TCP connection that reads a server-sent event stream with a deadline.
-final class FeedSocket: @unchecked Sendable {
-    // `@unchecked Sendable`: used by one thread at a time (the test hands it from call to call).
-    private let fd: Int32
-    private var buffer: [UInt8] = []
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
-            Glibc.close(fd)
-            throw TestFailure("connect: errno \(errno)")
-        }
-    }
-
-    deinit { Glibc.close(fd) }
-
-    func send(_ text: String) {
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    }
-
-    /// Everything received until `marker` arrives (within 10 s), from the start of the stream.
-    func read(until marker: String) throws -> String {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while true {
-            let text = String(decoding: buffer, as: UTF8.self)
-            if text.contains(marker) { return text }
-            let left = deadline - ContinuousClock.now
-            guard left > .zero else { throw TestFailure("no \(marker) within 10 s: \(text)") }
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, Int32(left.components.seconds * 1000 + 1))
-            if ready <= 0 { continue }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { throw TestFailure("the stream closed: \(text)") }
-            buffer.append(contentsOf: chunk[0..<count])
-        }
-    }
-}
-
-/// Runs blocking work (the socket) on a thread of its own, off the cooperative pool.
-func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try work() })
         }
     }
 }
