@@ -6,15 +6,33 @@ import Projections
 extension ReadModels {
     static let pointersTable = "views"
 
+    /// The views' pointers as `txn` sees them. Every query reads them, so the decoded pointer of each
+    /// view is kept with its stored bytes and decoded again only when those bytes change (once a batch).
     func pointers(_ txn: borrowing ViewTransaction) throws -> [ViewName: ViewPointer] {
         var out: [ViewName: ViewPointer] = [:]
         for view in ViewName.allCases {
-            if let bytes = try txn.get(Self.pointersTable, Array(view.rawValue.utf8)) {
-                out[view] = try JSONDecoder().decode(ViewPointer.self, from: Data(bytes))
+            let cached = try txn.withValue(Self.pointersTable, Self.pointerKeys[view]!) { bytes -> ViewPointer?? in
+                guard let bytes else { return .some(nil) }
+                return pointerCache.withLock { cache in
+                    guard let entry = cache[view], entry.bytes.elementsEqual(bytes) else { return nil }
+                    return .some(entry.pointer)
+                }
+            }
+            if let cached {
+                out[view] = cached
+                continue
+            }
+            if let bytes = try txn.get(Self.pointersTable, Self.pointerKeys[view]!) {
+                let pointer = try JSONDecoder().decode(ViewPointer.self, from: Data(bytes))
+                pointerCache.withLock { $0[view] = (bytes, pointer) }
+                out[view] = pointer
             }
         }
         return out
     }
+
+    static let pointerKeys: [ViewName: [UInt8]] = Dictionary(
+        uniqueKeysWithValues: ViewName.allCases.map { ($0, Array($0.rawValue.utf8)) })
 
     func setPointer(_ pointer: ViewPointer, for view: ViewName, _ txn: borrowing ViewTransaction) throws {
         try txn.put(Self.pointersTable, Array(view.rawValue.utf8), try Self.encoder.encode(pointer).bytes)

@@ -7,14 +7,18 @@ extension ReadModels: ReadQueries {
     /// Reads the current generation's rows; retries once when a rebuild swapped generations in between.
     func withCurrentTables<R>(_ body: (TableNames, borrowing ViewTransaction) throws -> R) throws -> R {
         try preparePointersIfNeeded()
+        // One read transaction: the pointers it sees name the tables it reads. Tables not opened yet
+        // (a rebuild's new generation) are opened outside it, then the read starts over.
         for _ in 0..<3 {
-            let names = try views.read { txn in TableNames(try pointers(txn)) }
-            try views.prepare(tables: names.all)
+            var missing: [String] = []
             let result: R? = try views.read { txn in
-                guard TableNames(try pointers(txn)).all == names.all else { return nil }
+                let names = TableNames(try pointers(txn))
+                missing = names.all.filter { !txn.hasTable($0) }
+                guard missing.isEmpty else { return nil }
                 return try body(names, txn)
             }
             if let result { return result }
+            try views.prepare(tables: missing)
         }
         throw ViewsLagging(wanted: position, reached: position)
     }

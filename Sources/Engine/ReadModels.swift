@@ -32,6 +32,8 @@ public final class ReadModels: Sendable {
     }
 
     let published = Mutex(Published())
+    /// Each view's pointer as last decoded, with the bytes it was decoded from (see `pointers(_:)`).
+    let pointerCache = Mutex<[ViewName: (bytes: [UInt8], pointer: ViewPointer)]>([:])
     /// Spaces the runner's commits while the log is busy; a waiting read wakes it.
     let pacer: CommitPacer
 

@@ -151,6 +151,9 @@ public struct ViewTransaction: ~Copyable {
         return table
     }
 
+    /// Whether `table` was prepared before this transaction began (see `ViewStore.prepare(tables:)`).
+    public func hasTable(_ table: String) -> Bool { tables[table] != nil }
+
     public func get(_ table: String, _ key: [UInt8]) throws -> [UInt8]? {
         guard let db = tables[table] else { return nil }
         return try txn.get(db, key)

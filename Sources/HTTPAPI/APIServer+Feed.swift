@@ -56,8 +56,6 @@ extension APIServer {
         stopping: borrowing Atomic<Bool>, stillAllowed: () throws -> Bool, writer: inout any ResponseBodyWriter
     ) async throws {
         try await writer.write(ByteBuffer(string: ": threadlog feed\n\n"))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var last = after
         var idleSince = ContinuousClock.now
         while !Task.isCancelled && !stopping.load(ordering: .relaxed) {
@@ -67,7 +65,7 @@ extension APIServer {
                 var frames: [UInt8] = []
                 for item in try UserFeed.items(batch, for: user, handler: handler) {
                     frames.append(contentsOf: "id: \(item.position)\nevent: \(item.type)\ndata: ".utf8)
-                    frames.append(contentsOf: try encoder.encode(item))
+                    frames.append(contentsOf: try AnswerEncoder.encode(item))
                     frames.append(contentsOf: "\n\n".utf8)
                 }
                 // The position read up to, so a client resumes after events it was not shown, too.

@@ -280,9 +280,7 @@ struct APIServer: Sendable {
     var queries: any ReadQueries { readSide.queries }
 
     func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, position: UInt64? = nil) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return bytes(Array(try encoder.encode(value)), status: status, position: position)
+        bytes(try AnswerEncoder.encode(value), status: status, position: position)
     }
 
     func bytes(
