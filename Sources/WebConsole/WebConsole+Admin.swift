@@ -43,18 +43,22 @@ extension WebConsole {
             ["value": party.id.rawValue, "label": party.name, "selected": form?["party"] == party.id.rawValue]
                 as [String: Any]
         }
-        context["userOptions"] = users.filter(\.active).map { ["value": $0.id.rawValue, "label": "\($0.name) (\($0.id.rawValue))"] }
+        context["userOptions"] = users.filter(\.active).map {
+            ["value": $0.id.rawValue, "label": "\($0.name) (\($0.id.rawValue))"]
+        }
         let template: String
         switch name {
         case "parties":
             template = "adminParties"
             context["parties"] = parties.map { party in
                 [
-                    "id": party.id.rawValue, "name": party.name, "kindLabel": labels.value("party", party.kind.rawValue),
+                    "id": party.id.rawValue, "name": party.name,
+                    "kindLabel": labels.value("party", party.kind.rawValue),
                     "users": users.filter { $0.party == party.id }.count,
                 ] as [String: Any]
             }
-            context["kinds"] = Self.options(["internal", "external"], "party", selected: form?["kind"] ?? "external", labels)
+            context["kinds"] = Self.options(
+                ["internal", "external"], "party", selected: form?["kind"] ?? "external", labels)
         case "users":
             template = "adminUsers"
             context["users"] = users.map { user in
@@ -119,7 +123,8 @@ extension WebConsole {
                 try await admin(
                     .createUser(
                         id: UserID(id), name: form.text("name") ?? "", email: form.text("email") ?? "",
-                        party: PartyID(form.text("party") ?? ""), roles: Self.list(form["roles"]).map(Role.init(rawValue:)),
+                        party: PartyID(form.text("party") ?? ""),
+                        roles: Self.list(form["roles"]).map(Role.init(rawValue:)),
                         tokenHash: Self.tokenHash(token)))
                 return tokenPage(user: id, token: token, created: true, visit)
             case ("users", 3) where parts[2] == "token":
@@ -173,7 +178,8 @@ extension WebConsole {
         let labels = visit.labels
         return page(
             "adminToken", title: labels[created ? "admin_user_created" : "admin_token_replaced"],
-            ["user": user, "token": token, "created": created, "section_users": true], visit, status: created ? .created : .ok)
+            ["user": user, "token": token, "created": created, "section_users": true], visit,
+            status: created ? .created : .ok)
     }
 
     /// `a, b c` as `[a, b, c]`.
@@ -193,18 +199,22 @@ extension WebConsole {
         }
         func value(_ name: String, _ current: String) -> String { form?[name] ?? current }
         return [
-            "modes": options(displayModes, "mode", selected: value("mode", settings.displayPolicy.mode.rawValue), labels),
+            "modes": options(
+                displayModes, "mode", selected: value("mode", settings.displayPolicy.mode.rawValue), labels),
             "customText": value("text", settings.displayPolicy.text ?? ""),
             "digestTime": value("time", settings.digest.time),
             "digestSubject": value("subjectTemplate", settings.digest.subjectTemplate),
             "retentionDays": value("days", String(settings.retentionDays)),
             "allowReopen": settings.allowReopen, "attachmentsAllowed": settings.attachmentsAllowed,
             "messageSizeLimit": value("messageSizeLimit", String(settings.messageSizeLimit)),
-            "defaultHandlerRoles": value("defaultHandlerRoles", settings.defaultHandlerRoles.map(\.rawValue).joined(separator: ", ")),
+            "defaultHandlerRoles": value(
+                "defaultHandlerRoles", settings.defaultHandlerRoles.map(\.rawValue).joined(separator: ", ")),
             "templatesJSON": value("templates", json(settings.messageTemplates)),
             "partyPoliciesJSON": value(
                 "partyPolicies",
-                json(Dictionary(uniqueKeysWithValues: settings.partyDisplayPolicies.map { ($0.key.rawValue, $0.value) }))),
+                json(
+                    Dictionary(uniqueKeysWithValues: settings.partyDisplayPolicies.map { ($0.key.rawValue, $0.value) }))
+            ),
             "notificationsJSON": value("notifications", json(settings.notifications)),
             "triggers": NotificationRule.Trigger.allCases.map(\.rawValue).joined(separator: ", "),
             "recipients": NotificationRule.Recipient.allCases.map(\.rawValue).joined(separator: ", "),
@@ -232,7 +242,8 @@ extension WebConsole {
             guard let mode = form.text("mode").flatMap(DisplayPolicy.Mode.init(rawValue:)) else {
                 throw ConsoleInputError(labels["admin_bad_mode"])
             }
-            return SettingsPatch(displayPolicy: DisplayPolicy(mode: mode, text: mode == .custom ? form.text("text") : nil))
+            return SettingsPatch(
+                displayPolicy: DisplayPolicy(mode: mode, text: mode == .custom ? form.text("text") : nil))
         case "digest":
             return SettingsPatch(
                 digest: DigestSettings(time: form.text("time") ?? "", subjectTemplate: form["subjectTemplate"] ?? ""))
@@ -261,7 +272,8 @@ extension WebConsole {
     /// domain's own words.
     static func localized(_ error: DomainError, _ labels: Labels) -> String {
         func fill(_ key: String, _ values: [String: String]) -> String {
-            values.reduce(labels[key]) { text, pair in text.replacingOccurrences(of: "{\(pair.key)}", with: pair.value) }
+            values.reduce(labels[key]) { text, pair in text.replacingOccurrences(of: "{\(pair.key)}", with: pair.value)
+            }
         }
         switch error {
         case .duplicateID(let id): return fill("error_duplicate_id", ["id": id])

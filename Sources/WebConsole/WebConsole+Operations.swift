@@ -12,7 +12,10 @@ extension WebConsole {
         let labels = visit.labels
         let head = try head()
         let views: [[String: Any]] = (operations?.lags() ?? []).map { view in
-            ["name": view.view, "checkpoint": head >= view.lag ? head - view.lag : 0, "lag": view.lag, "behind": view.lag > 0]
+            [
+                "name": view.view, "checkpoint": head >= view.lag ? head - view.lag : 0, "lag": view.lag,
+                "behind": view.lag > 0,
+            ]
         }
         var context: [String: Any] = [
             "head": head, "views": views, "hasViews": !views.isEmpty,
@@ -33,11 +36,12 @@ extension WebConsole {
             }
             let pending = try rows([.pending, .sending])
             let failed = try rows([.failed])
-            context["outbox"] = [
-                "pendingCount": counts.pending + counts.sending, "failedCount": counts.failed,
-                "deliveredCount": counts.delivered, "pending": pending, "failed": failed,
-                "hasPending": !pending.isEmpty, "hasFailed": !failed.isEmpty,
-            ] as [String: Any]
+            context["outbox"] =
+                [
+                    "pendingCount": counts.pending + counts.sending, "failedCount": counts.failed,
+                    "deliveredCount": counts.delivered, "pending": pending, "failed": failed,
+                    "hasPending": !pending.isEmpty, "hasFailed": !failed.isEmpty,
+                ] as [String: Any]
         }
         return page("operations", title: labels["operations"], context, visit)
     }

@@ -219,6 +219,8 @@ public struct WebConsole: HTTPResponder {
         let content = Templates.library.render(context, withTemplate: template) ?? ""
         var back = visit.request.uri.path
         if let query = visit.request.uri.query, !query.isEmpty { back += "?" + query }
+        // A sign-in link's token stays in its own address, not in the language switch's links.
+        if back.hasPrefix("/sign-in/link/") { back = "/sign-in" }
         let userName = visit.session.flatMap { session in
             session.admin
                 ? labels["administrator"]

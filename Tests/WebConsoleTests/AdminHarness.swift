@@ -28,7 +28,8 @@ final class AdminHarness: Sendable {
         self.task = task
     }
 
-    static func start(smtp: SMTPTestServer? = nil, linkLifetime: Duration = .seconds(900)) async throws -> AdminHarness {
+    static func start(smtp: SMTPTestServer? = nil, linkLifetime: Duration = .seconds(900)) async throws -> AdminHarness
+    {
         let directory = try TempDirectory()
         let data = try DataDirectory(directory.sub("data"), create: true)
         let store = try LMDBEventStore.open(directory: data.log)
@@ -117,7 +118,9 @@ final class AdminHarness: Sendable {
 
     /// Signs in through the form with a token (a user's or the admin's); answers the session and the
     /// CSRF token of its pages, read from `landing`.
-    func signIn(_ token: String, landing: String = "/inbox", cookies extra: [String: String] = [:]) async throws -> Browser {
+    func signIn(_ token: String, landing: String = "/inbox", cookies extra: [String: String] = [:]) async throws
+        -> Browser
+    {
         let form = try await call(.get, "/sign-in")
         guard let pre = form.cookie("tl_signin")?.value, let csrf = form.csrf else {
             throw TestFailure("no sign-in form: \(form.status) \(form.text)")

@@ -20,7 +20,10 @@ struct AdminTests {
             // The new user's token is on the answer to the form, and nowhere after it.
             let created = try await server.post(
                 "/admin/users", admin,
-                [("id", "bob"), ("name", "Bob"), ("email", "bob@example.test"), ("party", "sup"), ("roles", "supplier")])
+                [
+                    ("id", "bob"), ("name", "Bob"), ("email", "bob@example.test"), ("party", "sup"),
+                    ("roles", "supplier"),
+                ])
             #expect(created.status == 201)
             let token = try #require(created.element("new-token"))
             #expect(token.count == 64)
@@ -48,7 +51,10 @@ struct AdminTests {
             #expect(structures.text.contains("/admin/structures/circle/members/remove"))
             let category = try await server.post(
                 "/admin/categories", admin,
-                [("id", "billing"), ("name", "Billing"), ("handlerRoles", "handler, billing"), ("structures", "circle")])
+                [
+                    ("id", "billing"), ("name", "Billing"), ("handlerRoles", "handler, billing"),
+                    ("structures", "circle"),
+                ])
             #expect(category.status == 303)
 
             // The API works with what the forms made: a thread in the category, the structure's member.
@@ -57,7 +63,8 @@ struct AdminTests {
                 json: #"{"subject":{"kind":"request","ref":"R-1"},"title":"Bill","category":"billing"}"#)
             #expect(opened.status == 201, "\(opened.text)")
             try await server.admin(.delete, "/v1/structures/circle/members/bob", expect: 200)
-            let removedAgain = try await server.post("/admin/structures/circle/members/remove", admin, [("user", "bob")])
+            let removedAgain = try await server.post(
+                "/admin/structures/circle/members/remove", admin, [("user", "bob")])
             #expect(removedAgain.status == 422)
 
             // A refusal in the visitor's language, with what was typed, and nothing changed.
@@ -69,7 +76,8 @@ struct AdminTests {
             #expect(duplicate.text.contains(#"value="Another""#))
             let unknownParty = try await server.post(
                 "/admin/users", admin,
-                [("id", "carl"), ("name", "Carl"), ("email", "carl@example.test"), ("party", "nowhere")], cookies: italian)
+                [("id", "carl"), ("name", "Carl"), ("email", "carl@example.test"), ("party", "nowhere")],
+                cookies: italian)
             #expect(unknownParty.status == 422)
             #expect(unknownParty.element("admin-error")?.contains("Non esiste la parte") == true)
             #expect(!unknownParty.text.contains(#"id="new-token""#))
@@ -193,11 +201,13 @@ struct AdminTests {
                 try await server.eventually("the resent mail") { try smtp.messages().count == 1 }
                 try await server.eventually("the delivery recorded") {
                     let list = try await server.admin(.get, "/v1/outbox?state=delivered", expect: 200)
-                    return (list.json["items"] as? [[String: Any]])?.contains { $0["id"] as? String == failedID } == true
+                    return (list.json["items"] as? [[String: Any]])?.contains { $0["id"] as? String == failedID }
+                        == true
                 }
                 let mail = try #require(try smtp.messages().first).parsed()
                 #expect(mail.subject == "We got your request")
-                let again = try await server.call(.post, "/v1/outbox/\(failedID)/resend", token: AdminHarness.adminToken)
+                let again = try await server.call(
+                    .post, "/v1/outbox/\(failedID)/resend", token: AdminHarness.adminToken)
                 #expect(again.status == 409)
                 let unknown = try await server.call(.post, "/v1/outbox/9.9/resend", token: AdminHarness.adminToken)
                 #expect(unknown.status == 404)
@@ -241,7 +251,9 @@ struct AdminTests {
                 // Recorded as delivered (its text, the link, is not kept after that).
                 try await server.eventually("the link dropped from the outbox") {
                     let list = try await server.admin(.get, "/v1/outbox?state=delivered", expect: 200)
-                    return (list.json["items"] as? [[String: Any]])?.contains { $0["trigger"] as? String == "signInLink" } == true
+                    return (list.json["items"] as? [[String: Any]])?.contains {
+                        $0["trigger"] as? String == "signInLink"
+                    } == true
                 }
 
                 // Fetching the link (as a mail scanner does) spends nothing; the button does.
@@ -249,6 +261,8 @@ struct AdminTests {
                 _ = try await server.call(.get, path)
                 let confirm = try await server.call(.get, path)
                 #expect(confirm.status == 200)
+                // The token is in the form only, not repeated in the page's other links.
+                #expect(confirm.text.components(separatedBy: token).count == 2)
                 let pre = try #require(confirm.cookie("tl_signin")?.value)
                 let csrf = try #require(confirm.csrf)
                 let used = try await server.call(

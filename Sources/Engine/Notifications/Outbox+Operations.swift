@@ -41,7 +41,9 @@ extension Outbox {
     /// The entry with this id (`<position>.<index>`), `nil` when there is none.
     public func entry(id: String) throws -> OutboxEntry? {
         guard let key = Self.key(id: id) else { return nil }
-        return try views.read { txn in try txn.get(Self.entriesTable, key).map { try $0.withUnsafeBytes(OutboxEntry.decode) } }
+        return try views.read { txn in
+            try txn.get(Self.entriesTable, key).map { try $0.withUnsafeBytes(OutboxEntry.decode) }
+        }
     }
 
     /// Puts a failed entry back on the pending list with its attempts reset, due at once: the sender
@@ -84,7 +86,9 @@ extension Outbox {
             var generator = SystemRandomNumberGenerator()
             var position: UInt64
             repeat {
-                position = Self.directPositionBit | (UInt64(max(now, 0)) << 12) | UInt64.random(in: 0..<4096, using: &generator)
+                position =
+                    Self.directPositionBit | (UInt64(max(now, 0)) << 12)
+                    | UInt64.random(in: 0..<4096, using: &generator)
             } while try txn.get(Self.entriesTable, OutboxEntry.key(position: position, index: 0)) != nil
             let id = "\(position).0"
             let entry = OutboxEntry(
