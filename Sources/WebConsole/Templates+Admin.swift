@@ -18,7 +18,7 @@ extension Templates {
         <a href="/operations">{{t.operations}}</a>
         </nav>
         {{#hasError}}<p class="error" role="alert" id="admin-error">{{error}}</p>{{/hasError}}
-        {{#hasNotice}}<p class="notice" role="status">{{notice}}</p>{{/hasNotice}}
+        {{#hasNotice}}<p class="saved" role="status">{{notice}}</p>{{/hasNotice}}
 
         """
 
@@ -195,7 +195,7 @@ extension Templates {
     static let operations = """
         <h1>{{t.operations}}</h1>
         {{#hasError}}<p class="error" role="alert" id="ops-error">{{error}}</p>{{/hasError}}
-        {{#hasNotice}}<p class="notice" role="status" id="ops-notice">{{notice}}</p>{{/hasNotice}}
+        {{#hasNotice}}<p class="saved" role="status" id="ops-notice">{{notice}}</p>{{/hasNotice}}
         <dl class="facts"><div><dt>{{t.ops_log_position}}</dt><dd id="log-position">{{head}}</dd></div></dl>
         <h2>{{t.ops_views}}</h2>
         {{#hasViews}}
