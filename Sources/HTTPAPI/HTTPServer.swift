@@ -348,6 +348,8 @@ struct APIServer: Sendable {
         case .webhookDeliveries: try webhookDeliveries(caller, request, route)
         case .pauseWebhook: try setWebhookState(caller, route, active: false)
         case .resumeWebhook: try setWebhookState(caller, route, active: true)
+        case .listOutbox: try listOutbox(request)
+        case .resendOutbox: try resendOutbox(route)
         case .health: try json(HealthAnswer(status: "ok", position: try store.lastPosition()))
         case .metrics:
             bytes(

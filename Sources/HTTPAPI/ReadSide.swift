@@ -11,6 +11,8 @@ public struct ReadSide: Sendable {
     var lag: @Sendable () -> [(view: String, lag: UInt64)]
     /// Consumer groups and webhooks; without them their routes answer 503 `not_configured`.
     public var subscriptions: Subscriptions? = nil
+    /// The notification outbox; without it the outbox routes answer 503 `not_configured`.
+    public var outbox: Outbox? = nil
 
     /// Folds threads straight from the log (`LogFoldQueries`): always current, no views to run.
     public static func logFold(store: any EventStore, handler: CommandHandler) -> ReadSide {
@@ -19,7 +21,7 @@ public struct ReadSide: Sendable {
 
     /// The same read side with more services to run and stop with the server (retention, mail).
     public func adding(_ extra: [any Service]) -> ReadSide {
-        ReadSide(queries: queries, services: services + extra, lag: lag, subscriptions: subscriptions)
+        ReadSide(queries: queries, services: services + extra, lag: lag, subscriptions: subscriptions, outbox: outbox)
     }
 
     /// The same read side with consumer groups and webhooks.
@@ -34,8 +36,19 @@ public struct ReadSide: Sendable {
         let lag = self.lag
         return ReadSide(
             queries: queries, services: services,
-            lag: { lag() + ((try? extra()).map { [(view: name, lag: $0)] } ?? []) }, subscriptions: subscriptions)
+            lag: { lag() + ((try? extra()).map { [(view: name, lag: $0)] } ?? []) }, subscriptions: subscriptions,
+            outbox: outbox)
     }
+
+    /// The same read side with the notification outbox (its routes and the console's operations page).
+    public func with(_ outbox: Outbox) -> ReadSide {
+        var side = self
+        side.outbox = outbox
+        return side
+    }
+
+    /// How far each view (and the outbox's derivation) lags behind the log.
+    public func lags() -> [(view: String, lag: UInt64)] { lag() }
 
     /// The projection-backed read models; their runner runs beside the server.
     public static func projected(_ models: ReadModels) -> ReadSide {

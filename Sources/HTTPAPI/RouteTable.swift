@@ -16,7 +16,7 @@ public struct RouteSpec: Sendable, Hashable {
             unread, events, feed, uploadBlob, getBlob, health, metrics,
             createConsumerGroup, listConsumerGroups, getConsumerGroup, deleteConsumerGroup, consumerGroupEvents,
             ackConsumerGroup, createWebhook, listWebhooks, getWebhook, deleteWebhook, webhookDeliveries, pauseWebhook,
-            resumeWebhook
+            resumeWebhook, listOutbox, resendOutbox
     }
 
     public var name: Name
@@ -69,6 +69,9 @@ public enum RouteTable {
         .init(
             name: .setCategoryRetention, method: "PUT", path: "/v1/categories/{id}/retention", roles: [.admin],
             writes: true),
+        .init(name: .listOutbox, method: "GET", path: "/v1/outbox", roles: [.admin], writes: false),
+        .init(
+            name: .resendOutbox, method: "POST", path: "/v1/outbox/{id}/resend", roles: [.admin], writes: false),
         .init(name: .inbox, method: "GET", path: "/v1/inbox", roles: [.user], writes: false),
         .init(name: .unread, method: "GET", path: "/v1/unread", roles: [.user], writes: false),
         .init(name: .events, method: "GET", path: "/v1/events", roles: [.service, .admin], writes: false),

@@ -87,6 +87,16 @@ enum Assets {
           table.inbox td.title { font-size: 1.05rem; }
           .filters label { width: 100%; } .filters select, .filters input { width: 100%; }
         }
+        /* Administration and operations */
+        nav.admin { display: flex; flex-wrap: wrap; gap: .75rem; margin: 0 0 1rem; }
+        nav.admin a[aria-current] { font-weight: 600; text-decoration: none; }
+        table.admin-list { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); margin-bottom: 1rem; }
+        table.admin-list th, table.admin-list td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+        table.admin-list th { font-size: .85rem; color: var(--muted); background: #eef1f5; }
+        table.admin-list tr.behind td { color: var(--warn); }
+        #new-token { display: block; padding: .6rem; background: #eef1f5; border: 1px solid var(--line); overflow-wrap: anywhere; font-size: 1.05rem; }
+        ul.members { padding-left: 1.2rem; }
+        .saved { background: #e8f5e9; border: 1px solid #b7dfb9; padding: .5rem .75rem; border-radius: 6px; }
         """
 
     /// Live updates: the page listens to the user's event feed (`/feed`) and reloads itself when

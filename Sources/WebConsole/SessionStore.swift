@@ -10,6 +10,8 @@ struct ConsoleSession: Sendable {
     var tokenHash: String
     var csrf: String
     var expires: Date
+    /// Signed in with the admin token: `user` is then no user of the directory.
+    var admin = false
 }
 
 /// Sessions kept in memory: a restart of the service signs everyone out. Ids are 256 random bits; a
@@ -40,11 +42,11 @@ final class SessionStore: Sendable {
         }
     }
 
-    func create(user: UserID, tokenHash: String) -> ConsoleSession {
+    func create(user: UserID, tokenHash: String, admin: Bool = false) -> ConsoleSession {
         let now = now()
         let session = ConsoleSession(
             id: Self.randomToken(), user: user, tokenHash: tokenHash, csrf: Self.randomToken(),
-            expires: now.addingTimeInterval(lifetime))
+            expires: now.addingTimeInterval(lifetime), admin: admin)
         sessions.withLock { sessions in
             // Expired sessions are dropped as new ones come, so the table holds only live ones.
             if sessions.count >= 1024 { sessions = sessions.filter { $0.value.expires > now } }

@@ -8,7 +8,7 @@ enum Templates {
         for (name, text) in [
             ("layout", layout), ("signIn", signIn), ("inbox", inbox), ("thread", thread), ("newThread", newThread),
             ("problem", problem),
-        ] {
+        ] + adminTemplates {
             // The templates are constants of this file: a parse error is a defect caught by every test.
             try! library.register(text, named: name)
         }
@@ -29,7 +29,8 @@ enum Templates {
         <header class="top">
         <a class="brand" href="/">Threadlog</a>
         {{#signedIn}}
-        <nav class="main"><a href="/inbox">{{t.inbox}}</a> <a href="/threads/new">{{t.new_thread}}</a></nav>
+        {{#isAdmin}}<nav class="main"><a href="/admin">{{t.administration}}</a> <a href="/operations">{{t.operations}}</a></nav>{{/isAdmin}}
+        {{^isAdmin}}<nav class="main"><a href="/inbox">{{t.inbox}}</a> <a href="/threads/new">{{t.new_thread}}</a></nav>{{/isAdmin}}
         <span class="who" title="{{t.signed_in_as}}">{{userName}}</span>
         <form method="post" action="/sign-out" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="link">{{t.sign_out}}</button></form>
         {{/signedIn}}
@@ -54,6 +55,7 @@ enum Templates {
         <p class="help">{{t.token_help}}</p>
         <button type="submit">{{t.sign_in}}</button>
         </form>
+        {{#linksOffered}}<p class="alt"><a href="/sign-in/link">{{t.link_offer}}</a></p>{{/linksOffered}}
         </section>
         """
 

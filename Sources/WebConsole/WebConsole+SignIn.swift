@@ -14,7 +14,10 @@ extension WebConsole {
         let next = localPath(next ?? visit.request.uri.queryParameters.get("next")) ?? ""
         var response = page(
             "signIn", title: visit.labels["sign_in"],
-            ["csrf": token, "next": next, "hasError": error != nil, "error": error ?? ""], visit, status: status)
+            [
+                "csrf": token, "next": next, "hasError": error != nil, "error": error ?? "",
+                "linksOffered": links.enabled && operations?.outbox != nil,
+            ], visit, status: status)
         response.headers.append(HTTPField(name: .setCookie, value: cookie(Cookies.signIn, token, maxAge: 3600)))
         return response
     }
@@ -26,20 +29,29 @@ extension WebConsole {
         }
         let token = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         let hash = Self.tokenHash(token)
+        if !token.isEmpty, token.utf8.count <= 512, let admin = configuration.adminTokenHash, SessionStore.same(hash, admin) {
+            let next = localPath(form["next"]).flatMap { $0.hasPrefix("/admin") || $0.hasPrefix("/operations") ? $0 : nil }
+            return startSession(visit, user: UserID("admin"), tokenHash: hash, admin: true, next: next ?? "/admin")
+        }
         guard !token.isEmpty, token.utf8.count <= 512,
             case .user(let user)? = try handler.currentDirectory().principal(withTokenHash: hash)
         else {
             return signInPage(
                 visit, next: localPath(form["next"]) ?? "", error: visit.labels["bad_token"], status: .unauthorized)
         }
+        return startSession(visit, user: user, tokenHash: hash, next: localPath(form["next"]) ?? "/inbox")
+    }
+
+    /// A new session for a signed-in user (or the administrator), its cookie, and the way on.
+    func startSession(_ visit: Visit, user: UserID, tokenHash hash: String, admin: Bool = false, next: String) -> Response {
         // A new id on every sign-in, so an id planted before it is worth nothing after.
         if let old = visit.session { sessions.remove(old.id) }
-        let session = sessions.create(user: user, tokenHash: hash)
-        var response = Self.redirect(localPath(form["next"]) ?? "/inbox")
+        let session = sessions.create(user: user, tokenHash: hash, admin: admin)
+        var response = Self.redirect(next)
         let lifetime = Int(configuration.sessionLifetime.components.seconds)
         response.headers.append(HTTPField(name: .setCookie, value: cookie(Cookies.session, session.id, maxAge: lifetime)))
         response.headers.append(HTTPField(name: .setCookie, value: cookie(Cookies.signIn, "", maxAge: 0)))
-        logger.info("console sign-in", metadata: ["user": "\(user.rawValue)"])
+        logger.info("console sign-in", metadata: ["user": "\(admin ? "(administrator)" : user.rawValue)"])
         return response
     }
 

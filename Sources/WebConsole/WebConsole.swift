@@ -18,15 +18,33 @@ public struct WebConsoleConfiguration: Sendable {
     public var maxFormBytes: Int
     /// Comment lines keep an idle live feed open through proxies.
     public var heartbeat: Duration
+    /// SHA-256 hex of the admin token: signing in with it opens the administration and operations
+    /// pages (and no user's pages). `nil`: the administrator does not use the console.
+    public var adminTokenHash: String?
+    /// Signing in by a one-time link mailed to the user; `nil` when mail is not configured.
+    public var signInLinks: SignInLinkConfiguration?
 
     public init(
         sessionLifetime: Duration = .seconds(8 * 3600), secureCookies: Bool = false, maxFormBytes: Int = 1 << 20,
-        heartbeat: Duration = .seconds(15)
+        heartbeat: Duration = .seconds(15), adminTokenHash: String? = nil, signInLinks: SignInLinkConfiguration? = nil
     ) {
         self.sessionLifetime = sessionLifetime
         self.secureCookies = secureCookies
         self.maxFormBytes = maxFormBytes
         self.heartbeat = heartbeat
+        self.adminTokenHash = adminTokenHash
+        self.signInLinks = signInLinks
+    }
+}
+
+/// What the operations page reads besides the log: each view's lag and the notification outbox.
+public struct ConsoleOperations: Sendable {
+    public var outbox: Outbox?
+    public var lags: @Sendable () -> [(view: String, lag: UInt64)]
+
+    public init(outbox: Outbox?, lags: @escaping @Sendable () -> [(view: String, lag: UInt64)]) {
+        self.outbox = outbox
+        self.lags = lags
     }
 }
 
@@ -41,14 +59,18 @@ public struct WebConsole: HTTPResponder {
     let configuration: WebConsoleConfiguration
     let sessions: SessionStore
     let logger: Logger
+    let operations: ConsoleOperations?
+    let links: SignInLinks
 
     public init(
         handler: CommandHandler, queries: any ReadQueries, configuration: WebConsoleConfiguration = .init(),
-        logger: Logger
+        operations: ConsoleOperations? = nil, logger: Logger
     ) {
         self.handler = handler
         self.queries = queries
         self.configuration = configuration
+        self.operations = operations
+        self.links = SignInLinks(configuration.signInLinks ?? SignInLinkConfiguration(publicURL: ""))
         let lifetime = configuration.sessionLifetime.components
         self.sessions = SessionStore(
             lifetime: TimeInterval(lifetime.seconds) + TimeInterval(lifetime.attoseconds) / 1e18)
@@ -90,6 +112,14 @@ public struct WebConsole: HTTPResponder {
     /// The session of the cookie, while its user's token is the one it signed in with.
     func currentSession(_ cookies: [String: String]) throws -> ConsoleSession? {
         guard let session = sessions.session(cookies[Cookies.session]) else { return nil }
+        if session.admin {
+            // The admin session lasts while the admin token is the one it signed in with.
+            guard let admin = configuration.adminTokenHash, SessionStore.same(admin, session.tokenHash) else {
+                sessions.remove(session.id)
+                return nil
+            }
+            return session
+        }
         guard try handler.currentDirectory().users[session.user]?.tokenHash == session.tokenHash else {
             sessions.remove(session.id)
             return nil
@@ -104,16 +134,17 @@ public struct WebConsole: HTTPResponder {
         let post = request.method == .post
         switch parts.first ?? "" {
         case "" where get && parts.isEmpty:
-            return Self.redirect(visit.session == nil ? "/sign-in" : "/inbox")
+            return Self.redirect(visit.session == nil ? "/sign-in" : visit.session?.admin == true ? "/admin" : "/inbox")
         case "sign-in" where parts.count == 1 && get: return signInPage(visit)
         case "sign-in" where parts.count == 1 && post: return try await signIn(visit)
+        case "sign-in" where parts.count >= 2 && parts[1] == "link": return try await signInLinkRoute(parts, visit)
         case "sign-out" where parts.count == 1 && post: return try await signOut(visit)
         case "assets" where parts.count == 2 && get && parts[1] == "console.css":
             return Self.asset(Assets.css, contentType: "text/css; charset=utf-8")
         case "assets" where parts.count == 2 && get && parts[1] == "console.js":
             return Self.asset(Assets.js, contentType: "text/javascript; charset=utf-8")
         case "language" where parts.count == 2 && get: return switchLanguage(parts[1], visit)
-        case "inbox", "threads", "feed": break
+        case "inbox", "threads", "feed", "admin", "operations": break
         default: throw ConsoleRefusal.notFound
         }
         // Everything else acts as a signed-in user.
@@ -125,6 +156,9 @@ public struct WebConsole: HTTPResponder {
             }
             throw ConsoleRefusal.csrf
         }
+        // The administrator's session sees the administration and operations pages only; a user's
+        // session never sees them.
+        if session.admin { return try await adminRoute(parts, visit, session) }
         switch (parts.first ?? "", parts.count) {
         case ("inbox", 1) where get: return try await inboxPage(visit, session)
         case ("feed", 1) where get: return feed(visit, session)
@@ -185,13 +219,18 @@ public struct WebConsole: HTTPResponder {
         let content = Templates.library.render(context, withTemplate: template) ?? ""
         var back = visit.request.uri.path
         if let query = visit.request.uri.query, !query.isEmpty { back += "?" + query }
+        // A sign-in link's token stays in its own address, not in the language switch's links.
+        if back.hasPrefix("/sign-in/link/") { back = "/sign-in" }
         let userName = visit.session.flatMap { session in
-            (try? handler.currentDirectory())?.users[session.user]?.name ?? session.user.rawValue
+            session.admin
+                ? labels["administrator"]
+                : (try? handler.currentDirectory())?.users[session.user]?.name ?? session.user.rawValue
         }
         let layout: [String: Any] = [
             "t": labels.words, "lang": labels.code, "pageTitle": title, "content": content,
             "page": template, "threadID": threadID, "live": live,
             "signedIn": visit.session != nil, "userName": userName ?? "", "csrf": visit.session?.csrf ?? "",
+            "isAdmin": visit.session?.admin == true,
             "languages": Labels.all.map { ["code": $0.code, "name": $0.name, "current": $0.code == labels.code] as [String: Any] },
             "back": FormData.encode(back),
         ]

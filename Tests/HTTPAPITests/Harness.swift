@@ -96,7 +96,7 @@ final class Harness: Sendable {
             readSide = .projected(projected)
         }
         let subscriptions = try Subscriptions(views: views, log: store)
-        readSide = readSide.with(subscriptions).adding([
+        readSide = readSide.with(subscriptions).with(try Outbox(views: views)).adding([
             WebhookService(
                 store: subscriptions.store, log: store,
                 settings: WebhookSettings(backoff: .milliseconds(50), maxBackoff: .milliseconds(400), scanInterval: .milliseconds(50)),

@@ -226,6 +226,8 @@ struct RouteTests {
                         case .replaceUserToken, .updateUser, .deactivateUser: "hal"
                         case .setCategoryRetention: "cat1"
                         case .revokeServiceToken: doomed
+                        // No mail has failed here: the administrator's resend finds none (404).
+                        case .resendOutbox: "1.0"
                         default: cast.thread
                         }
                     if spec.name == .deleteConsumerGroup {
@@ -287,6 +289,8 @@ struct RouteTests {
                     } else if !spec.roles.contains(role!) {
                         #expect(reply.status == 403, "\(label)")
                         #expect(reply.errorCode == "forbidden", "\(label)")
+                    } else if spec.name == .resendOutbox {
+                        #expect(reply.status == 404, "\(label)")
                     } else if who == .outsider && (path.contains(cast.thread) || spec.name == .getBlob) {
                         // The blob is ann's upload: she gets it, the outsider does not learn it exists.
                         #expect(reply.status == 404, "\(label)")

@@ -40,7 +40,7 @@ struct Project: AsyncParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
 
         func run() async throws {
-            let (log, _, models) = try Project.open(options, storeOptions)
+            let (log, views, models) = try Project.open(options, storeOptions)
             defer { log.close() }
             print("view      version  generation  checkpoint        head         lag")
             for status in try models.status() {
@@ -50,6 +50,10 @@ struct Project: AsyncParsableCommand {
                         + version.padding(toLength: 9, withPad: " ", startingAt: 0)
                         + String(status.generation).leftPadded(10) + String(status.checkpoint).leftPadded(12)
                         + String(status.head).leftPadded(12) + String(status.lag).leftPadded(12))
+            }
+            // The mail outbox, when this data directory has one.
+            if let counts = try? Outbox(views: views).counts() {
+                print("outbox    pending \(counts.pending + counts.sending)  failed \(counts.failed)  delivered \(counts.delivered)")
             }
         }
     }

@@ -95,7 +95,8 @@ struct Serve: AsyncParsableCommand {
         if environment["THREADLOG_SMTP_URL"]?.isEmpty ?? true {
             Self.say("mail is not configured (THREADLOG_SMTP_URL and THREADLOG_MAIL_FROM): notifications wait in the outbox")
         }
-        let console = try Self.makeConsole(handler: handler, readSide: readSide, environment: environment, logger: logger)
+        let console = try Self.makeConsole(
+            handler: handler, readSide: readSide, adminTokenHash: adminTokenHash, environment: environment, logger: logger)
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
                 host: host, port: port, adminTokenHash: adminTokenHash, blobDirectory: data.blobs,
@@ -148,13 +149,15 @@ struct Serve: AsyncParsableCommand {
                         environment["THREADLOG_WEBHOOK_BACKOFF_MS"], default: 1000, name: "THREADLOG_WEBHOOK_BACKOFF_MS")),
                 logger: logger))
         return ReadSide.projected(models).adding(services)
-            .reporting("notifications", lag: { try outbox.lag() }).with(subscriptions)
+            .reporting("notifications", lag: { try outbox.lag() }).with(subscriptions).with(try Outbox(views: views))
     }
 
     /// The web console under `/`, unless `THREADLOG_CONSOLE=off`; its cookies are `Secure` when the
-    /// public URL is HTTPS.
+    /// public URL is HTTPS. The admin token signs in to its administration and operations pages; with
+    /// mail configured, users may sign in by a link mailed to them.
     static func makeConsole(
-        handler: CommandHandler, readSide: ReadSide, environment: [String: String], logger: Logger
+        handler: CommandHandler, readSide: ReadSide, adminTokenHash: String, environment: [String: String],
+        logger: Logger
     ) throws -> WebConsole? {
         switch environment["THREADLOG_CONSOLE"] ?? "on" {
         case "on", "": break
@@ -162,9 +165,15 @@ struct Serve: AsyncParsableCommand {
         default: throw ToolFailure("THREADLOG_CONSOLE must be on or off")
         }
         let secure = environment["THREADLOG_PUBLIC_URL"]?.lowercased().hasPrefix("https://") ?? false
+        let mail = try NotificationConfiguration(environment: environment)
+        let links = mail.smtp.map { _ in
+            SignInLinkConfiguration(publicURL: mail.publicURL, messageIDDomain: mail.messageIDDomain)
+        }
         return WebConsole(
-            handler: handler, queries: readSide.queries, configuration: WebConsoleConfiguration(secureCookies: secure),
-            logger: logger)
+            handler: handler, queries: readSide.queries,
+            configuration: WebConsoleConfiguration(
+                secureCookies: secure, adminTokenHash: adminTokenHash, signInLinks: links),
+            operations: ConsoleOperations(outbox: readSide.outbox, lags: { readSide.lags() }), logger: logger)
     }
 
     /// `THREADLOG_ADMIN_TOKEN` when set; else the hash kept from the first start; else a new token,

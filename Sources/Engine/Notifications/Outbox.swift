@@ -118,7 +118,11 @@ public final class Outbox: Sendable {
     func update(_ key: [UInt8], _ change: (OutboxEntry) -> OutboxEntry?) throws -> OutboxEntry? {
         try views.write { txn in
             guard let bytes = try txn.get(Self.entriesTable, key) else { return nil }
-            guard let updated = change(try bytes.withUnsafeBytes(OutboxEntry.decode)) else { return nil }
+            guard var updated = change(try bytes.withUnsafeBytes(OutboxEntry.decode)) else { return nil }
+            // A sign-in link is worth nothing after its one delivery: it is not kept beyond it.
+            if updated.trigger == Self.signInLinkTrigger, updated.status == .delivered || updated.status == .failed {
+                updated.body = ""
+            }
             try txn.put(Self.entriesTable, key, updated.encoded())
             switch updated.status {
             case .pending, .sending:
