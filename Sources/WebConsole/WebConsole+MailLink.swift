@@ -14,21 +14,25 @@ public struct SignInLinkConfiguration: Sendable {
     public var messageIDDomain: String
     /// A link works once, within this time.
     public var lifetime: Duration
-    /// At most this many links are mailed to one address within `lifetime`.
+    /// At most this many links are mailed to one address within `rateWindow`.
     public var perAddressLimit: Int
+    public var rateWindow: Duration
 
     public init(
         publicURL: String, messageIDDomain: String = "threadlog.invalid", lifetime: Duration = .seconds(15 * 60),
-        perAddressLimit: Int = 3
+        perAddressLimit: Int = 3, rateWindow: Duration = .seconds(15 * 60)
     ) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.messageIDDomain = messageIDDomain
         self.lifetime = lifetime
         self.perAddressLimit = perAddressLimit
+        self.rateWindow = rateWindow
     }
 
-    var seconds: TimeInterval {
-        let (seconds, attoseconds) = lifetime.components
+    var seconds: TimeInterval { Self.seconds(lifetime) }
+
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        let (seconds, attoseconds) = duration.components
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 }
@@ -50,7 +54,7 @@ final class SignInLinks: Sendable {
 
     /// Whether one more link may go to this address now (the request is counted either way).
     func allow(_ address: String, now: Date = Date()) -> Bool {
-        let window = configuration.seconds
+        let window = SignInLinkConfiguration.seconds(configuration.rateWindow)
         return state.withLock { state in
             if state.requests.count >= 10_000 {
                 state.requests = state.requests.filter { $0.value.contains { now.timeIntervalSince($0) < window } }
