@@ -81,5 +81,16 @@ extension Labels {
             "subject_ticket": "Ticket",
             "subject_request": "Request",
             "subject_case": "Case",
+            "attachments": "Attachments",
+            "attach": "Attach files",
+            "drop_hint": "or drop files here",
+            "template": "Template",
+            "use_template": "Use template",
+            "choose_template": "Choose a template…",
+            "assign": "Assign",
+            "assign_to": "Assign to",
+            "unread_only": "Unread only",
+            "clear_filters": "Clear filters",
+            "too_large": "The upload is larger than this service accepts.",
         ])
 }

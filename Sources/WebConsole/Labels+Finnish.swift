@@ -81,5 +81,16 @@ extension Labels {
             "subject_ticket": "Tiketti",
             "subject_request": "Pyyntö",
             "subject_case": "Asia",
+            "attachments": "Liitteet",
+            "attach": "Liitä tiedostoja",
+            "drop_hint": "tai pudota tiedostot tähän",
+            "template": "Viestipohja",
+            "use_template": "Käytä pohjaa",
+            "choose_template": "Valitse pohja…",
+            "assign": "Osoita",
+            "assign_to": "Osoita käsittelijälle",
+            "unread_only": "Vain lukemattomat",
+            "clear_filters": "Tyhjennä suodattimet",
+            "too_large": "Lähetys on suurempi kuin palvelu hyväksyy.",
         ])
 }

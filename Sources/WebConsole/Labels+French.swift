@@ -81,5 +81,16 @@ extension Labels {
             "subject_ticket": "Ticket",
             "subject_request": "Demande",
             "subject_case": "Dossier",
+            "attachments": "Pièces jointes",
+            "attach": "Joindre des fichiers",
+            "drop_hint": "ou déposez des fichiers ici",
+            "template": "Modèle",
+            "use_template": "Utiliser le modèle",
+            "choose_template": "Choisir un modèle…",
+            "assign": "Attribuer",
+            "assign_to": "Attribuer à",
+            "unread_only": "Non lus seulement",
+            "clear_filters": "Effacer les filtres",
+            "too_large": "Le fichier dépasse la taille acceptée par le service.",
         ])
 }

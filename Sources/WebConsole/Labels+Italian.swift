@@ -81,5 +81,16 @@ extension Labels {
             "subject_ticket": "Ticket",
             "subject_request": "Richiesta",
             "subject_case": "Pratica",
+            "attachments": "Allegati",
+            "attach": "Allega file",
+            "drop_hint": "oppure trascina qui i file",
+            "template": "Modello",
+            "use_template": "Usa il modello",
+            "choose_template": "Scegli un modello…",
+            "assign": "Assegna",
+            "assign_to": "Assegna a",
+            "unread_only": "Solo non letti",
+            "clear_filters": "Azzera i filtri",
+            "too_large": "Il caricamento supera il limite del servizio.",
         ])
 }

@@ -2,6 +2,7 @@ import Crypto
 import Engine
 import EventLog
 import Foundation
+import HTTPAPI
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -18,15 +19,18 @@ public struct WebConsoleConfiguration: Sendable {
     public var maxFormBytes: Int
     /// Comment lines keep an idle live feed open through proxies.
     public var heartbeat: Duration
+    /// Largest `multipart/form-data` body: a message with its attachments.
+    public var maxUploadBytes: Int
 
     public init(
         sessionLifetime: Duration = .seconds(8 * 3600), secureCookies: Bool = false, maxFormBytes: Int = 1 << 20,
-        heartbeat: Duration = .seconds(15)
+        heartbeat: Duration = .seconds(15), maxUploadBytes: Int = 11 << 20
     ) {
         self.sessionLifetime = sessionLifetime
         self.secureCookies = secureCookies
         self.maxFormBytes = maxFormBytes
         self.heartbeat = heartbeat
+        self.maxUploadBytes = maxUploadBytes
     }
 }
 
@@ -38,16 +42,19 @@ public struct WebConsole: HTTPResponder {
 
     let handler: CommandHandler
     let queries: any ReadQueries
+    /// The API's blob store and access check; without it the console lists attachments only.
+    let blobs: BlobAccess?
     let configuration: WebConsoleConfiguration
     let sessions: SessionStore
     let logger: Logger
 
     public init(
-        handler: CommandHandler, queries: any ReadQueries, configuration: WebConsoleConfiguration = .init(),
-        logger: Logger
+        handler: CommandHandler, queries: any ReadQueries, blobs: BlobAccess? = nil,
+        configuration: WebConsoleConfiguration = .init(), logger: Logger
     ) {
         self.handler = handler
         self.queries = queries
+        self.blobs = blobs
         self.configuration = configuration
         let lifetime = configuration.sessionLifetime.components
         self.sessions = SessionStore(
@@ -73,8 +80,11 @@ public struct WebConsole: HTTPResponder {
     /// The headers of every answer: no script, style, frame or form target from elsewhere, no
     /// content sniffing, no referrer to other sites.
     static func secure(_ headers: inout HTTPFields) {
-        headers[.contentSecurityPolicy] =
-            "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        // A downloaded file brings a stricter policy of its own.
+        if headers[.contentSecurityPolicy] == nil {
+            headers[.contentSecurityPolicy] =
+                "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        }
         headers[.xContentTypeOptions] = "nosniff"
         headers[.xFrameOptions] = "DENY"
         headers[.referrerPolicy] = "same-origin"
@@ -136,6 +146,11 @@ public struct WebConsole: HTTPResponder {
         case ("threads", 3) where post:
             let form = try await checkedForm(visit, session)
             return try await threadAction(ThreadID(parts[1]), action: parts[2], form, visit, session)
+
+        // Attachments (WebConsole+Attachments.swift).
+        case ("threads", 4) where get && parts[2] == "files":
+            return try download(ThreadID(parts[1]), parts[3], session)
+
         default: throw ConsoleRefusal.notFound
         }
     }
@@ -148,6 +163,9 @@ public struct WebConsole: HTTPResponder {
     }
 
     func form(_ request: Request) async throws -> FormData {
+        if let boundary = MultipartForm.boundary(request.headers[.contentType]) {
+            return try await multipartForm(request, boundary: boundary)
+        }
         let limit = configuration.maxFormBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw ConsoleRefusal.tooLarge
@@ -218,7 +236,7 @@ public struct WebConsole: HTTPResponder {
         case ConsoleRefusal.csrf:
             return problem(.forbidden, heading: labels["refused"], text: labels["csrf_text"], visit, back: "/")
         case ConsoleRefusal.tooLarge:
-            return problem(.contentTooLarge, heading: labels["failed"], text: labels["failed"], visit, back: back)
+            return problem(.contentTooLarge, heading: labels["failed"], text: labels["too_large"], visit, back: back)
         case let error as DomainError:
             switch error {
             case .threadNotFound, .subjectNotFound:

@@ -71,8 +71,9 @@ final class ConsoleHarness: Sendable {
         let models = ReadModels(
             log: store, views: try ViewStore.open(directory: data.views), commitInterval: nil, logger: logger)
         let readSide = ReadSide.projected(models)
+        let blobs = try BlobAccess(directory: data.blobs, log: store, handler: handler)
         let console = WebConsole(
-            handler: handler, queries: readSide.queries,
+            handler: handler, queries: readSide.queries, blobs: blobs,
             configuration: WebConsoleConfiguration(sessionLifetime: sessionLifetime, heartbeat: .milliseconds(200)),
             logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
@@ -80,7 +81,7 @@ final class ConsoleHarness: Sendable {
             configuration: APIConfiguration(
                 host: "127.0.0.1", port: 0, adminTokenHash: Tokens.hash(adminToken), blobDirectory: data.blobs,
                 headerTimeout: .seconds(30)),
-            store: store, handler: handler, readSide: readSide, logger: logger, console: console,
+            store: store, handler: handler, readSide: readSide, logger: logger, console: console, blobs: blobs,
             onListening: { port in continuation.yield(port) })
         let task = Task { try await server.run() }
         var iterator = ports.makeAsyncIterator()
@@ -97,7 +98,8 @@ final class ConsoleHarness: Sendable {
     /// One request on a fresh connection; `cookies` become a `Cookie` header, `form` an URL-encoded body.
     func call(
         _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil,
-        form: [(String, String)]? = nil, cookies: [String: String] = [:], headers: [String: String] = [:]
+        form: [(String, String)]? = nil, raw: (contentType: String, body: ByteBuffer)? = nil,
+        cookies: [String: String] = [:], headers: [String: String] = [:]
     ) async throws -> Reply {
         var fields = HTTPFields()
         if let token { fields[.authorization] = "Bearer \(token)" }
@@ -117,6 +119,10 @@ final class ConsoleHarness: Sendable {
                 string: form.map {
                     "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
                 }.joined(separator: "&"))
+        }
+        if let raw {
+            fields[.contentType] = raw.contentType
+            body = raw.body
         }
         for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
         let requestFields = fields

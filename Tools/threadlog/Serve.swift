@@ -95,13 +95,17 @@ struct Serve: AsyncParsableCommand {
         if environment["THREADLOG_SMTP_URL"]?.isEmpty ?? true {
             Self.say("mail is not configured (THREADLOG_SMTP_URL and THREADLOG_MAIL_FROM): notifications wait in the outbox")
         }
-        let console = try Self.makeConsole(handler: handler, readSide: readSide, environment: environment, logger: logger)
+        // One blob store and one access check for the API's blob routes and the console's attachments.
+        let blobs = try BlobAccess(directory: data.blobs, log: store, handler: handler)
+        let console = try Self.makeConsole(
+            handler: handler, readSide: readSide, blobs: blobs, maxBlob: maxBlob, environment: environment,
+            logger: logger)
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
                 host: host, port: port, adminTokenHash: adminTokenHash, blobDirectory: data.blobs,
                 maxBodyBytes: maxBody, maxBlobBytes: maxBlob, headerTimeout: headerTimeout, idleTimeout: idleTimeout),
             store: store, handler: handler, readSide: readSide, logger: logger,
-            console: console,
+            console: console, blobs: blobs,
             onListening: { bound in
                 logger.info(
                     "serving",
@@ -154,7 +158,8 @@ struct Serve: AsyncParsableCommand {
     /// The web console under `/`, unless `THREADLOG_CONSOLE=off`; its cookies are `Secure` when the
     /// public URL is HTTPS.
     static func makeConsole(
-        handler: CommandHandler, readSide: ReadSide, environment: [String: String], logger: Logger
+        handler: CommandHandler, readSide: ReadSide, blobs: BlobAccess, maxBlob: Int, environment: [String: String],
+        logger: Logger
     ) throws -> WebConsole? {
         switch environment["THREADLOG_CONSOLE"] ?? "on" {
         case "on", "": break
@@ -162,8 +167,10 @@ struct Serve: AsyncParsableCommand {
         default: throw ToolFailure("THREADLOG_CONSOLE must be on or off")
         }
         let secure = environment["THREADLOG_PUBLIC_URL"]?.lowercased().hasPrefix("https://") ?? false
+        // An upload form carries one attachment of the largest size, and the message besides.
         return WebConsole(
-            handler: handler, queries: readSide.queries, configuration: WebConsoleConfiguration(secureCookies: secure),
+            handler: handler, queries: readSide.queries, blobs: blobs,
+            configuration: WebConsoleConfiguration(secureCookies: secure, maxUploadBytes: maxBlob + (1 << 20)),
             logger: logger)
     }
 
