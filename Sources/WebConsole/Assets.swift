@@ -74,6 +74,7 @@ enum Assets {
         .notes .body { white-space: pre-wrap; }
         .notes textarea { width: 100%; box-sizing: border-box; }
         form.stack > label { margin: .7rem 0; }
+        label input, label select, label textarea { font-weight: 400; }
         .filters label.check { display: inline-flex; align-items: center; gap: .35rem; font-weight: 600; padding-bottom: .45rem; }
         .filters .clear { padding-bottom: .5rem; }
         .filters label.search input { width: 14rem; }
@@ -85,14 +86,14 @@ enum Assets {
         form.templates label { margin: 0; }
         .drop { border: 2px dashed var(--line); border-radius: 8px; padding: .5rem .7rem; margin: .5rem 0; }
         .drop.dragging { border-color: var(--accent); background: #eef4ff; }
-        .drop label { display: inline-block; margin: 0 .5rem 0 0; }
-        .drop input[type=file] { border: 0; padding: .2rem 0; }
+        .drop label { display: inline-block; margin: 0 .5rem 0 0; max-width: 100%; }
+        .drop input[type=file] { border: 0; padding: .2rem 0; max-width: 100%; }
         .drop .hint { color: var(--muted); font-size: .9rem; }
         .drop-list { list-style: none; margin: .3rem 0 0; padding: 0; font-size: .9rem; }
         .drop-list:empty { display: none; }
         @media (max-width: 720px) {
           main { padding: .6rem; }
-          .columns { grid-template-columns: 1fr; }
+          .columns { grid-template-columns: minmax(0, 1fr); }
           table.inbox thead { display: none; }
           table.inbox, table.inbox tbody, table.inbox tr, table.inbox td { display: block; width: 100%; }
           table.inbox tr { border-bottom: 2px solid var(--line); padding: .3rem 0; }
@@ -101,9 +102,12 @@ enum Assets {
           table.inbox td::before { content: attr(data-label) ": "; color: var(--muted); font-size: .8rem; }
           table.inbox td.title::before { content: none; }
           table.inbox td.title { font-size: 1.05rem; }
-          .filters label { width: 100%; } .filters select, .filters input { width: 100%; }
-          .filters label.search input { width: 100%; }
-          .filters label.check { width: auto; } .filters label.check input { width: auto; }
+          .filters { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: .1rem .6rem; }
+          .filters label { margin: .2rem 0; font-size: .9rem; } .filters select, .filters input { width: 100%; }
+          .filters label.search { grid-column: 1 / -1; } .filters label.search input { width: 100%; }
+          .filters label.check { padding: 0; } .filters label.check input { width: auto; }
+          .filters button { justify-self: start; }
+          .drop label, .drop input[type=file] { width: 100%; }
         }
         """
 

@@ -134,7 +134,8 @@ extension WebConsole {
             },
             "canAttach": attachmentsAllowed(directory),
             "templates": Self.templates(directory, selected: template),
-            "hasTemplates": !directory.settings.messageTemplates.isEmpty,
+            // Templates are the operator's canned answers: the internal side's.
+            "hasTemplates": isInternal && !directory.settings.messageTemplates.isEmpty,
             "prefill": template.flatMap { directory.settings.messageTemplates[$0] } ?? "",
             "assignees": Self.assignees(state, directory),
         ]
