@@ -56,13 +56,15 @@ run: release
 # The tests run beside a throwaway PostgreSQL cluster, stopped when they end (passed or not).
 test: test-deps browser-deps
 	./Tests/with-postgres.sh $(SWIFT) test --disable-xctest
-	$(MAKE) --no-print-directory test-browser
+	$(MAKE) --no-print-directory test-browser BROWSER_BUILD="$(SWIFT) build --build-tests"
 
 # The web console in headless Chromium against a real `threadlog serve` (the debug build); the
-# screenshots stay in $(SCREENSHOTS).
+# screenshots stay in $(SCREENSHOTS). After `swift test` the build with the tests is already there
+# (building the product alone would compile the modules again without testability).
 SCREENSHOTS ?= .build/browser-screenshots
+BROWSER_BUILD ?= $(SWIFT) build --product threadlog
 test-browser: browser-deps
-	$(SWIFT) build --product threadlog
+	$(BROWSER_BUILD)
 	.venv/bin/python Tests/browser/run.py --threadlog .build/debug/threadlog --screenshots $(SCREENSHOTS)
 
 # The tests without those tagged `.slow` (kill -9 loops, crash tests, the API fuzzer), for a quick
