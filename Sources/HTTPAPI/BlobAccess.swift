@@ -1,6 +1,6 @@
 import Engine
-import Foundation
 import EventLog
+import Foundation
 import Messaging
 
 /// The attachments' bytes and who may fetch them, for the API's blob routes and the web console

@@ -24,19 +24,28 @@ struct InboxChoices {
 
     func categoryOptions(selected: String?) -> [[String: Any]] {
         categories.map { id in
-            ["value": id.rawValue, "label": directory.categories[id]?.name ?? id.rawValue, "selected": id.rawValue == selected] as [String: Any]
+            [
+                "value": id.rawValue, "label": directory.categories[id]?.name ?? id.rawValue,
+                "selected": id.rawValue == selected,
+            ] as [String: Any]
         }
     }
 
     func handlerOptions(selected: String?) -> [[String: Any]] {
         handlers.map { id in
-            ["value": id.rawValue, "label": directory.users[id]?.name ?? id.rawValue, "selected": id.rawValue == selected] as [String: Any]
+            [
+                "value": id.rawValue, "label": directory.users[id]?.name ?? id.rawValue,
+                "selected": id.rawValue == selected,
+            ] as [String: Any]
         }
     }
 
     func partyOptions(selected: String?) -> [[String: Any]] {
         parties.map { id in
-            ["value": id.rawValue, "label": directory.parties[id]?.name ?? id.rawValue, "selected": id.rawValue == selected] as [String: Any]
+            [
+                "value": id.rawValue, "label": directory.parties[id]?.name ?? id.rawValue,
+                "selected": id.rawValue == selected,
+            ] as [String: Any]
         }
     }
 }

@@ -162,11 +162,14 @@ extension WebConsole {
             let kind = form["kind"].flatMap(MessageKind.init(rawValue:)) ?? .message
             // Line ends as the browser sends them (CRLF) are kept as plain newlines.
             let text = (form["body"] ?? "").replacingOccurrences(of: "\r\n", with: "\n")
-            // Files are stored only for a thread the user may write to.
+            // Files are stored only for a thread the user may write to; the post itself is decided
+            // by the command, as ever.
             if !form.files.isEmpty {
-                guard let state = try handler.threadState(id),
-                    Access.canWrite(session.user, state, try handler.currentDirectory())
-                else { throw ConsoleRefusal.notFound }
+                let directory = try handler.currentDirectory()
+                guard let state = try handler.threadState(id), Access.canRead(session.user, state, directory) else {
+                    throw ConsoleRefusal.notFound
+                }
+                guard Access.canWrite(session.user, state, directory) else { throw DomainError.threadBlocked(id) }
             }
             let attachments = try await storeAttachments(form.files, session)
             command = .postMessage(thread: id, message: NewMessage(text: text, kind: kind, attachments: attachments))

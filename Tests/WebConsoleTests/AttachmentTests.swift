@@ -100,7 +100,8 @@ struct AttachmentTests {
             }
             let opened = try await server.call(
                 .post, "/threads",
-                raw: multipart([("kind", "ticket"), ("title", "forged")], files: [("files", "x.txt", "text/plain", bytes)]),
+                raw: multipart(
+                    [("kind", "ticket"), ("title", "forged")], files: [("files", "x.txt", "text/plain", bytes)]),
                 cookies: bob.cookies)
             #expect(opened.status == 403)
             // A body that is not multipart at all, under a multipart content type.
@@ -113,6 +114,7 @@ struct AttachmentTests {
             #expect(try server.lastPosition() == before)
             let blob = try await server.call(.get, "/v1/blobs/\(sha256Hex(bytes))", token: cast.bob)
             #expect(blob.status == 404)
+            #expect(!FileManager.default.fileExists(atPath: server.blobPath(sha256Hex(bytes))))
         }
     }
 
@@ -127,10 +129,14 @@ struct AttachmentTests {
             let opened = try await server.call(
                 .post, "/threads",
                 raw: multipart(
-                    [("csrf", bob.csrf), ("kind", "ticket"), ("ref", ""), ("title", "Broken meter"),
-                     ("priority", "high"), ("type", "message"), ("body", "See the photo")],
-                    files: [("files", "C:\\Users\\bob\\meter.png", "image/png", bytes),
-                            ("files", "", "application/octet-stream", [])]),
+                    [
+                        ("csrf", bob.csrf), ("kind", "ticket"), ("ref", ""), ("title", "Broken meter"),
+                        ("priority", "high"), ("type", "message"), ("body", "See the photo"),
+                    ],
+                    files: [
+                        ("files", "C:\\Users\\bob\\meter.png", "image/png", bytes),
+                        ("files", "", "application/octet-stream", []),
+                    ]),
                 cookies: bob.cookies)
             #expect(opened.status == 303)
             let location = try #require(opened.location)
@@ -190,11 +196,17 @@ struct AttachmentTests {
             #expect(settings.status == 200)
             let ann = try await server.signIn(cast.ann)
             let page = try await server.call(.get, "/threads/\(cast.thread)", cookies: ann.cookies)
-            #expect(page.text.contains(#"<option value="Thanks" data-text="Thank you &lt;b&gt;very&lt;/b&gt; much">Thanks</option>"#))
+            #expect(
+                page.text.contains(
+                    #"<option value="Thanks" data-text="Thank you &lt;b&gt;very&lt;/b&gt; much">Thanks</option>"#))
             #expect(page.text.contains(#"<textarea id="body" name="body" rows="4"></textarea>"#))
             let prefilled = try await server.call(.get, "/threads/\(cast.thread)?template=Thanks", cookies: ann.cookies)
-            #expect(prefilled.text.contains(#"<textarea id="body" name="body" rows="4">Thank you &lt;b&gt;very&lt;/b&gt; much</textarea>"#))
-            #expect(prefilled.text.contains(#"<option value="Thanks" data-text="Thank you &lt;b&gt;very&lt;/b&gt; much" selected>"#))
+            #expect(
+                prefilled.text.contains(
+                    #"<textarea id="body" name="body" rows="4">Thank you &lt;b&gt;very&lt;/b&gt; much</textarea>"#))
+            #expect(
+                prefilled.text.contains(
+                    #"<option value="Thanks" data-text="Thank you &lt;b&gt;very&lt;/b&gt; much" selected>"#))
             let unknown = try await server.call(.get, "/threads/\(cast.thread)?template=Nope", cookies: ann.cookies)
             #expect(unknown.status == 200)
             #expect(unknown.text.contains(#"rows="4"></textarea>"#))
@@ -208,7 +220,9 @@ struct AttachmentTests {
             let admin = ConsoleHarness.adminToken
             let category = try await server.call(
                 .post, "/v1/categories", token: admin,
-                json: #"{"id":"billing","name":"Billing","handlerRoles":["handler"],"structures":[],"defaultRecipients":[]}"#)
+                json:
+                    #"{"id":"billing","name":"Billing","handlerRoles":["handler"],"structures":[],"defaultRecipients":[]}"#
+            )
             #expect(category.status == 201)
             func open(_ json: String, _ token: String) async throws -> String {
                 let reply = try await server.call(.post, "/v1/threads", token: token, json: json)
@@ -280,5 +294,80 @@ struct AttachmentTests {
             #expect(second.status == 200)
             #expect(second.text.components(separatedBy: #"class="title"><a"#).count - 1 == 1)
         }
+    }
+}
+
+@Suite("Attachments in the web console: refusals and the multipart parser")
+struct AttachmentRefusalTests {
+    @Test("no file is stored for a hidden or blocked thread, nor when the settings allow no attachments")
+    func refusals() async throws {
+        try await withConsole { server in
+            let cast = try await server.seed()
+            let bytes = Array("secret plan".utf8)
+            let digest = sha256Hex(bytes)
+            let eve = try await server.signIn(cast.eve)
+            let hidden = try await server.call(
+                .post, "/threads/\(cast.thread)/messages",
+                raw: multipart(
+                    [("csrf", eve.csrf), ("body", "hi")], files: [("files", "plan.txt", "text/plain", bytes)]),
+                cookies: eve.cookies)
+            #expect(hidden.status == 404)
+            #expect(!FileManager.default.fileExists(atPath: server.blobPath(digest)))
+
+            let blocked = try await server.call(.post, "/v1/threads/\(cast.thread)/block", token: cast.ann, json: "{}")
+            #expect(blocked.status == 200)
+            let bob = try await server.signIn(cast.bob)
+            let refused = try await server.call(
+                .post, "/threads/\(cast.thread)/messages",
+                raw: multipart(
+                    [("csrf", bob.csrf), ("body", "hi")], files: [("files", "plan.txt", "text/plain", bytes)]),
+                cookies: bob.cookies)
+            #expect(refused.status == 409)
+            #expect(refused.text.contains("is blocked"))
+            #expect(!FileManager.default.fileExists(atPath: server.blobPath(digest)))
+            _ = try await server.call(.post, "/v1/threads/\(cast.thread)/unblock", token: cast.ann, json: "{}")
+
+            let off = try await server.call(
+                .put, "/v1/settings", token: ConsoleHarness.adminToken, json: #"{"attachmentsAllowed":false}"#)
+            #expect(off.status == 200)
+            let page = try await server.call(.get, "/threads/\(cast.thread)", cookies: bob.cookies)
+            #expect(!page.text.contains(#"type="file""#))
+            #expect(!page.text.contains("multipart/form-data"))
+            let notAllowed = try await server.call(
+                .post, "/threads/\(cast.thread)/messages",
+                raw: multipart(
+                    [("csrf", bob.csrf), ("body", "hi")], files: [("files", "plan.txt", "text/plain", bytes)]),
+                cookies: bob.cookies)
+            #expect(notAllowed.status == 409)
+            #expect(!FileManager.default.fileExists(atPath: server.blobPath(digest)))
+            let newThread = try await server.call(.get, "/threads/new", cookies: bob.cookies)
+            #expect(!newThread.text.contains(#"type="file""#))
+        }
+    }
+
+    @Test("the multipart parser: quoted boundaries and names, empty file boxes, bytes kept as sent")
+    func parser() throws {
+        #expect(MultipartForm.boundary(#"multipart/form-data; boundary="a b;c""#) == "a b;c")
+        #expect(MultipartForm.boundary("multipart/form-data;boundary=xyz") == "xyz")
+        #expect(MultipartForm.boundary("application/x-www-form-urlencoded") == nil)
+        #expect(MultipartForm.boundary("multipart/form-data") == nil)
+        let body =
+            Array(
+                ("--xyz\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\nline one\r\nline two\r\n"
+                    + "--xyz\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a;b %22c%22.bin\"\r\n"
+                    + "Content-Type: application/octet-stream\r\n\r\n").utf8) + [0, 13, 10, 45, 45, 255]
+            + Array(
+                ("\r\n--xyz\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\"\r\n"
+                    + "Content-Type: application/octet-stream\r\n\r\n\r\n--xyz--\r\n").utf8)
+        let form = try #require(MultipartForm(body, boundary: "xyz"))
+        #expect(form.fields["body"] == "line one\r\nline two")
+        #expect(form.files.count == 1)
+        #expect(form.files.first?.name == "a;b \"c\".bin")
+        #expect(form.files.first?.bytes == [0, 13, 10, 45, 45, 255])
+        #expect(MultipartForm(Array("--xyz\r\nno end".utf8), boundary: "xyz") == nil)
+        #expect(MultipartForm(Array("nothing".utf8), boundary: "xyz") == nil)
+        #expect(WebConsole.mediaType("text/html; charset=utf-8") == "text/html")
+        #expect(WebConsole.mediaType("evil\r\nheader: x") == "application/octet-stream")
+        #expect(WebConsole.fileName(String(repeating: "é", count: 200)).utf8.count <= 255)
     }
 }

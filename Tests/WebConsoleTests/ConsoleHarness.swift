@@ -138,6 +138,11 @@ final class ConsoleHarness: Sendable {
 
     func lastPosition() throws -> UInt64 { try store.lastPosition() }
 
+    /// Where the blob store keeps the bytes of a digest (`DIR/blobs/ab/cdef…`).
+    func blobPath(_ sha256: String) -> String {
+        directory.sub("data") + "/blobs/" + sha256.prefix(2) + "/" + sha256.dropFirst(2)
+    }
+
     /// Signs in with the token through the form, as a browser does; answers the session cookie and
     /// the session's CSRF token.
     func signIn(_ token: String) async throws -> Browser {
