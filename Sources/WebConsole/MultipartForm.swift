@@ -109,22 +109,23 @@ struct MultipartForm: Sendable {
         return result
     }
 
-    /// The first index of `needle` in `haystack` at or after `from`.
+    /// The first index of `needle` in `haystack` at or after `from` (memchr and memcmp: a body is
+    /// megabytes of file).
     static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
-        guard let first = needle.first, haystack.count >= needle.count else { return nil }
-        var index = from
-        let last = haystack.count - needle.count
-        while index <= last {
-            if haystack[index] == first {
-                var match = true
-                for offset in 1..<needle.count where haystack[index + offset] != needle[offset] {
-                    match = false
-                    break
+        guard !needle.isEmpty, from >= 0, haystack.count - from >= needle.count else { return nil }
+        return haystack.withUnsafeBufferPointer { hay -> Int? in
+            needle.withUnsafeBufferPointer { pin -> Int? in
+                guard let base = hay.baseAddress, let first = pin.baseAddress else { return nil }
+                let last = hay.count - pin.count
+                var index = from
+                while index <= last {
+                    guard let hit = memchr(base + index, Int32(pin[0]), last - index + 1) else { return nil }
+                    let at = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(hit))
+                    if memcmp(base + at, first, pin.count) == 0 { return at }
+                    index = at + 1
                 }
-                if match { return index }
+                return nil
             }
-            index += 1
         }
-        return nil
     }
 }

@@ -345,6 +345,40 @@ struct AttachmentRefusalTests {
         }
     }
 
+    @Test("a file larger than a plain form is taken; a body over the upload limit is refused with 413")
+    func sizes() async throws {
+        try await withConsole(maxUploadBytes: 2 << 20) { server in
+            let cast = try await server.seed()
+            let bob = try await server.signIn(cast.bob)
+            var large = [UInt8](repeating: 0, count: 3 << 19)
+            for index in stride(from: 0, to: large.count, by: 4096) {
+                large[index] = UInt8(truncatingIfNeeded: index >> 12)
+            }
+            let posted = try await server.call(
+                .post, "/threads/\(cast.thread)/messages",
+                raw: multipart(
+                    [("csrf", bob.csrf), ("body", "big")],
+                    files: [("files", "big.bin", "application/octet-stream", large)]),
+                cookies: bob.cookies)
+            #expect(posted.status == 303)
+            let download = try await server.call(
+                .get, "/threads/\(cast.thread)/files/\(sha256Hex(large))", cookies: bob.cookies)
+            #expect(download.status == 200)
+            #expect(download.headers[.contentLength] == String(large.count))
+            let before = try server.lastPosition()
+            let tooLarge = [UInt8](repeating: 7, count: 3 << 20)
+            let refused = try await server.call(
+                .post, "/threads/\(cast.thread)/messages",
+                raw: multipart(
+                    [("csrf", bob.csrf), ("body", "too big")],
+                    files: [("files", "huge.bin", "application/octet-stream", tooLarge)]),
+                cookies: bob.cookies)
+            #expect(refused.status == 413)
+            #expect(refused.text.contains("larger than this service accepts"))
+            #expect(try server.lastPosition() == before)
+        }
+    }
+
     @Test("the multipart parser: quoted boundaries and names, empty file boxes, bytes kept as sent")
     func parser() throws {
         #expect(MultipartForm.boundary(#"multipart/form-data; boundary="a b;c""#) == "a b;c")

@@ -61,7 +61,9 @@ final class ConsoleHarness: Sendable {
         self.task = task
     }
 
-    static func start(sessionLifetime: Duration = .seconds(3600)) async throws -> ConsoleHarness {
+    static func start(sessionLifetime: Duration = .seconds(3600), maxUploadBytes: Int = 11 << 20) async throws
+        -> ConsoleHarness
+    {
         let directory = try TempDirectory()
         let data = try DataDirectory(directory.sub("data"), create: true)
         let store = try LMDBEventStore.open(directory: data.log)
@@ -74,7 +76,8 @@ final class ConsoleHarness: Sendable {
         let blobs = try BlobAccess(directory: data.blobs, log: store, handler: handler)
         let console = WebConsole(
             handler: handler, queries: readSide.queries, blobs: blobs,
-            configuration: WebConsoleConfiguration(sessionLifetime: sessionLifetime, heartbeat: .milliseconds(200)),
+            configuration: WebConsoleConfiguration(
+                sessionLifetime: sessionLifetime, heartbeat: .milliseconds(200), maxUploadBytes: maxUploadBytes),
             logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let server = try ThreadlogHTTPServer(
@@ -171,9 +174,10 @@ struct Browser: Sendable {
 }
 
 func withConsole<T>(
-    sessionLifetime: Duration = .seconds(3600), _ body: (ConsoleHarness) async throws -> T
+    sessionLifetime: Duration = .seconds(3600), maxUploadBytes: Int = 11 << 20,
+    _ body: (ConsoleHarness) async throws -> T
 ) async throws -> T {
-    let harness = try await ConsoleHarness.start(sessionLifetime: sessionLifetime)
+    let harness = try await ConsoleHarness.start(sessionLifetime: sessionLifetime, maxUploadBytes: maxUploadBytes)
     do {
         let value = try await body(harness)
         await harness.stop()
