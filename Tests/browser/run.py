@@ -23,7 +23,6 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ADMIN = "admin-token-of-the-browser-tests"
@@ -113,7 +112,7 @@ class World:
 
 
 class Scenarios:
-    def __init__(self, server, world, binary_dir, shots):
+    def __init__(self, server, world, shots):
         self.server = server
         self.world = world
         self.shots = shots
@@ -359,7 +358,7 @@ def main():
     passed = failed = 0
     try:
         world = World(server)
-        scenarios = Scenarios(server, world, os.path.dirname(arguments.threadlog), arguments.screenshots)
+        scenarios = Scenarios(server, world, arguments.screenshots)
         for name in ["contract_chat", "ticket_with_attachment", "subcontractor_filters", "markup_is_text",
                      "csrf_refused"]:
             if arguments.only and arguments.only != name:
