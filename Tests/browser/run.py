@@ -331,7 +331,7 @@ class Scenarios:
     def csrf_refused(self):
         """A form posted without its CSRF token is refused and changes nothing."""
         bob = self.browser()
-        self.sign_in(bob, "bob")
+        self.sign_in(bob, "sam")
         bob.get(self.server.base + "/inbox")
         bob.find_element(By.CSS_SELECTOR, "table.inbox td.title a").click()
         self.wait(bob, lambda d: d.find_elements(By.ID, "body"), "a thread page")
