@@ -3,7 +3,7 @@ SWIFT ?= swift
 DATA ?= ./data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast test-deps bench bench-deps bench-peers bench-peers-deps build release deps format clean crash-test install fuzz
+.PHONY: run test test-fast test-deps test-browser browser-deps bench bench-deps bench-peers bench-peers-deps build release deps format clean crash-test install fuzz
 
 # Installs the system packages the build needs when they are missing (Debian/Ubuntu).
 deps:
@@ -24,6 +24,14 @@ test-deps: deps
 		echo "installing postgresql-15"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql-15 >/dev/null; \
 	fi
+
+# Headless Chromium, its driver and selenium (in ./.venv) for the browser tests of the web console.
+browser-deps: deps
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "installing chromium and chromium-driver"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+	@.venv/bin/python -c "import selenium" 2>/dev/null || .venv/bin/pip install -q 'selenium>=4.20,<5'
 
 # The load generator of the HTTP benchmark.
 bench-deps: deps
@@ -46,8 +54,18 @@ run: release
 	$(SWIFT) run -c release threadlog serve --data $(DATA)
 
 # The tests run beside a throwaway PostgreSQL cluster, stopped when they end (passed or not).
-test: test-deps
+test: test-deps browser-deps
 	./Tests/with-postgres.sh $(SWIFT) test --disable-xctest
+	$(MAKE) --no-print-directory test-browser BROWSER_BUILD="$(SWIFT) build --build-tests"
+
+# The web console in headless Chromium against a real `threadlog serve` (the debug build); the
+# screenshots stay in $(SCREENSHOTS). After `swift test` the build with the tests is already there
+# (building the product alone would compile the modules again without testability).
+SCREENSHOTS ?= .build/browser-screenshots
+BROWSER_BUILD ?= $(SWIFT) build --product threadlog
+test-browser: browser-deps
+	$(BROWSER_BUILD)
+	.venv/bin/python Tests/browser/run.py --threadlog .build/debug/threadlog --screenshots $(SCREENSHOTS)
 
 # The tests without those tagged `.slow` (kill -9 loops, crash tests, the API fuzzer), for a quick
 # look while working; `make test` runs them all. `swift test` filters by test name, not by tag, so

@@ -114,7 +114,7 @@ let package = Package(
         .target(
             name: "WebConsole",
             dependencies: [
-                "Engine", "EventLog", "Messaging",
+                "Engine", "EventLog", "HTTPAPI", "Messaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -71,7 +71,7 @@ extension APIServer {
     private func checkedAttachments(_ attachments: [Attachment], caller: Caller) throws -> [Attachment] {
         for attachment in attachments {
             guard isSHA256Hex(attachment.sha256), let user = caller.user,
-                try usableBlob(attachment.sha256, by: user) != nil,
+                try blobs.usable(attachment.sha256, by: user) != nil,
                 let size = blobs.size(of: attachment.sha256)
             else {
                 throw APIError.unprocessable(
@@ -83,23 +83,6 @@ extension APIServer {
             }
         }
         return attachments
-    }
-
-    /// How `user` may fetch the blob (content type and file name), `nil` when they may not: its
-    /// uploader may (as `application/octet-stream` until a message names a type), and so may a reader
-    /// of a message that references it, as long as that thread is not purged.
-    private func usableBlob(_ sha256: String, by user: UserID) throws -> (contentType: String, name: String?)? {
-        let entry = try blobIndex.entry(for: sha256)
-        var directory: Directory?
-        for reference in entry.references {
-            guard let thread = try handler.threadState(reference.thread), !thread.isPurged else { continue }
-            let current = try directory ?? handler.currentDirectory()
-            directory = current
-            if Access.canRead(user, thread, current, atPosition: reference.position) {
-                return (reference.contentType, reference.name)
-            }
-        }
-        return entry.uploaders.contains(user) ? ("application/octet-stream", nil) : nil
     }
 
     static let inboxParameters: Set<String> = [
@@ -234,7 +217,7 @@ extension APIServer {
     /// gets 404.
     func getBlob(_ caller: Caller, _ route: MatchedRoute) throws -> Response {
         let sha256 = try parameter("sha256", route)
-        guard let user = caller.user, isSHA256Hex(sha256), let usable = try usableBlob(sha256, by: user),
+        guard let user = caller.user, isSHA256Hex(sha256), let usable = try blobs.usable(sha256, by: user),
             let bytes = blobs.read(sha256)
         else { throw APIError.notFound }
         var response = self.bytes(bytes, contentType: usable.contentType)
@@ -242,17 +225,5 @@ extension APIServer {
         return response
     }
 
-    /// `attachment; filename="…"` with the name made safe for a quoted string (ASCII, no quotes or
-    /// backslashes), and the exact name in RFC 5987's `filename*` form.
-    static func contentDisposition(_ name: String?) -> String {
-        guard let name, !name.isEmpty else { return "attachment" }
-        let plain = String(name.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" && $0.value != 0x7f ? Character($0) : "_" })
-        var encoded = ""
-        for byte in name.utf8 {
-            let safe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
-                || byte == 0x2d || byte == 0x2e || byte == 0x5f
-            encoded += safe ? String(UnicodeScalar(byte)) : String(format: "%%%02X", byte)
-        }
-        return "attachment; filename=\"\(plain)\"; filename*=UTF-8''\(encoded)"
-    }
+    static func contentDisposition(_ name: String?) -> String { BlobAccess.contentDisposition(name) }
 }

@@ -56,11 +56,12 @@ public struct ThreadlogHTTPServer: Service {
 
     public init(
         configuration: APIConfiguration, store: any EventStore, handler: CommandHandler, readSide: ReadSide,
-        logger: Logger, console: (any HTTPResponder<BasicRequestContext>)? = nil,
+        logger: Logger, console: (any HTTPResponder<BasicRequestContext>)? = nil, blobs: BlobAccess? = nil,
         onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) throws {
         let api = try APIServer(
-            configuration: configuration, store: store, handler: handler, readSide: readSide, logger: logger)
+            configuration: configuration, store: store, handler: handler, readSide: readSide, logger: logger,
+            blobs: blobs)
         let responder = APIResponder(api: api, routes: RouteMatcher.table, console: console)
         self.store = store
         // Hummingbird's HTTP/1 channel, with a guard per connection for the header timeout and for
@@ -156,20 +157,19 @@ struct APIServer: Sendable {
     let logger: Logger
     let metrics = APIMetrics()
     let principals = PrincipalCache()
-    let blobs: BlobStore
-    let blobIndex: BlobIndex
+    /// The attachments, shared with the web console when it is given one.
+    let blobs: BlobAccess
 
     init(
         configuration: APIConfiguration, store: any EventStore, handler: CommandHandler, readSide: ReadSide,
-        logger: Logger
+        logger: Logger, blobs: BlobAccess? = nil
     ) throws {
         self.configuration = configuration
         self.store = store
         self.handler = handler
         self.readSide = readSide
         self.logger = logger
-        self.blobs = try BlobStore(root: configuration.blobDirectory)
-        self.blobIndex = BlobIndex(store: store)
+        self.blobs = try blobs ?? BlobAccess(directory: configuration.blobDirectory, log: store, handler: handler)
     }
 
     /// Never throws: every refusal becomes an error answer here, so the responder can tell routed

@@ -74,9 +74,26 @@ enum Assets {
         .notes .body { white-space: pre-wrap; }
         .notes textarea { width: 100%; box-sizing: border-box; }
         form.stack > label { margin: .7rem 0; }
+        label input, label select, label textarea { font-weight: 400; }
+        .filters label.check { display: inline-flex; align-items: center; gap: .35rem; font-weight: 600; padding-bottom: .45rem; }
+        .filters .clear { padding-bottom: .5rem; }
+        .filters label.search input { width: 14rem; }
+        button.secondary { background: #e6ebf2; color: var(--ink); }
+        ul.attachments { list-style: none; margin: .4rem 0 0; padding: .4rem 0 0; border-top: 1px dashed var(--line);
+          display: flex; flex-wrap: wrap; gap: .3rem .9rem; }
+        ul.attachments small { color: var(--muted); }
+        form.templates { display: flex; flex-wrap: wrap; align-items: center; gap: .4rem; margin: 0 0 .5rem; }
+        form.templates label { margin: 0; }
+        .drop { border: 2px dashed var(--line); border-radius: 8px; padding: .5rem .7rem; margin: .5rem 0; }
+        .drop.dragging { border-color: var(--accent); background: #eef4ff; }
+        .drop label { display: inline-block; margin: 0 .5rem 0 0; max-width: 100%; }
+        .drop input[type=file] { border: 0; padding: .2rem 0; max-width: 100%; }
+        .drop .hint { color: var(--muted); font-size: .9rem; }
+        .drop-list { list-style: none; margin: .3rem 0 0; padding: 0; font-size: .9rem; }
+        .drop-list:empty { display: none; }
         @media (max-width: 720px) {
           main { padding: .6rem; }
-          .columns { grid-template-columns: 1fr; }
+          .columns { grid-template-columns: minmax(0, 1fr); }
           table.inbox thead { display: none; }
           table.inbox, table.inbox tbody, table.inbox tr, table.inbox td { display: block; width: 100%; }
           table.inbox tr { border-bottom: 2px solid var(--line); padding: .3rem 0; }
@@ -85,7 +102,12 @@ enum Assets {
           table.inbox td::before { content: attr(data-label) ": "; color: var(--muted); font-size: .8rem; }
           table.inbox td.title::before { content: none; }
           table.inbox td.title { font-size: 1.05rem; }
-          .filters label { width: 100%; } .filters select, .filters input { width: 100%; }
+          .filters { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: .1rem .6rem; }
+          .filters label { margin: .2rem 0; font-size: .9rem; } .filters select, .filters input { width: 100%; }
+          .filters label.search { grid-column: 1 / -1; } .filters label.search input { width: 100%; }
+          .filters label.check { padding: 0; } .filters label.check input { width: auto; }
+          .filters button { justify-self: start; }
+          .drop label, .drop input[type=file] { width: 100%; }
         }
         /* Administration and operations */
         nav.admin { display: flex; flex-wrap: wrap; gap: .75rem; margin: 0 0 1rem; }
@@ -100,8 +122,51 @@ enum Assets {
         """
 
     /// Live updates: the page listens to the user's event feed (`/feed`) and reloads itself when
-    /// something it shows changes, unless the reader is typing a message. Pages work without it.
+    /// something it shows changes, unless the reader is typing a message or has chosen files.
+    /// Templates fill the post box when chosen, and files dropped on a post box join its file input.
+    /// Pages work without it.
     static let js = """
+        (function () {
+          "use strict";
+          var choice = document.getElementById("template");
+          var box = document.getElementById("body");
+          if (choice && box) {
+            choice.addEventListener("change", function () {
+              var option = choice.options[choice.selectedIndex];
+              if (option && option.value) { box.value = option.getAttribute("data-text") || ""; box.focus(); }
+            });
+          }
+          Array.prototype.forEach.call(document.querySelectorAll("[data-drop]"), function (zone) {
+            var input = zone.querySelector("input[type=file]");
+            var list = zone.querySelector(".drop-list");
+            var form = zone.closest("form") || zone;
+            if (!input || !window.DataTransfer) { return; }
+            function show() {
+              list.textContent = "";
+              Array.prototype.forEach.call(input.files, function (file) {
+                var item = document.createElement("li");
+                item.textContent = file.name;
+                list.appendChild(item);
+              });
+            }
+            input.addEventListener("change", show);
+            ["dragenter", "dragover"].forEach(function (name) {
+              form.addEventListener(name, function (event) { event.preventDefault(); zone.classList.add("dragging"); });
+            });
+            ["dragleave", "drop"].forEach(function (name) {
+              form.addEventListener(name, function () { zone.classList.remove("dragging"); });
+            });
+            form.addEventListener("drop", function (event) {
+              event.preventDefault();
+              if (!event.dataTransfer || !event.dataTransfer.files.length) { return; }
+              var merged = new DataTransfer();
+              Array.prototype.forEach.call(input.files, function (file) { merged.items.add(file); });
+              Array.prototype.forEach.call(event.dataTransfer.files, function (file) { merged.items.add(file); });
+              input.files = merged.files;
+              show();
+            });
+          });
+        })();
         (function () {
           "use strict";
           if (!window.EventSource || !document.body.dataset.live) { return; }
@@ -111,7 +176,8 @@ enum Assets {
           var pending = false;
           function typing() {
             var box = document.getElementById("body");
-            return box && box.value.trim().length > 0;
+            var files = document.querySelector("form.post input[type=file]");
+            return (box && box.value.trim().length > 0) || (files && files.files.length > 0);
           }
           function reload() {
             if (pending) { return; }

@@ -3,6 +3,13 @@ import Foundation
 /// The fields of an `application/x-www-form-urlencoded` body or query (the last value of a name wins).
 struct FormData: Sendable {
     private(set) var fields: [String: String] = [:]
+    /// The files of a `multipart/form-data` form.
+    private(set) var files: [UploadedFile] = []
+
+    init(fields: [String: String], files: [UploadedFile]) {
+        self.fields = fields
+        self.files = files
+    }
 
     init(_ text: String) {
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {

@@ -185,5 +185,16 @@ extension Labels {
             "ops_requeued": "The mail is pending again; it goes out on the sender's next pass.",
             "ops_not_failed": "Only a failed mail can be sent again.",
             "ops_not_resendable": "This mail's content is gone; it cannot be sent again.",
+            "attachments": "Attachments",
+            "attach": "Attach files",
+            "drop_hint": "or drop files here",
+            "template": "Template",
+            "use_template": "Use template",
+            "choose_template": "Choose a template…",
+            "assign": "Assign",
+            "assign_to": "Assign to",
+            "unread_only": "Unread only",
+            "clear_filters": "Clear filters",
+            "too_large": "The upload is larger than this service accepts.",
         ])
 }

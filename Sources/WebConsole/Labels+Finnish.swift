@@ -185,5 +185,16 @@ extension Labels {
             "ops_requeued": "Viesti odottaa taas; se lähtee seuraavalla kierroksella.",
             "ops_not_failed": "Vain epäonnistunut viesti voidaan lähettää uudelleen.",
             "ops_not_resendable": "Viestin sisältö on poistettu; sitä ei voi lähettää uudelleen.",
+            "attachments": "Liitteet",
+            "attach": "Liitä tiedostoja",
+            "drop_hint": "tai pudota tiedostot tähän",
+            "template": "Viestipohja",
+            "use_template": "Käytä pohjaa",
+            "choose_template": "Valitse pohja…",
+            "assign": "Osoita",
+            "assign_to": "Osoita käsittelijälle",
+            "unread_only": "Vain lukemattomat",
+            "clear_filters": "Tyhjennä suodattimet",
+            "too_large": "Lähetys on suurempi kuin palvelu hyväksyy.",
         ])
 }

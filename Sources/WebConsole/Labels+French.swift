@@ -185,5 +185,16 @@ extension Labels {
             "ops_requeued": "Le message est de nouveau en attente ; il partira au prochain passage.",
             "ops_not_failed": "Seul un message en échec peut être renvoyé.",
             "ops_not_resendable": "Le contenu de ce message n'existe plus ; il ne peut pas être renvoyé.",
+            "attachments": "Pièces jointes",
+            "attach": "Joindre des fichiers",
+            "drop_hint": "ou déposez des fichiers ici",
+            "template": "Modèle",
+            "use_template": "Utiliser le modèle",
+            "choose_template": "Choisir un modèle…",
+            "assign": "Attribuer",
+            "assign_to": "Attribuer à",
+            "unread_only": "Non lus seulement",
+            "clear_filters": "Effacer les filtres",
+            "too_large": "Le fichier dépasse la taille acceptée par le service.",
         ])
 }

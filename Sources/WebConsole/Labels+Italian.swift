@@ -185,5 +185,16 @@ extension Labels {
             "ops_requeued": "La mail è di nuovo in attesa; partirà al prossimo passaggio.",
             "ops_not_failed": "Solo una mail non riuscita può essere inviata di nuovo.",
             "ops_not_resendable": "Il contenuto di questa mail non c'è più; non può essere inviata di nuovo.",
+            "attachments": "Allegati",
+            "attach": "Allega file",
+            "drop_hint": "oppure trascina qui i file",
+            "template": "Modello",
+            "use_template": "Usa il modello",
+            "choose_template": "Scegli un modello…",
+            "assign": "Assegna",
+            "assign_to": "Assegna a",
+            "unread_only": "Solo non letti",
+            "clear_filters": "Azzera i filtri",
+            "too_large": "Il caricamento supera il limite del servizio.",
         ])
 }

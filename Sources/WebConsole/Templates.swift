@@ -23,7 +23,7 @@ enum Templates {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>{{pageTitle}} · Threadlog</title>
         <link rel="stylesheet" href="/assets/console.css">
-        {{#live}}<script src="/assets/console.js" defer></script>{{/live}}
+        <script src="/assets/console.js" defer></script>
         </head>
         <body data-page="{{page}}" data-thread="{{threadID}}"{{#live}} data-live="1"{{/live}}>
         <header class="top">
@@ -62,15 +62,20 @@ enum Templates {
     static let inbox = """
         <h1>{{t.inbox}}{{#hasUnread}} <span class="badge" id="total-unread">{{totalUnread}}</span>{{/hasUnread}}</h1>
         <form method="get" action="/inbox" class="filters">
-        <label>{{t.search}} <input type="search" name="q" value="{{q}}"></label>
+        <label class="search">{{t.search}} <input type="search" name="q" value="{{q}}"></label>
         <label>{{t.status}} <select name="status"><option value="">{{t.any}}</option>{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label>
         <label>{{t.priority}} <select name="priority"><option value="">{{t.any}}</option>{{#priorities}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/priorities}}</select></label>
         <label>{{t.type}} <select name="type"><option value="">{{t.any}}</option>{{#types}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/types}}</select></label>
-        <button type="submit">{{t.filter}}</button>
+        {{#hasHandlers}}<label>{{t.handler}} <select name="handler"><option value="">{{t.any}}</option>{{#handlers}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/handlers}}</select></label>{{/hasHandlers}}
+        {{#hasCategories}}<label>{{t.category}} <select name="category"><option value="">{{t.any}}</option>{{#categories}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categories}}</select></label>{{/hasCategories}}
+        <label>{{t.opened_by}} <select name="party"><option value="">{{t.any}}</option>{{#parties}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/parties}}</select></label>
+        <label class="check"><input type="checkbox" name="unread" value="1"{{#unreadOnly}} checked{{/unreadOnly}}> {{t.unread_only}}</label>
+        <button type="submit" id="apply-filters">{{t.filter}}</button>
+        {{#isFiltered}}<a href="/inbox" class="clear">{{t.clear_filters}}</a>{{/isFiltered}}
         </form>
         {{#hasItems}}
         <table class="inbox">
-        <thead><tr><th>{{t.number}}</th><th>{{t.title}}</th><th>{{t.subject}}</th><th>{{t.status}}</th><th>{{t.priority}}</th><th>{{t.type}}</th><th>{{t.handler}}</th><th>{{t.unread}}</th><th>{{t.last_activity}}</th></tr></thead>
+        <thead><tr><th>{{t.number}}</th><th>{{t.title}}</th><th>{{t.subject}}</th><th>{{t.status}}</th><th>{{t.priority}}</th><th>{{t.type}}</th><th>{{t.handler}}</th><th>{{t.opened_by}}</th><th>{{t.unread}}</th><th>{{t.last_activity}}</th></tr></thead>
         <tbody>
         {{#items}}
         <tr class="thread{{#hasUnread}} has-unread{{/hasUnread}}" data-thread="{{id}}">
@@ -81,6 +86,7 @@ enum Templates {
         <td data-label="{{t.priority}}"><span class="priority priority-{{priority}}">{{priorityLabel}}</span></td>
         <td data-label="{{t.type}}">{{typeLabel}}</td>
         <td data-label="{{t.handler}}">{{handler}}</td>
+        <td data-label="{{t.opened_by}}" class="opened-by">{{openedBy}}</td>
         <td data-label="{{t.unread}}">{{#hasUnread}}<span class="badge unread">{{unread}}</span>{{/hasUnread}}</td>
         <td data-label="{{t.last_activity}}"><time datetime="{{lastActivity}}">{{lastActivityText}}</time></td>
         </tr>
@@ -107,6 +113,7 @@ enum Templates {
         {{#isHandler}}
         <section class="actions" aria-label="{{t.actions}}">
         {{^isOwner}}<form method="post" action="/threads/{{id}}/take"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">{{t.take_ownership}}</button></form>{{/isOwner}}
+        <form method="post" action="/threads/{{id}}/assign"><input type="hidden" name="csrf" value="{{csrf}}"><select name="handler" id="assignee" aria-label="{{t.assign_to}}">{{#assignees}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/assignees}}</select> <button type="submit" id="assign">{{t.assign}}</button></form>
         <form method="post" action="/threads/{{id}}/status"><input type="hidden" name="csrf" value="{{csrf}}"><select name="status" aria-label="{{t.status}}">{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select> <button type="submit">{{t.change_status}}</button></form>
         {{#blocked}}<form method="post" action="/threads/{{id}}/unblock"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">{{t.unblock}}</button></form>{{/blocked}}
         {{^blocked}}<form method="post" action="/threads/{{id}}/block"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">{{t.block}}</button></form>{{/blocked}}
@@ -121,15 +128,20 @@ enum Templates {
         <li id="m{{number}}" class="message{{#mine}} mine{{/mine}}{{#isNew}} new{{/isNew}}">
         <header><span class="num">#{{number}}</span> <strong class="author">{{author}}</strong>{{#isTask}} <span class="kind">{{t.kind_task}}</span>{{/isTask}}{{#isNew}} <span class="badge">{{t.new_badge}}</span>{{/isNew}} <time datetime="{{time}}">{{timeText}}</time></header>
         <div class="body">{{body}}</div>
-        {{#hasAttachments}}<ul class="attachments">{{#attachments}}<li>{{name}} <small>{{size}}</small></li>{{/attachments}}</ul>{{/hasAttachments}}
+        {{#hasAttachments}}<ul class="attachments" aria-label="{{t.attachments}}">{{#attachments}}<li><a href="{{href}}" download>{{name}}</a> <small>{{size}}</small></li>{{/attachments}}</ul>{{/hasAttachments}}
         </li>
         {{/messages}}
         </ol>
         {{#canPost}}
-        <form method="post" action="/threads/{{id}}/messages" class="post">
+        {{#hasTemplates}}<form method="get" action="/threads/{{id}}" class="templates">
+        <label for="template">{{t.template}}</label> <select name="template" id="template"><option value="">{{t.choose_template}}</option>{{#templates}}<option value="{{name}}" data-text="{{text}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/templates}}</select>
+        <button type="submit" class="secondary">{{t.use_template}}</button>
+        </form>{{/hasTemplates}}
+        <form method="post" action="/threads/{{id}}/messages" class="post" id="post"{{#canAttach}} enctype="multipart/form-data"{{/canAttach}}>
         <input type="hidden" name="csrf" value="{{csrf}}">
         <label for="body">{{t.your_message}}</label>
-        <textarea id="body" name="body" rows="4" required></textarea>
+        <textarea id="body" name="body" rows="4">{{prefill}}</textarea>
+        {{#canAttach}}<div class="drop" data-drop><label>{{t.attach}} <input type="file" name="files" multiple></label> <span class="hint">{{t.drop_hint}}</span><ul class="drop-list"></ul></div>{{/canAttach}}
         <div class="row"><label>{{t.kind}} <select name="kind"><option value="message">{{t.kind_message}}</option><option value="task">{{t.kind_task}}</option></select></label>
         <button type="submit" id="send">{{t.send}}</button></div>
         </form>
@@ -159,7 +171,7 @@ enum Templates {
         <section class="card">
         <h1>{{t.new_thread}}</h1>
         {{#hasError}}<p class="error" role="alert">{{error}}</p>{{/hasError}}
-        <form method="post" action="/threads" class="stack">
+        <form method="post" action="/threads" class="stack"{{#canAttach}} enctype="multipart/form-data"{{/canAttach}}>
         <input type="hidden" name="csrf" value="{{csrf}}">
         <div class="row">
         <label>{{t.subject_kind}} <select name="kind">{{#kinds}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/kinds}}</select></label>
@@ -173,7 +185,8 @@ enum Templates {
         <label>{{t.type}} <select name="type">{{#types}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/types}}</select></label>
         </div>
         <label>{{t.first_message}} <textarea name="body" rows="6">{{body}}</textarea></label>
-        <button type="submit">{{t.open_thread}}</button>
+        {{#canAttach}}<div class="drop" data-drop><label>{{t.attach}} <input type="file" name="files" multiple></label> <span class="hint">{{t.drop_hint}}</span><ul class="drop-list"></ul></div>{{/canAttach}}
+        <button type="submit" id="open-thread">{{t.open_thread}}</button>
         </form>
         </section>
         """

@@ -20,9 +20,16 @@ extension WebConsole {
         let type = text("type").flatMap(ThreadType.init(rawValue:))
         let search = text("q")
         let cursor = text("cursor")
+        let directory = try handler.currentDirectory()
+        let choices = InboxChoices(directory, reader: session.user)
+        let category = text("category").flatMap { choices.categories.contains(CategoryID($0)) ? $0 : nil }
+        let handlerFilter = text("handler").flatMap { choices.handlers.contains(UserID($0)) ? $0 : nil }
+        let party = text("party").flatMap { choices.parties.contains(PartyID($0)) ? $0 : nil }
+        let unreadOnly = text("unread") == "1"
         let query = InboxQuery(
-            status: status?.rawValue, priority: priority?.rawValue, type: type?.rawValue, text: search,
-            limit: Self.pageSize, cursor: cursor)
+            status: status?.rawValue, priority: priority?.rawValue, type: type?.rawValue, category: category,
+            party: party, handler: handlerFilter, text: search, unreadOnly: unreadOnly, limit: Self.pageSize,
+            cursor: cursor)
         let head = try head()
         let page: InboxPage
         do {
@@ -32,7 +39,6 @@ extension WebConsole {
             throw ConsoleRefusal.notFound
         }
         let unread = try await queries.unread(reader: session.user, minPosition: head)
-        let directory = try handler.currentDirectory()
         let labels = visit.labels
         let items: [[String: Any]] = page.items.map { item in
             [
@@ -41,7 +47,8 @@ extension WebConsole {
                 "status": item.status, "statusLabel": labels.value("status", item.status),
                 "priority": item.priority, "priorityLabel": labels.value("priority", item.priority),
                 "typeLabel": labels.value("type", item.type),
-                "handler": item.handler.map { directory.users[UserID($0)]?.name ?? $0 } ?? "",
+                "handler": item.handlerName ?? "",
+                "openedBy": item.openedByName ?? labels["hidden_author"],
                 "unread": item.unread, "hasUnread": item.unread > 0,
                 "lastActivity": item.lastActivity, "lastActivityText": Self.shortTime(item.lastActivity),
             ]
@@ -51,6 +58,10 @@ extension WebConsole {
         if let status { filters.append("status=" + status.rawValue) }
         if let priority { filters.append("priority=" + priority.rawValue) }
         if let type { filters.append("type=" + type.rawValue) }
+        if let category { filters.append("category=" + FormData.encode(category)) }
+        if let handlerFilter { filters.append("handler=" + FormData.encode(handlerFilter)) }
+        if let party { filters.append("party=" + FormData.encode(party)) }
+        if unreadOnly { filters.append("unread=1") }
         let base = "/inbox?" + filters.joined(separator: "&")
         let context: [String: Any] = [
             "items": items, "hasItems": !items.isEmpty, "q": search ?? "",
@@ -58,6 +69,12 @@ extension WebConsole {
             "statuses": Self.options(ThreadStatus.allCases.map(\.rawValue), "status", selected: status?.rawValue, labels),
             "priorities": Self.options(Priority.allCases.map(\.rawValue), "priority", selected: priority?.rawValue, labels),
             "types": Self.options(ThreadType.allCases.map(\.rawValue), "type", selected: type?.rawValue, labels),
+            "categories": choices.categoryOptions(selected: category),
+            "hasCategories": !choices.categories.isEmpty,
+            "handlers": choices.handlerOptions(selected: handlerFilter),
+            "hasHandlers": !choices.handlers.isEmpty,
+            "parties": choices.partyOptions(selected: party),
+            "unreadOnly": unreadOnly, "isFiltered": !filters.isEmpty,
             "isLaterPage": cursor != nil, "firstPage": base,
             "hasNext": page.nextCursor != nil,
             "nextPage": page.nextCursor.map { base + (filters.isEmpty ? "" : "&") + "cursor=" + FormData.encode($0) } ?? "",
@@ -73,6 +90,8 @@ extension WebConsole {
         guard let state = try handler.threadState(id) else { throw ConsoleRefusal.notFound }
         let labels = visit.labels
         let marker = state.readMarker(of: user)
+        // `?template=name` prefills the post box (the no-script way to use a template).
+        let template = visit.request.uri.queryParameters.get("template")
         let messages: [[String: Any]] = view.messages.map { message in
             [
                 "number": message.number, "author": message.author.name ?? labels["hidden_author"],
@@ -80,7 +99,7 @@ extension WebConsole {
                 "isNew": message.number > marker && message.author.id != user.rawValue,
                 "time": message.time, "timeText": Self.shortTime(message.time), "body": message.body,
                 "hasAttachments": !message.attachments.isEmpty,
-                "attachments": message.attachments.map { ["name": $0.name, "size": Self.size($0.size)] },
+                "attachments": Self.attachmentLinks(message.attachments, thread: id.rawValue),
             ]
         }
         let thread = view.thread
@@ -113,6 +132,12 @@ extension WebConsole {
                     "timeText": Self.shortTime(note.time), "body": note.body,
                 ] as [String: Any]
             },
+            "canAttach": attachmentsAllowed(directory),
+            "templates": Self.templates(directory, selected: template),
+            // Templates are the operator's canned answers: the internal side's.
+            "hasTemplates": isInternal && !directory.settings.messageTemplates.isEmpty,
+            "prefill": template.flatMap { directory.settings.messageTemplates[$0] } ?? "",
+            "assignees": Self.assignees(state, directory),
         ]
         // Seeing the page is reading it: the marker moves to the last message shown.
         if view.unread > 0, let last = view.messages.last?.number, last > marker {
@@ -137,8 +162,21 @@ extension WebConsole {
             let kind = form["kind"].flatMap(MessageKind.init(rawValue:)) ?? .message
             // Line ends as the browser sends them (CRLF) are kept as plain newlines.
             let text = (form["body"] ?? "").replacingOccurrences(of: "\r\n", with: "\n")
-            command = .postMessage(thread: id, message: NewMessage(text: text, kind: kind))
+            // Files are stored only for a thread the user may write to; the post itself is decided
+            // by the command, as ever.
+            if !form.files.isEmpty {
+                let directory = try handler.currentDirectory()
+                guard let state = try handler.threadState(id), Access.canRead(session.user, state, directory) else {
+                    throw ConsoleRefusal.notFound
+                }
+                guard Access.canWrite(session.user, state, directory) else { throw DomainError.threadBlocked(id) }
+            }
+            let attachments = try await storeAttachments(form.files, session)
+            command = .postMessage(thread: id, message: NewMessage(text: text, kind: kind, attachments: attachments))
         case "take": command = .assignHandler(thread: id, handler: session.user)
+        case "assign":
+            guard let handler = form.text("handler") else { throw ConsoleRefusal.notFound }
+            command = .assignHandler(thread: id, handler: UserID(handler))
         case "status":
             guard let status = form["status"].flatMap(ThreadStatus.init(rawValue:)) else {
                 throw ConsoleRefusal.notFound
@@ -178,12 +216,22 @@ extension WebConsole {
                 Priority.allCases.map(\.rawValue), "priority", selected: form?["priority"] ?? "normal", labels),
             "types": Self.options(ThreadType.allCases.map(\.rawValue), "type", selected: form?["type"] ?? "message", labels),
             "hasError": error != nil, "error": error ?? "",
+            "canAttach": attachmentsAllowed(directory),
         ]
         return page("newThread", title: labels["new_thread"], context, visit, status: status)
     }
 
     func openThread(_ form: FormData, _ visit: Visit, _ session: ConsoleSession) async throws -> Response {
-        let body = form.text("body").map { NewMessage(text: $0.replacingOccurrences(of: "\r\n", with: "\n")) }
+        let attachments: [Attachment]
+        do {
+            attachments = try await storeAttachments(form.files, session)
+        } catch let error as DomainError {
+            return try newThreadPage(visit, session, form: form, error: error.message, status: .unprocessableContent)
+        }
+        let text = form.text("body")?.replacingOccurrences(of: "\r\n", with: "\n")
+        let body =
+            text != nil || !attachments.isEmpty
+            ? NewMessage(text: text ?? "", attachments: attachments) : nil
         let open = OpenThread(
             subjectKind: form.text("kind") ?? "", subjectRef: form.text("ref"), title: form.text("title") ?? "",
             category: form.text("category").map(CategoryID.init(rawValue:)),

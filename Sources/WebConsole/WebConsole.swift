@@ -2,6 +2,7 @@ import Crypto
 import Engine
 import EventLog
 import Foundation
+import HTTPAPI
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -23,10 +24,13 @@ public struct WebConsoleConfiguration: Sendable {
     public var adminTokenHash: String?
     /// Signing in by a one-time link mailed to the user; `nil` when mail is not configured.
     public var signInLinks: SignInLinkConfiguration?
+    /// Largest `multipart/form-data` body: a message with its attachments.
+    public var maxUploadBytes: Int
 
     public init(
         sessionLifetime: Duration = .seconds(8 * 3600), secureCookies: Bool = false, maxFormBytes: Int = 1 << 20,
-        heartbeat: Duration = .seconds(15), adminTokenHash: String? = nil, signInLinks: SignInLinkConfiguration? = nil
+        heartbeat: Duration = .seconds(15), adminTokenHash: String? = nil, signInLinks: SignInLinkConfiguration? = nil,
+        maxUploadBytes: Int = 11 << 20
     ) {
         self.sessionLifetime = sessionLifetime
         self.secureCookies = secureCookies
@@ -34,6 +38,7 @@ public struct WebConsoleConfiguration: Sendable {
         self.heartbeat = heartbeat
         self.adminTokenHash = adminTokenHash
         self.signInLinks = signInLinks
+        self.maxUploadBytes = maxUploadBytes
     }
 }
 
@@ -56,6 +61,8 @@ public struct WebConsole: HTTPResponder {
 
     let handler: CommandHandler
     let queries: any ReadQueries
+    /// The API's blob store and access check; without it the console lists attachments only.
+    let blobs: BlobAccess?
     let configuration: WebConsoleConfiguration
     let sessions: SessionStore
     let logger: Logger
@@ -63,11 +70,12 @@ public struct WebConsole: HTTPResponder {
     let links: SignInLinks
 
     public init(
-        handler: CommandHandler, queries: any ReadQueries, configuration: WebConsoleConfiguration = .init(),
-        operations: ConsoleOperations? = nil, logger: Logger
+        handler: CommandHandler, queries: any ReadQueries, blobs: BlobAccess? = nil,
+        configuration: WebConsoleConfiguration = .init(), operations: ConsoleOperations? = nil, logger: Logger
     ) {
         self.handler = handler
         self.queries = queries
+        self.blobs = blobs
         self.configuration = configuration
         self.operations = operations
         self.links = SignInLinks(configuration.signInLinks ?? SignInLinkConfiguration(publicURL: ""))
@@ -95,8 +103,11 @@ public struct WebConsole: HTTPResponder {
     /// The headers of every answer: no script, style, frame or form target from elsewhere, no
     /// content sniffing, no referrer to other sites.
     static func secure(_ headers: inout HTTPFields) {
-        headers[.contentSecurityPolicy] =
-            "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        // A downloaded file brings a stricter policy of its own.
+        if headers[.contentSecurityPolicy] == nil {
+            headers[.contentSecurityPolicy] =
+                "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        }
         headers[.xContentTypeOptions] = "nosniff"
         headers[.xFrameOptions] = "DENY"
         headers[.referrerPolicy] = "same-origin"
@@ -170,6 +181,11 @@ public struct WebConsole: HTTPResponder {
         case ("threads", 3) where post:
             let form = try await checkedForm(visit, session)
             return try await threadAction(ThreadID(parts[1]), action: parts[2], form, visit, session)
+
+        // Attachments (WebConsole+Attachments.swift).
+        case ("threads", 4) where get && parts[2] == "files":
+            return try download(ThreadID(parts[1]), parts[3], session)
+
         default: throw ConsoleRefusal.notFound
         }
     }
@@ -182,6 +198,9 @@ public struct WebConsole: HTTPResponder {
     }
 
     func form(_ request: Request) async throws -> FormData {
+        if let boundary = MultipartForm.boundary(request.headers[.contentType]) {
+            return try await multipartForm(request, boundary: boundary)
+        }
         let limit = configuration.maxFormBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw ConsoleRefusal.tooLarge
@@ -257,7 +276,7 @@ public struct WebConsole: HTTPResponder {
         case ConsoleRefusal.csrf:
             return problem(.forbidden, heading: labels["refused"], text: labels["csrf_text"], visit, back: "/")
         case ConsoleRefusal.tooLarge:
-            return problem(.contentTooLarge, heading: labels["failed"], text: labels["failed"], visit, back: back)
+            return problem(.contentTooLarge, heading: labels["failed"], text: labels["too_large"], visit, back: back)
         case let error as DomainError:
             switch error {
             case .threadNotFound, .subjectNotFound:

@@ -61,7 +61,9 @@ final class ConsoleHarness: Sendable {
         self.task = task
     }
 
-    static func start(sessionLifetime: Duration = .seconds(3600)) async throws -> ConsoleHarness {
+    static func start(sessionLifetime: Duration = .seconds(3600), maxUploadBytes: Int = 11 << 20) async throws
+        -> ConsoleHarness
+    {
         let directory = try TempDirectory()
         let data = try DataDirectory(directory.sub("data"), create: true)
         let store = try LMDBEventStore.open(directory: data.log)
@@ -71,16 +73,18 @@ final class ConsoleHarness: Sendable {
         let models = ReadModels(
             log: store, views: try ViewStore.open(directory: data.views), commitInterval: nil, logger: logger)
         let readSide = ReadSide.projected(models)
+        let blobs = try BlobAccess(directory: data.blobs, log: store, handler: handler)
         let console = WebConsole(
-            handler: handler, queries: readSide.queries,
-            configuration: WebConsoleConfiguration(sessionLifetime: sessionLifetime, heartbeat: .milliseconds(200)),
+            handler: handler, queries: readSide.queries, blobs: blobs,
+            configuration: WebConsoleConfiguration(
+                sessionLifetime: sessionLifetime, heartbeat: .milliseconds(200), maxUploadBytes: maxUploadBytes),
             logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
                 host: "127.0.0.1", port: 0, adminTokenHash: Tokens.hash(adminToken), blobDirectory: data.blobs,
                 headerTimeout: .seconds(30)),
-            store: store, handler: handler, readSide: readSide, logger: logger, console: console,
+            store: store, handler: handler, readSide: readSide, logger: logger, console: console, blobs: blobs,
             onListening: { port in continuation.yield(port) })
         let task = Task { try await server.run() }
         var iterator = ports.makeAsyncIterator()
@@ -97,7 +101,8 @@ final class ConsoleHarness: Sendable {
     /// One request on a fresh connection; `cookies` become a `Cookie` header, `form` an URL-encoded body.
     func call(
         _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil,
-        form: [(String, String)]? = nil, cookies: [String: String] = [:], headers: [String: String] = [:]
+        form: [(String, String)]? = nil, raw: (contentType: String, body: ByteBuffer)? = nil,
+        cookies: [String: String] = [:], headers: [String: String] = [:]
     ) async throws -> Reply {
         var fields = HTTPFields()
         if let token { fields[.authorization] = "Bearer \(token)" }
@@ -118,6 +123,10 @@ final class ConsoleHarness: Sendable {
                     "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
                 }.joined(separator: "&"))
         }
+        if let raw {
+            fields[.contentType] = raw.contentType
+            body = raw.body
+        }
         for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
         let requestFields = fields
         let payload = body
@@ -131,6 +140,11 @@ final class ConsoleHarness: Sendable {
     }
 
     func lastPosition() throws -> UInt64 { try store.lastPosition() }
+
+    /// Where the blob store keeps the bytes of a digest (`DIR/blobs/ab/cdef…`).
+    func blobPath(_ sha256: String) -> String {
+        directory.sub("data") + "/blobs/" + sha256.prefix(2) + "/" + sha256.dropFirst(2)
+    }
 
     /// Signs in with the token through the form, as a browser does; answers the session cookie and
     /// the session's CSRF token.
@@ -160,9 +174,10 @@ struct Browser: Sendable {
 }
 
 func withConsole<T>(
-    sessionLifetime: Duration = .seconds(3600), _ body: (ConsoleHarness) async throws -> T
+    sessionLifetime: Duration = .seconds(3600), maxUploadBytes: Int = 11 << 20,
+    _ body: (ConsoleHarness) async throws -> T
 ) async throws -> T {
-    let harness = try await ConsoleHarness.start(sessionLifetime: sessionLifetime)
+    let harness = try await ConsoleHarness.start(sessionLifetime: sessionLifetime, maxUploadBytes: maxUploadBytes)
     do {
         let value = try await body(harness)
         await harness.stop()

@@ -95,14 +95,17 @@ struct Serve: AsyncParsableCommand {
         if environment["THREADLOG_SMTP_URL"]?.isEmpty ?? true {
             Self.say("mail is not configured (THREADLOG_SMTP_URL and THREADLOG_MAIL_FROM): notifications wait in the outbox")
         }
+        // One blob store and one access check for the API's blob routes and the console's attachments.
+        let blobs = try BlobAccess(directory: data.blobs, log: store, handler: handler)
         let console = try Self.makeConsole(
-            handler: handler, readSide: readSide, adminTokenHash: adminTokenHash, environment: environment, logger: logger)
+            handler: handler, readSide: readSide, blobs: blobs, maxBlob: maxBlob, adminTokenHash: adminTokenHash,
+            environment: environment, logger: logger)
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
                 host: host, port: port, adminTokenHash: adminTokenHash, blobDirectory: data.blobs,
                 maxBodyBytes: maxBody, maxBlobBytes: maxBlob, headerTimeout: headerTimeout, idleTimeout: idleTimeout),
             store: store, handler: handler, readSide: readSide, logger: logger,
-            console: console,
+            console: console, blobs: blobs,
             onListening: { bound in
                 logger.info(
                     "serving",
@@ -156,7 +159,8 @@ struct Serve: AsyncParsableCommand {
     /// public URL is HTTPS. The admin token signs in to its administration and operations pages; with
     /// mail configured, users may sign in by a link mailed to them.
     static func makeConsole(
-        handler: CommandHandler, readSide: ReadSide, adminTokenHash: String, environment: [String: String],
+        handler: CommandHandler, readSide: ReadSide, blobs: BlobAccess, maxBlob: Int, adminTokenHash: String,
+        environment: [String: String],
         logger: Logger
     ) throws -> WebConsole? {
         switch environment["THREADLOG_CONSOLE"] ?? "on" {
@@ -169,10 +173,12 @@ struct Serve: AsyncParsableCommand {
         let links = mail.smtp.map { _ in
             SignInLinkConfiguration(publicURL: mail.publicURL, messageIDDomain: mail.messageIDDomain)
         }
+        // An upload form carries one attachment of the largest size, and the message besides.
         return WebConsole(
-            handler: handler, queries: readSide.queries,
+            handler: handler, queries: readSide.queries, blobs: blobs,
             configuration: WebConsoleConfiguration(
-                secureCookies: secure, adminTokenHash: adminTokenHash, signInLinks: links),
+                secureCookies: secure, adminTokenHash: adminTokenHash, signInLinks: links,
+                maxUploadBytes: maxBlob + (1 << 20)),
             operations: ConsoleOperations(outbox: readSide.outbox, lags: { readSide.lags() }), logger: logger)
     }
 
