@@ -74,7 +74,7 @@ final class Harness: Sendable {
 
     static func start(
         maxBodyBytes: Int = 16 * 1024, maxBlobBytes: Int = 64 * 1024, heartbeat: Duration = .milliseconds(200),
-        readKind: ReadKind = .logFold, projectionInterval: Duration? = nil, headerTimeout: Duration = .seconds(30),
+        readKind: ReadKind = .projected, projectionInterval: Duration? = nil, headerTimeout: Duration = .seconds(30),
         idleTimeout: Duration = .seconds(60)
     ) async throws -> Harness {
         let directory = try TempDirectory()
@@ -139,7 +139,7 @@ enum ReadKind: Sendable, CustomStringConvertible {
 }
 
 func withHarness<T>(
-    maxBodyBytes: Int = 16 * 1024, heartbeat: Duration = .milliseconds(200), readKind: ReadKind = .logFold,
+    maxBodyBytes: Int = 16 * 1024, heartbeat: Duration = .milliseconds(200), readKind: ReadKind = .projected,
     projectionInterval: Duration? = nil, headerTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(60),
     _ body: (Harness) async throws -> T
 ) async throws -> T {
