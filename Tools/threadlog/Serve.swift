@@ -128,8 +128,10 @@ struct Serve: AsyncParsableCommand {
             handler.seedDirectory(directory, at: position)
         }
         let notifications = try NotificationServices.make(
-            log: store, views: views, readModels: models, handler: handler, environment: environment, logger: logger)
-        let outbox = try NotificationServices.projector(log: store, views: views, environment: environment, logger: logger)
+            log: store, views: views, readModels: models, handler: handler, environment: environment, dataRoot: data.root,
+            logger: logger)
+        let outbox = try NotificationServices.projector(
+            log: store, views: views, environment: environment, dataRoot: data.root, logger: logger)
         var services = notifications
         // Retention erases payloads in place, which only the LMDB log does so far.
         if let lmdb = store as? LMDBEventStore {
