@@ -129,6 +129,7 @@ let package = Package(
             name: "threadlog",
             dependencies: [
                 "EventLog", "PostgresEventLog", "Messaging", "Projections", "Engine", "HTTPAPI", "WebConsole", "Subscriptions",
+                "SMTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -249,12 +249,16 @@ public struct MailInReceiver: InboundMailReceiver {
 /// it stops taking connections on graceful shutdown.
 public struct InboundMailService: Service {
     let server: InboundSMTPServer
+    let onBound: @Sendable (Int) -> Void
 
-    public init(server: InboundSMTPServer) { self.server = server }
+    public init(server: InboundSMTPServer, onBound: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.server = server
+        self.onBound = onBound
+    }
 
     public func run() async throws {
         try await cancelWhenGracefulShutdown {
-            try await server.run()
+            try await server.run(onBound: onBound)
         }
     }
 
