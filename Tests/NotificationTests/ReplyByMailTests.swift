@@ -12,7 +12,6 @@ import Testing
 @Suite("Replies by mail", .serialized)
 struct ReplyByMailTests {
     static let template = "reply+{token}@threads.example"
-    static let script = SMTPTestServer.root + "/Tools/smtp-test-server/reply_mail.py"
 
     /// A populated world with a thread opened by c1 (c2 a participant), and its reply addresses.
     struct Setup {
@@ -46,31 +45,14 @@ struct ReplyByMailTests {
         }
     }
 
-    struct ScriptFailure: Error {
-        var message: String
+    static func send(_ spec: [String: Any], port: Int) async throws -> ReplyMailScript.SendResult {
+        let json = try JSONSerialization.data(withJSONObject: spec)
+        return try await onThread {
+            try ReplyMailScript.send(try JSONSerialization.jsonObject(with: json) as! [String: Any], port: port)
+        }
     }
 
-    struct SendResult: Decodable {
-        var ok: Bool
-        var code: Int
-        var stage: String
-        var text: String
-    }
-
-    static func send(_ spec: [String: Any], port: Int) async throws -> SendResult {
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
-        let result = try await onThread { try run(SMTPTestServer.python, [script, "send", "127.0.0.1", "\(port)", json]) }
-        guard result.status == 0 else { throw ScriptFailure(message: "sending failed: \(result.stderr)") }
-        return try JSONDecoder().decode(SendResult.self, from: Data(result.stdout.utf8))
-    }
-
-    static func build(_ spec: [String: Any]) throws -> Data {
-        let directory = try TempDirectory()
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
-        let result = try run(SMTPTestServer.python, [script, "build", json, directory.sub("mail.eml")])
-        guard result.status == 0 else { throw ScriptFailure(message: "building failed: \(result.stderr)") }
-        return try Data(contentsOf: URL(fileURLWithPath: directory.sub("mail.eml")))
-    }
+    static func build(_ spec: [String: Any]) throws -> Data { try ReplyMailScript.build(spec) }
 
     /// Runs the listener on a free loopback port for `body`.
     static func withListener<T>(_ mailIn: MailIn, _ body: (Int) async throws -> T) async throws -> T {
