@@ -64,17 +64,22 @@ public final class InboundSMTPServer: Sendable {
             }
         onBound(server.channel.localAddress?.port ?? configuration.port)
         logger.info("receiving mail", metadata: ["address": "\(configuration.host):\(server.channel.localAddress?.port ?? 0)"])
-        try await withTaskCancellationHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { connections in
-                    for try await connection in connections {
-                        group.addTask { await self.serve(connection) }
+        do {
+            try await withTaskCancellationHandler {
+                try await withThrowingDiscardingTaskGroup { group in
+                    try await server.executeThenClose { connections in
+                        for try await connection in connections {
+                            group.addTask { await self.serve(connection) }
+                        }
                     }
                 }
+            } onCancel: {
+                server.channel.close(promise: nil)
             }
-        } onCancel: {
-            server.channel.close(promise: nil)
+        } catch where Task.isCancelled {
+            // Stopping is what was asked for: no error.
         }
+        logger.info("stopped receiving mail")
     }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
