@@ -8,8 +8,10 @@ public struct InboundMessage: Sendable {
     public var headers: [(name: String, value: String)]
     /// The readable text of the message, line ends normalised to `\n`; empty when it has none.
     public var text: String
-    /// The names of parts that are neither the chosen text nor a container (attachments).
-    public var attachmentNames: [String]
+    /// The parts that are neither the chosen text nor a container: attachments (and inline images).
+    public var attachments: [InboundAttachment]
+
+    public var attachmentNames: [String] { attachments.map(\.name) }
 
     /// The first field of that name (case-insensitive).
     public func header(_ name: String) -> String? {
@@ -38,7 +40,7 @@ public struct InboundMessage: Sendable {
         } else {
             text = ""
         }
-        attachmentNames = found.attachments
+        attachments = found.attachments
     }
 
     /// Addresses in an address-list field value: the parts in angle brackets, or the bare addresses.
@@ -69,7 +71,7 @@ public struct InboundMessage: Sendable {
     private struct Found {
         var plain: String?
         var html: String?
-        var attachments: [String] = []
+        var attachments: [InboundAttachment] = []
     }
 
     /// Header and body at the first empty line (CRLF or LF line ends).
@@ -138,7 +140,10 @@ public struct InboundMessage: Sendable {
             }
             return
         }
-        found.attachments.append(name ?? "\(type.type)/\(type.subtype)")
+        let decoded = TransferEncoding.decode(Array(body), encoding: value("Content-Transfer-Encoding") ?? "7bit")
+        found.attachments.append(
+            InboundAttachment(
+                name: name ?? "attachment", contentType: "\(type.type)/\(type.subtype)", bytes: decoded))
     }
 
     /// The parts between `--boundary` lines, up to `--boundary--`.
@@ -172,6 +177,13 @@ public struct InboundMessage: Sendable {
         if let start = partStart, start < body.endIndex { parts.append(body[start...]) }
         return parts
     }
+}
+
+/// A file a message carries, decoded from its transfer encoding.
+public struct InboundAttachment: Sendable, Hashable {
+    public var name: String
+    public var contentType: String
+    public var bytes: [UInt8]
 }
 
 /// `type/subtype; name=value; …`, names lowercased, quoted values unquoted.

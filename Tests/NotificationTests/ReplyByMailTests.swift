@@ -229,6 +229,25 @@ struct ReplyByMailTests {
         #expect(again.status == 0 && again.stdout.contains("posted before"), "\(again)")
         #expect(try setup.messages().count == before + 1)
 
+        // An attachment becomes a blob of the message (the settings allow attachments by default).
+        let withFile = try Self.build([
+            "from": "carl@acme.example", "to": setup.address("c2"), "message_id": "<pipe-file@acme.example>",
+            "text": "The invoice.\n", "attachments": [["name": "invoice.txt", "data": "INVOICE 4711"]],
+        ])
+        let filed = try await mailIn(withFile, environment: environment)
+        #expect(filed.status == 0, "\(filed.stderr)")
+        let posted = try setup.world.events(.messagePosted).compactMap { recorded -> MessagePosted? in
+            guard case .messagePosted(let e) = recorded.event else { return nil }
+            return e
+        }.last
+        let attachment = try #require(posted?.attachments.first)
+        #expect(posted?.text == "The invoice.")
+        #expect(attachment.name == "invoice.txt" && attachment.size == 12)
+        #expect(
+            FileManager.default.contents(atPath: setup.world.data.blobPath(sha256: attachment.sha256))
+                == Data("INVOICE 4711".utf8))
+        #expect(try setup.messages().count == before + 2)
+
         let wrong = try await mailIn(reply, ["--recipient", "reply+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@threads.example"], environment: environment)
         #expect(wrong.status == 67)
         #expect(wrong.stderr.split(separator: "\n").count == 1, "\(wrong.stderr)")
@@ -249,7 +268,7 @@ struct ReplyByMailTests {
         ])
         let refused = try await mailIn(blocked, environment: environment)
         #expect(refused.status == 77 && refused.stderr.contains("blocked"), "\(refused)")
-        #expect(try setup.messages().count == before + 1)
+        #expect(try setup.messages().count == before + 2)
         // The explanations (of the empty reply and of this one) wait in the outbox for the sender,
         // addressed to the user the reply address names; none for the unknown address.
         let explanations = try setup.world.outbox.undelivered().filter { $0.trigger == "replyRefused" }

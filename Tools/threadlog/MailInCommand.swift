@@ -71,7 +71,8 @@ struct MailInCommand: AsyncParsableCommand {
         return MailIn(
             handler: handler, addresses: addresses, outbox: try Outbox(views: views),
             messageIDDomain: configuration.messageIDDomain,
-            requireMatchingFrom: try MailIn.requireMatchingFrom(environment), logger: logger)
+            requireMatchingFrom: try MailIn.requireMatchingFrom(environment), blobs: try BlobStore(root: data.blobs),
+            logger: logger)
     }
 
     struct TooLarge: Error {

@@ -17,12 +17,15 @@ public final class MailIn: Sendable {
     let outbox: Outbox?
     let messageIDDomain: String
     let requireMatchingFrom: Bool
+    /// Where the attachments of replies go, when the settings allow attachments; `nil`: text only.
+    let blobs: BlobStore?
     let logger: Logger
 
     public init(
         handler: CommandHandler, addresses: ReplyAddresses, outbox: Outbox?, messageIDDomain: String,
-        requireMatchingFrom: Bool = false, logger: Logger
+        requireMatchingFrom: Bool = false, blobs: BlobStore? = nil, logger: Logger
     ) {
+        self.blobs = blobs
         self.handler = handler
         self.addresses = addresses
         self.outbox = outbox
@@ -89,13 +92,9 @@ public final class MailIn: Sendable {
                         reply: InboundReply(550, "5.7.1 the sender does not match the reply address"))
                 }
             }
-            if !message.attachmentNames.isEmpty {
-                logger.info(
-                    "reply by mail: attachments are not taken over",
-                    metadata: ["thread": "\(thread)", "attachments": "\(message.attachmentNames)"])
-            }
             let text = ReplyText.strip(message.text)
-            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            let attachments = try store(message.attachments, thread: thread)
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || !attachments.isEmpty else {
                 throw MailInRefusal(
                     .empty, "the reply has no text of its own once the quoted mail and signature are left out",
                     reply: InboundReply(550, "5.6.0 the reply is empty once quotes and signature are removed"))
@@ -103,7 +102,7 @@ public final class MailIn: Sendable {
             let outcome: CommandOutcome
             do {
                 outcome = try await handler.handle(
-                    .postMessage(thread: thread, message: NewMessage(text: text)), actor: .user(user),
+                    .postMessage(thread: thread, message: NewMessage(text: text, attachments: attachments)), actor: .user(user),
                     commandID: commandID)
             } catch let error as DomainError {
                 throw MailInRefusal(error)
@@ -121,6 +120,25 @@ public final class MailIn: Sendable {
                 "reply by mail refused",
                 metadata: ["thread": "\(thread)", "user": "\(user)", "reason": "\(refusal.message)", "bounced": "\(refusal.bounced)"])
             throw refusal
+        }
+    }
+
+    /// The attachments as blobs, when the settings allow attachments and a blob store is given; else
+    /// none (the text alone is posted, and the log says what was left out). The message that names
+    /// them is what lets the thread's readers download them, as with the API.
+    private func store(_ files: [InboundAttachment], thread: ThreadID) throws -> [Attachment] {
+        guard !files.isEmpty else { return [] }
+        guard let blobs, try handler.currentDirectory().settings.attachmentsAllowed else {
+            logger.info(
+                "reply by mail: attachments left out (attachments are not allowed)",
+                metadata: ["thread": "\(thread)", "attachments": "\(files.map(\.name))"])
+            return []
+        }
+        return try files.map { file in
+            let digest = try blobs.put(file.bytes)
+            return Attachment(
+                name: String(file.name.prefix(255)), contentType: file.contentType, size: Int64(file.bytes.count),
+                sha256: digest)
         }
     }
 
