@@ -91,4 +91,3 @@ public struct BlobError: Error, CustomStringConvertible {
         isDiskFull = code == ENOSPC || code == EDQUOT
     }
 }
-

@@ -103,7 +103,9 @@ public struct InboundMessage: Sendable {
                 continue
             }
             guard let colon = line.firstIndex(of: ":") else { continue }
-            fields.append((String(line[..<colon]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: colon)...])))
+            fields.append(
+                (String(line[..<colon]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: colon)...]))
+            )
         }
         return fields.map { ($0.name, EncodedWords.decode($0.value.trimmingCharacters(in: .whitespaces))) }
     }
@@ -214,7 +216,9 @@ struct ContentType {
             guard let equals = piece.firstIndex(of: "=") else { continue }
             let name = piece[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
             var value = piece[piece.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
             parameters[name.hasSuffix("*") ? String(name.dropLast()) : name] = value
         }
     }
@@ -385,7 +389,10 @@ enum HTMLText {
                 break
             }
             let tag = rest[rest.index(after: open)..<close].lowercased()
-            let name = tag.trimmingCharacters(in: CharacterSet(charactersIn: "/ ")).split(whereSeparator: { $0 == " " || $0 == "/" }).first.map(String.init) ?? ""
+            let name =
+                tag.trimmingCharacters(in: CharacterSet(charactersIn: "/ ")).split(whereSeparator: {
+                    $0 == " " || $0 == "/"
+                }).first.map(String.init) ?? ""
             if ["br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "table"].contains(name) { out += "\n" }
             rest = rest[rest.index(after: close)...]
         }
@@ -400,7 +407,9 @@ enum HTMLText {
     private static func removeElements(_ name: String, from html: String) -> String {
         var text = html
         while let start = text.range(of: "<\(name)", options: .caseInsensitive) {
-            guard let end = text.range(of: "</\(name)>", options: .caseInsensitive, range: start.upperBound..<text.endIndex)
+            guard
+                let end = text.range(
+                    of: "</\(name)>", options: .caseInsensitive, range: start.upperBound..<text.endIndex)
             else {
                 text.removeSubrange(start.lowerBound...)
                 break
@@ -441,7 +450,8 @@ enum HTMLText {
                 }
                 if name.hasPrefix("#") {
                     let digits = name.dropFirst()
-                    let code = digits.lowercased().hasPrefix("x") ? UInt32(digits.dropFirst(), radix: 16) : UInt32(digits)
+                    let code =
+                        digits.lowercased().hasPrefix("x") ? UInt32(digits.dropFirst(), radix: 16) : UInt32(digits)
                     if let code, let scalar = Unicode.Scalar(code) {
                         out.unicodeScalars.append(scalar)
                         rest = after[after.index(after: semi)...]

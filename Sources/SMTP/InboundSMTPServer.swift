@@ -63,7 +63,8 @@ public final class InboundSMTPServer: Sendable {
                 }
             }
         onBound(server.channel.localAddress?.port ?? configuration.port)
-        logger.info("receiving mail", metadata: ["address": "\(configuration.host):\(server.channel.localAddress?.port ?? 0)"])
+        logger.info(
+            "receiving mail", metadata: ["address": "\(configuration.host):\(server.channel.localAddress?.port ?? 0)"])
         do {
             try await withTaskCancellationHandler {
                 try await withThrowingDiscardingTaskGroup { group in
@@ -76,7 +77,7 @@ public final class InboundSMTPServer: Sendable {
             } onCancel: {
                 server.channel.close(promise: nil)
             }
-        } catch where Task.isCancelled {
+        } catch  where Task.isCancelled {
             // Stopping is what was asked for: no error.
         }
         logger.info("stopped receiving mail")
@@ -109,7 +110,8 @@ public final class InboundSMTPServer: Sendable {
                         case .checkRecipient(let address):
                             let refusal = await receiver.check(recipient: address)
                             if let refusal {
-                                logger.info("recipient refused", metadata: ["recipient": "\(address)", "reply": "\(refusal)"])
+                                logger.info(
+                                    "recipient refused", metadata: ["recipient": "\(address)", "reply": "\(refusal)"])
                             }
                             try await say(session.recipientChecked(address, refusal))
                         case .deliver:

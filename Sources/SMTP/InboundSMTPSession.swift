@@ -87,7 +87,9 @@ struct InboundSMTPSession {
             guard !argument.isEmpty else { return .reply("501 5.5.4 EHLO needs a domain") }
             reset()
             phase = .greeted
-            return .reply("250-\(hostname) greets \(argument)\r\n250-8BITMIME\r\n250-PIPELINING\r\n250-SIZE \(maxMessageBytes)\r\n250 ENHANCEDSTATUSCODES")
+            return .reply(
+                "250-\(hostname) greets \(argument)\r\n250-8BITMIME\r\n250-PIPELINING\r\n250-SIZE \(maxMessageBytes)\r\n250 ENHANCEDSTATUSCODES"
+            )
         case "HELO":
             guard !argument.isEmpty else { return .reply("501 5.5.4 HELO needs a domain") }
             reset()

@@ -10,8 +10,10 @@ import Foundation
 /// either end go.
 public enum ReplyText {
     public static func strip(_ text: String) -> String {
-        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
-            .map(String.init)
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(
+            separator: "\n", omittingEmptySubsequences: false
+        )
+        .map(String.init)
         var kept: [String] = []
         var index = 0
         scan: while index < lines.count {
@@ -20,7 +22,8 @@ public enum ReplyText {
             if line == "-- " || trimmed == "--" { break scan }
             if isSeparator(trimmed) { break scan }
             if isAttribution(trimmed) { break scan }
-            if index + 1 < lines.count, isAttribution(trimmed + " " + lines[index + 1].trimmingCharacters(in: .whitespaces)),
+            if index + 1 < lines.count,
+                isAttribution(trimmed + " " + lines[index + 1].trimmingCharacters(in: .whitespaces)),
                 !trimmed.isEmpty, startsAttribution(trimmed)
             {
                 break scan
@@ -87,7 +90,8 @@ public enum ReplyText {
         let plain = lower.replacingOccurrences(of: "*", with: "")
         guard fromWords.contains(where: { plain.hasPrefix($0) }) else { return false }
         for next in lines[(index + 1)...].prefix(4) {
-            let candidate = next.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(of: "*", with: "")
+            let candidate = next.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(
+                of: "*", with: "")
             if sentWords.contains(where: { candidate.hasPrefix($0) }) { return true }
         }
         return false

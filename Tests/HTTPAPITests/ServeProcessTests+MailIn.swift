@@ -36,7 +36,9 @@ struct ServeMailInTests {
 
         func post(_ path: String, _ token: String, _ body: String) async throws -> [String: Any] {
             let reply = try await send(port: port, .post, path, token: token, body: body)
-            guard (200..<300).contains(reply.status) else { throw TestFailure("\(path): \(reply.status) \(reply.text)") }
+            guard (200..<300).contains(reply.status) else {
+                throw TestFailure("\(path): \(reply.status) \(reply.text)")
+            }
             return reply.json
         }
         _ = try await post("/v1/parties", admin, #"{"id":"ops","name":"Ops","kind":"internal"}"#)
@@ -54,7 +56,8 @@ struct ServeMailInTests {
         _ = try await post("/v1/subjects", admin, #"{"kind":"contract","ref":"C-7","parties":["sup"]}"#)
         let thread = try #require(
             try await post(
-                "/v1/threads", bob, #"{"subject":{"kind":"contract","ref":"C-7"},"title":"Invoice","body":"Paid?"}"#)["id"]
+                "/v1/threads", bob, #"{"subject":{"kind":"contract","ref":"C-7"},"title":"Invoice","body":"Paid?"}"#)[
+                    "id"]
                 as? String)
         _ = try await post("/v1/threads/\(thread)/messages", ann, #"{"body":"Which invoice?"}"#)
 
@@ -78,7 +81,8 @@ struct ServeMailInTests {
                 [
                     "from": "Bob <bob@sup.example>", "to": address, "subject": "Re: New message",
                     "message_id": "<bob-reply@sup.example>",
-                    "text": "Invoice 4711.\n\nOn Mon, 7 Dec 2026, Threadlog <noreply@threads.example> wrote:\n> Which invoice?\n",
+                    "text":
+                        "Invoice 4711.\n\nOn Mon, 7 Dec 2026, Threadlog <noreply@threads.example> wrote:\n> Which invoice?\n",
                 ], port: inboundPort)
         }
         #expect(result.ok, "\(result)")

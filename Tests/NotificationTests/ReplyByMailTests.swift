@@ -30,7 +30,8 @@ struct ReplyByMailTests {
 
         func mailIn() -> MailIn {
             MailIn(
-                handler: world.handler, addresses: addresses, outbox: world.outbox, messageIDDomain: "threadlog.example",
+                handler: world.handler, addresses: addresses, outbox: world.outbox,
+                messageIDDomain: "threadlog.example",
                 logger: world.logger)
         }
 
@@ -107,7 +108,9 @@ struct ReplyByMailTests {
         }
     }
 
-    @Test("replies through the SMTP listener: stripped, by the token's user, once per Message-ID; bad addresses refused at RCPT")
+    @Test(
+        "replies through the SMTP listener: stripped, by the token's user, once per Message-ID; bad addresses refused at RCPT"
+    )
     func listener() async throws {
         let setup = try await Setup()
         defer { setup.world.close() }
@@ -133,9 +136,9 @@ struct ReplyByMailTests {
                 "from": "Somebody <somebody@elsewhere.example>", "to": setup.address("c2"), "subject": "RE: Invoice",
                 "message_id": "<reply-2@acme.example>", "charset": "latin-1", "cte": "quoted-printable",
                 "html": """
-                    <html><body><p>Grüße, the invoice is attached to the order.</p>
-                    <div id="divRplyFwdMsg"><b>From:</b> Threadlog<br><b>Sent:</b> Monday</div>old</body></html>
-                    """,
+                <html><body><p>Grüße, the invoice is attached to the order.</p>
+                <div id="divRplyFwdMsg"><b>From:</b> Threadlog<br><b>Sent:</b> Monday</div>old</body></html>
+                """,
             ]
             #expect(try await Self.send(html, port: port).ok)
             messages = try setup.messages()
@@ -219,7 +222,8 @@ struct ReplyByMailTests {
             "from": "Carl <carl@acme.example>", "to": "Threadlog <noreply@threadlog.example>",
             "headers": ["Delivered-To": setup.address("c2")], "subject": "Re: Invoice C-1",
             "message_id": "<pipe-1@acme.example>", "cte": "base64",
-            "text": "Kiitos, selvä.\n\nma 7.12.2026 klo 10.00 Threadlog <noreply@threadlog.example> kirjoitti:\n> vanha\n",
+            "text":
+                "Kiitos, selvä.\n\nma 7.12.2026 klo 10.00 Threadlog <noreply@threadlog.example> kirjoitti:\n> vanha\n",
             "html": "<p>Kiitos, selvä.</p>",
         ])
         let first = try await mailIn(reply, environment: environment)
@@ -248,7 +252,8 @@ struct ReplyByMailTests {
                 == Data("INVOICE 4711".utf8))
         #expect(try setup.messages().count == before + 2)
 
-        let wrong = try await mailIn(reply, ["--recipient", "reply+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@threads.example"], environment: environment)
+        let wrong = try await mailIn(
+            reply, ["--recipient", "reply+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@threads.example"], environment: environment)
         #expect(wrong.status == 67)
         #expect(wrong.stderr.split(separator: "\n").count == 1, "\(wrong.stderr)")
         let empty = try Self.build([

@@ -23,7 +23,10 @@ struct InboundMessageTests {
         #expect(message.header("from") == "Jörg <jorg@example.com>")
         #expect(message.header("Subject") == "Re: Risposta già pronta")
         #expect(message.messageID == "abc@example.com")
-        #expect(InboundMessage.addresses(in: message.header("To") ?? "") == ["reply+tok@threads.example", "other@example.com"])
+        #expect(
+            InboundMessage.addresses(in: message.header("To") ?? "") == [
+                "reply+tok@threads.example", "other@example.com",
+            ])
         #expect(message.text == "Hello")
     }
 
@@ -101,12 +104,21 @@ struct InboundMessageTests {
         let cases: [(String, String)] = [
             ("Thanks!\n\nOn Mon, 7 Dec 2026 at 10:00, Threadlog <noreply@x.example> wrote:\n> old text\n", "Thanks!"),
             ("Thanks!\n\nOn Mon, 7 Dec 2026 at 10:00, Threadlog\n<noreply@x.example> wrote:\n> old\n", "Thanks!"),
-            ("Grazie.\n\nIl giorno lun 7 dic 2026 alle 10:00 Threadlog <n@x.example> ha scritto:\n> vecchio\n", "Grazie."),
+            (
+                "Grazie.\n\nIl giorno lun 7 dic 2026 alle 10:00 Threadlog <n@x.example> ha scritto:\n> vecchio\n",
+                "Grazie."
+            ),
             ("Merci.\n\nLe lun. 7 déc. 2026 à 10:00, Threadlog <n@x.example> a écrit :\n> ancien\n", "Merci."),
             ("Kiitos.\n\nma 7.12.2026 klo 10.00 Threadlog <n@x.example> kirjoitti:\n> vanha\n", "Kiitos."),
             ("Done.\n\n-----Original Message-----\nFrom: A\nSent: today\n\nold\n", "Done."),
-            ("Done.\n\n________________________________\nFrom: Threadlog <n@x.example>\nSent: Monday\nTo: me\n\nold\n", "Done."),
-            ("Done.\n\nFrom: Threadlog <n@x.example>\nSent: Monday, December 7, 2026 10:00\nSubject: x\n\nold\n", "Done."),
+            (
+                "Done.\n\n________________________________\nFrom: Threadlog <n@x.example>\nSent: Monday\nTo: me\n\nold\n",
+                "Done."
+            ),
+            (
+                "Done.\n\nFrom: Threadlog <n@x.example>\nSent: Monday, December 7, 2026 10:00\nSubject: x\n\nold\n",
+                "Done."
+            ),
             ("Fine by me.\n> quoted in between\nSee you.\n\n-- \nAnn Example\nACME\n", "Fine by me.\nSee you."),
             ("> only a quote\n\n-- \nsig\n", ""),
         ]
@@ -120,7 +132,10 @@ struct InboundMessageTests {
         var session = InboundSMTPSession(hostname: "mx.test", maxMessageBytes: 100)
         func say(_ line: String) -> InboundSMTPSession.Step { session.receive(line: Array(line.utf8)[...]) }
         #expect(say("MAIL FROM:<a@b>") == .reply("503 5.5.1 say EHLO or HELO first"))
-        guard case .reply(let ehlo) = say("EHLO client.test") else { Issue.record("no EHLO answer"); return }
+        guard case .reply(let ehlo) = say("EHLO client.test") else {
+            Issue.record("no EHLO answer")
+            return
+        }
         #expect(ehlo.contains("250 ENHANCEDSTATUSCODES") && ehlo.contains("SIZE 100"))
         #expect(say("MAIL FROM:<a@b> SIZE=500") == .reply("552 5.3.4 the message is larger than 100 bytes"))
         #expect(say("MAIL FROM:<a@b>") == .reply("250 2.1.0 sender ok"))

@@ -79,7 +79,8 @@ public final class MailIn: Sendable {
         guard let (address, thread, user) = replyAddress(candidates) else {
             // No bounce: whoever sent it is not known to be one of ours (no backscatter).
             throw MailInRefusal(
-                .noReplyAddress, "no recipient is a valid reply address", reply: InboundReply(550, "5.1.1 no such reply address"))
+                .noReplyAddress, "no recipient is a valid reply address",
+                reply: InboundReply(550, "5.1.1 no such reply address"))
         }
         let commandID = Self.commandID(message: message, raw: raw, address: address)
         do {
@@ -102,7 +103,8 @@ public final class MailIn: Sendable {
             let outcome: CommandOutcome
             do {
                 outcome = try await handler.handle(
-                    .postMessage(thread: thread, message: NewMessage(text: text, attachments: attachments)), actor: .user(user),
+                    .postMessage(thread: thread, message: NewMessage(text: text, attachments: attachments)),
+                    actor: .user(user),
                     commandID: commandID)
             } catch let error as DomainError {
                 throw MailInRefusal(error)
@@ -118,7 +120,10 @@ public final class MailIn: Sendable {
             refusal.bounced = try bounce(refusal, thread: thread, user: user, message: message, key: commandID)
             logger.notice(
                 "reply by mail refused",
-                metadata: ["thread": "\(thread)", "user": "\(user)", "reason": "\(refusal.message)", "bounced": "\(refusal.bounced)"])
+                metadata: [
+                    "thread": "\(thread)", "user": "\(user)", "reason": "\(refusal.message)",
+                    "bounced": "\(refusal.bounced)",
+                ])
             throw refusal
         }
     }
@@ -287,7 +292,9 @@ public struct InboundMailService: Service {
         else { throw ReplyAddressError("THREADLOG_INBOUND_SMTP must be host:port, e.g. 127.0.0.1:2525") }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw ReplyAddressError("THREADLOG_INBOUND_SMTP must name a host, e.g. 127.0.0.1:2525") }
+        guard !host.isEmpty else {
+            throw ReplyAddressError("THREADLOG_INBOUND_SMTP must name a host, e.g. 127.0.0.1:2525")
+        }
         return (host, port)
     }
 }

@@ -95,7 +95,9 @@ public struct ReplyAddresses: Sendable {
         var text = address.trimmingCharacters(in: .whitespaces)
         if text.hasPrefix("<"), text.hasSuffix(">") { text = String(text.dropFirst().dropLast()) }
         text = text.lowercased()
-        guard text.count > prefix.count + suffix.count, text.hasPrefix(prefix), text.hasSuffix(suffix) else { return nil }
+        guard text.count > prefix.count + suffix.count, text.hasPrefix(prefix), text.hasSuffix(suffix) else {
+            return nil
+        }
         let token = text.dropFirst(prefix.count).dropLast(suffix.count)
         return parse(token: String(token))
     }
@@ -134,7 +136,9 @@ public struct ReplyAddresses: Sendable {
     private func mac(thread: ThreadID, user: UserID) -> [UInt8] {
         var message = Array("threadlog-reply\0".utf8)
         message += Array(thread.rawValue.utf8) + [0] + Array(user.rawValue.utf8)
-        return Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key))).prefix(Self.macLength).map { $0 }
+        return Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key))).prefix(
+            Self.macLength
+        ).map { $0 }
     }
 }
 
