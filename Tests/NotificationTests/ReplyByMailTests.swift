@@ -161,6 +161,14 @@ struct ReplyByMailTests {
             #expect(!wrong.ok && wrong.code == 550 && wrong.stage == "rcpt", "\(wrong)")
             #expect(try setup.messages().count == before + 2)
 
+            // Larger than the listener takes (200 kB here): refused with 552 when the size is announced.
+            var large = plain
+            large["message_id"] = "<large@acme.example>"
+            large["text"] = "A long line of a very large reply.\n"
+            large["repeat"] = 8000
+            let tooLarge = try await Self.send(large, port: port)
+            #expect(!tooLarge.ok && tooLarge.code == 552, "\(tooLarge)")
+
             // Nothing but quotes and a signature: refused at the end of DATA.
             var empty = plain
             empty["message_id"] = "<empty@acme.example>"

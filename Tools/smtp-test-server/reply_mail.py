@@ -4,7 +4,7 @@
     reply_mail.py send HOST PORT SPEC_JSON   sends it with smtplib; prints {"ok", "code", "stage", "text"}
 
 SPEC: {"from", "to", "rcpt": [envelope recipients], "subject", "message_id", "text", "html",
-       "charset" (default utf-8), "cte" (quoted-printable, base64, 8bit, 7bit), "attachments": [{"name", "data"}]}
+       "repeat" (the text so many times), "charset" (default utf-8), "cte" (quoted-printable, base64, 8bit, 7bit), "attachments": [{"name", "data"}]}
 """
 import json
 import smtplib
@@ -24,6 +24,9 @@ def build(spec):
     charset = spec.get("charset", "utf-8")
     cte = spec.get("cte")
     text, html = spec.get("text"), spec.get("html")
+    if text is not None and spec.get("repeat"):
+        # A large body without a large command line.
+        text = text * int(spec["repeat"])
     if text is not None:
         msg.set_content(text, charset=charset, cte=cte)
         if html is not None:
