@@ -179,6 +179,34 @@ struct ReplyByMailTests {
         }
     }
 
+    @Test("a digest about one thread carries its recipient's reply address on that thread")
+    func digestReplyTo() async throws {
+        let world = try NotificationWorld()
+        defer { world.close() }
+        var configuration = try world.configuration(nil)
+        let addresses = try ReplyAddresses(
+            template: Self.template, key: try ReplyAddresses.loadKey(directory: world.data.root))
+        configuration.replyAddresses = addresses
+        let projector = world.projector(configuration)
+        try await world.populate()
+        try projector.catchUp()
+        try await world.conversation()
+        _ = try await world.digests().run(day: "2026-11-23", dryRun: false)
+        try projector.catchUp()
+        let digests = try world.outbox.entries().filter(\.isDigest)
+        #expect(digests.count == NotificationWorld.dueDigests.count)
+        // A digest naming several threads gets no Reply-To (a reply could not tell which one it answers).
+        for entry in digests {
+            if entry.threads.count == 1 {
+                let replyTo = try #require(entry.replyTo, "\(entry.id)")
+                let parsed = try #require(addresses.parse(address: replyTo))
+                #expect(parsed.thread == entry.threads[0] && parsed.user == entry.digest?.user)
+            } else {
+                #expect(entry.replyTo == nil)
+            }
+        }
+    }
+
     @Test("a reply to a blocked thread is refused at the end of DATA and the user is told by mail")
     func blocked() async throws {
         try await withSMTPServer { server in
