@@ -60,6 +60,7 @@ let package = Package(
             name: "Engine",
             dependencies: [
                 "EventLog", "Messaging", "Projections", "SMTP",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -67,7 +68,8 @@ let package = Package(
         ),
         // Pure read-model definitions: what each view keeps and how an event changes it.
         .target(name: "Projections", dependencies: ["Messaging"]),
-        // A small SMTP client over SwiftNIO, with STARTTLS and implicit TLS through NIOSSL.
+        // A small SMTP client over SwiftNIO, with STARTTLS and implicit TLS through NIOSSL; and the
+        // receiving side: a minimal SMTP listener and the reading of received messages.
         .target(
             name: "SMTP",
             dependencies: [
@@ -127,6 +129,7 @@ let package = Package(
             name: "threadlog",
             dependencies: [
                 "EventLog", "PostgresEventLog", "Messaging", "Projections", "Engine", "HTTPAPI", "WebConsole", "Subscriptions",
+                "SMTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

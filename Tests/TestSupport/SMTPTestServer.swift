@@ -244,3 +244,35 @@ public struct ParsedMail: Decodable {
         }))
         """#
 }
+
+/// Reply mails built by Python's `email` package (`Tools/smtp-test-server/reply_mail.py`): written to
+/// bytes, or sent with `smtplib` to a listener.
+public enum ReplyMailScript {
+    public static let script = SMTPTestServer.root + "/Tools/smtp-test-server/reply_mail.py"
+
+    /// How one SMTP transaction ended: `stage` is `rcpt`, `data` or `mail` for a refusal, `done` when taken.
+    public struct SendResult: Decodable, Sendable {
+        public var ok: Bool
+        public var code: Int
+        public var stage: String
+        public var text: String
+    }
+
+    /// Sends the mail `spec` describes (see the script) to 127.0.0.1:`port`; blocks, so call it off the
+    /// cooperative pool (`onThread`).
+    public static func send(_ spec: [String: Any], port: Int) throws -> SendResult {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
+        let result = try run(SMTPTestServer.python, [script, "send", "127.0.0.1", "\(port)", json])
+        guard result.status == 0 else { throw SMTPTestServer.ServerError("sending a reply failed: \(result.stderr)") }
+        return try JSONDecoder().decode(SendResult.self, from: Data(result.stdout.utf8))
+    }
+
+    /// The bytes of the mail `spec` describes.
+    public static func build(_ spec: [String: Any]) throws -> Data {
+        let directory = try TempDirectory()
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
+        let result = try run(SMTPTestServer.python, [script, "build", json, directory.sub("mail.eml")])
+        guard result.status == 0 else { throw SMTPTestServer.ServerError("building a reply failed: \(result.stderr)") }
+        return try Data(contentsOf: URL(fileURLWithPath: directory.sub("mail.eml")))
+    }
+}

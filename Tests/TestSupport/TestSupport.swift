@@ -31,17 +31,29 @@ public struct ProcessResult: Sendable {
     public var stderr: String
 }
 
-/// Runs a command to completion and collects its output.
-public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ProcessResult {
+/// Runs a command to completion and collects its output; `input`, when given, is its stdin.
+public func run(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil
+) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let environment { process.environment = environment }
     let out = Pipe()
     let err = Pipe()
+    let stdin = Pipe()
     process.standardOutput = out
     process.standardError = err
+    if input != nil { process.standardInput = stdin }
     try process.run()
+    if let input {
+        // Written from a thread of its own, so a child that answers before reading everything cannot block us.
+        let writer = stdin.fileHandleForWriting
+        Thread {
+            try? writer.write(contentsOf: input)
+            try? writer.close()
+        }.start()
+    }
     // Drain both pipes while the process runs so a large output cannot block it.
     let errBox = DataBox()
     let errDone = DispatchSemaphore(value: 0)

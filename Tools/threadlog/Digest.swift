@@ -36,7 +36,7 @@ struct Digest: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let configuration: NotificationConfiguration
         do {
-            configuration = try NotificationConfiguration(environment: environment)
+            configuration = try NotificationConfiguration(environment: environment, dataRoot: options.directory)
         } catch {
             throw ToolFailure("\(error)")
         }

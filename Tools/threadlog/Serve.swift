@@ -5,6 +5,7 @@ import Foundation
 import HTTPAPI
 import Logging
 import PostgresEventLog
+import SMTP
 import Subscriptions
 import WebConsole
 
@@ -16,7 +17,9 @@ struct Serve: AsyncParsableCommand {
             THREADLOG_MAX_BODY (bytes, default 1 MiB), THREADLOG_MAX_BLOB (bytes, default 10 MiB), \
             THREADLOG_SMTP_URL, THREADLOG_MAIL_FROM, THREADLOG_SMTP_CA_FILE, THREADLOG_PROJECTION_INTERVAL_MS (default 500), THREADLOG_COMMIT_GATHER_US (default 1000), \
             THREADLOG_HEADER_TIMEOUT_MS (default 10000), THREADLOG_IDLE_TIMEOUT_MS (default 60000), \
-            THREADLOG_CONSOLE (on, or off for no web console), THREADLOG_PUBLIC_URL, LOG_LEVEL. Without THREADLOG_ADMIN_TOKEN the first \
+            THREADLOG_CONSOLE (on, or off for no web console), THREADLOG_PUBLIC_URL, THREADLOG_REPLY_ADDRESS, \
+            THREADLOG_INBOUND_SMTP (host:port), THREADLOG_INBOUND_MAX_BYTES, THREADLOG_INBOUND_TIMEOUT_MS, \
+            THREADLOG_INBOUND_HOSTNAME, THREADLOG_REPLY_REQUIRE_FROM, LOG_LEVEL. Without THREADLOG_ADMIN_TOKEN the first \
             start prints a generated admin token once; only its SHA-256 is kept (DIR/admin-token.sha256).
             """
     )
@@ -132,8 +135,10 @@ struct Serve: AsyncParsableCommand {
             handler.seedDirectory(directory, at: position)
         }
         let notifications = try NotificationServices.make(
-            log: store, views: views, readModels: models, handler: handler, environment: environment, logger: logger)
-        let outbox = try NotificationServices.projector(log: store, views: views, environment: environment, logger: logger)
+            log: store, views: views, readModels: models, handler: handler, environment: environment, dataRoot: data.root,
+            logger: logger)
+        let outbox = try NotificationServices.projector(
+            log: store, views: views, environment: environment, dataRoot: data.root, logger: logger)
         var services = notifications
         // Retention erases payloads in place, which only the LMDB log does so far.
         if let lmdb = store as? LMDBEventStore {
@@ -141,6 +146,11 @@ struct Serve: AsyncParsableCommand {
                 log: lmdb, models: models, handler: handler, data: data, logger: logger,
                 beforeCompaction: { try outbox.catchUp() })
             services.append(RetentionService(retention: retention))
+        }
+        if let inbound = try Self.inboundMail(
+            handler: handler, views: views, data: data, environment: environment, logger: logger)
+        {
+            services.append(inbound)
         }
         // Consumer groups and webhooks keep their state beside the views.
         let subscriptions = try Subscriptions(views: views, log: store)
@@ -153,6 +163,27 @@ struct Serve: AsyncParsableCommand {
                 logger: logger))
         return ReadSide.projected(models).adding(services)
             .reporting("notifications", lag: { try outbox.lag() }).with(subscriptions).with(try Outbox(views: views))
+    }
+
+    /// The SMTP listener for replies by mail (`THREADLOG_INBOUND_SMTP=host:port`); it needs
+    /// `THREADLOG_REPLY_ADDRESS`, whose tokens are the only recipients it takes.
+    static func inboundMail(
+        handler: CommandHandler, views: ViewStore, data: DataDirectory, environment: [String: String], logger: Logger
+    ) throws -> InboundMailService? {
+        guard let listen = environment["THREADLOG_INBOUND_SMTP"], !listen.isEmpty else { return nil }
+        let mailIn = try MailInCommand.makeMailIn(
+            handler: handler, views: views, data: data, environment: environment, logger: logger)
+        let (host, port) = try InboundMailService.address(listen)
+        let server = InboundSMTPServer(
+            configuration: .init(
+                host: host, port: port,
+                hostname: environment["THREADLOG_INBOUND_HOSTNAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "threadlog",
+                maxMessageBytes: try byteLimit(
+                    environment["THREADLOG_INBOUND_MAX_BYTES"], default: 10 << 20, name: "THREADLOG_INBOUND_MAX_BYTES"),
+                idleTimeout: try milliseconds(
+                    environment["THREADLOG_INBOUND_TIMEOUT_MS"], default: 300_000, name: "THREADLOG_INBOUND_TIMEOUT_MS")),
+            receiver: MailInReceiver(mailIn), logger: logger)
+        return InboundMailService(server: server) { bound in say("receiving mail on \(host):\(bound)") }
     }
 
     /// The web console under `/`, unless `THREADLOG_CONSOLE=off`; its cookies are `Secure` when the

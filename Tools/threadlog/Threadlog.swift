@@ -11,7 +11,7 @@ struct Threadlog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "threadlog",
         abstract: "An event-sourced message service on an append-only LMDB log.",
-        subcommands: [Serve.self, Tail.self, Replay.self, Project.self, RetentionCommand.self, Digest.self, Backup.self, Migrate.self]
+        subcommands: [Serve.self, Tail.self, Replay.self, Project.self, RetentionCommand.self, Digest.self, MailInCommand.self, Backup.self, Migrate.self]
     )
 
     /// Exit codes of the outside contract: 0 success, 1 a fault (one line on stderr), 2 a usage error.

@@ -27,6 +27,9 @@ public struct NotificationConfiguration: Sendable {
     /// The shortest time between the starts of two derivations while the log is busy
     /// (`THREADLOG_PROJECTION_INTERVAL_MS`): fewer, larger outbox commits under load.
     public var commitInterval: Duration
+    /// Per-recipient reply addresses (`THREADLOG_REPLY_ADDRESS`): every mail about one thread to one user
+    /// then carries that user's `Reply-To`; `nil`: no Reply-To.
+    public var replyAddresses: ReplyAddresses?
 
     public init(
         smtp: SMTPConfiguration?, publicURL: String = "http://127.0.0.1:8080", messageIDDomain: String? = nil,
@@ -49,9 +52,9 @@ public struct NotificationConfiguration: Sendable {
     }
 
     /// `THREADLOG_SMTP_URL`, `THREADLOG_MAIL_FROM`, `THREADLOG_SMTP_CA_FILE` (extra certificate authorities for
-    /// the mail server's certificate) and `THREADLOG_PUBLIC_URL`. Mail is configured only when both of the first
+    /// the mail server's certificate), `THREADLOG_PUBLIC_URL` and `THREADLOG_REPLY_ADDRESS` (its key in `dataRoot`). Mail is configured only when both of the first
     /// two are set; a malformed URL or sender, or an unreadable CA file, is an error, not silence.
-    public init(environment: [String: String]) throws {
+    public init(environment: [String: String], dataRoot: String? = nil) throws {
         let url = environment["THREADLOG_SMTP_URL"].flatMap { $0.isEmpty ? nil : $0 }
         let from = environment["THREADLOG_MAIL_FROM"].flatMap { $0.isEmpty ? nil : $0 }
         var smtp: SMTPConfiguration?
@@ -77,6 +80,11 @@ public struct NotificationConfiguration: Sendable {
             maxBackoff = max(.milliseconds(backoff), min(maxBackoff, .milliseconds(backoff * 64)))
         }
         if let interval = try CommitPacer.interval(environment) { commitInterval = interval }
+        do {
+            replyAddresses = try ReplyAddresses.configured(environment: environment, dataRoot: dataRoot)
+        } catch {
+            throw NotificationConfigurationError(message: "\(error)")
+        }
     }
 
     /// Why mail is off, or `nil` when it is on.

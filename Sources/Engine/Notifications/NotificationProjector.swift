@@ -117,7 +117,10 @@ public final class NotificationProjector: Service, Sendable {
             subject: draft.subject, body: draft.body,
             messageID: "<threadlog.\(id)@\(configuration.messageIDDomain)>", status: .pending, attempts: 0,
             nextAttemptMillis: 0, claimedUntilMillis: nil, lastError: nil, deliveredAtMillis: nil,
-            eventMillis: recorded.timeMillis)
+            eventMillis: recorded.timeMillis,
+            replyTo: draft.replyUser.flatMap { user in
+                draft.thread.flatMap { configuration.replyAddresses?.address(thread: $0, user: user) }
+            })
     }
 
     /// The mails one event produces, as of its position; `stream` is the one the event was appended to.
@@ -125,6 +128,7 @@ public final class NotificationProjector: Service, Sendable {
         _ recorded: Recorded<Event>, directory: Directory, audience: Audience? = nil, stream: String? = nil
     ) throws -> [MailDraft] {
         let url = configuration.publicURL
+        let perRecipient = configuration.replyAddresses != nil
         // The event's thread as of the event, extended by the event itself when it is the next of its stream.
         func threadAtEvent(_ id: ThreadID) throws -> ThreadState? {
             try self.thread(id, asOf: recorded.position, next: stream == StreamName.thread(id) ? recorded : nil)
@@ -135,7 +139,7 @@ public final class NotificationProjector: Service, Sendable {
             guard let thread = try threadAtEvent(e.thread) else { return [] }
             return NotificationRules.drafts(
                 for: .init(trigger: .threadOpened, thread: thread, actor: e.openedBy, position: recorded.position, audience: audience),
-                directory: directory, publicURL: url)
+                directory: directory, publicURL: url, perRecipient: perRecipient)
         case .messagePosted(let e):
             guard let thread = try threadAtEvent(e.thread) else { return [] }
             let message = thread.messages.last { $0.number == e.number }
@@ -153,19 +157,19 @@ public final class NotificationProjector: Service, Sendable {
                 for: .init(
                     trigger: .messagePosted, thread: thread, actor: e.author, position: recorded.position,
                     message: message, audience: audience),
-                directory: directory, publicURL: url, excluding: announced)
+                directory: directory, publicURL: url, excluding: announced, perRecipient: perRecipient)
         case .threadStatusChanged(let e):
             guard let thread = try threadAtEvent(e.thread) else { return [] }
             return NotificationRules.drafts(
                 for: .init(
                     trigger: .statusChanged, thread: thread, actor: actor, position: recorded.position, statusChange: e,
                     audience: audience),
-                directory: directory, publicURL: url)
+                directory: directory, publicURL: url, perRecipient: perRecipient)
         case .handlerAssigned(let e):
             guard let thread = try threadAtEvent(e.thread) else { return [] }
             return NotificationRules.drafts(
                 for: .init(trigger: .handlerAssigned, thread: thread, actor: actor, position: recorded.position, audience: audience),
-                directory: directory, publicURL: url)
+                directory: directory, publicURL: url, perRecipient: perRecipient)
         case .digestScheduled(let e):
             let threads = try e.threads.compactMap { try thread($0, asOf: recorded.position) }
             return NotificationRules.digestDraft(e, threads: threads, directory: directory, publicURL: url).map { [$0] }

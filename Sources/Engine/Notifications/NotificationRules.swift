@@ -78,8 +78,11 @@ enum NotificationRules {
 
     /// The mails of every matching rule. `excluding` drops recipients already mailed for the same thing
     /// (the first message of a thread is announced by the opening's mails).
+    /// With `perRecipient` (replies by mail are on) every user gets a mail of their own, since each
+    /// carries that user's reply address; fixed Bcc addresses then get the first one only.
     static func drafts(
-        for occasion: Occasion, directory: Directory, publicURL: String, excluding: Set<UserID> = []
+        for occasion: Occasion, directory: Directory, publicURL: String, excluding: Set<UserID> = [],
+        perRecipient: Bool = false
     ) -> [MailDraft] {
         let matching = rules(directory.settings).filter { $0.on == occasion.trigger }
         guard !matching.isEmpty else { return [] }
@@ -94,17 +97,18 @@ enum NotificationRules {
             guard !to.isEmpty || !cc.isEmpty || !rule.bcc.isEmpty else { continue }
             // The author is shown as the display policy shows them to each reader, so readers are
             // grouped by what they would read: one mail per distinct rendering.
-            var groups: [(subject: String, body: String, to: [String], cc: [String])] = []
+            var groups: [(subject: String, body: String, to: [String], cc: [String], users: [UserID])] = []
             func add(_ user: UserID, asCc: Bool) {
                 guard let person = directory.users[user], person.active else { return }
                 let context = context(occasion, reader: person, directory: directory, publicURL: publicURL)
                 let subject = render(rule.subjectTemplate, context, oneLine: true)
                 let body = render(rule.bodyTemplate, context)
                 let address = mailbox(person)
-                if let index = groups.firstIndex(where: { $0.subject == subject && $0.body == body }) {
+                if !perRecipient, let index = groups.firstIndex(where: { $0.subject == subject && $0.body == body }) {
                     if asCc { groups[index].cc.append(address) } else { groups[index].to.append(address) }
+                    groups[index].users.append(user)
                 } else {
-                    groups.append((subject, body, asCc ? [] : [address], asCc ? [address] : []))
+                    groups.append((subject, body, asCc ? [] : [address], asCc ? [address] : [], [user]))
                 }
             }
             for user in to { add(user, asCc: false) }
@@ -113,15 +117,17 @@ enum NotificationRules {
                 // Only fixed addresses (an archive): rendered as the thread's internal side reads it.
                 let context = context(occasion, reader: nil, directory: directory, publicURL: publicURL)
                 groups.append(
-                    (render(rule.subjectTemplate, context, oneLine: true), render(rule.bodyTemplate, context), [], []))
+                    (render(rule.subjectTemplate, context, oneLine: true), render(rule.bodyTemplate, context), [], [], []))
             }
-            for group in groups {
+            for (rank, group) in groups.enumerated() {
                 drafts.append(
                     MailDraft(
                         trigger: occasion.trigger.rawValue, thread: occasion.thread.id, threads: [occasion.thread.id],
                         digest: nil,
-                        to: group.to.isEmpty ? group.cc : group.to, cc: group.to.isEmpty ? [] : group.cc, bcc: rule.bcc,
-                        subject: group.subject, body: group.body))
+                        to: group.to.isEmpty ? group.cc : group.to, cc: group.to.isEmpty ? [] : group.cc,
+                        bcc: perRecipient && rank > 0 ? [] : rule.bcc,
+                        subject: group.subject, body: group.body,
+                        replyUser: perRecipient && group.users.count == 1 ? group.users[0] : nil))
             }
         }
         return drafts
@@ -233,7 +239,9 @@ enum NotificationRules {
             digest: OutboxEntry.DigestKey(user: digest.user, subject: digest.subject, day: digest.day),
             to: [mailbox(user)], cc: [], bcc: [],
             subject: render(directory.settings.digest.subjectTemplate, context, oneLine: true),
-            body: render(digestBodyTemplate, context))
+            body: render(digestBodyTemplate, context),
+            // A reply answers a thread: only a digest about a single one has a thread to answer.
+            replyUser: digest.threads.count == 1 ? digest.user : nil)
     }
 
     static func link(_ thread: ThreadID, _ publicURL: String) -> String { "\(publicURL)/threads/\(thread.rawValue)" }

@@ -9,18 +9,18 @@ import ServiceLifecycle
 public enum NotificationServices {
     /// The outbox projector alone, for callers that must bring the outbox up to the log (retention
     /// before it compacts).
-    public static func projector(log: any EventStore, views: ViewStore, environment: [String: String], logger: Logger) throws
-        -> NotificationProjector
-    {
-        let configuration = try NotificationConfiguration(environment: environment)
+    public static func projector(
+        log: any EventStore, views: ViewStore, environment: [String: String], dataRoot: String? = nil, logger: Logger
+    ) throws -> NotificationProjector {
+        let configuration = try NotificationConfiguration(environment: environment, dataRoot: dataRoot)
         return NotificationProjector(log: log, outbox: try Outbox(views: views), configuration: configuration, logger: logger)
     }
 
     public static func make(
         log: any EventStore, views: ViewStore, readModels: ReadModels, handler: CommandHandler,
-        environment: [String: String], logger: Logger
+        environment: [String: String], dataRoot: String? = nil, logger: Logger
     ) throws -> [any Service] {
-        let configuration = try NotificationConfiguration(environment: environment)
+        let configuration = try NotificationConfiguration(environment: environment, dataRoot: dataRoot)
         return try make(
             log: log, views: views, readModels: readModels, handler: handler, configuration: configuration,
             logger: logger

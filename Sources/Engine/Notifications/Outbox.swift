@@ -1,3 +1,4 @@
+import Crypto
 import EventLog
 import Foundation
 import Messaging
@@ -84,6 +85,33 @@ public final class Outbox: Sendable {
                 }
             }
             try txn.put(Self.metaTable, Self.checkpointKey, Self.encode(reached))
+            return true
+        }
+    }
+
+    /// Entries that no event derived (the answers to refused replies by mail) sit after every log
+    /// position: their keys start with this bit set.
+    static let unloggedPositionBase: UInt64 = 1 << 63
+
+    /// Puts a mail that no event derived into the outbox under `key` (a refusal's command id), once:
+    /// a second call with the same key changes nothing. Returns whether it was added.
+    @discardableResult
+    public func enqueue(
+        unlogged key: String, trigger: String, thread: ThreadID?, to: [String], subject: String, body: String,
+        messageIDDomain: String, nowMillis: Int64
+    ) throws -> Bool {
+        let digest = Array(SHA256.hash(data: Array(key.utf8)))
+        let position = Self.unloggedPositionBase | (digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } >> 1)
+        let id = "\(trigger).\(String(position & ~Self.unloggedPositionBase, radix: 36))"
+        let entry = OutboxEntry(
+            id: id, position: position, index: 0, trigger: trigger, thread: thread, threads: thread.map { [$0] } ?? [],
+            digest: nil, to: to, cc: [], bcc: [], subject: subject, body: body,
+            messageID: "<threadlog.\(id)@\(messageIDDomain)>", status: .pending, attempts: 0, nextAttemptMillis: 0,
+            claimedUntilMillis: nil, lastError: nil, deliveredAtMillis: nil, eventMillis: nowMillis)
+        return try views.write { txn in
+            if try txn.get(Self.entriesTable, entry.key) != nil { return false }
+            try txn.put(Self.entriesTable, entry.key, entry.encoded())
+            try txn.put(Self.pendingTable, entry.key, [])
             return true
         }
     }

@@ -5,7 +5,9 @@ import Projections
 /// The stored form of an outbox entry: binary fields in a fixed order after a format byte. Entries
 /// written as JSON by earlier versions (their first byte is `{`) are still read.
 extension OutboxEntry {
-    static let binaryFormat: UInt8 = 2
+    static let binaryFormat: UInt8 = 3
+    /// Format 2 is format 3 without the reply address at the end.
+    static let readableFormats: Set<UInt8> = [2, 3]
 
     func encoded() -> [UInt8] {
         var w = ByteWriter()
@@ -38,6 +40,7 @@ extension OutboxEntry {
         w.optional(lastError)
         Self.write(deliveredAtMillis, &w)
         w.int(eventMillis)
+        w.optional(replyTo)
         return w.bytes
     }
 
@@ -46,7 +49,8 @@ extension OutboxEntry {
             return try JSONDecoder().decode(OutboxEntry.self, from: Data(bytes))
         }
         var r = ByteReader(bytes)
-        guard try r.byte() == binaryFormat else { throw UnknownOutboxFormat(format: bytes.first) }
+        let format = try r.byte()
+        guard readableFormats.contains(format) else { throw UnknownOutboxFormat(format: bytes.first) }
         let id = try r.string()
         let position = try r.uint()
         let index = Int(try r.uint())
@@ -59,12 +63,14 @@ extension OutboxEntry {
                 user: UserID(try r.string()), subject: Subject(kind: try r.string(), ref: try r.string()),
                 day: try r.string())
             : nil
-        return OutboxEntry(
+        var entry = OutboxEntry(
             id: id, position: position, index: index, trigger: trigger, thread: thread, threads: threads,
             digest: digest, to: try r.strings(), cc: try r.strings(), bcc: try r.strings(), subject: try r.string(),
             body: try r.string(), messageID: try r.string(), status: try r.enumeration(Status.self),
             attempts: Int(try r.uint()), nextAttemptMillis: try r.int(), claimedUntilMillis: try readMillis(&r),
             lastError: try r.optional(), deliveredAtMillis: try readMillis(&r), eventMillis: try r.int())
+        if format >= 3 { entry.replyTo = try r.optional() }
+        return entry
     }
 
     private static func write(_ millis: Int64?, _ w: inout ByteWriter) {

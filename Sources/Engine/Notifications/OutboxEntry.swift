@@ -48,6 +48,9 @@ public struct OutboxEntry: Codable, Sendable, Hashable {
     public var deliveredAtMillis: Int64?
     /// The time of the event it was derived from.
     public var eventMillis: Int64
+    /// The recipient's reply address (`THREADLOG_REPLY_ADDRESS`), sent as `Reply-To`: a mail to one
+    /// user about one thread.
+    public var replyTo: String? = nil
 
     static func key(position: UInt64, index: Int) -> [UInt8] {
         withUnsafeBytes(of: position.bigEndian, Array.init) + withUnsafeBytes(of: UInt16(index).bigEndian, Array.init)
@@ -83,4 +86,6 @@ struct MailDraft: Sendable, Hashable {
     var bcc: [String]
     var subject: String
     var body: String
+    /// The one user the mail goes to, when replies by mail are on and it concerns a single thread.
+    var replyUser: UserID? = nil
 }

@@ -90,7 +90,8 @@ public final class OutboxSender: Service, Sendable {
         let message = MailMessage(
             to: entry.to, cc: entry.cc, bcc: entry.bcc, subject: entry.subject, textBody: entry.body,
             headers: [("Message-ID", entry.messageID), ("X-Threadlog-Notification", entry.trigger)]
-                + (entry.thread.map { [("X-Threadlog-Thread", $0.rawValue)] } ?? []))
+                + (entry.thread.map { [("X-Threadlog-Thread", $0.rawValue)] } ?? [])
+                + (entry.replyTo.map { [("Reply-To", $0)] } ?? []))
         let outcome: Result<Void, SMTPError>
         do throws(SMTPError) {
             try await client.send(message)

@@ -1,9 +1,6 @@
 import Crypto
-import Engine
-import EventLog
 import Foundation
 import Messaging
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -11,21 +8,21 @@ import Synchronization
 
 /// Attachment bytes, content-addressed under `DIR/blobs/ab/cdef…`: written to a temporary file,
 /// synced, then renamed into place, so a crash never leaves a partial blob under its digest.
-struct BlobStore: Sendable {
-    let root: String
+public struct BlobStore: Sendable {
+    public let root: String
 
-    init(root: String) throws {
+    public init(root: String) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
     }
 
-    func path(of sha256: String) -> String {
+    public func path(of sha256: String) -> String {
         let bytes = Array(sha256)
         return root + "/" + String(bytes[0..<2]) + "/" + String(bytes[2...])
     }
 
     /// The size of a stored blob, `nil` when there is none.
-    func size(of sha256: String) -> Int64? {
+    public func size(of sha256: String) -> Int64? {
         guard isSHA256Hex(sha256),
             let attributes = try? FileManager.default.attributesOfItem(atPath: path(of: sha256)),
             let size = attributes[.size] as? NSNumber
@@ -33,7 +30,7 @@ struct BlobStore: Sendable {
         return size.int64Value
     }
 
-    func read(_ sha256: String) -> [UInt8]? {
+    public func read(_ sha256: String) -> [UInt8]? {
         guard isSHA256Hex(sha256), let data = FileManager.default.contents(atPath: path(of: sha256)) else {
             return nil
         }
@@ -41,8 +38,8 @@ struct BlobStore: Sendable {
     }
 
     /// Stores the bytes and answers their digest; storing the same bytes twice keeps one copy.
-    func put(_ bytes: [UInt8]) throws -> String {
-        let digest = Tokens.hex(SHA256.hash(data: bytes))
+    public func put(_ bytes: [UInt8]) throws -> String {
+        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
         let final = path(of: digest)
         if FileManager.default.fileExists(atPath: final) { return digest }
         let directory = (final as NSString).deletingLastPathComponent
@@ -84,74 +81,13 @@ struct BlobStore: Sendable {
     }
 }
 
-struct BlobError: Error, CustomStringConvertible {
-    var description: String
+public struct BlobError: Error, CustomStringConvertible {
+    public var description: String
     /// The write failed for want of space (answered 507 `storage_full`).
-    var isDiskFull = false
+    public var isDiskFull = false
     init(_ description: String) { self.description = description }
     init(_ description: String, errno code: Int32) {
         self.description = description
         isDiskFull = code == ENOSPC || code == EDQUOT
-    }
-}
-
-/// Who may use each blob, folded from the log on demand (every look first reads what the log gained
-/// since the last one): its uploaders (`blob.uploaded`) and the threads whose messages reference it
-/// (`message.posted`), with the content type each message gave it.
-final class BlobIndex: Sendable {
-    struct Reference: Sendable, Hashable {
-        var thread: ThreadID
-        var position: UInt64
-        var contentType: String
-        var name: String
-    }
-
-    struct Entry: Sendable {
-        var uploaders: [UserID] = []
-        var references: [Reference] = []
-    }
-
-    private struct State {
-        var entries: [String: Entry] = [:]
-        var position: UInt64 = 0
-    }
-
-    private let store: any EventStore
-    private let state = Mutex(State())
-
-    init(store: any EventStore) {
-        self.store = store
-    }
-
-    /// Only messages and uploads are built; other events pass as their position.
-    private static let types = [EventType.messagePosted, .blobUploaded].map { Array($0.rawValue.utf8) }
-
-    func entry(for sha256: String) throws -> Entry {
-        try state.withLock { state in
-            var full = true
-            while full {
-                var seen = 0
-                try store.forEach(from: state.position + 1, ofTypes: Self.types) { at, recorded in
-                    seen += 1
-                    state.position = at
-                    guard let recorded, !recorded.isPurged else { return seen < 4096 }
-                    switch try recorded.decoded().event {
-                    case .messagePosted(let posted):
-                        for attachment in posted.attachments {
-                            state.entries[attachment.sha256, default: Entry()].references.append(
-                                Reference(
-                                    thread: posted.thread, position: at, contentType: attachment.contentType,
-                                    name: attachment.name))
-                        }
-                    case .blobUploaded(let uploaded):
-                        state.entries[uploaded.sha256, default: Entry()].uploaders.append(uploaded.uploader)
-                    default: break
-                    }
-                    return seen < 4096
-                }
-                full = seen == 4096
-            }
-            return state.entries[sha256] ?? Entry()
-        }
     }
 }
