@@ -123,10 +123,21 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The client of a running service's event feed, for `threadlog tail --url`.
+        .target(
+            name: "EventFeed",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tools/EventFeed"
+        ),
         .executableTarget(
             name: "threadlog",
             dependencies: [
                 "EventLog", "PostgresEventLog", "Messaging", "Projections", "Engine", "HTTPAPI", "WebConsole", "Subscriptions",
+                "EventFeed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -168,7 +179,8 @@ let package = Package(
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
-                "HTTPAPI", "Engine", "EventLog", "Messaging", "PostgresEventLog", "Subscriptions", "TestSupport", "threadlog",
+                "HTTPAPI", "Engine", "EventFeed", "EventLog", "Messaging", "PostgresEventLog", "Subscriptions", "TestSupport",
+                "threadlog",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
