@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "Subscriptions",
             dependencies: [
-                "EventLog",
+                "Engine", "EventLog",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
