@@ -208,7 +208,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "threadlog-bench",
-            dependencies: ["EventLog", "RawLMDB", "Engine", "Messaging", "Projections"],
+            dependencies: ["EventLog", "RawLMDB", "Engine", "HTTPAPI", "Messaging", "Projections"],
             path: "Benchmarks/threadlog-bench"
         ),
     ]
