@@ -116,6 +116,7 @@ let package = Package(
             dependencies: [
                 "Engine", "EventLog", "Messaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -173,6 +174,7 @@ let package = Package(
             name: "NotificationTests",
             dependencies: [
                 "Engine", "EventLog", "Messaging", "Projections", "SMTP", "TestSupport", "threadlog",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
@@ -183,7 +185,10 @@ let package = Package(
                 "threadlog",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -191,6 +196,9 @@ let package = Package(
             dependencies: [
                 "WebConsole", "HTTPAPI", "Engine", "EventLog", "Messaging", "TestSupport", "threadlog",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -208,7 +216,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "threadlog-bench",
-            dependencies: ["EventLog", "RawLMDB", "Engine", "HTTPAPI", "Messaging", "Projections"],
+            dependencies: [
+                "EventLog", "RawLMDB", "Engine", "HTTPAPI", "Messaging", "Projections",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/threadlog-bench"
         ),
     ]
