@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "Subscriptions",
             dependencies: [
-                "EventLog",
+                "Engine", "EventLog",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -118,6 +118,7 @@ let package = Package(
             dependencies: [
                 "Engine", "EventLog", "HTTPAPI", "Messaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,11 +126,21 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The client of a running service's event feed, for `threadlog tail --url`.
+        .target(
+            name: "EventFeed",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tools/EventFeed"
+        ),
         .executableTarget(
             name: "threadlog",
             dependencies: [
                 "EventLog", "PostgresEventLog", "Messaging", "Projections", "Engine", "HTTPAPI", "WebConsole", "Subscriptions",
-                "SMTP",
+                "SMTP", "EventFeed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -165,16 +176,21 @@ let package = Package(
             name: "NotificationTests",
             dependencies: [
                 "Engine", "EventLog", "Messaging", "Projections", "SMTP", "TestSupport", "threadlog",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
-                "HTTPAPI", "Engine", "EventLog", "Messaging", "PostgresEventLog", "Subscriptions", "TestSupport", "threadlog",
+                "HTTPAPI", "Engine", "EventFeed", "EventLog", "Messaging", "PostgresEventLog", "Subscriptions", "TestSupport",
+                "threadlog",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -182,6 +198,9 @@ let package = Package(
             dependencies: [
                 "WebConsole", "HTTPAPI", "Engine", "EventLog", "Messaging", "TestSupport", "threadlog",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -199,7 +218,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "threadlog-bench",
-            dependencies: ["EventLog", "RawLMDB", "Engine", "Messaging", "Projections"],
+            dependencies: [
+                "EventLog", "RawLMDB", "Engine", "HTTPAPI", "Messaging", "Projections",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/threadlog-bench"
         ),
     ]

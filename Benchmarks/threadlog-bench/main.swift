@@ -3,6 +3,7 @@
 //   threadlog-bench log        the event log against raw LMDB
 //   threadlog-bench views      the read models: rebuild rate and query latency
 //   threadlog-bench restart    time to the first acknowledged write after a restart
+//   threadlog-bench json       the hand-written JSON reader against Foundation's JSONDecoder
 let sections = Set(CommandLine.arguments.dropFirst())
 if sections.isEmpty || sections.contains("log") {
     try await logBenchmarks()
@@ -14,4 +15,8 @@ if sections.isEmpty || sections.contains("views") {
 }
 if sections.isEmpty || sections.contains("restart") {
     try await restartBenchmarks()
+}
+if sections.isEmpty || sections.contains("json") {
+    print("")
+    try jsonBenchmarks()
 }

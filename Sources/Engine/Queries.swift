@@ -14,9 +14,12 @@ public struct SubjectDTO: Codable, Sendable, Hashable {
     }
 }
 
+/// What every answer about a thread says of it, once: the thread of `GET /v1/threads/{id}` and of
+/// a write's answer (``ThreadDetail``) and each row of `GET /v1/inbox` (``InboxItem``) carry it, with
+/// its fields flattened into theirs on the wire.
 public struct ThreadSummary: Codable, Sendable, Hashable {
     public var id: String
-    /// The human number of numbered kinds (`TT5`), `nil` for the others.
+    /// The human number of numbered kinds (`TT5`); in the inbox, the subject's ref for the others.
     public var number: String?
     public var subject: SubjectDTO
     public var title: String
@@ -25,23 +28,21 @@ public struct ThreadSummary: Codable, Sendable, Hashable {
     public var type: String
     public var importance: String
     public var category: String?
+    /// Absent when the display policy hides the (internal) handler from the reader.
     public var handler: String?
-    public var blocked: Bool
+    /// The messages the reader may see.
     public var messageCount: Int
     /// ISO 8601 time of the last message or change.
     public var lastActivity: String
     /// Absent when the display policy hides the (internal) opener from the reader.
     public var openedBy: String?
-    public var participants: [String]
-    public var structures: [String]
     /// The outside party answered while the thread waited on them, and no handler has acted since.
     public var answeredByCustomer: Bool
 
     public init(
         id: String, number: String?, subject: SubjectDTO, title: String, status: String, priority: String,
-        type: String, importance: String, category: String?, handler: String?, blocked: Bool, messageCount: Int,
-        lastActivity: String, openedBy: String?, participants: [String], structures: [String],
-        answeredByCustomer: Bool
+        type: String, importance: String, category: String?, handler: String?, messageCount: Int,
+        lastActivity: String, openedBy: String?, answeredByCustomer: Bool
     ) {
         self.id = id
         self.number = number
@@ -53,13 +54,49 @@ public struct ThreadSummary: Codable, Sendable, Hashable {
         self.importance = importance
         self.category = category
         self.handler = handler
-        self.blocked = blocked
         self.messageCount = messageCount
         self.lastActivity = lastActivity
         self.openedBy = openedBy
+        self.answeredByCustomer = answeredByCustomer
+    }
+}
+
+/// A thread as its own page and the write answers show it: the summary, and who and what it involves.
+@dynamicMemberLookup
+public struct ThreadDetail: Codable, Sendable, Hashable {
+    public var summary: ThreadSummary
+    public var blocked: Bool
+    public var participants: [String]
+    public var structures: [String]
+
+    public init(summary: ThreadSummary, blocked: Bool, participants: [String], structures: [String]) {
+        self.summary = summary
+        self.blocked = blocked
         self.participants = participants
         self.structures = structures
-        self.answeredByCustomer = answeredByCustomer
+    }
+
+    public subscript<T>(dynamicMember keyPath: WritableKeyPath<ThreadSummary, T>) -> T {
+        get { summary[keyPath: keyPath] }
+        set { summary[keyPath: keyPath] = newValue }
+    }
+
+    private enum Key: String, CodingKey { case blocked, participants, structures }
+
+    public init(from decoder: any Decoder) throws {
+        summary = try ThreadSummary(from: decoder)
+        let container = try decoder.container(keyedBy: Key.self)
+        blocked = try container.decode(Bool.self, forKey: .blocked)
+        participants = try container.decode([String].self, forKey: .participants)
+        structures = try container.decode([String].self, forKey: .structures)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try summary.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(blocked, forKey: .blocked)
+        try container.encode(participants, forKey: .participants)
+        try container.encode(structures, forKey: .structures)
     }
 }
 
@@ -114,13 +151,13 @@ public struct ContactDTO: Codable, Sendable, Hashable {
 
 /// `GET /v1/threads/{id}`.
 public struct ThreadView: Codable, Sendable, Hashable {
-    public var thread: ThreadSummary
+    public var thread: ThreadDetail
     public var messages: [MessageDTO]
     public var contacts: [ContactDTO]
     public var unread: Int
     /// The internal side's notes; absent (not empty) for outside readers.
     public var notes: [NoteDTO]?
-    public init(thread: ThreadSummary, messages: [MessageDTO], contacts: [ContactDTO], unread: Int, notes: [NoteDTO]? = nil) {
+    public init(thread: ThreadDetail, messages: [MessageDTO], contacts: [ContactDTO], unread: Int, notes: [NoteDTO]? = nil) {
         self.thread = thread
         self.messages = messages
         self.contacts = contacts
@@ -144,29 +181,44 @@ public struct NoteDTO: Codable, Sendable, Hashable {
 }
 
 /// One row of `GET /v1/inbox`: enough for a ticket list without a request per row.
+@dynamicMemberLookup
 public struct InboxItem: Codable, Sendable, Hashable {
-    public var id: String
-    /// The ticket number of numbered kinds, else the subject's ref.
-    public var number: String?
-    public var subject: SubjectDTO
-    public var title: String
-    public var status: String
-    public var priority: String
-    public var type: String
-    public var importance: String
-    public var category: String?
-    /// Absent when the display policy hides the (internal) handler from the reader.
-    public var handler: String?
+    /// `number` is the ticket number of numbered kinds, else the subject's ref.
+    public var summary: ThreadSummary
     /// The handler as the display policy shows them to the reader (a workgroup's name, say).
     public var handlerName: String?
-    /// Absent when the display policy hides the (internal) opener from the reader.
-    public var openedBy: String?
     public var openedByName: String?
-    /// The messages the reader may see.
-    public var messageCount: Int
-    public var answeredByCustomer: Bool
     public var unread: Int
-    public var lastActivity: String
+
+    public init(summary: ThreadSummary, handlerName: String?, openedByName: String?, unread: Int) {
+        self.summary = summary
+        self.handlerName = handlerName
+        self.openedByName = openedByName
+        self.unread = unread
+    }
+
+    public subscript<T>(dynamicMember keyPath: WritableKeyPath<ThreadSummary, T>) -> T {
+        get { summary[keyPath: keyPath] }
+        set { summary[keyPath: keyPath] = newValue }
+    }
+
+    private enum Key: String, CodingKey { case handlerName, openedByName, unread }
+
+    public init(from decoder: any Decoder) throws {
+        summary = try ThreadSummary(from: decoder)
+        let container = try decoder.container(keyedBy: Key.self)
+        handlerName = try container.decodeIfPresent(String.self, forKey: .handlerName)
+        openedByName = try container.decodeIfPresent(String.self, forKey: .openedByName)
+        unread = try container.decode(Int.self, forKey: .unread)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try summary.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encodeIfPresent(handlerName, forKey: .handlerName)
+        try container.encodeIfPresent(openedByName, forKey: .openedByName)
+        try container.encode(unread, forKey: .unread)
+    }
 }
 
 extension InboxItem {
@@ -181,13 +233,14 @@ extension InboxItem {
         let handler = shown(row.handler)
         let opener = shown(row.openedBy)
         self.init(
-            id: row.thread.rawValue, number: row.number ?? row.subject.ref,
-            subject: SubjectDTO(kind: row.subject.kind, ref: row.subject.ref), title: row.title,
-            status: row.status.rawValue, priority: row.priority.rawValue, type: row.type.rawValue,
-            importance: row.importance.rawValue, category: row.category?.rawValue, handler: handler.id,
-            handlerName: handler.name, openedBy: opener.id, openedByName: opener.name, messageCount: row.messageCount,
-            answeredByCustomer: row.answeredByCustomer, unread: row.unread,
-            lastActivity: ISOTime.format(millis: row.lastActivityMillis))
+            summary: ThreadSummary(
+                id: row.thread.rawValue, number: row.number ?? row.subject.ref,
+                subject: SubjectDTO(kind: row.subject.kind, ref: row.subject.ref), title: row.title,
+                status: row.status.rawValue, priority: row.priority.rawValue, type: row.type.rawValue,
+                importance: row.importance.rawValue, category: row.category?.rawValue, handler: handler.id,
+                messageCount: row.messageCount, lastActivity: ISOTime.format(millis: row.lastActivityMillis),
+                openedBy: opener.id, answeredByCustomer: row.answeredByCustomer),
+            handlerName: handler.name, openedByName: opener.name, unread: row.unread)
     }
 }
 

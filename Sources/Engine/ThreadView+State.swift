@@ -1,23 +1,25 @@
 import EventLog
 import Messaging
 
-extension ThreadSummary {
+extension ThreadDetail {
     /// The summary of a folded thread as `reader` sees it, for the write answers and both read sides:
     /// the messages they may see counted, and internal users the display policy hides from them left
     /// out (handler, opener, participants).
     public init(_ state: ThreadState, for reader: UserID, in directory: Directory) {
         let messageCount = Access.visibleMessageCount(of: state, for: reader, in: directory)
         self.init(
-            id: state.id.rawValue, number: state.number,
-            subject: SubjectDTO(kind: state.subject.kind, ref: state.subject.ref), title: state.title,
-            status: state.status.rawValue, priority: state.priority.rawValue, type: state.type.rawValue,
-            importance: state.importance.rawValue, category: state.category?.rawValue,
-            handler: Access.shown(state.handler, to: reader, in: directory)?.rawValue, blocked: state.blocked,
-            messageCount: messageCount, lastActivity: ISOTime.format(millis: state.lastActivityMillis),
-            openedBy: Access.shown(state.openedBy, to: reader, in: directory)?.rawValue,
+            summary: ThreadSummary(
+                id: state.id.rawValue, number: state.number,
+                subject: SubjectDTO(kind: state.subject.kind, ref: state.subject.ref), title: state.title,
+                status: state.status.rawValue, priority: state.priority.rawValue, type: state.type.rawValue,
+                importance: state.importance.rawValue, category: state.category?.rawValue,
+                handler: Access.shown(state.handler, to: reader, in: directory)?.rawValue,
+                messageCount: messageCount, lastActivity: ISOTime.format(millis: state.lastActivityMillis),
+                openedBy: Access.shown(state.openedBy, to: reader, in: directory)?.rawValue,
+                answeredByCustomer: Access.answeredByCustomer(state, in: directory)),
+            blocked: state.blocked,
             participants: state.participants.compactMap { Access.shown($0, to: reader, in: directory)?.rawValue },
-            structures: state.structures.map(\.rawValue),
-            answeredByCustomer: Access.answeredByCustomer(state, in: directory))
+            structures: state.structures.map(\.rawValue))
     }
 }
 
@@ -47,7 +49,7 @@ extension ThreadView {
                     time: ISOTime.format(millis: note.timeMillis), body: note.text)
             } : nil
         self.init(
-            thread: ThreadSummary(state, for: reader, in: directory), messages: messages, contacts: contacts,
+            thread: ThreadDetail(state, for: reader, in: directory), messages: messages, contacts: contacts,
             unread: Access.unreadCount(of: state, for: reader, in: directory), notes: notes)
     }
 }

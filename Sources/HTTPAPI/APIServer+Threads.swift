@@ -23,7 +23,7 @@ extension APIServer {
         let status: HTTPResponse.Status = outcome.existingThread == nil ? .created : .ok
         return try json(
             ThreadAnswer(
-                thread: ThreadSummary(state, for: user, in: try handler.currentDirectory()), position: outcome.position),
+                thread: ThreadDetail(state, for: user, in: try handler.currentDirectory()), position: outcome.position),
             status: status, position: outcome.position)
     }
 
@@ -142,7 +142,7 @@ extension APIServer {
         }
         return try json(
             ThreadAnswer(
-                thread: ThreadSummary(state, for: user, in: try handler.currentDirectory()), position: outcome.position),
+                thread: ThreadDetail(state, for: user, in: try handler.currentDirectory()), position: outcome.position),
             position: outcome.position)
     }
 

@@ -225,7 +225,7 @@ struct ReadAnswer: Encodable {
 
 /// A thread's summary after a write, with the position the write reached.
 struct ThreadAnswer: Encodable {
-    var thread: ThreadSummary
+    var thread: ThreadDetail
     var position: UInt64
 
     func encode(to encoder: any Encoder) throws {

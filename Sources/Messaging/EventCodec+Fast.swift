@@ -80,57 +80,39 @@ extension EventCodec {
             for (index, attachment) in e.attachments.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 out.append(contentsOf: #"{"contentType":"#.utf8)
-                guard appendString(attachment.contentType, to: &out) else { return nil }
+                guard JSONText.appendString(attachment.contentType, to: &out, shortEscapesOnly: true) else { return nil }
                 out.append(contentsOf: #","name":"#.utf8)
-                guard appendString(attachment.name, to: &out) else { return nil }
+                guard JSONText.appendString(attachment.name, to: &out, shortEscapesOnly: true) else { return nil }
                 out.append(contentsOf: #","sha256":"#.utf8)
-                guard appendString(attachment.sha256, to: &out) else { return nil }
+                guard JSONText.appendString(attachment.sha256, to: &out, shortEscapesOnly: true) else { return nil }
                 out.append(contentsOf: #","size":"#.utf8)
                 out.append(contentsOf: String(attachment.size).utf8)
                 out.append(UInt8(ascii: "}"))
             }
             out.append(contentsOf: #"],"author":"#.utf8)
-            guard appendString(e.author.rawValue, to: &out) else { return nil }
+            guard JSONText.appendString(e.author.rawValue, to: &out, shortEscapesOnly: true) else { return nil }
             out.append(contentsOf: #","format":"#.utf8)
-            guard appendString(e.format.rawValue, to: &out) else { return nil }
+            guard JSONText.appendString(e.format.rawValue, to: &out, shortEscapesOnly: true) else { return nil }
             out.append(contentsOf: #","kind":"#.utf8)
-            guard appendString(e.kind.rawValue, to: &out) else { return nil }
+            guard JSONText.appendString(e.kind.rawValue, to: &out, shortEscapesOnly: true) else { return nil }
             out.append(contentsOf: #","number":"#.utf8)
             out.append(contentsOf: String(e.number).utf8)
             out.append(contentsOf: #","text":"#.utf8)
-            guard appendString(e.text, to: &out) else { return nil }
+            guard JSONText.appendString(e.text, to: &out, shortEscapesOnly: true) else { return nil }
             out.append(contentsOf: #","thread":"#.utf8)
-            guard appendString(e.thread.rawValue, to: &out) else { return nil }
+            guard JSONText.appendString(e.thread.rawValue, to: &out, shortEscapesOnly: true) else { return nil }
             out.append(UInt8(ascii: "}"))
         case .readMarkerMoved(let e):
             out.append(contentsOf: #"{"thread":"#.utf8)
-            guard appendString(e.thread.rawValue, to: &out) else { return nil }
+            guard JSONText.appendString(e.thread.rawValue, to: &out, shortEscapesOnly: true) else { return nil }
             out.append(contentsOf: #","upTo":"#.utf8)
             out.append(contentsOf: String(e.upTo).utf8)
             out.append(contentsOf: #","user":"#.utf8)
-            guard appendString(e.user.rawValue, to: &out) else { return nil }
+            guard JSONText.appendString(e.user.rawValue, to: &out, shortEscapesOnly: true) else { return nil }
             out.append(UInt8(ascii: "}"))
         default:
             return nil
         }
         return out
-    }
-
-    /// A JSON string; false for control characters without a short escape.
-    private static func appendString(_ value: String, to out: inout [UInt8]) -> Bool {
-        out.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-            case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-            case 0..<0x20: return false
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-        return true
     }
 }

@@ -115,6 +115,13 @@ public enum EventCodec {
         }
     }
 
+    /// The payload through Foundation's `JSONDecoder` only, never the hand-written fast path: the
+    /// baseline of the release benchmark (`threadlog-bench json`).
+    @_spi(Benchmarks)
+    public static func decodeWithJSONDecoder(_ type: EventType, data: [UInt8]) throws -> Event {
+        try decodePayload(type, from: Data(data))
+    }
+
     /// Decodes a payload already in the type's latest schema version.
     static func decodePayload(_ type: EventType, from data: Data) throws -> Event {
         let decoder = JSONDecoder()

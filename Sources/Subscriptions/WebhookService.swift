@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Crypto
+import Engine
 import EventLog
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 import Foundation
+import EventFeed
 import HTTPAPI
 import TestSupport
 import Testing
@@ -217,11 +218,11 @@ struct ConnectionTests {
             let endpoint = try EventFeedClient.Endpoint(url: "http://127.0.0.1:\(h.port)")
             let token = cast.service
             let target = try h.lastPosition()
-            let (seen, beats, lasted) = try await onThread { () -> (UInt64, Int, Duration) in
+            let (seen, beats, lasted) = try await { () async throws -> (UInt64, Int, Duration) in
                 let started = ContinuousClock.now
                 var beats = 0
                 var seen: UInt64 = 0
-                try EventFeedClient.stream(endpoint, token: token, after: 0, timeoutSeconds: 30) { item in
+                try await EventFeedClient.stream(endpoint, token: token, after: 0, timeoutSeconds: 30) { item in
                     switch item {
                     case .event(let position, _, _): seen = position
                     case .comment(let text): if text == "heartbeat" { beats += 1 }
@@ -230,7 +231,7 @@ struct ConnectionTests {
                     return !(seen == target && ContinuousClock.now - started > timeout * 2)
                 }
                 return (seen, beats, ContinuousClock.now - started)
-            }
+            }()
             #expect(seen == target)
             #expect(beats >= 3)
             #expect(lasted > timeout * 2)

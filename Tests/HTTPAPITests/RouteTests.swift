@@ -1,4 +1,5 @@
 import Foundation
+import EventFeed
 import HTTPAPI
 import HTTPTypes
 import TestSupport
@@ -479,9 +480,9 @@ struct RouteTests {
             let endpoint = try EventFeedClient.Endpoint(url: "http://127.0.0.1:\(h.port)")
             let token = cast.service
             // First connection: read five events, see a heartbeat comment once idle later, then leave.
-            let firstSeen = try await onThread { () -> [UInt64] in
+            let firstSeen = try await { () async throws -> [UInt64] in
                 var seen: [UInt64] = []
-                try EventFeedClient.stream(endpoint, token: token, after: 0, timeoutSeconds: 10) { item in
+                try await EventFeedClient.stream(endpoint, token: token, after: 0, timeoutSeconds: 10) { item in
                     if case .event(let position, _, let envelope) = item {
                         seen.append(position)
                         #expect(String(decoding: envelope, as: UTF8.self).hasPrefix(#"{"position":\#(position),"#))
@@ -489,7 +490,7 @@ struct RouteTests {
                     return seen.count < 5
                 }
                 return seen
-            }
+            }()
             #expect(firstSeen == [1, 2, 3, 4, 5])
             // More happens while nobody listens.
             for index in 0..<3 {
@@ -501,11 +502,11 @@ struct RouteTests {
             let target = try h.lastPosition()
             let port = h.port
             // Second connection resumes after the last id seen; it also posts one more while connected.
-            let secondSeen = try await onThread { () -> ([UInt64], Bool) in
+            let secondSeen = try await { () async throws -> ([UInt64], Bool) in
                 var seen: [UInt64] = []
                 var beats = 0
                 var posted = false
-                try EventFeedClient.stream(endpoint, token: token, after: firstSeen.last!, timeoutSeconds: 10) { item in
+                try await EventFeedClient.stream(endpoint, token: token, after: firstSeen.last!, timeoutSeconds: 10) { item in
                     switch item {
                     case .event(let position, _, _):
                         seen.append(position)
@@ -514,19 +515,14 @@ struct RouteTests {
                     }
                     if seen.last == target && !posted {
                         posted = true
-                        let semaphore = DispatchSemaphore(value: 0)
-                        Task {
-                            _ = try? await send(
-                                port: port, .post, "/v1/parties", token: Harness.adminToken,
-                                body: #"{"id":"late","name":"Late","kind":"external"}"#)
-                            semaphore.signal()
-                        }
-                        semaphore.wait()
+                        _ = try? await send(
+                            port: port, .post, "/v1/parties", token: Harness.adminToken,
+                            body: #"{"id":"late","name":"Late","kind":"external"}"#)
                     }
                     return !(seen.last == target + 1 && beats >= 1)
                 }
                 return (seen, beats >= 1)
-            }
+            }()
             #expect(secondSeen.0 == Array(6...(target + 1)))
             #expect(secondSeen.1)
             // A stream for a user token is refused.

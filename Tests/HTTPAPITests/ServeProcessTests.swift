@@ -1,3 +1,4 @@
+import EventFeed
 import Foundation
 import HTTPAPI
 import HTTPTypes
@@ -253,10 +254,10 @@ struct ServeProcessTests {
             ).status == 201)
         let endpoint = try EventFeedClient.Endpoint(url: "http://127.0.0.1:\(server.port)")
         let streamed = Task {
-            try await onThread { () -> [UInt64] in
+            try await { () async throws -> [UInt64] in
                 var seen: [UInt64] = []
                 do {
-                    try EventFeedClient.stream(endpoint, token: admin, after: 0, timeoutSeconds: 20) { item in
+                    try await EventFeedClient.stream(endpoint, token: admin, after: 0, timeoutSeconds: 20) { item in
                         if case .event(let position, _, _) = item {
                             seen.append(position)
                             server.signal(SIGTERM)
@@ -267,7 +268,7 @@ struct ServeProcessTests {
                     // The server ended the stream: expected.
                 }
                 return seen
-            }
+            }()
         }
         #expect(try await streamed.value == [1])
         #expect(await server.waitForExit(seconds: 10) == 0)

@@ -1,4 +1,5 @@
 import Engine
+import EventFeed
 import Foundation
 import HTTPAPI
 import HTTPTypes
@@ -116,25 +117,20 @@ struct TokenTests {
             let token = try #require(created.json["token"] as? String)
             let endpoint = try EventFeedClient.Endpoint(url: "http://127.0.0.1:\(h.port)")
             let port = h.port
-            let (seen, ended) = try await onThread { () -> ([UInt64], Bool) in
+            let (seen, ended) = try await { () async throws -> ([UInt64], Bool) in
                 var seen: [UInt64] = []
                 var revoked = false
                 var beats = 0
                 do {
-                    _ = try EventFeedClient.stream(endpoint, token: token, after: 0, timeoutSeconds: 10) { item in
+                    _ = try await EventFeedClient.stream(endpoint, token: token, after: 0, timeoutSeconds: 10) { item in
                         switch item {
                         case .event(let position, _, _): seen.append(position)
                         case .comment: beats += 1
                         }
                         if !revoked, !seen.isEmpty {
                             revoked = true
-                            let semaphore = DispatchSemaphore(value: 0)
-                            Task {
-                                _ = try? await send(
-                                    port: port, .delete, "/v1/service-tokens/\(id)", token: Harness.adminToken)
-                                semaphore.signal()
-                            }
-                            semaphore.wait()
+                            _ = try? await send(
+                                port: port, .delete, "/v1/service-tokens/\(id)", token: Harness.adminToken)
                         }
                         // Still open after some 40 heartbeats (6 s): give up, the stream did not end.
                         return beats < 40
@@ -144,7 +140,7 @@ struct TokenTests {
                     // The server closed it (a hang would have timed out with another error).
                     return (seen, true)
                 }
-            }
+            }()
             #expect(ended)
             let log = try await h.call(.get, "/v1/events?from=1&limit=1000", token: cast.admin)
             let revocation = (log.json["events"] as? [[String: Any]] ?? []).first {

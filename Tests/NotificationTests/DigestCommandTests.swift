@@ -212,7 +212,7 @@ struct DigestCrashTests {
         // business: either way the command did not learn of it, so the claim stays open. (On a loaded
         // machine the command may have finished a mail or more before the kill; those are not sent again.)
         try await Task.sleep(for: .milliseconds(1200))
-        let taken = try slow.messages().map { try $0.parsed() }
+        let taken = try slow.messages().parsed()
         let inFlight = try world.outbox.undelivered().filter { $0.status == .sending }
         #expect(inFlight.count == 1)
 
@@ -226,7 +226,7 @@ struct DigestCrashTests {
             }
             let result = try await threadlog(arguments, environment: rerun)
             #expect(result.status == 0, "\(result.stderr)")
-            let resent = try server.messages().map { try $0.parsed() }
+            let resent = try server.messages().parsed()
             let resentIDs = resent.compactMap(\.messageID)
             #expect(Set(resentIDs).count == resentIDs.count, "the rerun sent a mail twice: \(resentIDs)")
             // Only the mail in flight at the kill may have arrived twice, under the same Message-ID.

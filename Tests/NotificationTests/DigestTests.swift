@@ -27,7 +27,7 @@ func describe(_ digests: [DigestScheduled]) -> [String] {
 
 /// Who got which digest: `address subject`, sorted.
 func digestMails(_ server: SMTPTestServer) throws -> [String] {
-    try server.messages().map { try $0.parsed() }.filter { $0.subject.hasPrefix("New messages in Threadlog") }
+    try server.messages().parsed().filter { $0.subject.hasPrefix("New messages in Threadlog") }
         .map { "\($0.toAddresses.joined(separator: ",")) \($0.subject)" }.sorted()
 }
 
@@ -74,7 +74,7 @@ struct DigestTests {
             #expect(sent.count == 5)
 
             // The mail asks to log in, names the threads, and carries the outbox's Message-ID.
-            let hugo = try server.messages().map { try $0.parsed() }
+            let hugo = try server.messages().parsed()
                 .first { $0.subject == "New messages in Threadlog C-1" && $0.toAddresses == ["hugo@ops.example"] }
             let mail = try #require(hugo)
             #expect(

@@ -19,7 +19,7 @@ struct ImmediateNotificationTests {
                 try await world.drain(try world.sender(configuration))
 
                 let mails = try server.messages()
-                let parsed = try mails.map { try $0.parsed() }
+                let parsed = try mails.parsed()
                 let summary = parsed.map { "\($0.toAddresses.joined(separator: ",")) | \($0.subject)" }
                 #expect(
                     summary == [
@@ -94,7 +94,7 @@ struct ImmediateNotificationTests {
                 try await world.drain(try world.sender(configuration))
 
                 let mails = try server.messages()
-                let parsed = try mails.map { try $0.parsed() }
+                let parsed = try mails.parsed()
                 // No rule for threadOpened: opening mails nobody. The assignment: one rendering for the
                 // internal handler, another for the outside side in Cc (they see the custom mention).
                 // Taking the new thread opened it: that status change mails its author (h1), Cc the handler.
@@ -115,7 +115,7 @@ struct ImmediateNotificationTests {
                 #expect(toOutside.body.hasPrefix("Customer service assigned C-1 to Customer service"))
                 #expect(!toOutside.body.contains("Hugo") && !toOutside.subject.contains("Hugo"))
                 // Bcc reaches the archive in the envelope, never in a header.
-                let envelopes = mails.filter { (try? $0.parsed().subject.hasPrefix("[C-1]")) == true }.map(\.envelope)
+                let envelopes = zip(mails, parsed).filter { $0.1.subject.hasPrefix("[C-1]") }.map(\.0.envelope)
                 #expect(envelopes.allSatisfy { $0.recipients.contains("archive@ops.example") })
                 #expect(mails.allSatisfy { !$0.headerNames.contains { $0.lowercased() == "bcc" } })
                 let posted = parsed.filter { $0.subject.hasPrefix("Message 1") }

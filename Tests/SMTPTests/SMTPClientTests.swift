@@ -304,7 +304,7 @@ struct SMTPClientTests {
             ])
             #expect(results.allSatisfy { (try? $0.get()) != nil })
             let mails = try server.messages()
-            #expect(try mails.map { try $0.parsed().subject } == ["one", "two"])
+            #expect(try mails.parsed().map(\.subject) == ["one", "two"])
             #expect(mails.allSatisfy { $0.envelope.tls != nil && $0.envelope.authUser == "robot" })
             #expect(server.commands() == ["EHLO", "AUTH", "MAIL", "MAIL"])
         }
@@ -427,7 +427,7 @@ struct SMTPClientTests {
             #expect(results[2].error?.replyCode == 550)
             #expect((try? results[3].get()) != nil)
             let mails = try server.messages()
-            #expect(try mails.map { try $0.parsed().subject } == ["one", "four"])
+            #expect(try mails.parsed().map(\.subject) == ["one", "four"])
             #expect(mails.map(\.envelope.recipients) == [["ann@example.com"], ["bob@example.com"]])
         }
     }

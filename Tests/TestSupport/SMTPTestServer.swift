@@ -183,11 +183,19 @@ public struct ReceivedMail {
 
     /// The message as Python's `email` package reads it.
     public func parsed() throws -> ParsedMail {
-        let result = try run(SMTPTestServer.python, ["-c", ParsedMail.script, path])
+        try [self].parsed()[0]
+    }
+}
+
+extension [ReceivedMail] {
+    /// The messages as Python's `email` package reads them, all in one Python process.
+    public func parsed() throws -> [ParsedMail] {
+        if isEmpty { return [] }
+        let result = try run(SMTPTestServer.python, ["-c", ParsedMail.script] + map(\.path))
         guard result.status == 0 else {
-            throw SMTPTestServer.ServerError("parsing \(path) failed: \(result.stderr)")
+            throw SMTPTestServer.ServerError("parsing \(map(\.path)) failed: \(result.stderr)")
         }
-        return try JSONDecoder().decode(ParsedMail.self, from: Data(result.stdout.utf8))
+        return try JSONDecoder().decode([ParsedMail].self, from: Data(result.stdout.utf8))
     }
 }
 
@@ -217,31 +225,36 @@ public struct ParsedMail: Decodable {
     public var defects: [String]
 
     /// Decodes with the modern `email.policy.default`; line ends normalised to `\n`, as a reader sees them.
+    /// One JSON array for the paths given, in their order.
     static let script = #"""
         import email, email.policy, json, sys
-        with open(sys.argv[1], "rb") as f:
-            msg = email.message_from_bytes(f.read(), policy=email.policy.default)
-        def boxes(name):
-            header = msg[name]
-            if header is None:
-                return []
-            return [{"name": a.display_name, "address": a.addr_spec} for a in header.addresses]
-        defects = [repr(d) for d in msg.defects]
-        for name, value in msg.items():
-            defects += [repr(d) for d in getattr(value, "defects", [])]
-        print(json.dumps({
-            "subject": str(msg["subject"]),
-            "from": boxes("from"), "to": boxes("to"), "cc": boxes("cc"),
-            "date": str(msg["date"]) if msg["date"] else None,
-            "messageID": str(msg["message-id"]) if msg["message-id"] else None,
-            "contentType": msg.get_content_type(),
-            "charset": msg.get_content_charset(),
-            "transferEncoding": msg["content-transfer-encoding"],
-            "mimeVersion": msg["mime-version"],
-            "body": msg.get_content().replace("\r\n", "\n"),
-            "headers": [[k, str(v)] for k, v in msg.items()],
-            "defects": defects,
-        }))
+        def read(path):
+            with open(path, "rb") as f:
+                msg = email.message_from_bytes(f.read(), policy=email.policy.default)
+            return parse(msg)
+        def parse(msg):
+          def boxes(name):
+              header = msg[name]
+              if header is None:
+                  return []
+              return [{"name": a.display_name, "address": a.addr_spec} for a in header.addresses]
+          defects = [repr(d) for d in msg.defects]
+          for name, value in msg.items():
+              defects += [repr(d) for d in getattr(value, "defects", [])]
+          return {
+              "subject": str(msg["subject"]),
+              "from": boxes("from"), "to": boxes("to"), "cc": boxes("cc"),
+              "date": str(msg["date"]) if msg["date"] else None,
+              "messageID": str(msg["message-id"]) if msg["message-id"] else None,
+              "contentType": msg.get_content_type(),
+              "charset": msg.get_content_charset(),
+              "transferEncoding": msg["content-transfer-encoding"],
+              "mimeVersion": msg["mime-version"],
+              "body": msg.get_content().replace("\r\n", "\n"),
+              "headers": [[k, str(v)] for k, v in msg.items()],
+              "defects": defects,
+          }
+        print(json.dumps([read(path) for path in sys.argv[1:]]))
         """#
 }
 

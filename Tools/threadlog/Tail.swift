@@ -1,7 +1,8 @@
 import ArgumentParser
+import Engine
+import EventFeed
 import EventLog
 import Foundation
-import HTTPAPI
 
 struct Tail: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,11 +51,11 @@ struct Tail: AsyncParsableCommand {
 
     func run() async throws {
         if let url, let token, let group {
-            try runGroup(url: url, token: token, group: group)
+            try await runGroup(url: url, token: token, group: group)
             return
         }
         if let url, let token {
-            try runRemote(url: url, token: token)
+            try await runRemote(url: url, token: token)
             return
         }
         let log = try storeOptions.openLog(data: options)
@@ -88,7 +89,7 @@ struct Tail: AsyncParsableCommand {
     }
 
     /// Pages `GET /v1/events`; with --follow, the live stream, reconnecting with `Last-Event-ID`.
-    private func runRemote(url: String, token: String) throws {
+    private func runRemote(url: String, token: String) async throws {
         let endpoint = try EventFeedClient.Endpoint(url: url)
         let types = Set(type)
         var out = StandardOutput()
@@ -103,7 +104,7 @@ struct Tail: AsyncParsableCommand {
             while true {
                 let page: (envelopes: [[UInt8]], next: UInt64)
                 do {
-                    page = try EventFeedClient.page(endpoint, token: token, from: next)
+                    page = try await EventFeedClient.page(endpoint, token: token, from: next)
                 } catch let failure as EventFeedClient.Failure {
                     throw ToolFailure(failure.description)
                 }
@@ -118,7 +119,7 @@ struct Tail: AsyncParsableCommand {
         var connectedOnce = false
         while true {
             do {
-                last = try EventFeedClient.stream(endpoint, token: token, after: last) { item in
+                last = try await EventFeedClient.stream(endpoint, token: token, after: last) { item in
                     connectedOnce = true
                     if case .event(let position, let eventType, let envelope) = item {
                         last = position
@@ -130,7 +131,7 @@ struct Tail: AsyncParsableCommand {
             } catch let failure as EventFeedClient.Failure {
                 // A refusal (bad token, bad position) will not heal; a dropped connection may.
                 if failure.status != nil || !connectedOnce { throw ToolFailure(failure.description) }
-                Thread.sleep(forTimeInterval: 1)
+                try await Task.sleep(for: .seconds(1))
             }
         }
     }
@@ -138,7 +139,7 @@ struct Tail: AsyncParsableCommand {
     /// Takes a consumer group's events as one member: prints each batch, flushes, then acknowledges
     /// it, so an event is acknowledged only once it is out. Without --follow, stops when the group has
     /// nothing more for this member.
-    private func runGroup(url: String, token: String, group: String) throws {
+    private func runGroup(url: String, token: String, group: String) async throws {
         let endpoint = try EventFeedClient.Endpoint(url: url)
         let member = self.member ?? "\(ProcessInfo.processInfo.hostName.prefix(40))-\(getpid())"
             .map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" }.reduce(into: "") { $0.append($1) }
@@ -147,11 +148,11 @@ struct Tail: AsyncParsableCommand {
         while true {
             let envelopes: [[UInt8]]
             do {
-                envelopes = try EventFeedClient.groupPoll(
+                envelopes = try await EventFeedClient.groupPoll(
                     endpoint, token: token, group: group, member: member, waitSeconds: follow ? 10 : 0)
             } catch let failure as EventFeedClient.Failure {
                 if failure.status != nil || !follow { throw ToolFailure(failure.description) }
-                Thread.sleep(forTimeInterval: 1)
+                try await Task.sleep(for: .seconds(1))
                 continue
             }
             if envelopes.isEmpty {
@@ -169,11 +170,11 @@ struct Tail: AsyncParsableCommand {
             }
             out.flush()
             do {
-                try EventFeedClient.groupAck(endpoint, token: token, group: group, member: member, positions: positions)
+                try await EventFeedClient.groupAck(endpoint, token: token, group: group, member: member, positions: positions)
             } catch let failure as EventFeedClient.Failure {
                 // Unacknowledged events come again (to this member or another): at-least-once.
                 if failure.status != nil || !follow { throw ToolFailure(failure.description) }
-                Thread.sleep(forTimeInterval: 1)
+                try await Task.sleep(for: .seconds(1))
             }
         }
     }
