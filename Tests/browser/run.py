@@ -347,6 +347,149 @@ class Scenarios:
         assert "forged" not in bob.page_source
 
 
+    # MARK: Administration
+
+    def sign_in_admin(self, driver):
+        driver.get(self.server.base + "/sign-in")
+        driver.find_element(By.ID, "token").send_keys(ADMIN)
+        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button[type=submit]").click()
+        self.wait(driver, lambda d: "/admin" in d.current_url, "the administration after signing in")
+
+    def no_horizontal_overflow(self, driver, what):
+        """The page fits the window's width: nothing makes the page itself scroll sideways."""
+        widths = driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1] + 1, "%s overflows sideways: %r" % (what, widths)
+
+    def admin_display_policy(self):
+        """The administrator sets the author display policy to a custom mention in the settings page;
+        the supplier, an outside reader, sees the mention instead of the handler's name."""
+        api = self.server.api
+        opened = api("POST", "/v1/threads", {"subject": {"kind": "contract", "ref": "C-2024-0042"},
+                                             "title": "Delivery schedule", "body": "When is the next delivery?"},
+                     token=self.world.tokens["bob"])
+        thread = opened["id"]
+        api("POST", "/v1/threads/%s/messages" % thread, {"body": "Next Tuesday."}, token=self.world.tokens["ann"])
+        admin = self.browser()
+        self.sign_in_admin(admin)
+        admin.get(self.server.base + "/admin/settings")
+        form = admin.find_element(By.CSS_SELECTOR, "form[action='/admin/settings/display']")
+        Select(form.find_element(By.NAME, "mode")).select_by_value("custom")
+        field = form.find_element(By.NAME, "text")
+        field.clear()
+        field.send_keys("Acme support team")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait(admin, lambda d: d.find_elements(By.CSS_SELECTOR, "form[action='/admin/settings/display']"),
+                  "the settings page again")
+        assert not admin.find_elements(By.ID, "admin-error"), self.text(admin, "#admin-error")
+        form = admin.find_element(By.CSS_SELECTOR, "form[action='/admin/settings/display']")
+        assert form.find_element(By.NAME, "text").get_attribute("value") == "Acme support team"
+        assert Select(form.find_element(By.NAME, "mode")).first_selected_option.get_attribute("value") == "custom"
+        self.shot(admin, "admin-settings")
+        self.no_horizontal_overflow(admin, "the settings page")
+        admin.set_window_size(*PHONE)
+        admin.get(self.server.base + "/admin/settings")
+        self.no_horizontal_overflow(admin, "the settings page on a phone")
+        self.shot(admin, "admin-settings-phone")
+        self.no_errors(admin)
+
+        bob = self.browser()
+        self.sign_in(bob, "bob")
+        bob.get(self.server.base + "/threads/" + thread)
+        self.wait(bob, lambda d: d.find_elements(By.ID, "m2"), "the handler's answer in the supplier's page")
+        author = self.text(bob, "#m2 .author")
+        assert author == "Acme support team", author
+        assert "Ann Handler" not in bob.find_element(By.TAG_NAME, "main").text
+        # The handler still sees who wrote it.
+        ann = self.browser()
+        self.sign_in(ann, "ann")
+        ann.get(self.server.base + "/threads/" + thread)
+        assert "Ann Handler" in self.text(ann, "#m2 .author"), self.text(ann, "#m2 .author")
+        self.no_errors(bob)
+
+    def admin_creates_user(self):
+        """The administrator creates a user in the console's form and sees the token once; the token
+        signs the new user in."""
+        admin = self.browser()
+        self.sign_in_admin(admin)
+        admin.get(self.server.base + "/admin/users")
+        form = admin.find_element(By.CSS_SELECTOR, "form[action='/admin/users']")
+        form.find_element(By.NAME, "id").send_keys("dora")
+        form.find_element(By.NAME, "name").send_keys("Dora Newcomer")
+        form.find_element(By.NAME, "email").send_keys("dora@example.test")
+        Select(form.find_element(By.NAME, "party")).select_by_value("sup")
+        form.find_element(By.NAME, "roles").send_keys("supplier")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait(admin, lambda d: d.find_elements(By.ID, "new-token"), "the new user's token")
+        token = self.text(admin, "#new-token").strip()
+        assert len(token) >= 20, token
+        self.shot(admin, "admin-user-created")
+        # Seen once: the list of users, visited again, does not show it.
+        admin.get(self.server.base + "/admin/users")
+        self.wait(admin, lambda d: d.find_elements(By.CSS_SELECTOR, "tr[data-id='dora']"), "the new user in the list")
+        assert token not in admin.page_source
+        assert not admin.find_elements(By.ID, "new-token")
+        admin.refresh()
+        assert token not in admin.page_source
+        self.shot(admin, "admin-users")
+        admin.set_window_size(*PHONE)
+        admin.get(self.server.base + "/admin/users")
+        self.no_horizontal_overflow(admin, "the users page on a phone")
+        self.shot(admin, "admin-users-phone")
+        for page in ["/admin/parties", "/admin/structures", "/admin/categories"]:
+            admin.get(self.server.base + page)
+            self.no_horizontal_overflow(admin, page + " on a phone")
+        self.no_errors(admin)
+
+        dora = self.browser()
+        dora.get(self.server.base + "/sign-in")
+        dora.find_element(By.ID, "token").send_keys(token)
+        dora.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button[type=submit]").click()
+        self.wait(dora, lambda d: d.current_url.endswith("/inbox"), "the new user's inbox")
+        assert "Dora Newcomer" in dora.find_element(By.TAG_NAME, "body").text
+
+    def operations_page(self):
+        """The operations page shows the log's position, the views with their checkpoints and the
+        outbox's counts."""
+        admin = self.browser()
+        self.sign_in_admin(admin)
+        admin.get(self.server.base + "/operations")
+        position = self.text(admin, "#log-position")
+        assert position.strip().isdigit() and int(position) > 0, position
+        views = admin.find_elements(By.CSS_SELECTOR, "#views tbody tr[data-view]")
+        assert views, admin.page_source[:1000]
+        for row in views:
+            cells = row.find_elements(By.TAG_NAME, "td")
+            assert cells[1].text.strip().isdigit(), [c.text for c in cells]
+        counts = [e for e in ("outbox-pending", "outbox-failed", "outbox-delivered") if admin.find_elements(By.ID, e)]
+        if counts:
+            for element in counts:
+                assert self.text(admin, "#" + element).strip().isdigit(), element
+        else:
+            assert admin.find_elements(By.CSS_SELECTOR, "p.empty"), "neither outbox counts nor its absence"
+        self.no_horizontal_overflow(admin, "the operations page")
+        self.shot(admin, "operations")
+        admin.set_window_size(*PHONE)
+        admin.get(self.server.base + "/operations")
+        self.no_horizontal_overflow(admin, "the operations page on a phone")
+        self.shot(admin, "operations-phone")
+        self.no_errors(admin)
+
+    def user_pages_fit_a_phone(self):
+        """Every user page fits a phone's width."""
+        bob = self.browser(PHONE)
+        self.sign_in(bob, "bob")
+        for page in ["/inbox", "/threads/new", "/sign-in/link"]:
+            bob.get(self.server.base + page)
+            self.no_horizontal_overflow(bob, page)
+        bob.get(self.server.base + "/inbox")
+        links = bob.find_elements(By.CSS_SELECTOR, "table.inbox td.title a")
+        if links:
+            links[0].click()
+            self.wait(bob, lambda d: d.find_elements(By.ID, "body"), "a thread page")
+            self.no_horizontal_overflow(bob, "a thread page")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threadlog", required=True)
@@ -360,7 +503,8 @@ def main():
         world = World(server)
         scenarios = Scenarios(server, world, arguments.screenshots)
         for name in ["contract_chat", "ticket_with_attachment", "subcontractor_filters", "markup_is_text",
-                     "csrf_refused"]:
+                     "csrf_refused", "admin_display_policy", "admin_creates_user", "operations_page",
+                     "user_pages_fit_a_phone"]:
             if arguments.only and arguments.only != name:
                 continue
             start = time.time()
