@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The web console in a real browser: starts `threadlog serve` on 127.0.0.1 with a temporary data
-directory, seeds parties and users through the HTTP API with the admin token, and drives headless
+directory and its mail sent to the test SMTP server of Tools/smtp-test-server (aiosmtpd, so run it with
+the checkout's .venv/bin/python), seeds parties and users through the HTTP API with the admin token, and drives headless
 Chromium through what people do with the console. Screenshots (PNG) go to --screenshots.
 
 Usage: Tests/browser/run.py --threadlog .build/debug/threadlog --screenshots DIR [--only NAME]
@@ -8,6 +9,8 @@ Ends with the line `N passed, N failed`; exits non-zero when a scenario failed.
 """
 
 import argparse
+import email
+import email.policy
 import json
 import os
 import re
@@ -28,16 +31,21 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 ADMIN = "admin-token-of-the-browser-tests"
 DESKTOP = (1280, 900)
 PHONE = (390, 844)
+PUBLIC_URL = "http://console.example.test"
 
 
 class Server:
     """A real `threadlog serve` on a free port of 127.0.0.1, over a temporary data directory."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, mail=None):
         self.dir = tempfile.mkdtemp(prefix="threadlog-browser-")
         env = dict(os.environ, THREADLOG_ADMIN_TOKEN=ADMIN, THREADLOG_PROJECTION_INTERVAL_MS="50",
                    LOG_LEVEL="warning")
         env.pop("THREADLOG_SMTP_URL", None)
+        if mail:
+            # Links in mails name PUBLIC_URL; the scenario opens their path on the real port.
+            env.update(THREADLOG_SMTP_URL=mail.url, THREADLOG_MAIL_FROM="Threadlog <noreply@example.test>",
+                       THREADLOG_PUBLIC_URL=PUBLIC_URL, THREADLOG_MAIL_POLL_MS="50")
         self.log = open(os.path.join(self.dir, "serve.log"), "w+")
         self.process = subprocess.Popen(
             [binary, "serve", "--data", os.path.join(self.dir, "data"), "--host", "127.0.0.1", "--port", "0"],
@@ -78,6 +86,51 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class MailServer:
+    """The aiosmtpd server of Tools/smtp-test-server: each accepted mail becomes DIR/NNNN.eml beside
+    NNNN.json (its envelope)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="threadlog-browser-mail-")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tools", "smtp-test-server",
+                              "server.py")
+        self.process = subprocess.Popen(
+            [sys.executable, script, "--port", "0", "--maildir", self.dir, "--exit-on-stdin-eof"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.process.stdout.readline()
+        match = re.match(r"PORT (\d+)", line)
+        if not match:
+            self.stop()
+            raise RuntimeError("the SMTP test server did not start: %r" % line)
+        self.url = "smtp://127.0.0.1:" + match.group(1)
+
+    def mails_to(self, address):
+        """The plain text of every mail received for address, oldest first."""
+        texts = []
+        for name in sorted(os.listdir(self.dir)):
+            if not name.endswith(".json"):
+                continue
+            with open(os.path.join(self.dir, name)) as handle:
+                envelope = json.load(handle)
+            if address not in envelope.get("rcpt_tos", []):
+                continue
+            with open(os.path.join(self.dir, name[:-5] + ".eml"), "rb") as handle:
+                message = email.message_from_bytes(handle.read(), policy=email.policy.default)
+            body = message.get_body(("plain",))
+            texts.append(body.get_content() if body else "")
+        return texts
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class World:
     """The people of the scenarios: an operator (acme) with two handlers, a supplier, a client and a
     subcontractor, each with an access token."""
@@ -112,7 +165,8 @@ class World:
 
 
 class Scenarios:
-    def __init__(self, server, world, shots):
+    def __init__(self, server, world, shots, mail=None):
+        self.mail = mail
         self.server = server
         self.world = world
         self.shots = shots
@@ -475,6 +529,32 @@ class Scenarios:
         self.shot(admin, "operations-phone")
         self.no_errors(admin)
 
+    def mail_sign_in_link(self):
+        """A user asks for a sign-in link, reads it in the mail, opens it, confirms and is signed in."""
+        cara = self.browser()
+        cara.get(self.server.base + "/sign-in")
+        cara.find_element(By.CSS_SELECTOR, "a[href='/sign-in/link']").click()
+        self.wait(cara, lambda d: d.find_elements(By.ID, "email"), "the sign-in link form")
+        cara.find_element(By.ID, "email").send_keys("cara@example.test")
+        cara.find_element(By.CSS_SELECTOR, "form[action='/sign-in/link'] button[type=submit]").click()
+        self.wait(cara, lambda d: d.find_elements(By.ID, "link-sent"), "the page that says the link is sent")
+        prefix = PUBLIC_URL + "/sign-in/link/"
+
+        def link(_):
+            for text in self.mail.mails_to("cara@example.test"):
+                match = re.search(re.escape(prefix) + r"([A-Za-z0-9_-]+)", text)
+                if match:
+                    return match.group(1)
+            return None
+        token = self.wait(cara, link, "the sign-in link's mail", timeout=30)
+        cara.get(self.server.base + "/sign-in/link/" + token)
+        self.wait(cara, lambda d: d.find_elements(By.ID, "use-link"), "the confirmation page")
+        self.shot(cara, "sign-in-link-confirm")
+        cara.find_element(By.ID, "use-link").click()
+        self.wait(cara, lambda d: d.current_url.endswith("/inbox"), "the inbox after the link")
+        assert "Cara Client" in cara.find_element(By.TAG_NAME, "body").text
+        self.no_errors(cara)
+
     def user_pages_fit_a_phone(self):
         """Every user page fits a phone's width."""
         bob = self.browser(PHONE)
@@ -497,14 +577,19 @@ def main():
     parser.add_argument("--only")
     arguments = parser.parse_args()
     os.makedirs(arguments.screenshots, exist_ok=True)
-    server = Server(os.path.abspath(arguments.threadlog))
+    mail = MailServer()
+    try:
+        server = Server(os.path.abspath(arguments.threadlog), mail)
+    except Exception:
+        mail.stop()
+        raise
     passed = failed = 0
     try:
         world = World(server)
-        scenarios = Scenarios(server, world, arguments.screenshots)
+        scenarios = Scenarios(server, world, arguments.screenshots, mail)
         for name in ["contract_chat", "ticket_with_attachment", "subcontractor_filters", "markup_is_text",
                      "csrf_refused", "admin_display_policy", "admin_creates_user", "operations_page",
-                     "user_pages_fit_a_phone"]:
+                     "mail_sign_in_link", "user_pages_fit_a_phone"]:
             if arguments.only and arguments.only != name:
                 continue
             start = time.time()
@@ -525,6 +610,7 @@ def main():
                 scenarios.close_all()
     finally:
         server.stop()
+        mail.stop()
     print("browser: %d passed, %d failed" % (passed, failed), flush=True)
     return 1 if failed else 0
 
