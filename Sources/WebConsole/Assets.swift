@@ -112,7 +112,12 @@ enum Assets {
         /* Administration and operations */
         nav.admin { display: flex; flex-wrap: wrap; gap: .75rem; margin: 0 0 1rem; }
         nav.admin a[aria-current] { font-weight: 600; text-decoration: none; }
-        table.admin-list { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); margin-bottom: 1rem; }
+        .table-scroll { overflow-x: auto; max-width: 100%; margin-bottom: 1rem; }
+        table.admin-list { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); }
+        table.admin-list td { overflow-wrap: break-word; }
+        .card + .card, .table-scroll + .card { margin-top: 1rem; }
+        form.stack label > input:not([type=checkbox]), form.stack label > select {
+          display: block; width: 100%; max-width: 32rem; margin-top: .25rem; }
         table.admin-list th, table.admin-list td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
         table.admin-list th { font-size: .85rem; color: var(--muted); background: #eef1f5; }
         table.admin-list tr.behind td { color: var(--warn); }

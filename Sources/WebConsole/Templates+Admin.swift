@@ -24,10 +24,12 @@ extension Templates {
 
     static let adminParties = """
         <h1>{{t.admin_parties}}</h1>
+        <div class="table-scroll">
         <table class="admin-list" id="parties">
         <thead><tr><th>{{t.admin_id}}</th><th>{{t.admin_name}}</th><th>{{t.admin_kind}}</th><th>{{t.admin_users}}</th></tr></thead>
         <tbody>{{#parties}}<tr data-id="{{id}}"><td>{{id}}</td><td>{{name}}</td><td>{{kindLabel}}</td><td>{{users}}</td></tr>{{/parties}}</tbody>
         </table>
+        </div>
         <section class="card">
         <h2>{{t.admin_new_party}}</h2>
         <form method="post" action="/admin/parties" class="stack">
@@ -42,6 +44,7 @@ extension Templates {
 
     static let adminUsers = """
         <h1>{{t.admin_users}}</h1>
+        <div class="table-scroll">
         <table class="admin-list" id="users">
         <thead><tr><th>{{t.admin_id}}</th><th>{{t.admin_name}}</th><th>{{t.admin_email}}</th><th>{{t.admin_party}}</th><th>{{t.admin_roles}}</th><th>{{t.actions}}</th></tr></thead>
         <tbody>
@@ -51,6 +54,7 @@ extension Templates {
         {{/users}}
         </tbody>
         </table>
+        </div>
         <section class="card">
         <h2>{{t.admin_new_user}}</h2>
         <form method="post" action="/admin/users" class="stack">
@@ -105,10 +109,12 @@ extension Templates {
 
     static let adminCategories = """
         <h1>{{t.admin_categories}}</h1>
+        <div class="table-scroll">
         <table class="admin-list" id="categories">
         <thead><tr><th>{{t.admin_id}}</th><th>{{t.admin_name}}</th><th>{{t.admin_handler_roles}}</th><th>{{t.admin_structures}}</th><th>{{t.admin_default_recipients}}</th><th>{{t.admin_retention_days}}</th></tr></thead>
         <tbody>{{#categories}}<tr data-id="{{id}}"><td>{{id}}</td><td>{{name}}</td><td>{{handlerRoles}}</td><td>{{structures}}</td><td>{{defaultRecipients}}</td><td>{{retention}}</td></tr>{{/categories}}</tbody>
         </table>
+        </div>
         <section class="card">
         <h2>{{t.admin_new_category}}</h2>
         <form method="post" action="/admin/categories" class="stack">
@@ -199,10 +205,12 @@ extension Templates {
         <dl class="facts"><div><dt>{{t.ops_log_position}}</dt><dd id="log-position">{{head}}</dd></div></dl>
         <h2>{{t.ops_views}}</h2>
         {{#hasViews}}
+        <div class="table-scroll">
         <table class="admin-list" id="views">
         <thead><tr><th>{{t.ops_view}}</th><th>{{t.ops_checkpoint}}</th><th>{{t.ops_lag}}</th></tr></thead>
         <tbody>{{#views}}<tr data-view="{{name}}"{{#behind}} class="behind"{{/behind}}><td>{{name}}</td><td>{{checkpoint}}</td><td>{{lag}}</td></tr>{{/views}}</tbody>
         </table>
+        </div>
         {{/hasViews}}
         {{^hasViews}}<p class="empty">{{t.ops_no_views}}</p>{{/hasViews}}
         <h2>{{t.ops_outbox}}</h2>
@@ -214,19 +222,23 @@ extension Templates {
         </dl>
         <h3>{{t.ops_failed}}</h3>
         {{#hasFailed}}
+        <div class="table-scroll">
         <table class="admin-list" id="failed-mails">
         <thead><tr><th>{{t.ops_recipient}}</th><th>{{t.subject}}</th><th>{{t.ops_attempts}}</th><th>{{t.ops_last_error}}</th><th>{{t.actions}}</th></tr></thead>
         <tbody>{{#failed}}<tr data-id="{{id}}"><td>{{to}}</td><td>{{subject}}</td><td>{{attempts}}</td><td>{{lastError}}</td>
         <td>{{#resendable}}<form method="post" action="/operations/outbox/{{id}}/resend" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">{{t.ops_resend}}</button></form>{{/resendable}}</td></tr>{{/failed}}</tbody>
         </table>
+        </div>
         {{/hasFailed}}
         {{^hasFailed}}<p class="empty">{{t.ops_none}}</p>{{/hasFailed}}
         <h3>{{t.ops_pending}}</h3>
         {{#hasPending}}
+        <div class="table-scroll">
         <table class="admin-list" id="pending-mails">
         <thead><tr><th>{{t.ops_recipient}}</th><th>{{t.subject}}</th><th>{{t.ops_attempts}}</th><th>{{t.ops_last_error}}</th></tr></thead>
         <tbody>{{#pending}}<tr data-id="{{id}}"><td>{{to}}</td><td>{{subject}}</td><td>{{attempts}}</td><td>{{lastError}}</td></tr>{{/pending}}</tbody>
         </table>
+        </div>
         {{/hasPending}}
         {{^hasPending}}<p class="empty">{{t.ops_none}}</p>{{/hasPending}}
         {{/outbox}}

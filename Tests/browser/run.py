@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The web console in a real browser: starts `threadlog serve` on 127.0.0.1 with a temporary data
-directory, seeds parties and users through the HTTP API with the admin token, and drives headless
+directory and its mail sent to the test SMTP server of Tools/smtp-test-server (aiosmtpd, so run it with
+the checkout's .venv/bin/python), seeds parties and users through the HTTP API with the admin token, and drives headless
 Chromium through what people do with the console. Screenshots (PNG) go to --screenshots.
 
 Usage: Tests/browser/run.py --threadlog .build/debug/threadlog --screenshots DIR [--only NAME]
@@ -8,6 +9,8 @@ Ends with the line `N passed, N failed`; exits non-zero when a scenario failed.
 """
 
 import argparse
+import email
+import email.policy
 import json
 import os
 import re
@@ -28,16 +31,21 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 ADMIN = "admin-token-of-the-browser-tests"
 DESKTOP = (1280, 900)
 PHONE = (390, 844)
+PUBLIC_URL = "http://console.example.test"
 
 
 class Server:
     """A real `threadlog serve` on a free port of 127.0.0.1, over a temporary data directory."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, mail=None):
         self.dir = tempfile.mkdtemp(prefix="threadlog-browser-")
         env = dict(os.environ, THREADLOG_ADMIN_TOKEN=ADMIN, THREADLOG_PROJECTION_INTERVAL_MS="50",
                    LOG_LEVEL="warning")
         env.pop("THREADLOG_SMTP_URL", None)
+        if mail:
+            # Links in mails name PUBLIC_URL; the scenario opens their path on the real port.
+            env.update(THREADLOG_SMTP_URL=mail.url, THREADLOG_MAIL_FROM="Threadlog <noreply@example.test>",
+                       THREADLOG_PUBLIC_URL=PUBLIC_URL, THREADLOG_MAIL_POLL_MS="50")
         self.log = open(os.path.join(self.dir, "serve.log"), "w+")
         self.process = subprocess.Popen(
             [binary, "serve", "--data", os.path.join(self.dir, "data"), "--host", "127.0.0.1", "--port", "0"],
@@ -78,6 +86,51 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class MailServer:
+    """The aiosmtpd server of Tools/smtp-test-server: each accepted mail becomes DIR/NNNN.eml beside
+    NNNN.json (its envelope)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="threadlog-browser-mail-")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tools", "smtp-test-server",
+                              "server.py")
+        self.process = subprocess.Popen(
+            [sys.executable, script, "--port", "0", "--maildir", self.dir, "--exit-on-stdin-eof"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.process.stdout.readline()
+        match = re.match(r"PORT (\d+)", line)
+        if not match:
+            self.stop()
+            raise RuntimeError("the SMTP test server did not start: %r" % line)
+        self.url = "smtp://127.0.0.1:" + match.group(1)
+
+    def mails_to(self, address):
+        """The plain text of every mail received for address, oldest first."""
+        texts = []
+        for name in sorted(os.listdir(self.dir)):
+            if not name.endswith(".json"):
+                continue
+            with open(os.path.join(self.dir, name)) as handle:
+                envelope = json.load(handle)
+            if address not in envelope.get("rcpt_tos", []):
+                continue
+            with open(os.path.join(self.dir, name[:-5] + ".eml"), "rb") as handle:
+                message = email.message_from_bytes(handle.read(), policy=email.policy.default)
+            body = message.get_body(("plain",))
+            texts.append(body.get_content() if body else "")
+        return texts
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class World:
     """The people of the scenarios: an operator (acme) with two handlers, a supplier, a client and a
     subcontractor, each with an access token."""
@@ -112,7 +165,8 @@ class World:
 
 
 class Scenarios:
-    def __init__(self, server, world, shots):
+    def __init__(self, server, world, shots, mail=None):
+        self.mail = mail
         self.server = server
         self.world = world
         self.shots = shots
@@ -347,6 +401,175 @@ class Scenarios:
         assert "forged" not in bob.page_source
 
 
+    # MARK: Administration
+
+    def sign_in_admin(self, driver):
+        driver.get(self.server.base + "/sign-in")
+        driver.find_element(By.ID, "token").send_keys(ADMIN)
+        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button[type=submit]").click()
+        self.wait(driver, lambda d: "/admin" in d.current_url, "the administration after signing in")
+
+    def no_horizontal_overflow(self, driver, what):
+        """The page fits the window's width: nothing makes the page itself scroll sideways."""
+        widths = driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1] + 1, "%s overflows sideways: %r" % (what, widths)
+
+    def admin_display_policy(self):
+        """The administrator sets the author display policy to a custom mention in the settings page;
+        the supplier, an outside reader, sees the mention instead of the handler's name."""
+        api = self.server.api
+        opened = api("POST", "/v1/threads", {"subject": {"kind": "contract", "ref": "C-2024-0042"},
+                                             "title": "Delivery schedule", "body": "When is the next delivery?"},
+                     token=self.world.tokens["bob"])
+        thread = opened["id"]
+        api("POST", "/v1/threads/%s/messages" % thread, {"body": "Next Tuesday."}, token=self.world.tokens["ann"])
+        admin = self.browser()
+        self.sign_in_admin(admin)
+        admin.get(self.server.base + "/admin/settings")
+        form = admin.find_element(By.CSS_SELECTOR, "form[action='/admin/settings/display']")
+        Select(form.find_element(By.NAME, "mode")).select_by_value("custom")
+        field = form.find_element(By.NAME, "text")
+        field.clear()
+        field.send_keys("Acme support team")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait(admin, lambda d: d.find_elements(By.CSS_SELECTOR, "form[action='/admin/settings/display']"),
+                  "the settings page again")
+        assert not admin.find_elements(By.ID, "admin-error"), self.text(admin, "#admin-error")
+        form = admin.find_element(By.CSS_SELECTOR, "form[action='/admin/settings/display']")
+        assert form.find_element(By.NAME, "text").get_attribute("value") == "Acme support team"
+        assert Select(form.find_element(By.NAME, "mode")).first_selected_option.get_attribute("value") == "custom"
+        self.shot(admin, "admin-settings")
+        self.no_horizontal_overflow(admin, "the settings page")
+        admin.set_window_size(*PHONE)
+        admin.get(self.server.base + "/admin/settings")
+        self.no_horizontal_overflow(admin, "the settings page on a phone")
+        self.shot(admin, "admin-settings-phone")
+        self.no_errors(admin)
+
+        bob = self.browser()
+        self.sign_in(bob, "bob")
+        bob.get(self.server.base + "/threads/" + thread)
+        self.wait(bob, lambda d: d.find_elements(By.ID, "m2"), "the handler's answer in the supplier's page")
+        author = self.text(bob, "#m2 .author")
+        assert author == "Acme support team", author
+        assert "Ann Handler" not in bob.find_element(By.TAG_NAME, "main").text
+        # The handler still sees who wrote it.
+        ann = self.browser()
+        self.sign_in(ann, "ann")
+        ann.get(self.server.base + "/threads/" + thread)
+        assert "Ann Handler" in self.text(ann, "#m2 .author"), self.text(ann, "#m2 .author")
+        self.no_errors(bob)
+
+    def admin_creates_user(self):
+        """The administrator creates a user in the console's form and sees the token once; the token
+        signs the new user in."""
+        admin = self.browser()
+        self.sign_in_admin(admin)
+        admin.get(self.server.base + "/admin/users")
+        form = admin.find_element(By.CSS_SELECTOR, "form[action='/admin/users']")
+        form.find_element(By.NAME, "id").send_keys("dora")
+        form.find_element(By.NAME, "name").send_keys("Dora Newcomer")
+        form.find_element(By.NAME, "email").send_keys("dora@example.test")
+        Select(form.find_element(By.NAME, "party")).select_by_value("sup")
+        form.find_element(By.NAME, "roles").send_keys("supplier")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait(admin, lambda d: d.find_elements(By.ID, "new-token"), "the new user's token")
+        token = self.text(admin, "#new-token").strip()
+        assert len(token) >= 20, token
+        self.shot(admin, "admin-user-created")
+        # Seen once: the list of users, visited again, does not show it.
+        admin.get(self.server.base + "/admin/users")
+        self.wait(admin, lambda d: d.find_elements(By.CSS_SELECTOR, "tr[data-id='dora']"), "the new user in the list")
+        assert token not in admin.page_source
+        assert not admin.find_elements(By.ID, "new-token")
+        admin.refresh()
+        assert token not in admin.page_source
+        self.shot(admin, "admin-users")
+        admin.set_window_size(*PHONE)
+        admin.get(self.server.base + "/admin/users")
+        self.no_horizontal_overflow(admin, "the users page on a phone")
+        self.shot(admin, "admin-users-phone")
+        for page in ["/admin/parties", "/admin/structures", "/admin/categories"]:
+            admin.get(self.server.base + page)
+            self.no_horizontal_overflow(admin, page + " on a phone")
+        self.no_errors(admin)
+
+        dora = self.browser()
+        dora.get(self.server.base + "/sign-in")
+        dora.find_element(By.ID, "token").send_keys(token)
+        dora.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button[type=submit]").click()
+        self.wait(dora, lambda d: d.current_url.endswith("/inbox"), "the new user's inbox")
+        assert "Dora Newcomer" in dora.find_element(By.TAG_NAME, "body").text
+
+    def operations_page(self):
+        """The operations page shows the log's position, the views with their checkpoints and the
+        outbox's counts."""
+        admin = self.browser()
+        self.sign_in_admin(admin)
+        admin.get(self.server.base + "/operations")
+        position = self.text(admin, "#log-position")
+        assert position.strip().isdigit() and int(position) > 0, position
+        views = admin.find_elements(By.CSS_SELECTOR, "#views tbody tr[data-view]")
+        assert views, admin.page_source[:1000]
+        for row in views:
+            cells = row.find_elements(By.TAG_NAME, "td")
+            assert cells[1].text.strip().isdigit(), [c.text for c in cells]
+        counts = [e for e in ("outbox-pending", "outbox-failed", "outbox-delivered") if admin.find_elements(By.ID, e)]
+        if counts:
+            for element in counts:
+                assert self.text(admin, "#" + element).strip().isdigit(), element
+        else:
+            assert admin.find_elements(By.CSS_SELECTOR, "p.empty"), "neither outbox counts nor its absence"
+        self.no_horizontal_overflow(admin, "the operations page")
+        self.shot(admin, "operations")
+        admin.set_window_size(*PHONE)
+        admin.get(self.server.base + "/operations")
+        self.no_horizontal_overflow(admin, "the operations page on a phone")
+        self.shot(admin, "operations-phone")
+        self.no_errors(admin)
+
+    def mail_sign_in_link(self):
+        """A user asks for a sign-in link, reads it in the mail, opens it, confirms and is signed in."""
+        cara = self.browser()
+        cara.get(self.server.base + "/sign-in")
+        cara.find_element(By.CSS_SELECTOR, "a[href='/sign-in/link']").click()
+        self.wait(cara, lambda d: d.find_elements(By.ID, "email"), "the sign-in link form")
+        cara.find_element(By.ID, "email").send_keys("cara@example.test")
+        cara.find_element(By.CSS_SELECTOR, "form[action='/sign-in/link'] button[type=submit]").click()
+        self.wait(cara, lambda d: d.find_elements(By.ID, "link-sent"), "the page that says the link is sent")
+        prefix = PUBLIC_URL + "/sign-in/link/"
+
+        def link(_):
+            for text in self.mail.mails_to("cara@example.test"):
+                match = re.search(re.escape(prefix) + r"([A-Za-z0-9_-]+)", text)
+                if match:
+                    return match.group(1)
+            return None
+        token = self.wait(cara, link, "the sign-in link's mail", timeout=30)
+        cara.get(self.server.base + "/sign-in/link/" + token)
+        self.wait(cara, lambda d: d.find_elements(By.ID, "use-link"), "the confirmation page")
+        self.shot(cara, "sign-in-link-confirm")
+        cara.find_element(By.ID, "use-link").click()
+        self.wait(cara, lambda d: d.current_url.endswith("/inbox"), "the inbox after the link")
+        assert "Cara Client" in cara.find_element(By.TAG_NAME, "body").text
+        self.no_errors(cara)
+
+    def user_pages_fit_a_phone(self):
+        """Every user page fits a phone's width."""
+        bob = self.browser(PHONE)
+        self.sign_in(bob, "bob")
+        for page in ["/inbox", "/threads/new", "/sign-in/link"]:
+            bob.get(self.server.base + page)
+            self.no_horizontal_overflow(bob, page)
+        bob.get(self.server.base + "/inbox")
+        links = bob.find_elements(By.CSS_SELECTOR, "table.inbox td.title a")
+        if links:
+            links[0].click()
+            self.wait(bob, lambda d: d.find_elements(By.ID, "body"), "a thread page")
+            self.no_horizontal_overflow(bob, "a thread page")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threadlog", required=True)
@@ -354,13 +577,19 @@ def main():
     parser.add_argument("--only")
     arguments = parser.parse_args()
     os.makedirs(arguments.screenshots, exist_ok=True)
-    server = Server(os.path.abspath(arguments.threadlog))
+    mail = MailServer()
+    try:
+        server = Server(os.path.abspath(arguments.threadlog), mail)
+    except Exception:
+        mail.stop()
+        raise
     passed = failed = 0
     try:
         world = World(server)
-        scenarios = Scenarios(server, world, arguments.screenshots)
+        scenarios = Scenarios(server, world, arguments.screenshots, mail)
         for name in ["contract_chat", "ticket_with_attachment", "subcontractor_filters", "markup_is_text",
-                     "csrf_refused"]:
+                     "csrf_refused", "admin_display_policy", "admin_creates_user", "operations_page",
+                     "mail_sign_in_link", "user_pages_fit_a_phone"]:
             if arguments.only and arguments.only != name:
                 continue
             start = time.time()
@@ -381,6 +610,7 @@ def main():
                 scenarios.close_all()
     finally:
         server.stop()
+        mail.stop()
     print("browser: %d passed, %d failed" % (passed, failed), flush=True)
     return 1 if failed else 0
 
