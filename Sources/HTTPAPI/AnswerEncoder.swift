@@ -30,7 +30,8 @@ enum AnswerEncoder {
     /// A value the fast path leaves to `JSONEncoder`.
     struct Unsupported: Error {}
 
-    /// Key orders per coding-key type: each sequence of keys met, with its positions in sorted order.
+    /// Key orders per coding-key type (of an object's first container): each sequence of keys met, with
+    /// its positions in sorted order.
     static let orders = Mutex<[ObjectIdentifier: [(keys: [String], order: [Int])]]>([:])
     /// Sequences kept per coding-key type (a dictionary's keys vary with its content).
     static let maxOrdersPerType = 8
@@ -186,12 +187,12 @@ enum AnswerEncoder {
 
         func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
             do {
+                // A value may ask again, with other keys (a type that writes another's members beside
+                // its own): the members go into the same object, sorted together.
                 if try state.begin(.keyed) {
                     writer.bytes.append(UInt8(ascii: "{"))
                     state.start = writer.bytes.count
                     state.keyType = ObjectIdentifier(Key.self)
-                } else if state.keyType != ObjectIdentifier(Key.self) {
-                    throw Unsupported()
                 }
                 return KeyedEncodingContainer(Keyed<Key>(writer: writer, state: state, failed: false))
             } catch {

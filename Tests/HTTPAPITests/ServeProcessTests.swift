@@ -67,8 +67,11 @@ final class ServeProcess: Sendable {
             if !process.isRunning { break }
             Thread.sleep(forTimeInterval: 0.02)
         }
+        let exited = !process.isRunning
         process.terminate()
-        throw TestFailure("threadlog serve did not start: \(box.text.withLock { $0 })")
+        throw TestFailure(
+            "threadlog serve did not start (\(exited ? "it exited" : "no answer in 20 s")): "
+                + "\(box.text.withLock { $0 }) \(errors.text.withLock { $0 })")
     }
 
     func signal(_ number: Int32) {

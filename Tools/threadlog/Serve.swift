@@ -102,7 +102,7 @@ struct Serve: AsyncParsableCommand {
         let blobs = try BlobAccess(directory: data.blobs, log: store, handler: handler)
         let console = try Self.makeConsole(
             handler: handler, readSide: readSide, blobs: blobs, maxBlob: maxBlob, adminTokenHash: adminTokenHash,
-            environment: environment, logger: logger)
+            dataRoot: data.root, environment: environment, logger: logger)
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
                 host: host, port: port, adminTokenHash: adminTokenHash, blobDirectory: data.blobs,
@@ -191,7 +191,7 @@ struct Serve: AsyncParsableCommand {
     /// mail configured, users may sign in by a link mailed to them.
     static func makeConsole(
         handler: CommandHandler, readSide: ReadSide, blobs: BlobAccess, maxBlob: Int, adminTokenHash: String,
-        environment: [String: String],
+        dataRoot: String, environment: [String: String],
         logger: Logger
     ) throws -> WebConsole? {
         switch environment["THREADLOG_CONSOLE"] ?? "on" {
@@ -200,7 +200,7 @@ struct Serve: AsyncParsableCommand {
         default: throw ToolFailure("THREADLOG_CONSOLE must be on or off")
         }
         let secure = environment["THREADLOG_PUBLIC_URL"]?.lowercased().hasPrefix("https://") ?? false
-        let mail = try NotificationConfiguration(environment: environment)
+        let mail = try NotificationConfiguration(environment: environment, dataRoot: dataRoot)
         let links = mail.smtp.map { _ in
             SignInLinkConfiguration(publicURL: mail.publicURL, messageIDDomain: mail.messageIDDomain)
         }
