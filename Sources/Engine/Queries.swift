@@ -120,12 +120,53 @@ public struct ThreadView: Codable, Sendable, Hashable {
     public var unread: Int
     /// The internal side's notes; absent (not empty) for outside readers.
     public var notes: [NoteDTO]?
-    public init(thread: ThreadSummary, messages: [MessageDTO], contacts: [ContactDTO], unread: Int, notes: [NoteDTO]? = nil) {
+    /// Which of the visible messages `messages` holds, when the view was asked for a window of them.
+    public var page: MessagePage?
+    public init(
+        thread: ThreadSummary, messages: [MessageDTO], contacts: [ContactDTO], unread: Int, notes: [NoteDTO]? = nil,
+        page: MessagePage? = nil
+    ) {
         self.thread = thread
         self.messages = messages
         self.contacts = contacts
         self.unread = unread
         self.notes = notes
+        self.page = page
+    }
+}
+
+/// Which of a thread's visible messages a thread view holds: the newest `limit` (no bound), the newest
+/// `limit` numbered below `before`, or the oldest `limit` numbered above `after`; always oldest first.
+public struct MessageWindow: Sendable, Hashable {
+    public static let defaultLimit = 100
+    public static let maxLimit = 200
+    public var limit: Int
+    public var before: Int?
+    public var after: Int?
+    public init(limit: Int = MessageWindow.defaultLimit, before: Int? = nil, after: Int? = nil) {
+        self.limit = limit
+        self.before = before
+        self.after = after
+    }
+}
+
+/// The window a thread view answered with, and the cursors of its neighbours.
+public struct MessagePage: Codable, Sendable, Hashable {
+    public var limit: Int
+    /// Visible messages older than the first one answered exist; fetch them with `before`.
+    public var hasOlder: Bool
+    /// Visible messages newer than the last one answered exist; fetch them with `after`.
+    public var hasNewer: Bool
+    /// Pass as `before` for the previous (older) page; absent when there is none.
+    public var before: Int?
+    /// Pass as `after` for the next (newer) page; absent when there is none.
+    public var after: Int?
+    public init(limit: Int, hasOlder: Bool, hasNewer: Bool, before: Int?, after: Int?) {
+        self.limit = limit
+        self.hasOlder = hasOlder
+        self.hasNewer = hasNewer
+        self.before = before
+        self.after = after
     }
 }
 
@@ -263,7 +304,16 @@ public struct UnreadSummary: Codable, Sendable, Hashable {
 /// reached that log position, so a caller always sees its own writes. A thread the reader may not see
 /// throws `DomainError.threadNotFound`, exactly like a thread that does not exist.
 public protocol ReadQueries: Sendable {
-    func threadView(_ id: ThreadID, reader: UserID, minPosition: UInt64) async throws -> ThreadView
+    /// The thread with a window of its messages (`nil`: all of them, for the console).
+    func threadView(_ id: ThreadID, reader: UserID, window: MessageWindow?, minPosition: UInt64) async throws
+        -> ThreadView
     func inbox(_ query: InboxQuery, reader: UserID, minPosition: UInt64) async throws -> InboxPage
     func unread(reader: UserID, minPosition: UInt64) async throws -> UnreadSummary
+}
+
+extension ReadQueries {
+    /// The thread with all its visible messages.
+    public func threadView(_ id: ThreadID, reader: UserID, minPosition: UInt64) async throws -> ThreadView {
+        try await threadView(id, reader: reader, window: nil, minPosition: minPosition)
+    }
 }

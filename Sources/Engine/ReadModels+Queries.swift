@@ -35,14 +35,16 @@ extension ReadModels: ReadQueries {
         }
     }
 
-    public func threadView(_ id: ThreadID, reader: UserID, minPosition: UInt64) async throws -> ThreadView {
+    public func threadView(_ id: ThreadID, reader: UserID, window: MessageWindow?, minPosition: UInt64) async throws
+        -> ThreadView
+    {
         try await wait(for: minPosition)
         let directory = self.directory
         guard let state = try threadState(id), Access.canRead(reader, state, directory) else {
             throw DomainError.threadNotFound(id)
         }
         guard !state.isPurged else { throw DomainError.threadPurged(id) }
-        return ThreadView(state, for: reader, in: directory)
+        return ThreadView(state, for: reader, in: directory, window: window)
     }
 
     public func inbox(_ query: InboxQuery, reader: UserID, minPosition: UInt64) async throws -> InboxPage {

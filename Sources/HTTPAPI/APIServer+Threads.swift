@@ -31,8 +31,30 @@ extension APIServer {
         let id = try parameter("id", route)
         guard let user = caller.user else { throw APIError.forbidden }
         let view = try await queries.threadView(
-            ThreadID(id), reader: user, minPosition: try minPosition(request, caller: caller))
+            ThreadID(id), reader: user, window: try messageWindow(request),
+            minPosition: try minPosition(request, caller: caller))
         return try json(view)
+    }
+
+    /// `limit` (1…200, default 100) and at most one of `before` / `after` (message numbers, ≥ 0).
+    func messageWindow(_ request: Request) throws -> MessageWindow {
+        let parameters = request.uri.queryParameters
+        func number(_ name: String, _ range: ClosedRange<Int>, _ what: String) throws -> Int? {
+            guard let text = parameters.get(name) else { return nil }
+            guard let value = Int(text), range.contains(value) else {
+                throw APIError.unprocessable("invalid_parameter", "\(name) must be \(what), not '\(text)'.")
+            }
+            return value
+        }
+        let max = MessageWindow.maxLimit
+        var window = MessageWindow()
+        window.limit = try number("limit", 1...max, "between 1 and \(max)") ?? MessageWindow.defaultLimit
+        window.before = try number("before", 0...Int(Int32.max), "a message number")
+        window.after = try number("after", 0...Int(Int32.max), "a message number")
+        if window.before != nil && window.after != nil {
+            throw APIError.unprocessable("invalid_parameter", "Give before or after, not both.")
+        }
+        return window
     }
 
     func postMessage(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {

@@ -42,12 +42,14 @@ public final class LogFoldQueries: ReadQueries {
         }
     }
 
-    public func threadView(_ id: ThreadID, reader: UserID, minPosition: UInt64) async throws -> ThreadView {
+    public func threadView(_ id: ThreadID, reader: UserID, window: MessageWindow?, minPosition: UInt64) async throws
+        -> ThreadView
+    {
         let directory = try handler.currentDirectory()
         guard let thread = try threads()[id], Access.canRead(reader, thread, directory) else {
             throw DomainError.threadNotFound(id)
         }
-        return ThreadView(thread, for: reader, in: directory)
+        return ThreadView(thread, for: reader, in: directory, window: window)
     }
 
     public func inbox(_ query: InboxQuery, reader: UserID, minPosition: UInt64) async throws -> InboxPage {
