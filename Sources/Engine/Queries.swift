@@ -254,13 +254,20 @@ public struct InboxQuery: Sendable, Hashable {
     public var handler: String?
     /// `kind` or `kind:ref`.
     public var subject: String?
-    /// Case-insensitive text that the title contains.
+    /// Case-insensitive text that the title, ticket number, subject ref, a message body the reader
+    /// may see, or the opener's or handler's name as the display policy shows them contains.
     public var text: String?
     public var unreadOnly: Bool
     /// `true`: only threads answered by the customer; `false`: only the others.
     public var answeredByCustomer: Bool?
     public var limit: Int
     public var cursor: String?
+    /// The order of the items; a sorted inbox (anything but the default `lastActivity`, descending)
+    /// pages with offset cursors.
+    public var sort: InboxSort = .lastActivity
+    public var ascending = false
+    /// Only threads with a message of this kind that the reader may see (`task`: threads with tasks).
+    public var kind: MessageKind? = nil
 
     public init(
         status: String? = nil, priority: String? = nil, type: String? = nil, category: String? = nil,
@@ -279,6 +286,11 @@ public struct InboxQuery: Sendable, Hashable {
         self.limit = limit
         self.cursor = cursor
     }
+}
+
+/// What `GET /v1/inbox?sort=` orders by; ties go newest activity first, then by thread id.
+public enum InboxSort: String, Sendable, Hashable, CaseIterable {
+    case lastActivity, number, status, priority
 }
 
 public struct UnreadThread: Codable, Sendable, Hashable {

@@ -126,7 +126,7 @@ extension APIServer {
 
     static let inboxParameters: Set<String> = [
         "status", "priority", "type", "category", "party", "handler", "subject", "q", "unread", "answered", "limit",
-        "cursor", "minPosition",
+        "cursor", "minPosition", "sort", "order", "kind",
     ]
 
     func moveReadMarker(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
@@ -240,6 +240,29 @@ extension APIServer {
     }
 
     /// Stores the bytes, then records the caller as an uploader (once per user and blob), so they
+        if let sort = parameters.get("sort") {
+            guard let value = InboxSort(rawValue: sort) else {
+                throw APIError.unprocessable(
+                    "invalid_parameter",
+                    "sort must be one of \(InboxSort.allCases.map(\.rawValue).joined(separator: ", ")), not '\(sort)'.")
+            }
+            query.sort = value
+        }
+        if let order = parameters.get("order") {
+            switch order {
+            case "asc": query.ascending = true
+            case "desc": query.ascending = false
+            default: throw APIError.unprocessable("invalid_parameter", "order must be asc or desc, not '\(order)'.")
+            }
+        }
+        if let kind = parameters.get("kind") {
+            guard let value = MessageKind(rawValue: kind) else {
+                throw APIError.unprocessable(
+                    "invalid_parameter",
+                    "kind must be one of \(MessageKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(kind)'.")
+            }
+            query.kind = value
+        }
     /// may attach and download them.
     func uploadBlob(_ caller: Caller, _ request: Request) async throws -> Response {
         guard try handler.currentDirectory().settings.attachmentsAllowed else {
