@@ -175,6 +175,22 @@ extension APIServer {
         return try threadAnswer(thread, outcome, caller: caller)
     }
 
+    /// `POST /v1/threads/{id}/messages/{number}/kind` `{"kind": "task"|"message"}`: a handler marks a
+    /// message as a task to do, or back; answers `{id, number, kind, position}`.
+    func changeMessageKind(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
+        let thread = ThreadID(try parameter("id", route))
+        let text = try parameter("number", route)
+        guard let number = Int(text), number >= 1 else {
+            throw APIError.unprocessable("invalid_parameter", "The message number must be a positive integer, not '\(text)'.")
+        }
+        let body = try await body(MessageKindBody.self, request)
+        let outcome = try await execute(
+            .changeMessageKind(thread: thread, number: number, kind: body.kind), caller: caller, request: request)
+        return try json(
+            MessageKindAnswer(id: "\(thread.rawValue)/\(number)", number: number, kind: body.kind.rawValue, position: outcome.position),
+            position: outcome.position)
+    }
+
     private func threadAnswer(_ thread: ThreadID, _ outcome: CommandOutcome, caller: Caller) throws -> Response {
         guard let state = try handler.threadState(thread), let user = caller.user else {
             throw DomainError.threadNotFound(thread)
@@ -224,22 +240,6 @@ extension APIServer {
             default: throw APIError.unprocessable("invalid_parameter", "answered must be true or false.")
             }
         }
-        if let limit = text("limit") {
-            guard let value = Int(limit), (1...200).contains(value) else {
-                throw APIError.unprocessable("invalid_parameter", "limit must be between 1 and 200.")
-            }
-            query.limit = value
-        }
-        let page = try await queries.inbox(query, reader: user, minPosition: try minPosition(request, caller: caller))
-        return try json(page)
-    }
-
-    func unread(_ caller: Caller, _ request: Request) async throws -> Response {
-        guard let user = caller.user else { throw APIError.forbidden }
-        return try json(try await queries.unread(reader: user, minPosition: try minPosition(request, caller: caller)))
-    }
-
-    /// Stores the bytes, then records the caller as an uploader (once per user and blob), so they
         if let sort = parameters.get("sort") {
             guard let value = InboxSort(rawValue: sort) else {
                 throw APIError.unprocessable(
@@ -263,6 +263,22 @@ extension APIServer {
             }
             query.kind = value
         }
+        if let limit = text("limit") {
+            guard let value = Int(limit), (1...200).contains(value) else {
+                throw APIError.unprocessable("invalid_parameter", "limit must be between 1 and 200.")
+            }
+            query.limit = value
+        }
+        let page = try await queries.inbox(query, reader: user, minPosition: try minPosition(request, caller: caller))
+        return try json(page)
+    }
+
+    func unread(_ caller: Caller, _ request: Request) async throws -> Response {
+        guard let user = caller.user else { throw APIError.forbidden }
+        return try json(try await queries.unread(reader: user, minPosition: try minPosition(request, caller: caller)))
+    }
+
+    /// Stores the bytes, then records the caller as an uploader (once per user and blob), so they
     /// may attach and download them.
     func uploadBlob(_ caller: Caller, _ request: Request) async throws -> Response {
         guard try handler.currentDirectory().settings.attachmentsAllowed else {
@@ -300,4 +316,15 @@ extension APIServer {
         }
         return "attachment; filename=\"\(plain)\"; filename*=UTF-8''\(encoded)"
     }
+}
+
+struct MessageKindBody: Codable {
+    var kind: MessageKind
+}
+
+struct MessageKindAnswer: Codable {
+    var id: String
+    var number: Int
+    var kind: String
+    var position: UInt64
 }
