@@ -73,3 +73,16 @@ struct MessagePagingTests {
         }
     }
 }
+
+/// Every message of a thread the caller may see, oldest first, read page by page with `after`.
+func allMessages(port: Int, thread: String, token: String) async throws -> [[String: Any]] {
+    var messages: [[String: Any]] = []
+    var after: Int? = 0
+    while let cursor = after {
+        let reply = try await send(port: port, .get, "/v1/threads/\(thread)?limit=200&after=\(cursor)", token: token)
+        guard reply.status == 200 else { throw TestFailure("thread page: \(reply.status) \(reply.text.prefix(300))") }
+        messages += reply.json["messages"] as? [[String: Any]] ?? []
+        after = (reply.json["page"] as? [String: Any])?["after"] as? Int
+    }
+    return messages
+}
