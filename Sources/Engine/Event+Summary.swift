@@ -33,6 +33,7 @@ public enum Summary {
         case .threadStatusChanged(let e): "thread \(e.thread) \(e.from) → \(e.to) (\(e.reason))"
         case .threadBlocked(let e): "thread \(e.thread) blocked"
         case .threadUnblocked(let e): "thread \(e.thread) unblocked"
+        case .messageKindChanged(let e): "thread \(e.thread) message #\(e.number) is now a \(e.kind.rawValue)"
         case .threadAttributesChanged(let e):
             "thread \(e.thread) now \(e.priority), \(e.type), importance \(e.importance)\(e.category.map { ", category \($0)" } ?? ", no category")\(e.participantsAdded.isEmpty ? "" : ", adding \(list(e.participantsAdded.map(\.rawValue)))")\(e.structuresAdded.isEmpty ? "" : ", adding structures \(list(e.structuresAdded.map(\.rawValue)))")"
         case .categoryRetentionSet(let e):

@@ -157,12 +157,53 @@ public struct ThreadView: Codable, Sendable, Hashable {
     public var unread: Int
     /// The internal side's notes; absent (not empty) for outside readers.
     public var notes: [NoteDTO]?
-    public init(thread: ThreadDetail, messages: [MessageDTO], contacts: [ContactDTO], unread: Int, notes: [NoteDTO]? = nil) {
+    /// Which of the visible messages `messages` holds, when the view was asked for a window of them.
+    public var page: MessagePage?
+    public init(
+        thread: ThreadDetail, messages: [MessageDTO], contacts: [ContactDTO], unread: Int, notes: [NoteDTO]? = nil,
+        page: MessagePage? = nil
+    ) {
         self.thread = thread
         self.messages = messages
         self.contacts = contacts
         self.unread = unread
         self.notes = notes
+        self.page = page
+    }
+}
+
+/// Which of a thread's visible messages a thread view holds: the newest `limit` (no bound), the newest
+/// `limit` numbered below `before`, or the oldest `limit` numbered above `after`; always oldest first.
+public struct MessageWindow: Sendable, Hashable {
+    public static let defaultLimit = 100
+    public static let maxLimit = 200
+    public var limit: Int
+    public var before: Int?
+    public var after: Int?
+    public init(limit: Int = MessageWindow.defaultLimit, before: Int? = nil, after: Int? = nil) {
+        self.limit = limit
+        self.before = before
+        self.after = after
+    }
+}
+
+/// The window a thread view answered with, and the cursors of its neighbours.
+public struct MessagePage: Codable, Sendable, Hashable {
+    public var limit: Int
+    /// Visible messages older than the first one answered exist; fetch them with `before`.
+    public var hasOlder: Bool
+    /// Visible messages newer than the last one answered exist; fetch them with `after`.
+    public var hasNewer: Bool
+    /// Pass as `before` for the previous (older) page; absent when there is none.
+    public var before: Int?
+    /// Pass as `after` for the next (newer) page; absent when there is none.
+    public var after: Int?
+    public init(limit: Int, hasOlder: Bool, hasNewer: Bool, before: Int?, after: Int?) {
+        self.limit = limit
+        self.hasOlder = hasOlder
+        self.hasNewer = hasNewer
+        self.before = before
+        self.after = after
     }
 }
 
@@ -266,13 +307,20 @@ public struct InboxQuery: Sendable, Hashable {
     public var handler: String?
     /// `kind` or `kind:ref`.
     public var subject: String?
-    /// Case-insensitive text that the title contains.
+    /// Case-insensitive text that the title, ticket number, subject ref, a message body the reader
+    /// may see, or the opener's or handler's name as the display policy shows them contains.
     public var text: String?
     public var unreadOnly: Bool
     /// `true`: only threads answered by the customer; `false`: only the others.
     public var answeredByCustomer: Bool?
     public var limit: Int
     public var cursor: String?
+    /// The order of the items; a sorted inbox (anything but the default `lastActivity`, descending)
+    /// pages with offset cursors.
+    public var sort: InboxSort = .lastActivity
+    public var ascending = false
+    /// Only threads with a message of this kind that the reader may see (`task`: threads with tasks).
+    public var kind: MessageKind? = nil
 
     public init(
         status: String? = nil, priority: String? = nil, type: String? = nil, category: String? = nil,
@@ -291,6 +339,11 @@ public struct InboxQuery: Sendable, Hashable {
         self.limit = limit
         self.cursor = cursor
     }
+}
+
+/// What `GET /v1/inbox?sort=` orders by; ties go newest activity first, then by thread id.
+public enum InboxSort: String, Sendable, Hashable, CaseIterable {
+    case lastActivity, number, status, priority
 }
 
 public struct UnreadThread: Codable, Sendable, Hashable {
@@ -316,7 +369,16 @@ public struct UnreadSummary: Codable, Sendable, Hashable {
 /// reached that log position, so a caller always sees its own writes. A thread the reader may not see
 /// throws `DomainError.threadNotFound`, exactly like a thread that does not exist.
 public protocol ReadQueries: Sendable {
-    func threadView(_ id: ThreadID, reader: UserID, minPosition: UInt64) async throws -> ThreadView
+    /// The thread with a window of its messages (`nil`: all of them, for the console).
+    func threadView(_ id: ThreadID, reader: UserID, window: MessageWindow?, minPosition: UInt64) async throws
+        -> ThreadView
     func inbox(_ query: InboxQuery, reader: UserID, minPosition: UInt64) async throws -> InboxPage
     func unread(reader: UserID, minPosition: UInt64) async throws -> UnreadSummary
+}
+
+extension ReadQueries {
+    /// The thread with all its visible messages.
+    public func threadView(_ id: ThreadID, reader: UserID, minPosition: UInt64) async throws -> ThreadView {
+        try await threadView(id, reader: reader, window: nil, minPosition: minPosition)
+    }
 }

@@ -46,8 +46,13 @@ extension ReadModels {
                 for message in state.messages[persisted...] {
                     try txn.put(tables.messages, ViewKeys.message(thread: id, number: message.number), ViewCodec.encode(message))
                 }
+                for message in state.messages[..<persisted]
+                where model.changedMessages[id]?.contains(message.number) == true {
+                    try txn.put(tables.messages, ViewKeys.message(thread: id, number: message.number), ViewCodec.encode(message))
+                }
             }
             model.persistedMessages[id] = state.messages.count
+            model.changedMessages[id] = nil
             for structure in state.structures {
                 try txn.putIfAbsent(tables.byStructure, ViewKeys.pair(structure.rawValue, id.rawValue), [])
             }

@@ -35,14 +35,16 @@ extension ReadModels: ReadQueries {
         }
     }
 
-    public func threadView(_ id: ThreadID, reader: UserID, minPosition: UInt64) async throws -> ThreadView {
+    public func threadView(_ id: ThreadID, reader: UserID, window: MessageWindow?, minPosition: UInt64) async throws
+        -> ThreadView
+    {
         try await wait(for: minPosition)
         let directory = self.directory
         guard let state = try threadState(id), Access.canRead(reader, state, directory) else {
             throw DomainError.threadNotFound(id)
         }
         guard !state.isPurged else { throw DomainError.threadPurged(id) }
-        return ThreadView(state, for: reader, in: directory)
+        return ThreadView(state, for: reader, in: directory, window: window)
     }
 
     public func inbox(_ query: InboxQuery, reader: UserID, minPosition: UInt64) async throws -> InboxPage {
@@ -50,7 +52,7 @@ extension ReadModels: ReadQueries {
         let limit = max(1, min(query.limit, 200))
         let prefix = ViewKeys.userPrefix(reader)
         var start = prefix
-        if let cursor = query.cursor {
+        if let cursor = query.cursor, !Self.isSorted(query) {
             guard let key = Self.decodeCursor(cursor), key.starts(with: prefix) else {
                 throw InvalidQuery(message: "the cursor is not one this inbox handed out")
             }
@@ -58,6 +60,9 @@ extension ReadModels: ReadQueries {
         }
         let needle = query.text?.lowercased()
         let directory = self.directory
+        if Self.needsThread(query) || Self.isSorted(query) {
+            return try searchedInbox(query, reader: reader, start: start, limit: limit, in: directory)
+        }
         return try withCurrentTables { tables, txn in
             var items: [InboxItem] = []
             var lastKey: [UInt8]?
@@ -74,6 +79,52 @@ extension ReadModels: ReadQueries {
                 return true
             }
             return InboxPage(items: items, nextCursor: more ? lastKey.map(Self.encodeCursor) : nil)
+        }
+    }
+
+    /// The inbox for a text or kind search, or in another order: the reader's rows that pass the row
+    /// filters, each then checked against the thread as the views hold it (its visible messages and
+    /// people under the display policy, nothing of a purged one). In the inbox's own order it pages
+    /// with key cursors as the plain inbox does; sorted otherwise, with offset cursors.
+    private func searchedInbox(
+        _ query: InboxQuery, reader: UserID, start: [UInt8], limit: Int, in directory: Directory
+    ) throws -> InboxPage {
+        let sorted = Self.isSorted(query)
+        let prefix = ViewKeys.userPrefix(reader)
+        let needle = query.text?.lowercased()
+        return try withCurrentTables { tables, txn in
+            var candidates: [(key: [UInt8], row: InboxRow)] = []
+            try txn.scan(tables.inbox, prefix: prefix, from: sorted ? prefix : start) { key, value in
+                let row = try ViewCodec.decodeInboxRow(value)
+                if Self.matches(row, query, needle: nil, reader: reader, in: directory) {
+                    candidates.append((Array(key), row))
+                }
+                return true
+            }
+            var rows: [(key: [UInt8], row: InboxRow)] = []
+            var more = false
+            for candidate in candidates {
+                if !sorted && rows.count == limit {
+                    more = true
+                    break
+                }
+                if Self.needsThread(query) {
+                    guard let state = try readThread(candidate.row.thread, tables: tables, txn),
+                        Self.threadMatches(state, query, reader: reader, in: directory)
+                    else { continue }
+                } else if let needle, !candidate.row.title.lowercased().contains(needle) {
+                    continue
+                }
+                rows.append(candidate)
+            }
+            if sorted {
+                var sortedQuery = query
+                sortedQuery.limit = limit
+                return try Self.offsetPage(rows.map(\.row), sortedQuery, reader: reader, in: directory)
+            }
+            return InboxPage(
+                items: rows.map { InboxItem($0.row, for: reader, in: directory) },
+                nextCursor: more ? rows.last.map { Self.encodeCursor($0.key) } : nil)
         }
     }
 
@@ -96,6 +147,7 @@ extension ReadModels: ReadQueries {
             if row.subject.kind != parts.first { return false }
             if parts.count == 2, row.subject.ref != parts[1] { return false }
         }
+        // The text search (`q`) also covers what only the thread holds: see `textMatches`.
         if let needle, !row.title.lowercased().contains(needle) { return false }
         if query.unreadOnly && row.unread == 0 { return false }
         return true

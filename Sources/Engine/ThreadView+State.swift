@@ -26,8 +26,10 @@ extension ThreadDetail {
 extension ThreadView {
     /// A folded thread as `reader` sees it: the messages visible to them, authors as the display policy
     /// shows them, everyone who can see the thread, and the reader's unread count.
-    public init(_ state: ThreadState, for reader: UserID, in directory: Directory) {
-        let messages = Access.visibleMessages(of: state, for: reader, in: directory).map { message in
+    public init(_ state: ThreadState, for reader: UserID, in directory: Directory, window: MessageWindow? = nil) {
+        let visible = Access.visibleMessages(of: state, for: reader, in: directory)
+        let (shownMessages, page) = Self.slice(visible, window)
+        let messages = shownMessages.map { message in
             let author = Access.authorDisplay(author: message.author, reader: reader, thread: state, in: directory)
             return MessageDTO(
                 id: message.id(in: state.id), number: message.number,
@@ -50,6 +52,37 @@ extension ThreadView {
             } : nil
         self.init(
             thread: ThreadDetail(state, for: reader, in: directory), messages: messages, contacts: contacts,
-            unread: Access.unreadCount(of: state, for: reader, in: directory), notes: notes)
+            unread: Access.unreadCount(of: state, for: reader, in: directory), notes: notes, page: page)
+    }
+
+    /// The window's messages (numbers ascend) and what lies beyond them on either side.
+    static func slice<C: RandomAccessCollection>(_ visible: C, _ window: MessageWindow?) -> ([PostedMessage], MessagePage?)
+    where C.Element == PostedMessage {
+        let all = Array(visible)
+        guard let window else { return (all, nil) }
+        let limit = max(1, window.limit)
+        // The range of indices the window may draw from, then its `limit` nearest the cursor.
+        let lower = window.after.map { after in all.firstIndex { $0.number > after } ?? all.count } ?? 0
+        let upper = window.before.map { before in all.firstIndex { $0.number >= before } ?? all.count } ?? all.count
+        let range: Range<Int>
+        if lower >= upper {
+            range = lower..<lower
+        } else if window.after != nil && window.before == nil {
+            range = lower..<min(upper, lower + limit)
+        } else {
+            range = max(lower, upper - limit)..<upper
+        }
+        let chosen = Array(all[range])
+        let hasOlder = range.lowerBound > 0
+        let hasNewer = range.upperBound < all.count
+        // `before=first` reaches every message below the range, `after=last` every one above it.
+        let first = range.lowerBound < all.count ? all[range.lowerBound].number : (all.last?.number ?? 0) + 1
+        let last = range.upperBound > 0 ? all[range.upperBound - 1].number : 0
+        return (
+            chosen,
+            MessagePage(
+                limit: limit, hasOlder: hasOlder, hasNewer: hasNewer, before: hasOlder ? first : nil,
+                after: hasNewer ? last : nil)
+        )
     }
 }

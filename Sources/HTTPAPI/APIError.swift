@@ -49,7 +49,7 @@ extension APIError {
         let status: HTTPResponse.Status =
             switch error {
             case .notAllowed: .forbidden
-            case .threadNotFound, .subjectNotFound: .notFound
+            case .threadNotFound, .subjectNotFound, .unknownMessage: .notFound
             case .threadPurged: .gone
             case .legalHold: .conflict
             case .duplicateID, .notAMember, .threadBlocked, .threadClosed, .threadResolved,

@@ -31,8 +31,30 @@ extension APIServer {
         let id = try parameter("id", route)
         guard let user = caller.user else { throw APIError.forbidden }
         let view = try await queries.threadView(
-            ThreadID(id), reader: user, minPosition: try minPosition(request, caller: caller))
+            ThreadID(id), reader: user, window: try messageWindow(request),
+            minPosition: try minPosition(request, caller: caller))
         return try json(view)
+    }
+
+    /// `limit` (1…200, default 100) and at most one of `before` / `after` (message numbers, ≥ 0).
+    func messageWindow(_ request: Request) throws -> MessageWindow {
+        let parameters = request.uri.queryParameters
+        func number(_ name: String, _ range: ClosedRange<Int>, _ what: String) throws -> Int? {
+            guard let text = parameters.get(name) else { return nil }
+            guard let value = Int(text), range.contains(value) else {
+                throw APIError.unprocessable("invalid_parameter", "\(name) must be \(what), not '\(text)'.")
+            }
+            return value
+        }
+        let max = MessageWindow.maxLimit
+        var window = MessageWindow()
+        window.limit = try number("limit", 1...max, "between 1 and \(max)") ?? MessageWindow.defaultLimit
+        window.before = try number("before", 0...Int(Int32.max), "a message number")
+        window.after = try number("after", 0...Int(Int32.max), "a message number")
+        if window.before != nil && window.after != nil {
+            throw APIError.unprocessable("invalid_parameter", "Give before or after, not both.")
+        }
+        return window
     }
 
     func postMessage(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
@@ -87,7 +109,7 @@ extension APIServer {
 
     static let inboxParameters: Set<String> = [
         "status", "priority", "type", "category", "party", "handler", "subject", "q", "unread", "answered", "limit",
-        "cursor", "minPosition",
+        "cursor", "minPosition", "sort", "order", "kind",
     ]
 
     func moveReadMarker(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
@@ -134,6 +156,22 @@ extension APIServer {
             category: body.category.map(CategoryID.init(rawValue:)))
         let outcome = try await execute(.changeAttributes(thread: thread, patch), caller: caller, request: request)
         return try threadAnswer(thread, outcome, caller: caller)
+    }
+
+    /// `POST /v1/threads/{id}/messages/{number}/kind` `{"kind": "task"|"message"}`: a handler marks a
+    /// message as a task to do, or back; answers `{id, number, kind, position}`.
+    func changeMessageKind(_ caller: Caller, _ request: Request, _ route: MatchedRoute) async throws -> Response {
+        let thread = ThreadID(try parameter("id", route))
+        let text = try parameter("number", route)
+        guard let number = Int(text), number >= 1 else {
+            throw APIError.unprocessable("invalid_parameter", "The message number must be a positive integer, not '\(text)'.")
+        }
+        let body = try await body(MessageKindBody.self, request)
+        let outcome = try await execute(
+            .changeMessageKind(thread: thread, number: number, kind: body.kind), caller: caller, request: request)
+        return try json(
+            MessageKindAnswer(id: "\(thread.rawValue)/\(number)", number: number, kind: body.kind.rawValue, position: outcome.position),
+            position: outcome.position)
     }
 
     private func threadAnswer(_ thread: ThreadID, _ outcome: CommandOutcome, caller: Caller) throws -> Response {
@@ -185,6 +223,29 @@ extension APIServer {
             default: throw APIError.unprocessable("invalid_parameter", "answered must be true or false.")
             }
         }
+        if let sort = parameters.get("sort") {
+            guard let value = InboxSort(rawValue: sort) else {
+                throw APIError.unprocessable(
+                    "invalid_parameter",
+                    "sort must be one of \(InboxSort.allCases.map(\.rawValue).joined(separator: ", ")), not '\(sort)'.")
+            }
+            query.sort = value
+        }
+        if let order = parameters.get("order") {
+            switch order {
+            case "asc": query.ascending = true
+            case "desc": query.ascending = false
+            default: throw APIError.unprocessable("invalid_parameter", "order must be asc or desc, not '\(order)'.")
+            }
+        }
+        if let kind = parameters.get("kind") {
+            guard let value = MessageKind(rawValue: kind) else {
+                throw APIError.unprocessable(
+                    "invalid_parameter",
+                    "kind must be one of \(MessageKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(kind)'.")
+            }
+            query.kind = value
+        }
         if let limit = text("limit") {
             guard let value = Int(limit), (1...200).contains(value) else {
                 throw APIError.unprocessable("invalid_parameter", "limit must be between 1 and 200.")
@@ -226,4 +287,15 @@ extension APIServer {
     }
 
     static func contentDisposition(_ name: String?) -> String { BlobAccess.contentDisposition(name) }
+}
+
+struct MessageKindBody: Codable {
+    var kind: MessageKind
+}
+
+struct MessageKindAnswer: Codable {
+    var id: String
+    var number: Int
+    var kind: String
+    var position: UInt64
 }

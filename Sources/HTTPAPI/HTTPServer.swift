@@ -326,6 +326,7 @@ struct APIServer: Sendable {
         case .blockThread: try await blockThread(caller, request, route, blocked: true)
         case .unblockThread: try await blockThread(caller, request, route, blocked: false)
         case .changeAttributes: try await changeAttributes(caller, request, route)
+        case .changeMessageKind: try await changeMessageKind(caller, request, route)
         case .placeLegalHold: try await setLegalHold(caller, request, route, hold: true)
         case .releaseLegalHold: try await setLegalHold(caller, request, route, hold: false)
         case .setCategoryRetention: try await setCategoryRetention(caller, request, route)

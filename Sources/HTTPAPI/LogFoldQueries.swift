@@ -42,30 +42,35 @@ public final class LogFoldQueries: ReadQueries {
         }
     }
 
-    public func threadView(_ id: ThreadID, reader: UserID, minPosition: UInt64) async throws -> ThreadView {
+    public func threadView(_ id: ThreadID, reader: UserID, window: MessageWindow?, minPosition: UInt64) async throws
+        -> ThreadView
+    {
         let directory = try handler.currentDirectory()
         guard let thread = try threads()[id], Access.canRead(reader, thread, directory) else {
             throw DomainError.threadNotFound(id)
         }
-        return ThreadView(thread, for: reader, in: directory)
+        return ThreadView(thread, for: reader, in: directory, window: window)
     }
 
     public func inbox(_ query: InboxQuery, reader: UserID, minPosition: UInt64) async throws -> InboxPage {
         let directory = try handler.currentDirectory()
-        let text = query.text?.lowercased()
         var rows: [InboxRow] = []
         for thread in try threads().values where Access.canRead(reader, thread, directory) {
             let row = InboxRow(thread: thread, for: reader, in: directory)
-            if ReadModels.matches(row, query, needle: text, reader: reader, in: directory) { rows.append(row) }
+            guard ReadModels.matches(row, query, needle: nil, reader: reader, in: directory),
+                ReadModels.threadMatches(thread, query, reader: reader, in: directory)
+            else { continue }
+            rows.append(row)
         }
-        rows.sort { a, b in
-            a.lastActivityMillis != b.lastActivityMillis
-                ? a.lastActivityMillis > b.lastActivityMillis : a.thread.rawValue < b.thread.rawValue
+        do {
+            return try ReadModels.offsetPage(rows, query, reader: reader, in: directory)
+        } catch where !ReadModels.isSorted(query) {
+            // The fold has always paged by offset; in its own order an unreadable cursor starts over,
+            // as it did. A sorted inbox refuses it, as the read models do.
+            var first = query
+            first.cursor = nil
+            return try ReadModels.offsetPage(rows, first, reader: reader, in: directory)
         }
-        let offset = query.cursor.flatMap(Int.init).map { max(0, $0) } ?? 0
-        let items = rows.dropFirst(offset).prefix(query.limit).map { InboxItem($0, for: reader, in: directory) }
-        let next = offset + items.count < rows.count ? String(offset + items.count) : nil
-        return InboxPage(items: items, nextCursor: next)
     }
 
     public func unread(reader: UserID, minPosition: UInt64) async throws -> UnreadSummary {

@@ -11,7 +11,7 @@ public struct RouteSpec: Sendable, Hashable {
         case createParty, createUser, updateUser, deactivateUser, replaceUserToken, createServiceToken, revokeServiceToken, createStructure,
             addStructureMember,
             removeStructureMember, createCategory, declareSubject, putSettings, getSettings, openThread, getThread,
-            postMessage, postNote, moveReadMarker, assignHandler, changeStatus, blockThread, unblockThread, changeAttributes,
+            postMessage, postNote, moveReadMarker, assignHandler, changeStatus, blockThread, unblockThread, changeAttributes, changeMessageKind,
             placeLegalHold, releaseLegalHold, setCategoryRetention, inbox,
             unread, events, feed, uploadBlob, getBlob, health, metrics,
             createConsumerGroup, listConsumerGroups, getConsumerGroup, deleteConsumerGroup, consumerGroupEvents,
@@ -61,6 +61,9 @@ public enum RouteTable {
         .init(name: .blockThread, method: "POST", path: "/v1/threads/{id}/block", roles: [.user], writes: true),
         .init(name: .unblockThread, method: "POST", path: "/v1/threads/{id}/unblock", roles: [.user], writes: true),
         .init(name: .changeAttributes, method: "PATCH", path: "/v1/threads/{id}", roles: [.user], writes: true),
+        .init(
+            name: .changeMessageKind, method: "POST", path: "/v1/threads/{id}/messages/{number}/kind", roles: [.user],
+            writes: true),
         .init(
             name: .placeLegalHold, method: "POST", path: "/v1/threads/{id}/legal-hold", roles: [.admin], writes: true),
         .init(

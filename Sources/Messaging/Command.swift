@@ -100,6 +100,8 @@ public enum Command: Sendable, Hashable {
     case unblockThread(ThreadID)
     /// A handler's: type, priority, importance or category after opening.
     case changeAttributes(thread: ThreadID, AttributesPatch)
+    /// A handler's: marks an existing message as a task to do, or back as a message.
+    case changeMessageKind(thread: ThreadID, number: Int, kind: MessageKind)
     /// The administrator's: a category's own retention period (`nil` days: the deployment's).
     case setCategoryRetention(category: CategoryID, days: Int?)
     case placeLegalHold(thread: ThreadID, reason: String)
@@ -144,7 +146,7 @@ extension Command {
             [StreamName.thread(ThreadID(context.newID))] + open.extraStreams
         case .postMessage(let thread, _), .postNote(let thread, _), .moveReadMarker(let thread, _), .assignHandler(let thread, _),
             .changeStatus(let thread, _), .blockThread(let thread), .unblockThread(let thread),
-            .changeAttributes(let thread, _),
+            .changeAttributes(let thread, _), .changeMessageKind(let thread, _, _),
             .placeLegalHold(let thread, _), .releaseLegalHold(let thread), .purgeThread(let thread, _):
             [StreamName.thread(thread)]
         case .setCategoryRetention(let category, _): [StreamName.category(category)]

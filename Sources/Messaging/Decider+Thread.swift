@@ -232,6 +232,23 @@ extension Decider {
         return [.threadAttributesChanged(changed)]
     }
 
+    /// Handlers mark a message they can see as a task to do, or back as a message; whatever the
+    /// thread's status. Asking for the kind it has writes nothing.
+    static func changeMessageKind(
+        _ number: Int, to kind: MessageKind, thread id: ThreadID, context: CommandContext, directory: Directory,
+        loaded: LoadedStreams
+    ) throws(DomainError) -> [Event] {
+        let actor = try requireUser(context, in: directory)
+        let thread = try readableThread(id, for: actor, directory: directory, loaded: loaded)
+        guard Access.isHandler(actor.id, of: thread, in: directory) else {
+            throw .notAllowed("only the thread's handlers mark messages as tasks")
+        }
+        guard let message = Access.visibleMessages(of: thread, for: actor.id, in: directory).first(where: { $0.number == number })
+        else { throw .unknownMessage(thread: id, number: number) }
+        guard message.kind != kind else { return [] }
+        return [.messageKindChanged(MessageKindChanged(thread: id, number: number, kind: kind))]
+    }
+
     /// Handlers move a thread along any allowed transition; the outside party may only resolve a
     /// thread its own party opened. Asking for the current status writes nothing.
     static func changeStatus(

@@ -121,6 +121,8 @@ public enum Decider {
             try setBlocked(false, thread: thread, context: context, directory: directory, loaded: loaded)
         case .changeAttributes(let thread, let patch):
             try changeAttributes(patch, thread: thread, context: context, directory: directory, loaded: loaded)
+        case .changeMessageKind(let thread, let number, let kind):
+            try changeMessageKind(number, to: kind, thread: thread, context: context, directory: directory, loaded: loaded)
         case .setCategoryRetention(let category, let days):
             try setCategoryRetention(category, days: days, context: context, directory: directory)
         case .placeLegalHold(let thread, let reason):

@@ -50,7 +50,7 @@ extension Directory {
             directory.subjects[e.subject] = SubjectBinding(parties: e.parties, structures: e.structures)
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
-            .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased,
+            .threadStatusChanged, .threadBlocked, .threadUnblocked, .messageKindChanged, .legalHoldPlaced, .legalHoldReleased,
             .threadPurged, .digestScheduled, .digestSent, .blobUploaded, .threadAttributesChanged, .notePosted:
             break
         }

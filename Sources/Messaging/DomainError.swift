@@ -32,6 +32,8 @@ public enum DomainError: Error, Sendable, Hashable {
     case attachmentsNotAllowed
     case invalidAttachment(String)
     case readMarkerOutOfRange(upTo: Int, messageCount: Int)
+    /// The thread has no message of that number that the user can see.
+    case unknownMessage(thread: ThreadID, number: Int)
     /// The user named as handler holds none of the thread's handler roles.
     case notAHandler(UserID)
     case invalidStatusTransition(from: ThreadStatus, to: ThreadStatus)
@@ -70,6 +72,7 @@ public enum DomainError: Error, Sendable, Hashable {
         case .attachmentsNotAllowed: "attachments_not_allowed"
         case .invalidAttachment: "invalid_attachment"
         case .readMarkerOutOfRange: "read_marker_out_of_range"
+        case .unknownMessage: "message_not_found"
         case .notAHandler: "not_a_handler"
         case .invalidStatusTransition: "invalid_status_transition"
         }
@@ -110,6 +113,7 @@ public enum DomainError: Error, Sendable, Hashable {
         case .attachmentsNotAllowed: "This deployment does not accept attachments."
         case .invalidAttachment(let name):
             "Attachment '\(name)' needs a name, a content type, a size of at least 0 and a SHA-256 hex digest."
+        case .unknownMessage(let thread, let number): "Thread '\(thread)' has no message #\(number)."
         case .readMarkerOutOfRange(let upTo, let count):
             "Cannot mark messages up to #\(upTo) as read: the thread has \(count) messages."
         case .notAHandler(let id): "User '\(id)' holds none of the thread's handler roles."

@@ -67,7 +67,7 @@ public struct DigestLedger: Sendable, Hashable {
             .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
             .ticketNumbered, .messagePosted, .readMarkerMoved, .handlerAssigned, .threadStatusChanged,
-            .threadBlocked, .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased,
+            .threadBlocked, .threadUnblocked, .messageKindChanged, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased,
             .threadPurged, .blobUploaded, .subjectDeclared, .threadAttributesChanged, .notePosted, .userUpdated,
             .userDeactivated:
             break

@@ -34,6 +34,7 @@ public enum Event: Sendable, Hashable {
     case notePosted(NotePosted)
     case userUpdated(UserUpdated)
     case userDeactivated(UserDeactivated)
+    case messageKindChanged(MessageKindChanged)
 }
 
 /// The `type` strings of the envelope. New types are added here; a type is never renamed.
@@ -69,6 +70,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case userUpdated = "user.updated"
     case userDeactivated = "user.deactivated"
     case notePosted = "note.posted"
+    case messageKindChanged = "message.kind_changed"
 
     /// The version the encoder writes; older versions are read through upcasters.
     public var latestSchemaVersion: UInt16 {
@@ -78,7 +80,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
             .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .threadOpened, .subjectClaimed,
             .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadBlocked,
-            .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
+            .threadUnblocked, .messageKindChanged, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
             .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared, .threadAttributesChanged, .notePosted,
             .userUpdated, .userDeactivated:
             1
@@ -95,7 +97,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
             true
         case .threadOpened, .subjectClaimed, .ticketNumbered, .messagePosted, .readMarkerMoved,
             .handlerAssigned,
-            .threadStatusChanged, .threadBlocked, .threadUnblocked, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
+            .threadStatusChanged, .threadBlocked, .threadUnblocked, .messageKindChanged, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
             .digestScheduled, .digestSent, .blobUploaded, .threadAttributesChanged, .notePosted:
             false
         }
@@ -136,6 +138,7 @@ extension Event {
         case .notePosted: .notePosted
         case .userUpdated: .userUpdated
         case .userDeactivated: .userDeactivated
+        case .messageKindChanged: .messageKindChanged
         }
     }
 }
@@ -446,6 +449,19 @@ public struct ThreadAttributesChanged: Codable, Sendable, Hashable {
         self.category = category
         self.participantsAdded = participantsAdded
         self.structuresAdded = structuresAdded
+    }
+}
+
+/// A handler marked an existing message as a task to do (`task`) or back as a plain message.
+public struct MessageKindChanged: Codable, Sendable, Hashable {
+    public var thread: ThreadID
+    public var number: Int
+    public var kind: MessageKind
+
+    public init(thread: ThreadID, number: Int, kind: MessageKind) {
+        self.thread = thread
+        self.number = number
+        self.kind = kind
     }
 }
 

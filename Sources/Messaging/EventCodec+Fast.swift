@@ -53,7 +53,7 @@ extension EventCodec {
             case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
                 .structureCreated, .structureMemberAdded,
                 .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
-                .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked, .categoryRetentionSet,
+                .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked, .messageKindChanged, .categoryRetentionSet,
             .legalHoldPlaced, .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared,
                 .threadAttributesChanged, .userUpdated, .userDeactivated, .notePosted:
                 return nil

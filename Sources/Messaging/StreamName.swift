@@ -46,6 +46,7 @@ extension Event {
         case .threadStatusChanged(let e): StreamName.thread(e.thread)
         case .threadBlocked(let e): StreamName.thread(e.thread)
         case .threadUnblocked(let e): StreamName.thread(e.thread)
+        case .messageKindChanged(let e): StreamName.thread(e.thread)
         case .categoryRetentionSet(let e): StreamName.category(e.category)
         case .legalHoldPlaced(let e): StreamName.thread(e.thread)
         case .legalHoldReleased(let e): StreamName.thread(e.thread)
@@ -73,6 +74,7 @@ extension Event {
         case .threadStatusChanged(let e): e.thread
         case .threadBlocked(let e): e.thread
         case .threadUnblocked(let e): e.thread
+        case .messageKindChanged(let e): e.thread
         case .legalHoldPlaced(let e): e.thread
         case .legalHoldReleased(let e): e.thread
         case .threadPurged(let e): e.thread

@@ -42,6 +42,11 @@ extension ThreadState {
                     number: e.number, author: e.author, kind: e.kind, format: e.format, text: e.text,
                     attachments: e.attachments, timeMillis: recorded.timeMillis, position: recorded.position))
             thread.lastActivityMillis = recorded.timeMillis
+        case .messageKindChanged(let e):
+            // A classification, not activity: the inbox order stays.
+            if let index = thread.messages.firstIndex(where: { $0.number == e.number }) {
+                thread.messages[index].kind = e.kind
+            }
         case .readMarkerMoved(let e):
             // Markers only move forward, whatever order replays bring.
             thread.readMarkers[e.user] = max(thread.readMarker(of: e.user), e.upTo)

@@ -10,6 +10,8 @@ public struct ProjectionModel: Sendable {
     public var threads: [ThreadID: ThreadState] = [:]
     /// How many of each cached thread's messages the views already hold (messages are written once).
     public var persistedMessages: [ThreadID: Int] = [:]
+    /// Messages the views already hold that changed since (their kind): rewritten at the next flush.
+    public var changedMessages: [ThreadID: Set<Int>] = [:]
     /// The unread counts of the cached threads' inbox rows, by thread and user, extended as they grow.
     public var unreadTallies: [ThreadID: [UserID: Access.UnreadTally]] = [:]
     /// Threads whose rows must be rewritten.
@@ -41,6 +43,7 @@ public struct ProjectionModel: Sendable {
             if let last = threads[id]?.lastPosition, recorded.position <= last { return }
             // Removed before evolving so the state is uniquely owned and grows in place.
             threads[id] = ThreadState.evolve(threads.removeValue(forKey: id), recorded)
+            if case .messageKindChanged(let e) = recorded.event { changedMessages[id, default: []].insert(e.number) }
             dirty.insert(id)
             return
         }
@@ -75,7 +78,7 @@ public struct ProjectionModel: Sendable {
         case .partyCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked, .userUpdated, .userDeactivated,
             .structureCreated, .categoryCreated, .threadOpened,
             .messagePosted, .readMarkerMoved, .handlerAssigned, .threadStatusChanged, .threadBlocked,
-            .threadUnblocked, .subjectClaimed, .ticketNumbered, .categoryRetentionSet, .legalHoldPlaced,
+            .threadUnblocked, .messageKindChanged, .subjectClaimed, .ticketNumbered, .categoryRetentionSet, .legalHoldPlaced,
             .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent, .blobUploaded,
             .threadAttributesChanged, .notePosted:
             break
@@ -107,6 +110,7 @@ public struct ProjectionModel: Sendable {
     public mutating func evictThreads() {
         threads.removeAll(keepingCapacity: true)
         persistedMessages.removeAll(keepingCapacity: true)
+        changedMessages.removeAll(keepingCapacity: true)
         unreadTallies.removeAll(keepingCapacity: true)
     }
 }

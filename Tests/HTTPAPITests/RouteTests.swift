@@ -246,6 +246,7 @@ struct RouteTests {
                     }
                     let path = spec.path.replacingOccurrences(of: "{id}", with: id)
                     .replacingOccurrences(of: "{user}", with: "hal").replacingOccurrences(of: "{sha256}", with: blob)
+                        .replacingOccurrences(of: "{number}", with: "1")
                     let body: String? =
                         switch spec.name {
                         case .createParty: #"{"id":"mp\#(counter)","name":"P","kind":"external"}"#
@@ -264,6 +265,7 @@ struct RouteTests {
                         case .assignHandler: #"{"handler":"ann"}"#
                         case .changeStatus: #"{"status":"open"}"#
                         case .changeAttributes: #"{"priority":"high"}"#
+                        case .changeMessageKind: #"{"kind":"task"}"#
                         case .placeLegalHold: #"{"reason":"audit"}"#
                         case .setCategoryRetention: #"{"days":400}"#
                         case .updateUser: #"{"name":"Hal \#(counter)"}"#

@@ -82,6 +82,7 @@ enum EventSamples {
             UserUpdated(id: "c1", name: "Clara Client-Rossi", email: "clara.client@acme.example", roles: ["client", "manager"])),
         .userDeactivated(UserDeactivated(id: "c2")),
         .notePosted(NotePosted(thread: "t1", number: 1, author: "h1", text: "Customer called; waiting for the signed copy.")),
+        .messageKindChanged(MessageKindChanged(thread: "t1", number: 1, kind: .task)),
     ]
 
     /// What each golden file in `Schemas/examples` must decode to, by file name without `.json`.

@@ -9,7 +9,7 @@ import Testing
             "tickets", "thread-t1", "thread-t1", "thread-t1", "thread-t1", "thread-t1", "thread-t1",
             "category-payroll", "thread-t1", "thread-t1", "thread-t1", "digest-c1", "digest-c1", "user-c1",
             "service-svc-archive", "blob-2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
-            "subject-contract-C-2024-0042", "thread-t1", "user-c1", "user-c2", "thread-t1",
+            "subject-contract-C-2024-0042", "thread-t1", "user-c1", "user-c2", "thread-t1", "thread-t1",
         ]
         #expect(EventSamples.all.map(\.stream) == expected)
     }

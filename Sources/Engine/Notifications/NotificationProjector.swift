@@ -78,7 +78,7 @@ public final class NotificationProjector: Service, Sendable {
                 case .threadPurged:
                     if case .threadPurged(let e) = try recorded.decoded().event { purged.append(e.thread) }
                     continue
-                case .subjectClaimed, .ticketNumbered, .readMarkerMoved, .threadBlocked, .threadUnblocked,
+                case .subjectClaimed, .ticketNumbered, .readMarkerMoved, .threadBlocked, .threadUnblocked, .messageKindChanged,
                     .legalHoldPlaced, .legalHoldReleased, .digestSent, .blobUploaded, .threadAttributesChanged,
                     .notePosted:
                     // Notes are the internal side's: no mail about them, to anyone.
@@ -177,7 +177,7 @@ public final class NotificationProjector: Service, Sendable {
         case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
             .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed, .ticketNumbered,
-            .readMarkerMoved, .threadBlocked, .threadUnblocked, .categoryRetentionSet, .legalHoldPlaced,
+            .readMarkerMoved, .threadBlocked, .threadUnblocked, .messageKindChanged, .categoryRetentionSet, .legalHoldPlaced,
             .legalHoldReleased, .threadPurged, .digestSent, .blobUploaded, .subjectDeclared,
             .threadAttributesChanged, .userUpdated, .userDeactivated, .notePosted:
             return []
