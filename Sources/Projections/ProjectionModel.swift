@@ -8,7 +8,7 @@ public struct ProjectionModel: Sendable {
     public private(set) var position: UInt64 = 0
     public private(set) var audience = Audience(directory: Directory())
     public var threads: [ThreadID: ThreadState] = [:]
-    /// How many of each cached thread's messages the views already hold (messages are written once).
+    /// How many of each cached thread's messages the views already hold (new messages are appended; a message whose kind changed is written again, see `changedMessages`).
     public var persistedMessages: [ThreadID: Int] = [:]
     /// Messages the views already hold that changed since (their kind): rewritten at the next flush.
     public var changedMessages: [ThreadID: Set<Int>] = [:]

@@ -10,7 +10,9 @@ struct BackupTests {
         let data = directory.sub("data")
         let copy = directory.sub("copy")
         let admin = "backup-admin-token"
-        let server = try ServeProcess.start(data: data, environment: ["THREADLOG_ADMIN_TOKEN": admin])
+        let server = try ServeProcess.start(
+            data: data,
+            environment: ["THREADLOG_ADMIN_TOKEN": admin, "THREADLOG_REPLY_ADDRESS": "reply+{token}@threads.example"])
         let port = server.port
         #expect(
             try await send(port: port, .post, "/v1/parties", token: admin, body: #"{"id":"sup","name":"Sup","kind":"external"}"#)
@@ -51,6 +53,11 @@ struct BackupTests {
         try await posting.value
         #expect(backup.status == 0, "\(backup.stderr)")
         #expect(backup.stdout.contains("up to position"), "\(backup.stdout)")
+        // The reply addresses' key goes with the copy, private as it was: its addresses keep working.
+        let key = try #require(FileManager.default.contents(atPath: data + "/reply-key"))
+        #expect(FileManager.default.contents(atPath: copy + "/reply-key") == key)
+        let mode = try FileManager.default.attributesOfItem(atPath: copy + "/reply-key")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
         let verify = try run(threadlog, ["replay", "--verify", "--data", copy])
         #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
         // A second backup into the now non-empty directory is refused with one line.

@@ -9,7 +9,8 @@ struct Backup: ParsableCommand {
             Each store is copied as of one moment inside a read transaction, so writers go on meanwhile. \
             The views are copied first and the log after them, so the copy's views never cover an event \
             its log lacks (a service started on the copy catches them up); attachments are copied last, \
-            so every one the copied log references is there. To restore, stop the service and start it \
+            so every one the copied log references is there, with the reply-address key and the admin \
+            token's hash. To restore, stop the service and start it \
             with --data on the copy (or move the copy into place).
             """
     )
@@ -34,7 +35,25 @@ struct Backup: ParsableCommand {
         defer { log.close() }
         let position = try log.backup(to: copy.log)
         let blobs = try copyBlobs(from: source.blobs, to: copy.blobs)
+        try copyKeys(from: source.root, to: copy.root)
         print("backed up \(options.directory) to \(target): the log up to position \(position), the views, \(blobs) attachments")
+    }
+
+    /// The small files beside the stores that a service started on the copy needs to answer as the
+    /// original did: the reply addresses' key (without it, every reply address handed out stops
+    /// working) and the admin token's hash. Copied with their permissions (0600).
+    static let keyFiles = ["reply-key", "admin-token.sha256"]
+
+    private func copyKeys(from source: String, to target: String) throws {
+        let fm = FileManager.default
+        for name in Self.keyFiles where fm.fileExists(atPath: source + "/" + name) {
+            do {
+                try fm.copyItem(atPath: source + "/" + name, toPath: target + "/" + name)
+                try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: target + "/" + name)
+            } catch {
+                throw ToolFailure("cannot copy \(source)/\(name): \(error.localizedDescription)")
+            }
+        }
     }
 
     /// Copies every attachment file (not the temporary ones) and answers how many.
