@@ -223,14 +223,7 @@ extension APIServer {
             default: throw APIError.unprocessable("invalid_parameter", "answered must be true or false.")
             }
         }
-        if let sort = parameters.get("sort") {
-            guard let value = InboxSort(rawValue: sort) else {
-                throw APIError.unprocessable(
-                    "invalid_parameter",
-                    "sort must be one of \(InboxSort.allCases.map(\.rawValue).joined(separator: ", ")), not '\(sort)'.")
-            }
-            query.sort = value
-        }
+        if let sort = try Self.choice("sort", parameters.get("sort"), of: InboxSort.self) { query.sort = sort }
         if let order = parameters.get("order") {
             switch order {
             case "asc": query.ascending = true
@@ -238,14 +231,7 @@ extension APIServer {
             default: throw APIError.unprocessable("invalid_parameter", "order must be asc or desc, not '\(order)'.")
             }
         }
-        if let kind = parameters.get("kind") {
-            guard let value = MessageKind(rawValue: kind) else {
-                throw APIError.unprocessable(
-                    "invalid_parameter",
-                    "kind must be one of \(MessageKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(kind)'.")
-            }
-            query.kind = value
-        }
+        if let kind = try Self.choice("kind", parameters.get("kind"), of: MessageKind.self) { query.kind = kind }
         if let limit = text("limit") {
             guard let value = Int(limit), (1...200).contains(value) else {
                 throw APIError.unprocessable("invalid_parameter", "limit must be between 1 and 200.")
@@ -298,4 +284,18 @@ struct MessageKindAnswer: Codable {
     var number: Int
     var kind: String
     var position: UInt64
+}
+
+extension APIServer {
+    /// A query parameter naming one of a closed set of values; 422 `invalid_parameter` for another.
+    static func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ text: String?, of type: T.Type) throws -> T?
+    where T.RawValue == String {
+        guard let text else { return nil }
+        guard let value = T(rawValue: text) else {
+            throw APIError.unprocessable(
+                "invalid_parameter",
+                "\(name) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'.")
+        }
+        return value
+    }
 }

@@ -16,16 +16,7 @@ extension WebConsole {
     /// A `multipart/form-data` body: its fields and files (a body larger than the upload limit is
     /// refused before it is read; one that is not well formed counts as a form from elsewhere).
     func multipartForm(_ request: Request, boundary: String) async throws -> FormData {
-        let limit = configuration.maxUploadBytes
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw ConsoleRefusal.tooLarge
-        }
-        var buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw ConsoleRefusal.tooLarge
-        }
+        var buffer = try await Self.body(request, upTo: configuration.maxUploadBytes)
         guard let parsed = MultipartForm(buffer.readBytes(length: buffer.readableBytes) ?? [], boundary: boundary)
         else { throw ConsoleRefusal.csrf }
         return FormData(fields: parsed.fields, files: parsed.files)

@@ -201,17 +201,21 @@ public struct WebConsole: HTTPResponder {
         if let boundary = MultipartForm.boundary(request.headers[.contentType]) {
             return try await multipartForm(request, boundary: boundary)
         }
-        let limit = configuration.maxFormBytes
+        var buffer = try await Self.body(request, upTo: configuration.maxFormBytes)
+        return FormData(buffer.readString(length: buffer.readableBytes) ?? "")
+    }
+
+    /// A request's body up to `limit` bytes; a larger one is refused (before it is read when its length
+    /// is announced).
+    static func body(_ request: Request, upTo limit: Int) async throws -> ByteBuffer {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw ConsoleRefusal.tooLarge
         }
-        var buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: limit)
+            return try await request.body.collect(upTo: limit)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw ConsoleRefusal.tooLarge
         }
-        return FormData(buffer.readString(length: buffer.readableBytes) ?? "")
     }
 
     // MARK: Answers

@@ -97,7 +97,7 @@ struct AdminTests {
     @Test("a user's session gets no administration page, and the admin's session no user page")
     func nonAdminRefused() async throws {
         try await withAdminConsole { server in
-            let cast = try await server.seed()
+            let cast = try await server.seedAnswered()
             let bob = try await server.signIn(cast.bob)
             for path in ["/admin/users", "/admin/settings", "/operations", "/admin"] {
                 let reply = try await server.call(.get, path, cookies: bob.cookies)
@@ -126,7 +126,7 @@ struct AdminTests {
     @Test("a change of the display policy shows on an outside reader's thread page; a bad one changes nothing")
     func displayPolicyTakesEffect() async throws {
         try await withAdminConsole { server in
-            let cast = try await server.seed()
+            let cast = try await server.seedAnswered()
             let bob = try await server.signIn(cast.bob)
             let admin = try await server.signIn(AdminHarness.adminToken, landing: "/admin/settings")
 
@@ -175,7 +175,7 @@ struct AdminTests {
                     .put, "/v1/settings",
                     #"{"notifications":{"rules":[{"on":"threadOpened","to":["author"],"cc":[],"bcc":[],"subjectTemplate":"We got your request","bodyTemplate":"Thank you."}]}}"#,
                     expect: 200)
-                let cast = try await server.seed()
+                let cast = try await server.seedAnswered()
                 _ = cast
                 let admin = try await server.signIn(AdminHarness.adminToken, landing: "/operations")
                 var failedID = ""
@@ -223,7 +223,7 @@ struct AdminTests {
     func signInLink() async throws {
         try await withSMTPServer { smtp in
             try await withAdminConsole(smtp: smtp) { server in
-                let cast = try await server.seed()
+                let cast = try await server.seedAnswered()
                 let signIn = try await server.call(.get, "/sign-in")
                 #expect(signIn.text.contains(#"href="/sign-in/link""#))
 
@@ -290,7 +290,7 @@ struct AdminTests {
     func expiredSignInLink() async throws {
         try await withSMTPServer { smtp in
             try await withAdminConsole(smtp: smtp, linkLifetime: .seconds(1)) { server in
-                _ = try await server.seed()
+                _ = try await server.seedAnswered()
                 func request(_ address: String) async throws -> Reply {
                     let form = try await server.call(.get, "/sign-in/link")
                     let pre = try #require(form.cookie("tl_signin")?.value)

@@ -44,10 +44,13 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A real server with the web console on 127.0.0.1 (a free port) over a real LMDB log in a
-/// temporary directory, answering from the projected read models as `threadlog serve` does.
+/// A real server as `threadlog serve` runs it, on 127.0.0.1 (a free port) over a real LMDB log in a
+/// temporary directory: the web console answering from the projected read models, the admin token
+/// signing in to the administration and operations pages, the notification outbox and its SMTP sender
+/// beside it (mailing to `smtp` when given, which also offers the sign-in link).
 final class ConsoleHarness: Sendable {
     static let adminToken = "admin-token-for-console-tests"
+    static let publicURL = "http://console.example.test"
 
     let directory: TempDirectory
     let store: LMDBEventStore
@@ -61,24 +64,45 @@ final class ConsoleHarness: Sendable {
         self.task = task
     }
 
-    static func start(sessionLifetime: Duration = .seconds(3600), maxUploadBytes: Int = 11 << 20) async throws
-        -> ConsoleHarness
-    {
+    static func start(
+        sessionLifetime: Duration = .seconds(3600), maxUploadBytes: Int = 11 << 20, smtp: SMTPTestServer? = nil,
+        linkLifetime: Duration = .seconds(900)
+    ) async throws -> ConsoleHarness {
         let directory = try TempDirectory()
         let data = try DataDirectory(directory.sub("data"), create: true)
         let store = try LMDBEventStore.open(directory: data.log)
         let handler = CommandHandler(store: store)
         var logger = Logger(label: "threadlog.console-test")
         logger.logLevel = .warning
-        let models = ReadModels(
-            log: store, views: try ViewStore.open(directory: data.views), commitInterval: nil, logger: logger)
-        let readSide = ReadSide.projected(models)
+        let views = try ViewStore.open(directory: data.views)
+        let models = ReadModels(log: store, views: views, commitInterval: nil, logger: logger)
+        var environment = [
+            "THREADLOG_PUBLIC_URL": publicURL, "THREADLOG_MAIL_POLL_MS": "50", "THREADLOG_MAIL_BACKOFF_MS": "100",
+            "THREADLOG_PROJECTION_INTERVAL_MS": "0",
+        ]
+        if let smtp {
+            environment["THREADLOG_SMTP_URL"] = smtp.url
+            environment["THREADLOG_MAIL_FROM"] = "Threadlog <noreply@console.example.test>"
+        }
+        let mail = try NotificationConfiguration(environment: environment, dataRoot: data.root)
+        let notifications = try NotificationServices.make(
+            log: store, views: views, readModels: models, handler: handler, configuration: mail, logger: logger)
+        let projector = try NotificationServices.projector(
+            log: store, views: views, environment: environment, dataRoot: data.root, logger: logger)
+        let outbox = try Outbox(views: views)
+        let readSide = ReadSide.projected(models).adding(notifications)
+            .reporting("notifications", lag: { try projector.lag() }).with(outbox)
+        let links = mail.smtp.map { _ in
+            SignInLinkConfiguration(
+                publicURL: mail.publicURL, messageIDDomain: mail.messageIDDomain, lifetime: linkLifetime)
+        }
         let blobs = try BlobAccess(directory: data.blobs, log: store, handler: handler)
         let console = WebConsole(
             handler: handler, queries: readSide.queries, blobs: blobs,
             configuration: WebConsoleConfiguration(
-                sessionLifetime: sessionLifetime, heartbeat: .milliseconds(200), maxUploadBytes: maxUploadBytes),
-            logger: logger)
+                sessionLifetime: sessionLifetime, heartbeat: .milliseconds(200), adminTokenHash: Tokens.hash(adminToken),
+                signInLinks: links, maxUploadBytes: maxUploadBytes),
+            operations: ConsoleOperations(outbox: outbox, lags: { readSide.lags() }), logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
@@ -146,9 +170,11 @@ final class ConsoleHarness: Sendable {
         directory.sub("data") + "/blobs/" + sha256.prefix(2) + "/" + sha256.dropFirst(2)
     }
 
-    /// Signs in with the token through the form, as a browser does; answers the session cookie and
-    /// the session's CSRF token.
-    func signIn(_ token: String) async throws -> Browser {
+    /// Signs in through the form with a token (a user's or the admin's), as a browser does; answers the
+    /// session cookie and the CSRF token of its pages, read from `landing`.
+    func signIn(_ token: String, landing: String = "/inbox", cookies extra: [String: String] = [:]) async throws
+        -> Browser
+    {
         let form = try await call(.get, "/sign-in")
         guard let pre = form.cookie("tl_signin")?.value, let csrf = form.csrf else {
             throw TestFailure("no sign-in form: \(form.status) \(form.text)")
@@ -158,9 +184,9 @@ final class ConsoleHarness: Sendable {
         guard reply.status == 303, let session = reply.cookie("tl_session")?.value else {
             throw TestFailure("sign-in: \(reply.status) \(reply.text)")
         }
-        let inbox = try await call(.get, "/inbox", cookies: ["tl_session": session])
-        guard inbox.status == 200, let sessionCSRF = inbox.csrf else {
-            throw TestFailure("inbox after sign-in: \(inbox.status)")
+        let page = try await call(.get, landing, cookies: extra.merging(["tl_session": session]) { $1 })
+        guard page.status == 200, let sessionCSRF = page.csrf else {
+            throw TestFailure("\(landing) after sign-in: \(page.status)")
         }
         return Browser(session: session, csrf: sessionCSRF)
     }
@@ -174,10 +200,11 @@ struct Browser: Sendable {
 }
 
 func withConsole<T>(
-    sessionLifetime: Duration = .seconds(3600), maxUploadBytes: Int = 11 << 20,
-    _ body: (ConsoleHarness) async throws -> T
+    sessionLifetime: Duration = .seconds(3600), maxUploadBytes: Int = 11 << 20, smtp: SMTPTestServer? = nil,
+    linkLifetime: Duration = .seconds(900), _ body: (ConsoleHarness) async throws -> T
 ) async throws -> T {
-    let harness = try await ConsoleHarness.start(sessionLifetime: sessionLifetime, maxUploadBytes: maxUploadBytes)
+    let harness = try await ConsoleHarness.start(
+        sessionLifetime: sessionLifetime, maxUploadBytes: maxUploadBytes, smtp: smtp, linkLifetime: linkLifetime)
     do {
         let value = try await body(harness)
         await harness.stop()
@@ -197,7 +224,9 @@ struct Cast: Sendable {
 }
 
 extension ConsoleHarness {
-    func seed() async throws -> Cast {
+    /// `nameSuffix` follows each person's name ("Ann" + " Person"); `answer`, when given, is ann's
+    /// answer in the chat.
+    func seed(nameSuffix: String = "", answer: String? = nil) async throws -> Cast {
         let admin = Self.adminToken
         for party in [
             #"{"id":"acme","name":"Acme","kind":"internal"}"#, #"{"id":"sup","name":"Supplier Ltd","kind":"external"}"#,
@@ -210,7 +239,7 @@ extension ConsoleHarness {
             let reply = try await call(
                 .post, "/v1/users", token: admin,
                 json:
-                    #"{"id":"\#(id)","name":"\#(id.capitalized)","email":"\#(id)@example.test","party":"\#(party)","roles":["\#(role)"]}"#
+                    #"{"id":"\#(id)","name":"\#(id.capitalized)\#(nameSuffix)","email":"\#(id)@example.test","party":"\#(party)","roles":["\#(role)"]}"#
             )
             guard reply.status == 201, let token = reply.json["token"] as? String else {
                 throw TestFailure("user: \(reply.status) \(reply.text)")
@@ -228,6 +257,11 @@ extension ConsoleHarness {
             json: #"{"subject":{"kind":"contract","ref":"C-1"},"title":"Invoice question","body":"Hello"}"#)
         guard opened.status == 201, let thread = opened.json["id"] as? String else {
             throw TestFailure("open: \(opened.status) \(opened.text)")
+        }
+        if let answer {
+            let answered = try await call(
+                .post, "/v1/threads/\(thread)/messages", token: ann, json: #"{"body":"\#(answer)"}"#)
+            guard answered.status == 201 else { throw TestFailure("answer: \(answered.status) \(answered.text)") }
         }
         return Cast(ann: ann, bob: bob, eve: eve, thread: thread)
     }
