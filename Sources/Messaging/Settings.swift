@@ -54,6 +54,9 @@ public struct NotificationRule: Codable, Sendable, Hashable {
     public enum Recipient: String, Codable, Sendable, CaseIterable {
         /// The user whose action raised the event.
         case author
+        /// The user whose action raised the event, when they belong to an outside party (an opening's
+        /// acknowledgement goes to the client who asked, not to staff who opened a chat themselves).
+        case outsideAuthor
         /// The participants of the other side than the author.
         case otherSide
         /// The internal users holding the thread's handler roles.

@@ -60,6 +60,31 @@ struct ImmediateNotificationTests {
         }
     }
 
+    @Test("the opening's acknowledgement goes to an outside opener only: staff who open a chat get none")
+    func acknowledgementOnlyToOutsideOpeners() async throws {
+        try await withSMTPServer { server in
+            try await NotificationWorld.populated(mailingTo: server) { world, configuration, projector in
+                try await world.admin(
+                    .declareSubject(Subject(kind: "contract", ref: "C-7"), parties: ["acme"], structures: []))
+                _ = try await world.user(
+                    "h1",
+                    .openThread(
+                        OpenThread(
+                            subjectKind: "contract", subjectRef: "C-7", title: "Renewal C-7",
+                            body: NewMessage(text: "Your contract renews next month."))))
+                try projector.catchUp()
+                try await world.drain(try world.sender(configuration))
+                let summary = try server.messages().parsed().map {
+                    "\($0.toAddresses.joined(separator: ",")) | \($0.subject)"
+                }
+                #expect(!summary.contains { $0.contains("We received your request") }, "\(summary)")
+                // The opener is the acting user: told nothing; the other handler is told of the new thread.
+                #expect(!summary.contains { $0.hasPrefix("hana@ops.example") }, "\(summary)")
+                #expect(summary.contains("hugo@ops.example | New thread C-7: Renewal C-7"), "\(summary)")
+            }
+        }
+    }
+
     @Test("configured rules choose the trigger, the recipients in To, Cc and Bcc, and the templates")
     func configuredRules() async throws {
         try await withSMTPServer { server in

@@ -9,7 +9,7 @@ import Synchronization
 enum NotificationRules {
     static let defaults: [NotificationRule] = [
         NotificationRule(
-            on: .threadOpened, to: [.author],
+            on: .threadOpened, to: [.outsideAuthor],
             subjectTemplate: "We received your request {{thread.number}}: {{thread.title}}",
             bodyTemplate: """
                 Hello {{recipient.name}},
@@ -155,6 +155,8 @@ enum NotificationRules {
             switch group {
             case .author:
                 found = occasion.actor.map { [$0] } ?? []
+            case .outsideAuthor:
+                found = occasion.actor.flatMap { directory.isInternal($0) ? nil : [$0] } ?? []
             case .otherSide:
                 let actorIsInternal = occasion.actor.map(directory.isInternal) ?? true
                 if actorIsInternal {
@@ -175,7 +177,7 @@ enum NotificationRules {
                 found = readers
             }
             for user in found where !out.contains(user) && readers.contains(user) {
-                if group != .author, user == occasion.actor { continue }
+                if group != .author, group != .outsideAuthor, user == occasion.actor { continue }
                 out.append(user)
             }
         }
