@@ -262,3 +262,8 @@ struct DeclaredSubject: Codable {
     var structures: [String]
     var position: UInt64
 }
+
+/// `GET /v1/templates`: the message templates by name, for every caller to prefill with.
+struct TemplatesBody: Codable, Sendable {
+    var templates: [String: String]
+}

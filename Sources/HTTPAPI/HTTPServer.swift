@@ -316,6 +316,7 @@ struct APIServer: Sendable {
         case .declareSubject: try await declareSubject(caller, request)
         case .putSettings: try await putSettings(caller, request)
         case .getSettings: try json(SettingsBody(try handler.currentDirectory().settings))
+        case .listTemplates: try json(TemplatesBody(templates: try handler.currentDirectory().settings.messageTemplates))
         case .openThread: try await openThread(caller, request)
         case .getThread: try await getThread(caller, request, route)
         case .postMessage: try await postMessage(caller, request, route)
