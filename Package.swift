@@ -143,7 +143,6 @@ let package = Package(
                 "SMTP", "EventFeed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tools/threadlog"
         ),
@@ -155,13 +154,18 @@ let package = Package(
         ),
         // Temporary directories and child processes for the tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // What every event-log backend must do: checks any backend's tests run against fresh stores
+        // of their own making.
+        .target(name: "EventStoreConformance", dependencies: ["EventLog"], path: "Tests/EventStoreConformance"),
+        // Besides the modules they import, test targets name the executables they run as child
+        // processes (`threadlog`, `threadlog-probe`), so those are built before the tests run.
         .testTarget(
             name: "EventLogTests",
-            dependencies: ["EventLog", "PostgresEventLog", "TestSupport", "threadlog-probe", "threadlog"]
+            dependencies: ["EventLog", "EventStoreConformance", "PostgresEventLog", "TestSupport", "threadlog-probe", "threadlog"]
         ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "EventLog", "Messaging", "TestSupport", "threadlog"]
+            dependencies: ["Engine", "EventLog", "Messaging", "TestSupport"]
         ),
         .testTarget(
             name: "ProjectionsTests",
@@ -175,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "NotificationTests",
             dependencies: [
-                "Engine", "EventLog", "Messaging", "Projections", "SMTP", "TestSupport", "threadlog",
+                "Engine", "EventLog", "Messaging", "SMTP", "TestSupport", "threadlog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
@@ -196,9 +200,10 @@ let package = Package(
         .testTarget(
             name: "WebConsoleTests",
             dependencies: [
-                "WebConsole", "HTTPAPI", "Engine", "EventLog", "Messaging", "TestSupport", "threadlog",
+                "WebConsole", "HTTPAPI", "Engine", "EventLog", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

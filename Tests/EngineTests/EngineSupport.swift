@@ -2,23 +2,22 @@ import Engine
 import EventLog
 import Foundation
 import Messaging
+import TestSupport
 
 /// A command handler over a real LMDB log in a temporary directory.
 final class EngineFixture: Sendable {
-    let path: String
+    let directory: TempDirectory
     let store: LMDBEventStore
     let engine: CommandHandler
 
     init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("threadlog-engine-\(UUID().uuidString)").path
-        store = try LMDBEventStore.open(directory: path + "/log")
+        directory = try TempDirectory()
+        store = try LMDBEventStore.open(directory: directory.sub("log"))
         engine = CommandHandler(store: store)
     }
 
-    deinit {
-        store.close()
-        try? FileManager.default.removeItem(atPath: path)
-    }
+    /// The directory goes after the store is closed: stored properties are released after `deinit` runs.
+    deinit { store.close() }
 
     static let hash = String(repeating: "a", count: 64)
 

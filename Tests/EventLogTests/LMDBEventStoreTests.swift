@@ -1,3 +1,4 @@
+import EventStoreConformance
 import Foundation
 import TestSupport
 import Testing
@@ -6,6 +7,14 @@ import Testing
 
 @Suite("LMDB event log")
 struct LMDBEventStoreTests {
+    @Test("conformance", arguments: EventStoreConformance.Check.allCases)
+    func conformance(check: EventStoreConformance.Check) async throws {
+        try await EventStoreConformance {
+            let dir = try TempDirectory()
+            return FreshStore(try LMDBEventStore.open(directory: dir.sub("log")), keepAlive: dir)
+        }.run(check)
+    }
+
     @Test("a tiny initial map grows on demand; no caller sees MDB_MAP_FULL")
     func mapGrowth() async throws {
         let dir = try TempDirectory()

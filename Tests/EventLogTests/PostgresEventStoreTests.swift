@@ -1,22 +1,22 @@
 import EventLog
+import EventStoreConformance
 import Foundation
 import PostgresEventLog
 import TestSupport
 import Testing
 
-/// What only the PostgreSQL log has to show: several stores (nodes) on one database.
+/// The PostgreSQL log: what every backend must do, and what only it has to show, several stores
+/// (nodes) on one database.
 @Suite("PostgreSQL event log")
 struct PostgresEventStoreTests {
-    func freshURL() throws -> PostgresURL {
-        let server = try testPostgresURL()
-        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try server.createDatabase(name)
-        return server.with(database: name)
+    @Test("conformance", arguments: EventStoreConformance.Check.allCases)
+    func conformance(check: EventStoreConformance.Check) async throws {
+        try await EventStoreConformance { FreshStore(try PostgresEventStore(url: try freshPostgresURL())) }.run(check)
     }
 
     @Test("two nodes appending at once: one gapless order, and a tail on a third node sees every event in it")
     func nodesShareOneOrder() async throws {
-        let url = try freshURL()
+        let url = try freshPostgresURL()
         let nodes = try (0..<2).map { _ in try PostgresEventStore(url: url) }
         let reader = try PostgresEventStore(url: url)
         defer { for store in nodes + [reader] { store.close() } }
@@ -65,7 +65,7 @@ struct PostgresEventStoreTests {
 
     @Test("a conflict decided on another node: the expected version is checked against the shared log")
     func conflictAcrossNodes() async throws {
-        let url = try freshURL()
+        let url = try freshPostgresURL()
         let a = try PostgresEventStore(url: url)
         let b = try PostgresEventStore(url: url)
         defer { a.close(); b.close() }
@@ -81,7 +81,7 @@ struct PostgresEventStoreTests {
 
     @Test("a database holding other tables is refused, and nothing is created in it")
     func foreignDatabase() throws {
-        let url = try freshURL()
+        let url = try freshPostgresURL()
         let psql = try run("/usr/lib/postgresql/15/bin/psql", [url.description, "-q", "-c", "CREATE TABLE events (id int)"])
         #expect(psql.status == 0, "\(psql.stderr)")
         #expect {

@@ -1,4 +1,5 @@
 import EventLog
+import EventStoreConformance
 import Foundation
 import PostgresEventLog
 import TestSupport
@@ -10,12 +11,7 @@ struct PostgresToolTests {
     let threadlog = productPath("threadlog")
 
     /// A fresh database on the test cluster, as a store URL.
-    func freshDatabase() throws -> String {
-        let server = try testPostgresURL()
-        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try server.createDatabase(name)
-        return server.with(database: name).description
-    }
+    func freshDatabase() throws -> String { try freshPostgresURL().description }
 
     @Test("migrate copies an LMDB log with positions, times, hashes and erased payloads unchanged; verify passes")
     func migrate() async throws {

@@ -1,4 +1,5 @@
 import EventLog
+import EventStoreConformance
 import Foundation
 import TestSupport
 import Testing
