@@ -2,10 +2,11 @@ import EventLog
 import Messaging
 import Projections
 
-// What the read side answers. The HTTP layer renders these as JSON (their property names are the
-// outside contract's field names); the read models behind them live in Projections.
+// What the read side answers: plain values. Their property names are the outside contract's field
+// names; how they are written as JSON is the HTTP layer's (HTTPAPI's DTOs+Read.swift). The read
+// models behind them live in Projections.
 
-public struct SubjectDTO: Codable, Sendable, Hashable {
+public struct SubjectDTO: Sendable, Hashable {
     public var kind: String
     public var ref: String
     public init(kind: String, ref: String) {
@@ -15,9 +16,9 @@ public struct SubjectDTO: Codable, Sendable, Hashable {
 }
 
 /// What every answer about a thread says of it, once: the thread of `GET /v1/threads/{id}` and of
-/// a write's answer (``ThreadDetail``) and each row of `GET /v1/inbox` (``InboxItem``) carry it, with
-/// its fields flattened into theirs on the wire.
-public struct ThreadSummary: Codable, Sendable, Hashable {
+/// a write's answer (``ThreadDetail``) and each row of `GET /v1/inbox` (``InboxItem``) carry it (on the
+/// wire, its fields flattened into theirs).
+public struct ThreadSummary: Sendable, Hashable {
     public var id: String
     /// The human number of numbered kinds (`TT5`); in the inbox, the subject's ref for the others.
     public var number: String?
@@ -63,7 +64,7 @@ public struct ThreadSummary: Codable, Sendable, Hashable {
 
 /// A thread as its own page and the write answers show it: the summary, and who and what it involves.
 @dynamicMemberLookup
-public struct ThreadDetail: Codable, Sendable, Hashable {
+public struct ThreadDetail: Sendable, Hashable {
     public var summary: ThreadSummary
     public var blocked: Bool
     public var participants: [String]
@@ -80,27 +81,9 @@ public struct ThreadDetail: Codable, Sendable, Hashable {
         get { summary[keyPath: keyPath] }
         set { summary[keyPath: keyPath] = newValue }
     }
-
-    private enum Key: String, CodingKey { case blocked, participants, structures }
-
-    public init(from decoder: any Decoder) throws {
-        summary = try ThreadSummary(from: decoder)
-        let container = try decoder.container(keyedBy: Key.self)
-        blocked = try container.decode(Bool.self, forKey: .blocked)
-        participants = try container.decode([String].self, forKey: .participants)
-        structures = try container.decode([String].self, forKey: .structures)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try summary.encode(to: encoder)
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encode(blocked, forKey: .blocked)
-        try container.encode(participants, forKey: .participants)
-        try container.encode(structures, forKey: .structures)
-    }
 }
 
-public struct AuthorDTO: Codable, Sendable, Hashable {
+public struct AuthorDTO: Sendable, Hashable {
     /// Absent when the display policy hides who wrote it.
     public var id: String?
     public var name: String?
@@ -110,7 +93,7 @@ public struct AuthorDTO: Codable, Sendable, Hashable {
     }
 }
 
-public struct MessageDTO: Codable, Sendable, Hashable {
+public struct MessageDTO: Sendable, Hashable {
     public var id: String
     public var number: Int
     public var author: AuthorDTO
@@ -134,7 +117,7 @@ public struct MessageDTO: Codable, Sendable, Hashable {
     }
 }
 
-public struct ContactDTO: Codable, Sendable, Hashable {
+public struct ContactDTO: Sendable, Hashable {
     /// Absent for internal users the display policy hides from the reader (`name` is then the
     /// workgroup's or the policy's text).
     public var id: String?
@@ -150,7 +133,7 @@ public struct ContactDTO: Codable, Sendable, Hashable {
 }
 
 /// `GET /v1/threads/{id}`.
-public struct ThreadView: Codable, Sendable, Hashable {
+public struct ThreadView: Sendable, Hashable {
     public var thread: ThreadDetail
     public var messages: [MessageDTO]
     public var contacts: [ContactDTO]
@@ -188,7 +171,7 @@ public struct MessageWindow: Sendable, Hashable {
 }
 
 /// The window a thread view answered with, and the cursors of its neighbours.
-public struct MessagePage: Codable, Sendable, Hashable {
+public struct MessagePage: Sendable, Hashable {
     public var limit: Int
     /// Visible messages older than the first one answered exist; fetch them with `before`.
     public var hasOlder: Bool
@@ -208,7 +191,7 @@ public struct MessagePage: Codable, Sendable, Hashable {
 }
 
 /// A note of the internal side, as internal readers see it.
-public struct NoteDTO: Codable, Sendable, Hashable {
+public struct NoteDTO: Sendable, Hashable {
     public var number: Int
     public var author: AuthorDTO
     public var time: String
@@ -223,7 +206,7 @@ public struct NoteDTO: Codable, Sendable, Hashable {
 
 /// One row of `GET /v1/inbox`: enough for a ticket list without a request per row.
 @dynamicMemberLookup
-public struct InboxItem: Codable, Sendable, Hashable {
+public struct InboxItem: Sendable, Hashable {
     /// `number` is the ticket number of numbered kinds, else the subject's ref.
     public var summary: ThreadSummary
     /// The handler as the display policy shows them to the reader (a workgroup's name, say).
@@ -241,24 +224,6 @@ public struct InboxItem: Codable, Sendable, Hashable {
     public subscript<T>(dynamicMember keyPath: WritableKeyPath<ThreadSummary, T>) -> T {
         get { summary[keyPath: keyPath] }
         set { summary[keyPath: keyPath] = newValue }
-    }
-
-    private enum Key: String, CodingKey { case handlerName, openedByName, unread }
-
-    public init(from decoder: any Decoder) throws {
-        summary = try ThreadSummary(from: decoder)
-        let container = try decoder.container(keyedBy: Key.self)
-        handlerName = try container.decodeIfPresent(String.self, forKey: .handlerName)
-        openedByName = try container.decodeIfPresent(String.self, forKey: .openedByName)
-        unread = try container.decode(Int.self, forKey: .unread)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try summary.encode(to: encoder)
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encodeIfPresent(handlerName, forKey: .handlerName)
-        try container.encodeIfPresent(openedByName, forKey: .openedByName)
-        try container.encode(unread, forKey: .unread)
     }
 }
 
@@ -286,7 +251,7 @@ extension InboxItem {
 }
 
 /// `GET /v1/inbox`.
-public struct InboxPage: Codable, Sendable, Hashable {
+public struct InboxPage: Sendable, Hashable {
     public var items: [InboxItem]
     /// Pass back as `cursor` for the next page; `nil` on the last page.
     public var nextCursor: String?
@@ -346,7 +311,7 @@ public enum InboxSort: String, Sendable, Hashable, CaseIterable {
     case lastActivity, number, status, priority
 }
 
-public struct UnreadThread: Codable, Sendable, Hashable {
+public struct UnreadThread: Sendable, Hashable {
     public var id: String
     public var unread: Int
     public init(id: String, unread: Int) {
@@ -356,7 +321,7 @@ public struct UnreadThread: Codable, Sendable, Hashable {
 }
 
 /// `GET /v1/unread`.
-public struct UnreadSummary: Codable, Sendable, Hashable {
+public struct UnreadSummary: Sendable, Hashable {
     public var total: Int
     public var threads: [UnreadThread]
     public init(total: Int, threads: [UnreadThread]) {

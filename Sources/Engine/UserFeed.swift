@@ -2,7 +2,7 @@ import EventLog
 import Messaging
 
 /// One change of a thread, as a user's feed carries it.
-public struct FeedItem: Codable, Sendable, Hashable {
+public struct FeedItem: Sendable, Hashable {
     public var position: UInt64
     public var thread: String
     /// The event's type (`message.posted`, `thread.status_changed`, …).
