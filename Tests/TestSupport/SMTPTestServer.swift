@@ -1,6 +1,8 @@
 import Foundation
 
-/// The aiosmtpd server of `Tools/smtp-test-server`, a process of its own for each test.
+/// The aiosmtpd server of `Tools/smtp-test-server`: a process of its own for a test that needs
+/// particular flags, or a listener of its own (port, mail directory, command log) on one process that
+/// all plain servers of a test run share (`withSMTPServer` without flags).
 ///
 /// `@unchecked Sendable`: its state is set in `init` and only read afterwards; `stop()` is called from
 /// one test at a time.
@@ -16,66 +18,56 @@ public final class SMTPTestServer: @unchecked Sendable {
     /// The verbs of the EHLO, HELO, STARTTLS, AUTH and MAIL commands received, one a line.
     private let commandLog: String
     private let directory: TempDirectory
-    private let process: Process
-    private let stdin: Pipe
+    private let owner: Owner
+
+    private enum Owner {
+        /// A process of its own, stopped with the server.
+        case process(ServerProcess)
+        /// A listener on the shared process, closed with the server.
+        case listener(ServerProcess)
+    }
 
     /// Starts the server with extra flags (`--fail-4xx 1`, …) and waits for its `PORT` line; `port`
     /// reuses a port (a server that comes back after being down), `maildir` a mail directory.
     public init(_ flags: [String] = [], port requested: Int = 0, maildir reused: String? = nil) throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.python) else {
-            throw ServerError("no \(Self.python); run `make deps` to create the virtual environment")
-        }
         directory = try TempDirectory()
         maildir = reused ?? directory.sub("mail")
         commandLog = directory.sub("commands.log")
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.python)
-        // Closing stdin stops the server too, so a test process that dies leaves none behind.
-        process.arguments =
-            [
-                Self.script, "--port", "\(requested)", "--maildir", maildir, "--command-log", commandLog,
-                "--exit-on-stdin-eof",
-            ] + flags
-        let stdout = Pipe()
-        stdin = Pipe()
-        process.standardOutput = stdout
-        process.standardInput = stdin
-        _ = FileManager.default.createFile(atPath: directory.sub("server.log"), contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: directory.sub("server.log"))
-        try process.run()
-
-        let found = PortBox()
-        let ready = DispatchSemaphore(value: 0)
-        let reader = stdout.fileHandleForReading
-        Thread {
-            var text = ""
-            while true {
-                let data = reader.availableData
-                if data.isEmpty { break }
-                text += String(decoding: data, as: UTF8.self)
-                let complete = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-                if let line = complete.first(where: { $0.hasPrefix("PORT ") }) {
-                    found.port = Int(line.dropFirst(5).trimmingCharacters(in: .whitespaces))
-                    break
-                }
-            }
-            ready.signal()
-        }.start()
-        guard ready.wait(timeout: .now() + 30) == .success, let port = found.port else {
-            process.terminate()
-            process.waitUntilExit()
-            let log = (try? String(contentsOfFile: directory.sub("server.log"), encoding: .utf8)) ?? ""
-            throw ServerError("the SMTP test server did not start: \(log)")
-        }
-        self.port = port
+        let process = try ServerProcess(
+            ["--port", "\(requested)", "--maildir", maildir, "--command-log", commandLog, "--exit-on-stdin-eof"] + flags,
+            log: directory.sub("server.log"))
+        port = try process.port(after: nil)
+        owner = .process(process)
     }
 
-    /// Closes the server's stdin and sends SIGTERM (either one stops it), then waits for it to end.
+    /// A listener of its own on the shared plain server.
+    private init(sharedBy process: ServerProcess) throws {
+        directory = try TempDirectory()
+        maildir = directory.sub("mail")
+        commandLog = directory.sub("commands.log")
+        port = try process.port(after: "listen \(maildir) \(commandLog)")
+        owner = .listener(process)
+    }
+
+    /// The process every plain listener of this test run lives on, started on first use; it ends
+    /// with the test process, when its standard input closes.
+    private static let shared = Result { () throws -> ServerProcess in
+        let directory = try TempDirectory()
+        return try ServerProcess(["--listeners"], log: directory.sub("server.log"), keeping: directory)
+    }
+
+    /// A plain server (no failures, no TLS, no AUTH) with a port, mail directory and command log of
+    /// its own, on the process all plain servers share: no process start per test.
+    public static func plain() throws -> SMTPTestServer {
+        try SMTPTestServer(sharedBy: shared.get())
+    }
+
+    /// Stops the server (its own process) or closes its listener (the shared process's), once.
     public func stop() {
-        guard process.isRunning else { return }
-        try? stdin.fileHandleForWriting.close()
-        process.terminate()
-        process.waitUntilExit()
+        switch owner {
+        case .process(let process): process.stop()
+        case .listener(let process): process.close(port)
+        }
     }
 
     deinit { stop() }
@@ -107,9 +99,117 @@ public final class SMTPTestServer: @unchecked Sendable {
     }
 }
 
-/// Runs `body` with a fresh server and always stops it.
+/// One `server.py` process: its standard input carries requests (and its end stops the process), its
+/// standard output the `PORT` and `CLOSED` answers, one a line.
+///
+/// `@unchecked Sendable`: the pipes are used under `lock`; `lines` is filled by one reader thread.
+private final class ServerProcess: @unchecked Sendable {
+    private let process = Process()
+    private let stdin = Pipe()
+    private let log: String
+    private let lines = LineQueue()
+    private let lock = NSLock()
+    private let directory: TempDirectory?
+    /// The listeners closed so far, under `lock`.
+    private var closed: Set<Int> = []
+
+    init(_ arguments: [String], log: String, keeping directory: TempDirectory? = nil) throws {
+        guard FileManager.default.isExecutableFile(atPath: SMTPTestServer.python) else {
+            throw SMTPTestServer.ServerError("no \(SMTPTestServer.python); run `make deps` to create the virtual environment")
+        }
+        self.log = log
+        self.directory = directory
+        process.executableURL = URL(fileURLWithPath: SMTPTestServer.python)
+        process.arguments = [SMTPTestServer.script] + arguments
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardInput = stdin
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        let reader = stdout.fileHandleForReading
+        let lines = lines
+        Thread {
+            var text = ""
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
+                text += String(decoding: data, as: UTF8.self)
+                while let end = text.firstIndex(of: "\n") {
+                    lines.put(String(text[..<end]))
+                    text = String(text[text.index(after: end)...])
+                }
+            }
+            lines.put(nil)
+        }.start()
+    }
+
+    /// Sends `request` (when given) and waits for the `PORT` line that answers it.
+    func port(after request: String?) throws -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        if let request { try stdin.fileHandleForWriting.write(contentsOf: Data((request + "\n").utf8)) }
+        while let line = lines.take(timeout: 30) {
+            if line.hasPrefix("PORT "), let port = Int(line.dropFirst(5).trimmingCharacters(in: .whitespaces)) {
+                return port
+            }
+        }
+        if request == nil { stop() }
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        throw SMTPTestServer.ServerError("the SMTP test server did not start: \(text)")
+    }
+
+    /// Closes the listener on `port` and waits until it no longer accepts connections.
+    func close(_ port: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard closed.insert(port).inserted, process.isRunning,
+            (try? stdin.fileHandleForWriting.write(contentsOf: Data("close \(port)\n".utf8))) != nil
+        else { return }
+        while let line = lines.take(timeout: 30), line != "CLOSED \(port)" {}
+    }
+
+    /// Closes the process's stdin and sends SIGTERM (either one stops it), then waits for it to end.
+    func stop() {
+        guard process.isRunning else { return }
+        try? stdin.fileHandleForWriting.close()
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+/// Lines handed from a reader thread to waiting callers; `nil` marks the end of the output.
+private final class LineQueue: @unchecked Sendable {
+    private var lines: [String?] = []
+    private let lock = NSLock()
+    private let available = DispatchSemaphore(value: 0)
+
+    func put(_ line: String?) {
+        lock.lock()
+        lines.append(line)
+        lock.unlock()
+        available.signal()
+    }
+
+    /// The next line; `nil` at the end of the output or after `timeout` seconds without one.
+    func take(timeout: Double) -> String? {
+        guard available.wait(timeout: .now() + timeout) == .success else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        let line = lines.removeFirst()
+        if line == nil {
+            // The end stays for every later caller.
+            lines.insert(nil, at: 0)
+            available.signal()
+        }
+        return line
+    }
+}
+
+/// Runs `body` with a fresh server and always stops it: without flags a listener of its own on the
+/// shared plain server, with flags a process of its own.
 public func withSMTPServer<T>(_ flags: [String] = [], _ body: (SMTPTestServer) async throws -> T) async throws -> T {
-    let server = try SMTPTestServer(flags)
+    let server = try flags.isEmpty ? SMTPTestServer.plain() : SMTPTestServer(flags)
     defer { server.stop() }
     return try await body(server)
 }
@@ -138,11 +238,6 @@ public final class TestCertificates: Sendable {
     public var startTLSFlags: [String] { ["--tls-cert", certificateFile, "--tls-key", keyFile, "--starttls"] }
     /// The test server's flags to speak TLS from the first byte with this certificate.
     public var implicitTLSFlags: [String] { ["--tls-cert", certificateFile, "--tls-key", keyFile, "--implicit-tls"] }
-}
-
-/// `@unchecked Sendable`: written by the reader thread before it signals, read only after.
-private final class PortBox: @unchecked Sendable {
-    public var port: Int?
 }
 
 public struct ReceivedMail {

@@ -14,6 +14,12 @@ it; with --implicit-tls the server speaks TLS from the first byte (smtps). --inj
 sends the start of a reply in clear right behind the 220 to STARTTLS, as an attacker in the path
 could, to be read as the start of the first reply over TLS.
 
+With --listeners, one process serves many tests: each `listen MAILDIR COMMANDLOG` line on standard
+input opens a listener of its own on a free port, with its own mail directory and command log, and
+is answered `PORT <n>`; `close <n>` closes it (answered `CLOSED <n>`). The other flags apply to every
+listener. The end of standard input stops the process.
+
+    server.py --listeners [flags]
     server.py --port 0 --maildir DIR [--fail-4xx N [--fail-stage mail|rcpt|data]]
               [--reject-5xx-rcpt ADDR]... [--reject-5xx-data N] [--delay-data SECONDS]
               [--no-ehlo] [--auth USER:PASS [--auth-exclude MECH]...] [--command-log FILE]
@@ -35,8 +41,8 @@ from aiosmtpd.smtp import SMTP
 
 
 class Handler:
-    def __init__(self, args):
-        self.maildir = args.maildir
+    def __init__(self, args, maildir):
+        self.maildir = maildir
         self.fail_4xx = args.fail_4xx
         self.fail_stage = args.fail_stage
         self.reject_rcpt = {address.lower() for address in args.reject_5xx_rcpt}
@@ -144,8 +150,6 @@ class TestSMTP(SMTP):
 
 
 async def main(args):
-    os.makedirs(args.maildir, exist_ok=True)
-    handler = Handler(args)
     credentials = None
     if args.auth:
         user, _, password = args.auth.partition(":")
@@ -159,12 +163,12 @@ async def main(args):
         tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls_context.load_cert_chain(args.tls_cert, args.tls_key)
 
-    def make_protocol():
+    def make_protocol(handler, command_log):
         return TestSMTP(
             handler,
             hostname="smtp-test-server",
             no_ehlo=args.no_ehlo,
-            command_log=args.command_log,
+            command_log=command_log,
             inject_after_starttls=args.inject_after_starttls,
             auth_required=credentials is not None,
             # With STARTTLS offered, AUTH waits for it, as a real server's would.
@@ -175,11 +179,20 @@ async def main(args):
             require_starttls=args.starttls,
         )
 
+    async def listen(maildir, command_log, port):
+        os.makedirs(maildir, exist_ok=True)
+        handler = Handler(args, maildir)
+        server = await loop.create_server(
+            lambda: make_protocol(handler, command_log), host="127.0.0.1", port=port,
+            ssl=tls_context if args.implicit_tls else None)
+        return server, server.sockets[0].getsockname()[1]
+
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        make_protocol, host="127.0.0.1", port=args.port, ssl=tls_context if args.implicit_tls else None)
-    port = server.sockets[0].getsockname()[1]
-    print(f"PORT {port}", flush=True)
+    servers = {}
+    if not args.listeners:
+        server, port = await listen(args.maildir, args.command_log, args.port)
+        servers[port] = server
+        print(f"PORT {port}", flush=True)
 
     stop = asyncio.Event()
     # A parent may start us with signals blocked (threads of some runtimes block them, and a
@@ -187,20 +200,44 @@ async def main(args):
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    if args.exit_on_stdin_eof:
+    if args.listeners:
+        async def close(port):
+            server = servers.pop(port, None)
+            if server:
+                server.close()
+
+        def serve_requests():
+            for line in sys.stdin:
+                words = line.split()
+                if words[:1] == ["listen"]:
+                    server, port = asyncio.run_coroutine_threadsafe(
+                        listen(words[1], words[2], 0), loop).result()
+                    servers[port] = server
+                    print(f"PORT {port}", flush=True)
+                elif words[:1] == ["close"]:
+                    asyncio.run_coroutine_threadsafe(close(int(words[1])), loop).result()
+                    print(f"CLOSED {words[1]}", flush=True)
+            loop.call_soon_threadsafe(stop.set)
+
+        threading.Thread(target=serve_requests, daemon=True).start()
+    elif args.exit_on_stdin_eof:
         def watch_stdin():
             sys.stdin.buffer.read()
             loop.call_soon_threadsafe(stop.set)
 
         threading.Thread(target=watch_stdin, daemon=True).start()
     await stop.wait()
-    server.close()
+    for server in servers.values():
+        server.close()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--maildir", required=True)
+    parser.add_argument("--maildir")
+    parser.add_argument("--listeners", action="store_true",
+                        help="listen on request: each stdin line `listen MAILDIR COMMANDLOG` opens a port of "
+                             "its own (answered `PORT <n>`), `close <n>` closes it; stdin's end stops the server")
     parser.add_argument("--fail-4xx", type=int, default=0, metavar="N",
                         help="answer 4xx in the next N transactions")
     parser.add_argument("--fail-stage", choices=("mail", "rcpt", "data"), default="data",
@@ -225,6 +262,8 @@ if __name__ == "__main__":
                         help="send the start of a reply in clear right behind the 220 to STARTTLS")
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
     arguments = parser.parse_args()
+    if not arguments.maildir and not arguments.listeners:
+        parser.error("--maildir is required unless --listeners is given")
     if (arguments.starttls or arguments.implicit_tls) and not (arguments.tls_cert and arguments.tls_key):
         parser.error("--starttls and --implicit-tls need --tls-cert and --tls-key")
     # aiosmtpd warns about AUTH without TLS; on loopback in tests that is the point.
