@@ -200,8 +200,10 @@ struct StrictDecoder: Decoder {
             let wide: Int64
             switch decoder.value {
             case .integer(let value): wide = value
-            case .number(let number) where number.doubleValue.rounded() == number.doubleValue && abs(number.doubleValue) < 9.0e18:
-                wide = Int64(number.doubleValue)
+            case .number(let number):
+                // `1.0` and `1e2` are integers; `1.5` and digits beyond a double's precision are not rounded into one.
+                guard let exact = number.exactInteger else { throw decoder.mismatch(type) }
+                wide = exact
             default: throw decoder.mismatch(type)
             }
             guard let value = T(exactly: wide) else {

@@ -169,6 +169,21 @@ import Testing
         #expect(JSONNumber(Double.infinity) == nil)
     }
 
+    @Test func exactIntegersAreWorkedOutOnTheDigits() {
+        let integers: [(String, Int64)] = [
+            ("1.0", 1), ("-0", 0), ("0.000", 0), ("0e99999999999", 0), ("1.50e1", 15), ("2E3", 2000), ("100e-2", 1),
+            ("-12.30e1", -123), ("12345678901234567.0", 12_345_678_901_234_567), ("9223372036854775807.0", .max),
+            ("-9223372036854775808e0", .min), ("9.223372036854775807e18", .max),
+        ]
+        for (text, value) in integers { #expect(JSONNumber(text)?.exactInteger == value, "\(text)") }
+        for text in [
+            "1.5", "1e-1", "1.0000000000000001", "9223372036854775808.0", "-9223372036854775809e0", "1e19", "1e400",
+            "123456789012345678901234567890", "1e99999999999",
+        ] {
+            #expect(JSONNumber(text)?.exactInteger == nil, "\(text)")
+        }
+    }
+
     @Test func serializedStringsReadBackUnchanged() throws {
         let text = "quote \" back \\ slash / nul \u{0} bell \u{7} tab \t line \n é 😀 \u{2028}"
         let value = JSONValue.object(["k \"\u{1}": .string(text), "b": .array([.null, .bool(true), .integer(-3)])])
