@@ -1,5 +1,4 @@
 import Engine
-import EventLog
 import Messaging
 
 // Request and answer bodies of the routes. Field names are the outside contract (API.md).

@@ -1,6 +1,5 @@
 import Crypto
 import Engine
-import EventLog
 import Foundation
 import HTTPAPI
 import HTTPTypes
