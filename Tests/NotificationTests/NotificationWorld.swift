@@ -134,6 +134,11 @@ final class NotificationWorld: Sendable {
         _ = await sender.deliverDue()
     }
 
+    /// Every mail the server took: `addresses | subject`, in arrival order.
+    static func summary(_ server: SMTPTestServer) throws -> [String] {
+        try server.messages().parsed().map { "\($0.toAddresses.joined(separator: ",")) | \($0.subject)" }
+    }
+
     /// The events of a type in the log.
     func events(_ type: EventType) throws -> [Recorded<Event>] {
         try log.read(from: 1, limit: 100_000).filter { $0.type == type.rawValue }.map { try $0.decoded() }

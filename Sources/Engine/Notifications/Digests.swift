@@ -45,6 +45,8 @@ public struct DigestReport: Sendable {
     public var scheduled: [DigestScheduled] = []
     /// Decided earlier the same day (by another run or process): not mailed again.
     public var alreadyScheduled: [DigestScheduled] = []
+    /// The settings switch digests off (`digest.enabled: false`): nothing was due.
+    public var switchedOff = false
 }
 
 /// The daily digest: decides which digests are due and records each decision in the log before any
@@ -73,6 +75,7 @@ public final class Digests: Sendable {
     public func run(day: String, dryRun: Bool) async throws -> DigestReport {
         var report = DigestReport()
         report.due = try due(day: day)
+        report.switchedOff = !models.publishedDirectory.settings.digest.enabled
         guard !dryRun else { return report }
         for digest in report.due {
             let outcome = try await handler.handle(
