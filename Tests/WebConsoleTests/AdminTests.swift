@@ -177,6 +177,22 @@ struct AdminTests {
             #expect(digestAfter?["audience"] as? [String] == ["outside"])
             #expect(digestAfter?["enabled"] as? Bool == true)
             #expect((after.json["retention"] as? [String: Any])?["days"] as? Int == 400)
+
+            // Immediate mail off by its checkbox (the built-in rules stay: an empty list), and on again;
+            // the page shows the switches as they stand.
+            let off = try await server.post("/admin/settings/notifications", admin, [("notifications", "[]")])
+            #expect(off.status == 200)
+            var notifications = try await server.admin(.get, "/v1/settings", expect: 200).json["notifications"]
+            #expect((notifications as? [String: Any])?["enabled"] as? Bool == false)
+            page = try await server.call(.get, "/admin/settings", cookies: admin.cookies)
+            #expect(page.text.contains(#"<input type="checkbox" name="notificationsEnabled"> "#))
+            #expect(page.text.contains(#"<input type="checkbox" name="audienceOutside" checked>"#))
+            #expect(page.text.contains(#"<input type="checkbox" name="audienceInternal"> "#))
+            let on = try await server.post(
+                "/admin/settings/notifications", admin, [("notifications", "[]"), ("notificationsEnabled", "on")])
+            #expect(on.status == 200)
+            notifications = try await server.admin(.get, "/v1/settings", expect: 200).json["notifications"]
+            #expect((notifications as? [String: Any])?["enabled"] as? Bool == true)
         }
     }
 
