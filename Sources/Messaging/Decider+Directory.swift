@@ -155,6 +155,9 @@ extension Decider {
         -> [Event]
     {
         try requireAdmin(context)
+        var patch = patch
+        // A digest naming no field changes nothing.
+        if patch.digest == DigestPatch() { patch.digest = nil }
         guard !patch.isEmpty else { return [] }
         if let policy = patch.displayPolicy { try validDisplayPolicy(policy, field: "displayPolicy") }
         for (party, policy) in patch.partyDisplayPolicies ?? [:] {

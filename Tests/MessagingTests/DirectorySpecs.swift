@@ -174,6 +174,7 @@ import Testing
                     time: "06:15", subjectTemplate: "News {{subject.ref}}", bodyTemplate: "{{unread}} new",
                     enabled: false, audience: [.outside]))
         #expect(!spec.directory.settings.notificationsEnabled)
+        spec.when(.changeSettings(SettingsPatch(digest: DigestPatch())), by: .admin).then([])
         spec.when(.changeSettings(SettingsPatch(digest: DigestPatch(audience: ["supplier"]))), by: .admin)
             .thenRefused(
                 .invalidSetting(
