@@ -216,7 +216,9 @@ extension Decider {
             guard !audience.isEmpty, audience.allSatisfy(sides.contains), Set(audience).count == audience.count else {
                 throw .invalidSetting(
                     field: "digest.audience",
-                    reason: "name each of \(sides.joined(separator: ", ")) at most once, at least one (enabled: false sends none)")
+                    reason:
+                        "name each of \(sides.joined(separator: ", ")) at most once, at least one (enabled: false sends none)"
+                )
             }
         }
     }

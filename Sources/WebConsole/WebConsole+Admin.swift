@@ -250,8 +250,9 @@ extension WebConsole {
             return SettingsPatch(
                 displayPolicy: DisplayPolicy(mode: mode, text: mode == .custom ? form.text("text") : nil))
         case "digest":
-            let audience: [DigestAudience] =
-                (form["audienceInternal"] == "on" ? [.internal] : []) + (form["audienceOutside"] == "on" ? [.outside] : [])
+            let audience = DigestAudience.allCases.filter {
+                form[$0 == .internal ? "audienceInternal" : "audienceOutside"] == "on"
+            }
             return SettingsPatch(
                 digest: DigestPatch(
                     time: form.text("time") ?? "", subjectTemplate: form["subjectTemplate"] ?? "",

@@ -19,7 +19,9 @@ struct MailSettingsRouteTests {
 
             reply = try await h.call(
                 .put, "/v1/settings", token: admin,
-                body: #"{"notifications":{"enabled":false},"digest":{"audience":["outside"],"bodyTemplate":"{{unread}} new"}}"#)
+                body:
+                    #"{"notifications":{"enabled":false},"digest":{"audience":["outside"],"bodyTemplate":"{{unread}} new"}}"#
+            )
             #expect(reply.status == 200, "\(reply.text)")
             notifications = reply.json["notifications"] as? [String: Any]
             digest = reply.json["digest"] as? [String: Any]

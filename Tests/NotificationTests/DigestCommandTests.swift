@@ -72,7 +72,8 @@ struct DigestCommandTests {
             let result = try await threadlog(["digest", "--data", world.data.root, "--date", Self.day] + extra)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(
-                result.stdout.contains("digests are switched off in the settings (digest.enabled: false): none is due\n"),
+                result.stdout.contains(
+                    "digests are switched off in the settings (digest.enabled: false): none is due\n"),
                 "\(result.stdout)")
             #expect(!result.stdout.contains("would send") && !result.stdout.contains("scheduled "), "\(result.stdout)")
         }
