@@ -46,13 +46,16 @@ struct SettingsBody: Codable {
         var days: Int
     }
 
+    /// `rules: []` means the built-in rules; `enabled: false` means no immediate mail at all.
     struct Notifications: Codable {
-        var rules: [NotificationRule]
+        var rules: [NotificationRule]?
+        var enabled: Bool?
     }
 
     var displayPolicy: DisplayPolicy?
     var partyDisplayPolicies: [PartyID: DisplayPolicy]?
-    var digest: DigestSettings?
+    /// Any subset of the digest's fields on the way in.
+    var digest: DigestPatch?
     var retention: Retention?
     var notifications: Notifications?
     var allowReopen: Bool?
@@ -64,7 +67,8 @@ struct SettingsBody: Codable {
     var patch: SettingsPatch {
         SettingsPatch(
             displayPolicy: displayPolicy, partyDisplayPolicies: partyDisplayPolicies, digest: digest,
-            retentionDays: retention?.days, notifications: notifications?.rules, allowReopen: allowReopen,
+            retentionDays: retention?.days, notifications: notifications?.rules,
+            notificationsEnabled: notifications?.enabled, allowReopen: allowReopen,
             messageSizeLimit: messageSizeLimit, attachmentsAllowed: attachmentsAllowed,
             defaultHandlerRoles: defaultHandlerRoles, messageTemplates: messageTemplates)
     }
@@ -72,9 +76,9 @@ struct SettingsBody: Codable {
     init(_ settings: Settings) {
         displayPolicy = settings.displayPolicy
         partyDisplayPolicies = settings.partyDisplayPolicies
-        digest = settings.digest
+        digest = DigestPatch(settings.digest)
         retention = Retention(days: settings.retentionDays)
-        notifications = Notifications(rules: settings.notifications)
+        notifications = Notifications(rules: settings.notifications, enabled: settings.notificationsEnabled)
         allowReopen = settings.allowReopen
         messageSizeLimit = settings.messageSizeLimit
         attachmentsAllowed = settings.attachmentsAllowed

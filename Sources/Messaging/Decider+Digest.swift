@@ -9,6 +9,9 @@ extension Decider {
         guard DigestScheduled.isValidDay(digest.day) else {
             throw .invalidSetting(field: "digest.day", reason: "must be a date like 2030-01-31")
         }
+        // Digests switched off, or not for the user's side: nothing is decided.
+        let settings = directory.settings.digest
+        guard settings.enabled, settings.reaches(digest.user, in: directory) else { return [] }
         let ledger = DigestLedger.fold(loaded[StreamName.digest(digest.user)])
         guard ledger.scheduled[DigestLedger.Key(subject: digest.subject, day: digest.day)] == nil else { return [] }
         return [.digestScheduled(digest)]

@@ -155,19 +155,15 @@ extension Decider {
         -> [Event]
     {
         try requireAdmin(context)
+        var patch = patch
+        // A digest naming no field changes nothing.
+        if patch.digest == DigestPatch() { patch.digest = nil }
         guard !patch.isEmpty else { return [] }
         if let policy = patch.displayPolicy { try validDisplayPolicy(policy, field: "displayPolicy") }
         for (party, policy) in patch.partyDisplayPolicies ?? [:] {
             try validDisplayPolicy(policy, field: "partyDisplayPolicies.\(party)")
         }
-        if let digest = patch.digest {
-            guard isTimeOfDay(digest.time) else {
-                throw .invalidSetting(field: "digest.time", reason: "use HH:MM")
-            }
-            guard !digest.subjectTemplate.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw .invalidSetting(field: "digest.subjectTemplate", reason: "must not be empty")
-            }
-        }
+        if let digest = patch.digest { try validDigest(digest) }
         for (name, text) in patch.messageTemplates ?? [:] {
             guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 100 else {
                 throw .invalidSetting(field: "messageTemplates", reason: "a template name has 1 to 100 characters")
@@ -203,6 +199,28 @@ extension Decider {
             }
         }
         return [.settingsChanged(patch)]
+    }
+
+    static func validDigest(_ digest: DigestPatch) throws(DomainError) {
+        if let time = digest.time, !isTimeOfDay(time) {
+            throw .invalidSetting(field: "digest.time", reason: "use HH:MM")
+        }
+        if let subject = digest.subjectTemplate, subject.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw .invalidSetting(field: "digest.subjectTemplate", reason: "must not be empty")
+        }
+        if let body = digest.bodyTemplate, body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw .invalidSetting(field: "digest.bodyTemplate", reason: "must not be empty")
+        }
+        if let audience = digest.audience {
+            let sides = DigestAudience.allCases.map(\.rawValue)
+            guard !audience.isEmpty, audience.allSatisfy(sides.contains), Set(audience).count == audience.count else {
+                throw .invalidSetting(
+                    field: "digest.audience",
+                    reason:
+                        "name each of \(sides.joined(separator: ", ")) at most once, at least one (enabled: false sends none)"
+                )
+            }
+        }
     }
 
     static func validDisplayPolicy(_ policy: DisplayPolicy, field: String) throws(DomainError) {

@@ -103,6 +103,15 @@ extension Directory {
         return parties[party]?.kind == .internal
     }
 
+    /// Whether two users speak for the same side of a conversation: the operator's users together, an
+    /// outside party's users together. A subcontractor sharing a client's threads through a structure
+    /// is on another side than the client.
+    public func sameSide(_ user: UserID, _ other: UserID) -> Bool {
+        let internalUser = isInternal(user)
+        guard internalUser == isInternal(other) else { return false }
+        return internalUser || users[user]?.party == users[other]?.party
+    }
+
     /// The principal a bearer token's hash belongs to (linear: the directory is small).
     public func principal(withTokenHash hash: String) -> Actor? {
         if let user = users.values.first(where: { $0.tokenHash == hash && $0.active }) { return .user(user.id) }

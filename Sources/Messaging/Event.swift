@@ -75,7 +75,8 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     /// The version the encoder writes; older versions are read through upcasters.
     public var latestSchemaVersion: UInt16 {
         switch self {
-        case .messagePosted, .settingsChanged, .threadStatusChanged: 2
+        case .settingsChanged: 3
+        case .messagePosted, .threadStatusChanged: 2
         case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
             .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .threadOpened, .subjectClaimed,

@@ -13,7 +13,7 @@ public enum Upcasters {
 
     static let steps: [EventType: [UInt16: Upcaster]] = [
         .messagePosted: [1: messagePostedV1toV2],
-        .settingsChanged: [1: settingsChangedV1toV2],
+        .settingsChanged: [1: settingsChangedV1toV2, 2: settingsChangedV2toV3],
         .threadStatusChanged: [1: threadStatusChangedV1toV2],
     ]
 
@@ -22,6 +22,11 @@ public enum Upcasters {
 
     /// `settings.changed` v2 may carry `messageTemplates`; a v1 patch simply did not change them.
     static let settingsChangedV1toV2: Upcaster = { payload in payload }
+
+    /// `settings.changed` v3 may carry `notificationsEnabled` and a digest naming only the fields it
+    /// changes (with `enabled`, `bodyTemplate`, `audience`); a v2 digest named `time` and
+    /// `subjectTemplate` both, which v3 reads as changing just those.
+    static let settingsChangedV2toV3: Upcaster = { payload in payload }
 
     /// `message.posted` v2 added `format`; everything written before was plain text.
     static let messagePostedV1toV2: Upcaster = { payload in

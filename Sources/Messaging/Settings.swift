@@ -23,17 +23,95 @@ public struct DisplayPolicy: Codable, Sendable, Hashable {
     }
 }
 
+/// Which side of the conversation a daily digest goes to.
+public enum DigestAudience: String, Codable, Sendable, CaseIterable {
+    /// The operator's own users.
+    case `internal`
+    /// Users of the outside parties (clients, suppliers, subcontractors).
+    case outside
+}
+
 public struct DigestSettings: Codable, Sendable, Hashable {
+    /// Whether daily digests are decided at all.
+    public var enabled: Bool
     /// Local time of day `HH:MM` at which the daily digest goes out.
     public var time: String
     /// `{{subject.ref}}`, `{{subject.kind}}` and `{{thread.title}}` are filled in by the mailer.
     public var subjectTemplate: String
+    /// The mail's text: `{{recipient.name}}`, `{{unread}}`, `{{single}}`, `{{subject.kind}}`,
+    /// `{{subject.ref}}`, `{{#threads}}{{title}} {{number}} {{link}}{{/threads}}`, `{{link}}`, `{{day}}`.
+    public var bodyTemplate: String
+    /// The sides whose users get a digest.
+    public var audience: [DigestAudience]
+
+    public static let defaultSubjectTemplate = "New messages in Threadlog {{subject.ref}}"
+    public static let defaultBodyTemplate = """
+        Hello {{recipient.name}},
+
+        you have {{unread}} unread message{{^single}}s{{/single}} about {{subject.kind}} {{subject.ref}}:
+        {{#threads}}
+        - {{title}}: {{link}}
+        {{/threads}}
+
+        Please log in to Threadlog to read them.
+
+        """
 
     public init(
-        time: String = "07:00", subjectTemplate: String = "New messages in Threadlog {{subject.ref}}"
+        time: String = "07:00", subjectTemplate: String = DigestSettings.defaultSubjectTemplate,
+        bodyTemplate: String = DigestSettings.defaultBodyTemplate, enabled: Bool = true,
+        audience: [DigestAudience] = DigestAudience.allCases
     ) {
         self.time = time
         self.subjectTemplate = subjectTemplate
+        self.bodyTemplate = bodyTemplate
+        self.enabled = enabled
+        self.audience = audience
+    }
+
+    /// Whether `user` belongs to a side the digest goes to.
+    public func reaches(_ user: UserID, in directory: Directory) -> Bool {
+        audience.contains(directory.isInternal(user) ? .internal : .outside)
+    }
+
+    /// The settings with the fields the patch names replaced.
+    public func applying(_ patch: DigestPatch) -> DigestSettings {
+        var digest = self
+        if let value = patch.enabled { digest.enabled = value }
+        if let value = patch.time { digest.time = value }
+        if let value = patch.subjectTemplate { digest.subjectTemplate = value }
+        if let value = patch.bodyTemplate { digest.bodyTemplate = value }
+        if let value = patch.audience { digest.audience = value.compactMap(DigestAudience.init(rawValue:)) }
+        return digest
+    }
+}
+
+/// A change of the digest settings: absent fields keep their value. (Before `settings.changed` v3 a
+/// patch always named `time` and `subjectTemplate`, and the other fields did not exist.)
+public struct DigestPatch: Codable, Sendable, Hashable {
+    public var enabled: Bool?
+    public var time: String?
+    public var subjectTemplate: String?
+    public var bodyTemplate: String?
+    /// `internal`, `outside`: kept as written so that a wrong value is refused by the decider.
+    public var audience: [String]?
+
+    public init(
+        time: String? = nil, subjectTemplate: String? = nil, bodyTemplate: String? = nil, enabled: Bool? = nil,
+        audience: [String]? = nil
+    ) {
+        self.time = time
+        self.subjectTemplate = subjectTemplate
+        self.bodyTemplate = bodyTemplate
+        self.enabled = enabled
+        self.audience = audience
+    }
+
+    /// Every field of the settings.
+    public init(_ settings: DigestSettings) {
+        self.init(
+            time: settings.time, subjectTemplate: settings.subjectTemplate, bodyTemplate: settings.bodyTemplate,
+            enabled: settings.enabled, audience: settings.audience.map(\.rawValue))
     }
 }
 
@@ -95,7 +173,10 @@ public struct Settings: Sendable, Hashable, Codable {
     public var partyDisplayPolicies: [PartyID: DisplayPolicy]
     public var digest: DigestSettings
     public var retentionDays: Int
+    /// The immediate notification rules; empty: the built-in defaults.
     public var notifications: [NotificationRule]
+    /// Whether events mail anyone at once; `false`: no immediate mail (digests are apart).
+    public var notificationsEnabled: Bool = true
     /// Whether a message from the outside party reopens a resolved thread (else it is refused).
     public var allowReopen: Bool
     /// Largest message text in UTF-8 bytes.
@@ -145,10 +226,13 @@ public struct SettingsPatch: Codable, Sendable, Hashable {
     public var displayPolicy: DisplayPolicy?
     /// Replaces the whole override map when present.
     public var partyDisplayPolicies: [PartyID: DisplayPolicy]?
-    public var digest: DigestSettings?
+    /// Changes the digest's fields it names (since `settings.changed` v3; before, it named them all).
+    public var digest: DigestPatch?
     public var retentionDays: Int?
-    /// Replaces the whole rule list when present.
+    /// Replaces the whole rule list when present; an empty list: the built-in defaults.
     public var notifications: [NotificationRule]?
+    /// `false` switches immediate mail off, `true` on again (since `settings.changed` v3).
+    public var notificationsEnabled: Bool?
     public var allowReopen: Bool?
     public var messageSizeLimit: Int?
     public var attachmentsAllowed: Bool?
@@ -158,8 +242,8 @@ public struct SettingsPatch: Codable, Sendable, Hashable {
 
     public init(
         displayPolicy: DisplayPolicy? = nil, partyDisplayPolicies: [PartyID: DisplayPolicy]? = nil,
-        digest: DigestSettings? = nil, retentionDays: Int? = nil,
-        notifications: [NotificationRule]? = nil,
+        digest: DigestPatch? = nil, retentionDays: Int? = nil,
+        notifications: [NotificationRule]? = nil, notificationsEnabled: Bool? = nil,
         allowReopen: Bool? = nil, messageSizeLimit: Int? = nil, attachmentsAllowed: Bool? = nil,
         defaultHandlerRoles: [Role]? = nil, messageTemplates: [String: String]? = nil
     ) {
@@ -169,6 +253,7 @@ public struct SettingsPatch: Codable, Sendable, Hashable {
         self.digest = digest
         self.retentionDays = retentionDays
         self.notifications = notifications
+        self.notificationsEnabled = notificationsEnabled
         self.allowReopen = allowReopen
         self.messageSizeLimit = messageSizeLimit
         self.attachmentsAllowed = attachmentsAllowed
@@ -183,9 +268,10 @@ extension Settings {
         var settings = self
         if let value = patch.displayPolicy { settings.displayPolicy = value }
         if let value = patch.partyDisplayPolicies { settings.partyDisplayPolicies = value }
-        if let value = patch.digest { settings.digest = value }
+        if let value = patch.digest { settings.digest = settings.digest.applying(value) }
         if let value = patch.retentionDays { settings.retentionDays = value }
         if let value = patch.notifications { settings.notifications = value }
+        if let value = patch.notificationsEnabled { settings.notificationsEnabled = value }
         if let value = patch.allowReopen { settings.allowReopen = value }
         if let value = patch.messageSizeLimit { settings.messageSizeLimit = value }
         if let value = patch.attachmentsAllowed { settings.attachmentsAllowed = value }

@@ -155,7 +155,13 @@ extension Templates {
         <form method="post" action="/admin/settings/digest" class="stack">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <label>{{t.admin_digest_time}} <input name="time" value="{{digestTime}}" maxlength="5"></label>
+        <label><input type="checkbox" name="enabled"{{#digestEnabled}} checked{{/digestEnabled}}> {{t.admin_digest_enabled}}</label>
         <label>{{t.admin_digest_subject}} <input name="subjectTemplate" value="{{digestSubject}}" maxlength="500"></label>
+        <label>{{t.admin_digest_body}} <textarea name="bodyTemplate" rows="8">{{digestBody}}</textarea></label>
+        <fieldset><legend>{{t.admin_digest_audience}}</legend>
+        <label><input type="checkbox" name="audienceInternal"{{#digestInternal}} checked{{/digestInternal}}> {{t.admin_audience_internal}}</label>
+        <label><input type="checkbox" name="audienceOutside"{{#digestOutside}} checked{{/digestOutside}}> {{t.admin_audience_outside}}</label>
+        </fieldset>
         <button type="submit">{{t.admin_save}}</button>
         </form>
         </section>
@@ -191,6 +197,7 @@ extension Templates {
         <h2>{{t.admin_notifications}}</h2>
         <form method="post" action="/admin/settings/notifications" class="stack">
         <input type="hidden" name="csrf" value="{{csrf}}">
+        <label><input type="checkbox" name="notificationsEnabled"{{#notificationsEnabled}} checked{{/notificationsEnabled}}> {{t.admin_notifications_enabled}}</label>
         <textarea name="notifications" rows="12" aria-label="{{t.admin_notifications}}">{{notificationsJSON}}</textarea>
         <p class="help">{{t.admin_notifications_help}} on: {{triggers}}; to/cc: {{recipients}}.</p>
         <button type="submit">{{t.admin_save}}</button>

@@ -204,6 +204,11 @@ extension WebConsole {
             "customText": value("text", settings.displayPolicy.text ?? ""),
             "digestTime": value("time", settings.digest.time),
             "digestSubject": value("subjectTemplate", settings.digest.subjectTemplate),
+            "digestBody": value("bodyTemplate", settings.digest.bodyTemplate),
+            "digestEnabled": settings.digest.enabled,
+            "digestInternal": settings.digest.audience.contains(.internal),
+            "digestOutside": settings.digest.audience.contains(.outside),
+            "notificationsEnabled": settings.notificationsEnabled,
             "retentionDays": value("days", String(settings.retentionDays)),
             "allowReopen": settings.allowReopen, "attachmentsAllowed": settings.attachmentsAllowed,
             "messageSizeLimit": value("messageSizeLimit", String(settings.messageSizeLimit)),
@@ -245,8 +250,14 @@ extension WebConsole {
             return SettingsPatch(
                 displayPolicy: DisplayPolicy(mode: mode, text: mode == .custom ? form.text("text") : nil))
         case "digest":
+            let audience = DigestAudience.allCases.filter {
+                form[$0 == .internal ? "audienceInternal" : "audienceOutside"] == "on"
+            }
             return SettingsPatch(
-                digest: DigestSettings(time: form.text("time") ?? "", subjectTemplate: form["subjectTemplate"] ?? ""))
+                digest: DigestPatch(
+                    time: form.text("time") ?? "", subjectTemplate: form["subjectTemplate"] ?? "",
+                    bodyTemplate: form["bodyTemplate"].map { $0.replacingOccurrences(of: "\r\n", with: "\n") },
+                    enabled: form["enabled"] == "on", audience: audience.map(\.rawValue)))
         case "retention":
             return SettingsPatch(retentionDays: try number("days"))
         case "messages":
@@ -263,7 +274,9 @@ extension WebConsole {
             return SettingsPatch(
                 partyDisplayPolicies: Dictionary(uniqueKeysWithValues: policies.map { (PartyID($0.key), $0.value) }))
         case "notifications":
-            return SettingsPatch(notifications: try decoded([NotificationRule].self, "notifications"))
+            return SettingsPatch(
+                notifications: try decoded([NotificationRule].self, "notifications"),
+                notificationsEnabled: form["notificationsEnabled"] == "on")
         default: throw ConsoleRefusal.notFound
         }
     }

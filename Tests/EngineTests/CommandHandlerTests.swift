@@ -164,6 +164,6 @@ struct MessageTemplateTests {
         }
         #expect(try f.store.lastPosition() == head)
         let stored = try f.store.read(from: 1, limit: 1).first
-        #expect(stored?.type == "settings.changed" && stored?.schemaVersion == 2)
+        #expect(stored?.type == "settings.changed" && stored?.schemaVersion == 3)
     }
 }

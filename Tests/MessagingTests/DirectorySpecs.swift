@@ -155,6 +155,33 @@ import Testing
         #expect(settings.attachmentsAllowed)
     }
 
+    @Test func digestSettingsChangeFieldByFieldAndOldPatchesStillApply() throws {
+        // A v2 patch named the time and the subject; read now, it changes just those.
+        let v2 = try EventCodec.decode(
+            type: "settings.changed", schemaVersion: 2,
+            data: Array(#"{"digest":{"time":"06:15","subjectTemplate":"News {{subject.ref}}"}}"#.utf8))
+        let first = Spec.given([v2]).directory.settings
+        #expect(first.digest == DigestSettings(time: "06:15", subjectTemplate: "News {{subject.ref}}"))
+        #expect(first.digest.enabled && first.digest.audience == [.internal, .outside])
+        #expect(first.notificationsEnabled)
+        let patch = SettingsPatch(
+            digest: DigestPatch(bodyTemplate: "{{unread}} new", enabled: false, audience: ["outside"]),
+            notificationsEnabled: false)
+        let spec = Spec.given([.settingsChanged(patch), v2])
+        #expect(
+            spec.directory.settings.digest
+                == DigestSettings(
+                    time: "06:15", subjectTemplate: "News {{subject.ref}}", bodyTemplate: "{{unread}} new",
+                    enabled: false, audience: [.outside]))
+        #expect(!spec.directory.settings.notificationsEnabled)
+        spec.when(.changeSettings(SettingsPatch(digest: DigestPatch())), by: .admin).then([])
+        spec.when(.changeSettings(SettingsPatch(digest: DigestPatch(audience: ["supplier"]))), by: .admin)
+            .thenRefused(
+                .invalidSetting(
+                    field: "digest.audience",
+                    reason: "name each of internal, outside at most once, at least one (enabled: false sends none)"))
+    }
+
     @Test func settingsChangeByPatch() {
         let patch = SettingsPatch(retentionDays: 30, allowReopen: false)
         let spec = Spec.given([]).when(.changeSettings(patch), by: .admin).then([
@@ -171,7 +198,7 @@ import Testing
         spec.when(.changeSettings(SettingsPatch(retentionDays: 0)), by: .admin)
             .thenRefused(
                 .invalidSetting(field: "retentionDays", reason: "must be between 1 and 36500 days"))
-        spec.when(.changeSettings(SettingsPatch(digest: DigestSettings(time: "25:00"))), by: .admin)
+        spec.when(.changeSettings(SettingsPatch(digest: DigestPatch(time: "25:00"))), by: .admin)
             .thenRefused(.invalidSetting(field: "digest.time", reason: "use HH:MM"))
         spec.when(
             .changeSettings(SettingsPatch(displayPolicy: DisplayPolicy(mode: .custom))), by: .admin

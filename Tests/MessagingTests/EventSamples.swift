@@ -26,14 +26,17 @@ enum EventSamples {
             SettingsPatch(
                 displayPolicy: DisplayPolicy(mode: .custom, text: "Customer service"),
                 partyDisplayPolicies: ["acme": DisplayPolicy(mode: .workgroup)],
-                digest: DigestSettings(
-                    time: "07:30", subjectTemplate: "New messages in Portal {{subject.ref}}"),
+                digest: DigestPatch(
+                    time: "07:30", subjectTemplate: "New messages in Portal {{subject.ref}}",
+                    bodyTemplate: "{{unread}} new in Portal about {{subject.ref}}: {{link}}", enabled: true,
+                    audience: ["outside"]),
                 retentionDays: 1461,
                 notifications: [
                     NotificationRule(
                         on: .messagePosted, to: [.otherSide], cc: [.handler], bcc: ["archive@operator.example"],
                         subjectTemplate: "New message on {{subject.ref}}", bodyTemplate: "Please log in.")
                 ],
+                notificationsEnabled: false,
                 allowReopen: true, messageSizeLimit: 65536, attachmentsAllowed: false,
                 defaultHandlerRoles: ["handler"],
                 messageTemplates: ["received": "Thank you, we received your message and will answer within two working days."])),
@@ -92,8 +95,12 @@ enum EventSamples {
         for event in all {
             expected["\(event.type.rawValue).v\(event.type.latestSchemaVersion)"] = event
         }
-        // The v1 settings golden file predates templates: it decodes to the same patch without them.
-        if case .settingsChanged(var patch)? = expected["settings.changed.v2"] {
+        // The v2 settings golden file predates the digest's body, switch and audience, and the switch of
+        // immediate mail; the v1 file also predates templates: they decode to the patch without them.
+        if case .settingsChanged(var patch)? = expected["settings.changed.v3"] {
+            patch.digest = DigestPatch(time: "07:30", subjectTemplate: "New messages in Portal {{subject.ref}}")
+            patch.notificationsEnabled = nil
+            expected["settings.changed.v2"] = .settingsChanged(patch)
             patch.messageTemplates = nil
             expected["settings.changed.v1"] = .settingsChanged(patch)
         }

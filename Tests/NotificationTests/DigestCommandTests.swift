@@ -61,6 +61,27 @@ struct DigestCommandTests {
         #expect(try log.read(from: 1, limit: 10_000).allSatisfy { !$0.type.hasPrefix("digest.") })
     }
 
+    @Test("with digests switched off in the settings nothing is due, and the command says why")
+    func switchedOff() async throws {
+        let world = try NotificationWorld()
+        try await world.populate()
+        try await world.conversation()
+        try await world.admin(.changeSettings(SettingsPatch(digest: DigestPatch(enabled: false))))
+        world.close()
+        for extra in [["--dry-run"], []] {
+            let result = try await threadlog(["digest", "--data", world.data.root, "--date", Self.day] + extra)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(
+                result.stdout.contains(
+                    "digests are switched off in the settings (digest.enabled: false): none is due\n"),
+                "\(result.stdout)")
+            #expect(!result.stdout.contains("would send") && !result.stdout.contains("scheduled "), "\(result.stdout)")
+        }
+        let log = try LMDBEventStore.openReadOnly(directory: world.data.log)
+        defer { log.close() }
+        #expect(try log.read(from: 1, limit: 10_000).allSatisfy { !$0.type.hasPrefix("digest.") })
+    }
+
     @Test("exit codes: 2 for a bad date, 1 with one line for a missing data directory")
     func exitCodes() async throws {
         let bad = try await threadlog(["digest", "--data", "/nonexistent", "--date", "2026-13-40"])

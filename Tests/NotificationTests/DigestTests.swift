@@ -172,7 +172,7 @@ struct DigestTests {
         let world = try NotificationWorld()
         defer { world.close() }
         try await world.populate()
-        try await world.admin(.changeSettings(SettingsPatch(digest: DigestSettings(time: "00:00"))))
+        try await world.admin(.changeSettings(SettingsPatch(digest: DigestPatch(time: "00:00"))))
         try await world.conversation()
         try world.models.catchUp()
         // Each check of the service asks for the time once: counting the asks counts the checks.

@@ -74,9 +74,7 @@ struct ImmediateNotificationTests {
                             body: NewMessage(text: "Your contract renews next month."))))
                 try projector.catchUp()
                 try await world.drain(try world.sender(configuration))
-                let summary = try server.messages().parsed().map {
-                    "\($0.toAddresses.joined(separator: ",")) | \($0.subject)"
-                }
+                let summary = try NotificationWorld.summary(server)
                 #expect(!summary.contains { $0.contains("We received your request") }, "\(summary)")
                 // The opener is the acting user: told nothing; the other handler is told of the new thread.
                 #expect(!summary.contains { $0.hasPrefix("hana@ops.example") }, "\(summary)")

@@ -72,9 +72,12 @@ final class NotificationWorld: Sendable {
     }
 
     /// c1 opens a contract thread (with c2 as participant) and its first message.
-    func openThread(ref: String = "C-1", body: String? = "Is the invoice paid?") async throws -> ThreadID {
-        // The contract belongs to c1 and c2's party (a repeated declaration appends nothing).
-        try await admin(.declareSubject(Subject(kind: "contract", ref: ref), parties: ["acme"], structures: []))
+    func openThread(
+        ref: String = "C-1", body: String? = "Is the invoice paid?", structures: [StructureID] = []
+    ) async throws -> ThreadID {
+        // The contract belongs to c1 and c2's party, and is shared with `structures` (a repeated
+        // declaration appends nothing).
+        try await admin(.declareSubject(Subject(kind: "contract", ref: ref), parties: ["acme"], structures: structures))
         let outcome = try await user(
             "c1",
             .openThread(
@@ -129,6 +132,11 @@ final class NotificationWorld: Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         _ = await sender.deliverDue()
+    }
+
+    /// Every mail the server took: `addresses | subject`, in arrival order.
+    static func summary(_ server: SMTPTestServer) throws -> [String] {
+        try server.messages().parsed().map { "\($0.toAddresses.joined(separator: ",")) | \($0.subject)" }
     }
 
     /// The events of a type in the log.

@@ -157,13 +157,42 @@ struct AdminTests {
             #expect(page.text.contains(#"<strong class="author">Ann Person</strong>"#))
 
             let digest = try await server.post(
-                "/admin/settings/digest", admin, [("time", "06:30"), ("subjectTemplate", "News {{subject.ref}}")])
+                "/admin/settings/digest", admin,
+                [
+                    ("time", "06:30"), ("subjectTemplate", "News {{subject.ref}}"), ("enabled", "on"),
+                    ("bodyTemplate", "{{unread}} new about {{subject.ref}}\r\n{{link}}"), ("audienceOutside", "on"),
+                ])
             #expect(digest.status == 200)
+            // Neither side ticked: refused by the domain, nothing changes.
+            let nobody = try await server.post(
+                "/admin/settings/digest", admin, [("time", "06:30"), ("subjectTemplate", "News"), ("enabled", "on")])
+            #expect(nobody.status == 422)
             let retention = try await server.post("/admin/settings/retention", admin, [("days", "400")])
             #expect(retention.status == 200)
             let after = try await server.admin(.get, "/v1/settings", expect: 200)
-            #expect((after.json["digest"] as? [String: Any])?["time"] as? String == "06:30")
+            let digestAfter = after.json["digest"] as? [String: Any]
+            #expect(digestAfter?["time"] as? String == "06:30")
+            #expect(digestAfter?["subjectTemplate"] as? String == "News {{subject.ref}}")
+            #expect(digestAfter?["bodyTemplate"] as? String == "{{unread}} new about {{subject.ref}}\n{{link}}")
+            #expect(digestAfter?["audience"] as? [String] == ["outside"])
+            #expect(digestAfter?["enabled"] as? Bool == true)
             #expect((after.json["retention"] as? [String: Any])?["days"] as? Int == 400)
+
+            // Immediate mail off by its checkbox (the built-in rules stay: an empty list), and on again;
+            // the page shows the switches as they stand.
+            let off = try await server.post("/admin/settings/notifications", admin, [("notifications", "[]")])
+            #expect(off.status == 200)
+            var notifications = try await server.admin(.get, "/v1/settings", expect: 200).json["notifications"]
+            #expect((notifications as? [String: Any])?["enabled"] as? Bool == false)
+            page = try await server.call(.get, "/admin/settings", cookies: admin.cookies)
+            #expect(page.text.contains(#"<input type="checkbox" name="notificationsEnabled"> "#))
+            #expect(page.text.contains(#"<input type="checkbox" name="audienceOutside" checked>"#))
+            #expect(page.text.contains(#"<input type="checkbox" name="audienceInternal"> "#))
+            let on = try await server.post(
+                "/admin/settings/notifications", admin, [("notifications", "[]"), ("notificationsEnabled", "on")])
+            #expect(on.status == 200)
+            notifications = try await server.admin(.get, "/v1/settings", expect: 200).json["notifications"]
+            #expect((notifications as? [String: Any])?["enabled"] as? Bool == true)
         }
     }
 

@@ -51,8 +51,10 @@ struct Digest: AsyncParsableCommand {
         let handler = CommandHandler(store: log)
         let digests = Digests(models: models, handler: handler, logger: .init(label: "threadlog.digest"))
 
+        let switchedOff = "digests are switched off in the settings (digest.enabled: false): none is due"
         if dryRun {
             let report = try await digests.run(day: day, dryRun: true)
+            if report.switchedOff { print(switchedOff) }
             for digest in report.due {
                 print(
                     "would send \(digest.user) \(digest.subject.kind) \(digest.subject.ref): \(digest.unread) unread in \(digest.threads.count) thread\(digest.threads.count == 1 ? "" : "s")"
@@ -73,6 +75,7 @@ struct Digest: AsyncParsableCommand {
             print(reason)
         }
         let report = try await digests.run(day: day, dryRun: false)
+        if report.switchedOff { print(switchedOff) }
         try projector.catchUp()
         for digest in report.scheduled {
             print("scheduled \(digest.user) \(digest.subject.kind) \(digest.subject.ref): \(digest.unread) unread")

@@ -6,21 +6,22 @@ import Projections
 import ServiceLifecycle
 
 /// Who gets a digest: for each user, per subject, the threads with messages they have not read that
-/// the other side wrote (internal vs external), which they may see. Pure.
+/// the other side wrote (the operator vs each outside party), which they may see. Pure.
 enum DigestPlanner {
     static func due(threads: [ThreadState], directory: Directory, day: String) -> [DigestScheduled] {
         struct Key: Hashable {
             var user: UserID
             var subject: Subject
         }
+        let settings = directory.settings.digest
+        guard settings.enabled else { return [] }
         var found: [Key: (threads: [ThreadID], unread: Int)] = [:]
-        let users = directory.users.keys.sorted()
+        let users = directory.users.keys.sorted().filter { settings.reaches($0, in: directory) }
         for thread in threads.sorted(by: { $0.id < $1.id }) where !thread.isPurged {
             for user in users {
-                let internalReader = directory.isInternal(user)
                 let marker = thread.readMarker(of: user)
                 let unread = Access.visibleMessages(of: thread, for: user, in: directory).count {
-                    $0.number > marker && $0.author != user && directory.isInternal($0.author) != internalReader
+                    $0.number > marker && $0.author != user && !directory.sameSide($0.author, user)
                 }
                 guard unread > 0 else { continue }
                 let key = Key(user: user, subject: thread.subject)
@@ -44,6 +45,8 @@ public struct DigestReport: Sendable {
     public var scheduled: [DigestScheduled] = []
     /// Decided earlier the same day (by another run or process): not mailed again.
     public var alreadyScheduled: [DigestScheduled] = []
+    /// The settings switch digests off (`digest.enabled: false`): nothing was due.
+    public var switchedOff = false
 }
 
 /// The daily digest: decides which digests are due and records each decision in the log before any
@@ -72,6 +75,7 @@ public final class Digests: Sendable {
     public func run(day: String, dryRun: Bool) async throws -> DigestReport {
         var report = DigestReport()
         report.due = try due(day: day)
+        report.switchedOff = !models.publishedDirectory.settings.digest.enabled
         guard !dryRun else { return report }
         for digest in report.due {
             let outcome = try await handler.handle(

@@ -47,20 +47,10 @@ enum NotificationRules {
                 """),
     ]
 
-    static let digestBodyTemplate = """
-        Hello {{recipient.name}},
-
-        you have {{unread}} unread message{{^single}}s{{/single}} about {{subject.kind}} {{subject.ref}}:
-        {{#threads}}
-        - {{title}}: {{link}}
-        {{/threads}}
-
-        Please log in to Threadlog to read them.
-
-        """
-
+    /// The rules in force: none with immediate mail switched off, the defaults when none are set.
     static func rules(_ settings: Settings) -> [NotificationRule] {
-        settings.notifications.isEmpty ? defaults : settings.notifications
+        guard settings.notificationsEnabled else { return [] }
+        return settings.notifications.isEmpty ? defaults : settings.notifications
     }
 
     /// What raised a notification.
@@ -158,16 +148,17 @@ enum NotificationRules {
             case .outsideAuthor:
                 found = occasion.actor.flatMap { directory.isInternal($0) ? nil : [$0] } ?? []
             case .otherSide:
-                let actorIsInternal = occasion.actor.map(directory.isInternal) ?? true
-                if actorIsInternal {
-                    found = readers.filter { !directory.isInternal($0) }
-                } else {
+                if let actor = occasion.actor, !directory.isInternal(actor) {
                     // The internal side of a thread: its handler and internal participants, else whoever
                     // holds its handler roles.
                     found = readers.filter {
                         directory.isInternal($0) && ($0 == thread.handler || thread.participants.contains($0))
                     }
                     if found.isEmpty { found = readers.filter { Access.isHandler($0, of: thread, in: directory) } }
+                    // Outside readers of another party: a subcontractor a structure shares the thread with.
+                    found += readers.filter { !directory.isInternal($0) && !directory.sameSide($0, actor) }
+                } else {
+                    found = readers.filter { !directory.isInternal($0) }
                 }
             case .handlers:
                 found = readers.filter { Access.isHandler($0, of: thread, in: directory) }
@@ -241,7 +232,7 @@ enum NotificationRules {
             digest: OutboxEntry.DigestKey(user: digest.user, subject: digest.subject, day: digest.day),
             to: [mailbox(user)], cc: [], bcc: [],
             subject: render(directory.settings.digest.subjectTemplate, context, oneLine: true),
-            body: render(digestBodyTemplate, context),
+            body: render(directory.settings.digest.bodyTemplate, context),
             // A reply answers a thread: only a digest about a single one has a thread to answer.
             replyUser: digest.threads.count == 1 ? digest.user : nil)
     }
