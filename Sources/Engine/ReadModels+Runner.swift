@@ -83,8 +83,6 @@ extension ReadModels {
         }
     }
 
-    func directoryFold(upTo position: UInt64) throws -> Directory { try foldDirectory(log, upTo: position) }
-
     /// The views' directory in `DirectorySnapshots`.
     static let directoryOwner = "views"
 
