@@ -85,13 +85,11 @@ final class ConsoleHarness: Sendable {
             environment["THREADLOG_MAIL_FROM"] = "Threadlog <noreply@console.example.test>"
         }
         let mail = try NotificationConfiguration(environment: environment, dataRoot: data.root)
-        let notifications = try NotificationServices.make(
+        let notifications = try NotificationServices(
             log: store, views: views, readModels: models, handler: handler, configuration: mail, logger: logger)
-        let projector = try NotificationServices.projector(
-            log: store, views: views, environment: environment, dataRoot: data.root, logger: logger)
-        let outbox = try Outbox(views: views)
-        let readSide = ReadSide.projected(models).adding(notifications)
-            .reporting("notifications", lag: { try projector.lag() }).with(outbox)
+        let outbox = notifications.outbox
+        let readSide = ReadSide.projected(models).adding(notifications.services)
+            .reporting("notifications", lag: { try notifications.projector.lag() }).with(outbox)
         let links = mail.smtp.map { _ in
             SignInLinkConfiguration(
                 publicURL: mail.publicURL, messageIDDomain: mail.messageIDDomain, lifetime: linkLifetime)

@@ -134,12 +134,11 @@ struct Serve: AsyncParsableCommand {
         if let (directory, position) = try? models.storedDirectory() {
             handler.seedDirectory(directory, at: position)
         }
-        let notifications = try NotificationServices.make(
-            log: store, views: views, readModels: models, handler: handler, environment: environment, dataRoot: data.root,
-            logger: logger)
-        let outbox = try NotificationServices.projector(
-            log: store, views: views, environment: environment, dataRoot: data.root, logger: logger)
-        var services = notifications
+        let notifications = try NotificationServices(
+            log: store, views: views, readModels: models, handler: handler,
+            configuration: try NotificationConfiguration(environment: environment, dataRoot: data.root), logger: logger)
+        let outbox = notifications.projector
+        var services = notifications.services
         // Retention erases payloads in place, which only the LMDB log does so far.
         if let lmdb = store as? LMDBEventStore {
             let retention = Retention(
@@ -162,7 +161,7 @@ struct Serve: AsyncParsableCommand {
                         environment["THREADLOG_WEBHOOK_BACKOFF_MS"], default: 1000, name: "THREADLOG_WEBHOOK_BACKOFF_MS")),
                 logger: logger))
         return ReadSide.projected(models).adding(services)
-            .reporting("notifications", lag: { try outbox.lag() }).with(subscriptions).with(try Outbox(views: views))
+            .reporting("notifications", lag: { try outbox.lag() }).with(subscriptions).with(notifications.outbox)
     }
 
     /// The SMTP listener for replies by mail (`THREADLOG_INBOUND_SMTP=host:port`); it needs
