@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "WebConsoleTests",
             dependencies: [
-                "WebConsole", "HTTPAPI", "Engine", "EventLog", "Messaging", "TestSupport", "threadlog",
+                "WebConsole", "HTTPAPI", "Engine", "EventLog", "Messaging", "SMTP", "TestSupport", "threadlog",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

@@ -6,6 +6,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Logging
 import NIOCore
+import SMTP
 import TestSupport
 import WebConsole
 
@@ -76,15 +77,10 @@ final class ConsoleHarness: Sendable {
         logger.logLevel = .warning
         let views = try ViewStore.open(directory: data.views)
         let models = ReadModels(log: store, views: views, commitInterval: nil, logger: logger)
-        var environment = [
-            "THREADLOG_PUBLIC_URL": publicURL, "THREADLOG_MAIL_POLL_MS": "50", "THREADLOG_MAIL_BACKOFF_MS": "100",
-            "THREADLOG_PROJECTION_INTERVAL_MS": "0",
-        ]
-        if let smtp {
-            environment["THREADLOG_SMTP_URL"] = smtp.url
-            environment["THREADLOG_MAIL_FROM"] = "Threadlog <noreply@console.example.test>"
-        }
-        let mail = try NotificationConfiguration(environment: environment, dataRoot: data.root)
+        let mail = NotificationConfiguration(
+            smtp: try smtp.map { try SMTPConfiguration(url: $0.url, from: "Threadlog <noreply@console.example.test>") },
+            publicURL: publicURL, pollInterval: .milliseconds(50), initialBackoff: .milliseconds(100),
+            maxBackoff: .milliseconds(6400), commitInterval: .zero)
         let notifications = try NotificationServices(
             log: store, views: views, readModels: models, handler: handler, configuration: mail, logger: logger)
         let outbox = notifications.outbox

@@ -17,10 +17,9 @@ public struct NotificationServices: Sendable {
     /// The outbox projector alone, for callers that must bring the outbox up to the log (retention
     /// before it compacts).
     public static func projector(
-        log: any EventStore, views: ViewStore, environment: [String: String], dataRoot: String? = nil, logger: Logger
+        log: any EventStore, views: ViewStore, configuration: NotificationConfiguration, logger: Logger
     ) throws -> NotificationProjector {
-        let configuration = try NotificationConfiguration(environment: environment, dataRoot: dataRoot)
-        return NotificationProjector(log: log, outbox: try Outbox(views: views), configuration: configuration, logger: logger)
+        NotificationProjector(log: log, outbox: try Outbox(views: views), configuration: configuration, logger: logger)
     }
 
     public init(
