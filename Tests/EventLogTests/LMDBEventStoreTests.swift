@@ -28,6 +28,32 @@ struct LMDBEventStoreTests {
         store.close()
     }
 
+    @Test("a full view store grows its map and runs the write again, telling the body which attempt it is")
+    func viewMapGrowth() throws {
+        let dir = try TempDirectory()
+        let views = try ViewStore.open(directory: dir.sub("views"), initialMapSize: 64 << 10)
+        try views.prepare(tables: ["t"])
+        let large = [UInt8](repeating: 7, count: 200 << 10)
+        var attempts: [Int] = []
+        let written = try views.write(attempts: { txn, attempt in
+            attempts.append(attempt)
+            try txn.put("t", Array("k".utf8), large)
+            return attempt
+        })
+        // 64 KiB, 128 KiB and 256 KiB: the third attempt fits.
+        #expect(attempts == [1, 2, 3])
+        #expect(written == 3)
+        #expect(try views.read { txn in try txn.get("t", Array("k".utf8)) } == large)
+        // A body that ignores the attempt is simply repeated until the map holds its writes.
+        var runs = 0
+        try views.write { txn in
+            runs += 1
+            try txn.put("t", Array("k2".utf8), large + large)
+        }
+        #expect(runs > 1)
+        #expect(try views.read { txn in try txn.get("t", Array("k2".utf8)) } == large + large)
+    }
+
     @Test("a busy log gathers appends into fewer commits; a quiet one commits each append alone")
     func gathering() async throws {
         let dir = try TempDirectory()
