@@ -21,6 +21,8 @@ public final class ViewStore: @unchecked Sendable {
 
     private let handles: Mutex<Handles>
     private let swapLock = ReadWriteLock()
+    /// The lane of `queuedWrite(_:)`, started at its first use.
+    private let lane = Mutex<SerialThread?>(nil)
     /// Shared by every process that has the views open; `compact()` needs it alone.
     private let processLock: ProcessLock?
     var env: LMDBEnvironment { handles.withLock { $0.env } }
@@ -91,6 +93,21 @@ public final class ViewStore: @unchecked Sendable {
     /// `write(attempts:)`, which tells it that it runs again.
     public func write<R>(_ body: (borrowing ViewTransaction) throws -> R) throws -> R {
         try write(attempts: { txn, _ in try body(txn) })
+    }
+
+    /// A write transaction as `write(_:)`, run on the store's own writer thread: an async caller (the
+    /// mail sender, say) then waits for LMDB's writer lock without holding a thread of the cooperative
+    /// pool. The body runs again after the map grew, as in `write(_:)`.
+    public func queuedWrite<R: Sendable>(
+        _ body: @escaping @Sendable (borrowing ViewTransaction) throws -> R
+    ) async throws -> R {
+        let lane = self.lane.withLock { lane in
+            if let lane { return lane }
+            let started = SerialThread(name: "threadlog.vwrite")
+            lane = started
+            return started
+        }
+        return try await lane.run { try self.write(body) }
     }
 
     /// A write transaction as `write(_:)`, whose body learns which attempt it is (1, then 2 and on after

@@ -54,6 +54,38 @@ struct LMDBEventStoreTests {
         #expect(try views.read { txn in try txn.get("t", Array("k2".utf8)) } == large + large)
     }
 
+    @Test("queued view writes wait for the writer lock on the store's own thread, not on the cooperative pool")
+    func queuedViewWrites() async throws {
+        let dir = try TempDirectory()
+        let views = try ViewStore.open(directory: dir.sub("views"))
+        try views.prepare(tables: ["t"])
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        // Another writer holds LMDB's writer lock (for three seconds at most).
+        let holder = Thread {
+            try? views.write { _ in
+                entered.signal()
+                _ = release.wait(timeout: .now() + 3)
+            }
+        }
+        holder.start()
+        entered.wait()
+        let start = ContinuousClock.now
+        // More queued writes than the pool has threads: were they waiting on the pool, nothing else would
+        // run before the holder lets go.
+        let writes = (0..<16).map { index in
+            Task { try await views.queuedWrite { txn in try txn.put("t", [UInt8(index)], [UInt8(index)]) } }
+        }
+        let ran = await Task { ContinuousClock.now }.value
+        #expect(ran - start < .seconds(2), "the cooperative pool was blocked")
+        #expect(try views.read { txn in try txn.get("t", [0]) } == nil)
+        release.signal()
+        for write in writes { try await write.value }
+        for index in 0..<16 {
+            #expect(try views.read { txn in try txn.get("t", [UInt8(index)]) } == [UInt8(index)])
+        }
+    }
+
     @Test("a busy log gathers appends into fewer commits; a quiet one commits each append alone")
     func gathering() async throws {
         let dir = try TempDirectory()
