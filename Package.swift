@@ -200,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "WebConsoleTests",
             dependencies: [
-                "WebConsole", "HTTPAPI", "Engine", "EventLog", "TestSupport",
+                "WebConsole", "HTTPAPI", "Engine", "EventLog", "SMTP", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),

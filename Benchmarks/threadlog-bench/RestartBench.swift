@@ -22,7 +22,7 @@ func prepareRestartData(_ root: String, threads: Int) async throws -> Int {
     try models.rebuild(Set(ViewName.allCases))
     try models.catchUp()
     let logger = Logger(label: "threadlog.bench")
-    try NotificationServices.projector(log: log, views: views, environment: [:], logger: logger).catchUp()
+    try NotificationServices.projector(log: log, views: views, configuration: NotificationConfiguration(smtp: nil), logger: logger).catchUp()
     return total
 }
 

@@ -88,7 +88,7 @@ public final class CommandHandler: Sendable {
             for stream in command.streamsToLoad(context: context) {
                 let cached = try streams.load(stream, from: store)
                 loaded.versions[stream] = cached.version
-                if let thread = cached.thread {
+                if let thread = cached.thread.state {
                     loaded.threads[stream] = thread
                 } else {
                     loaded.records[stream] = cached.records
@@ -185,10 +185,9 @@ public final class CommandHandler: Sendable {
 
     /// A thread's state folded from its stream, `nil` when it does not exist. Not access-checked.
     public func threadState(_ id: ThreadID, asOfMillis: Int64? = nil) throws -> ThreadState? {
-        let records = try store.readStream(StreamName.thread(id), fromVersion: 1, limit: .max)
-            .filter { asOfMillis == nil || $0.timeMillis <= asOfMillis! }
-            .compactMap { try $0.decodedUnlessPurged() }
-        return ThreadState.fold(records)
+        try ThreadFold.fold(
+            store.readStream(StreamName.thread(id), fromVersion: 1, limit: .max)
+                .filter { asOfMillis == nil || $0.timeMillis <= asOfMillis! })
     }
 }
 
@@ -201,55 +200,40 @@ extension Expectation {
     }
 }
 
-/// The decoded events of recently used streams, so a command reads and decodes only what was appended
-/// since the stream was last loaded rather than the whole stream. Thread streams keep only their folded
-/// state (deciders need nothing else of them); other streams keep their records.
+/// The decoded events of recently used streams (a `FoldCache`), so a command reads and decodes only
+/// what was appended since the stream was last loaded rather than the whole stream. Thread streams keep
+/// only their fold (deciders need nothing else of them); other streams keep their records.
 final class StreamCache: Sendable {
-    struct Entry {
-        var version: UInt64 = 0
+    struct Entry: CachedFold {
         var records: [Recorded<Event>] = []
-        var thread: ThreadState?
+        var thread = ThreadFold()
+        private var recordsVersion: UInt64 = 0
 
-        /// Thread streams keep only their folded state, others their records.
+        var version: UInt64 { max(thread.version, recordsVersion) }
+
+        /// Thread streams fold, others keep their records (the same rule for erased records).
+        mutating func apply(_ record: RecordedEvent, isThread: Bool) throws {
+            if isThread { return try thread.apply(record) }
+            recordsVersion = record.version
+            if let decoded = try record.decodedUnlessPurged() { records.append(decoded) }
+        }
+
         mutating func apply(_ recorded: Recorded<Event>, isThread: Bool) {
-            if isThread {
-                thread = ThreadState.evolve(thread.take(), recorded)
-            } else {
-                records.append(recorded)
-            }
+            if isThread { return thread.apply(recorded) }
+            recordsVersion = recorded.version
+            records.append(recorded)
         }
     }
 
-    /// An entry held by reference, so the map moves a pointer rather than a folded thread when
-    /// entries come and go.
-    ///
-    /// `@unchecked Sendable`: a slot is only touched under the map's lock or by the one caller that took
-    /// it out of the map.
-    private final class Slot: @unchecked Sendable {
-        var entry = Entry()
-    }
-
-    private let entries = Mutex<[String: Slot]>([:])
-    private let capacity = 4096
+    private let entries = FoldCache<Entry>()
 
     func load(_ stream: String, from store: any EventStore) throws -> Entry {
-        // Taken out while it grows, so the records and the state are extended in place, not copied.
-        let slot = entries.withLock { $0.removeValue(forKey: stream) } ?? Slot()
-        let fresh = try store.readStream(stream, fromVersion: slot.entry.version + 1, limit: .max)
         let isThread = stream.hasPrefix("thread-")
-        for recorded in fresh {
-            slot.entry.version = recorded.version
-            guard let decoded = try recorded.decodedUnlessPurged() else { continue }
-            slot.entry.apply(decoded, isThread: isThread)
+        return try entries.load(stream) { entry in
+            for record in try store.readStream(stream, fromVersion: entry.version + 1, limit: .max) {
+                try entry.apply(record, isThread: isThread)
+            }
         }
-        // Copied before the slot is shared again.
-        let result = slot.entry
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            // Another caller may have cached a longer prefix meanwhile: keep the longest.
-            if (entries[stream]?.entry.version ?? 0) <= result.version { entries[stream] = slot }
-        }
-        return result
     }
 
     /// Applies events just appended to a stream to its cached entry, when they follow it directly
@@ -257,18 +241,13 @@ final class StreamCache: Sendable {
     func extend(_ stream: String, with appended: [Recorded<Event>]) {
         guard let first = appended.first else { return }
         let isThread = stream.hasPrefix("thread-")
-        entries.withLock { entries in
-            guard let slot = entries[stream], slot.entry.version + 1 == first.version else { return }
-            for recorded in appended {
-                slot.entry.version = recorded.version
-                slot.entry.apply(recorded, isThread: isThread)
-            }
+        entries.update(stream) { entry in
+            guard entry.version + 1 == first.version else { return }
+            for recorded in appended { entry.apply(recorded, isThread: isThread) }
         }
     }
 
-    func forget(_ stream: String) {
-        _ = entries.withLock { $0.removeValue(forKey: stream) }
-    }
+    func forget(_ stream: String) { entries.forget(stream) }
 }
 
 /// Correlation ids for commands that bring none: a random UUID per process and a counter, unique

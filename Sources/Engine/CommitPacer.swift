@@ -13,16 +13,6 @@ public final class CommitPacer: Sendable {
     /// The default shortest time between the starts of two catch-ups.
     public static let defaultInterval: Duration = .milliseconds(500)
 
-    /// `THREADLOG_PROJECTION_INTERVAL_MS` (milliseconds, 0 for no pacing), or `nil` when unset.
-    public static func interval(_ environment: [String: String]) throws -> Duration? {
-        guard let text = environment["THREADLOG_PROJECTION_INTERVAL_MS"], !text.isEmpty else { return nil }
-        guard let milliseconds = Int(text), (0...60_000).contains(milliseconds) else {
-            throw InvalidSetting(
-                message: "THREADLOG_PROJECTION_INTERVAL_MS must be a number of milliseconds from 0 to 60000")
-        }
-        return .milliseconds(milliseconds)
-    }
-
     let interval: Duration
 
     private struct State {
@@ -94,8 +84,9 @@ public final class CommitPacer: Sendable {
     }
 }
 
-/// A setting from the environment that cannot be used.
+/// A setting that cannot be used.
 public struct InvalidSetting: Error, Sendable, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }

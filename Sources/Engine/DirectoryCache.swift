@@ -2,8 +2,8 @@ import EventLog
 import Messaging
 import Synchronization
 
-/// The directory (parties, users, structures, categories, settings) folded from the log, kept current
-/// by reading whatever was appended since the last look.
+/// The directory (parties, users, structures, categories, settings) folded from the log (`DirectoryFold`),
+/// kept current by reading whatever was appended since the last look.
 final class DirectoryCache: Sendable {
     private struct State {
         var directory = Directory()
@@ -31,29 +31,16 @@ final class DirectoryCache: Sendable {
 
     /// The directory as of the log's current head, and that position.
     func current() throws -> (Directory, UInt64) {
-        var (directory, position) = state.withLock { ($0.directory, $0.position) }
-        // Usually a few events since the last look: visited in place (only directory events are built),
-        // in short reads of at most 4096.
-        var full = true
-        while full {
-            var seen = 0
-            try store.forEachDirectoryEvent(from: position + 1) { at, recorded in
-                if let recorded { directory = Directory.evolve(directory, try recorded.decoded()) }
-                position = at
-                seen += 1
-                return seen < 4096
-            }
-            DirectoryFolds.count(seen)
-            full = seen == 4096
-        }
+        var fold = state.withLock { DirectoryFold($0.directory, at: $0.position) }
+        try fold.advance(in: store)
         state.withLock { state in
             // Another caller may have caught up further meanwhile; keep the newer fold.
-            if position > state.position {
-                state.directory = directory
-                state.position = position
+            if fold.position > state.position {
+                state.directory = fold.directory
+                state.position = fold.position
             }
         }
-        return (directory, position)
+        return (fold.directory, fold.position)
     }
 }
 

@@ -44,8 +44,8 @@ enum DirectorySnapshots {
         asOf position: UInt64, owner: String, log: any EventStore, _ txn: borrowing ViewTransaction
     ) throws -> (Directory, Bool) {
         guard let (base, through) = try stored(owner, txn), through <= position else {
-            return (try foldDirectory(log, upTo: position), false)
+            return (try DirectoryFold.directory(log, upTo: position), false)
         }
-        return (try foldDirectory(log, from: base, after: through, upTo: position), through == position)
+        return (try DirectoryFold.directory(log, from: base, after: through, upTo: position), through == position)
     }
 }

@@ -49,8 +49,11 @@ extension ReadModels {
         let total = try log.lastPosition()
         var done = false
         while !done {
-            try views.write { txn in
+            // The batch's model is returned, not kept, until the commit succeeds: when the store runs
+            // the body again (after growing its map) it starts from the same model.
+            (builder, done) = try views.write { txn -> (ProjectionModel, Bool) in
                 var working = builder
+                var finished = false
                 // Large batches: each touched thread's rows are written once per batch.
                 let events = try log.read(from: working.position + 1, limit: rebuildBatchSize)
                 for recorded in events {
@@ -74,9 +77,9 @@ extension ReadModels {
                     for view in Set(ViewName.allCases).subtracting(selected) {
                         for table in view.tables { try txn.empty(table.name(generation: generation)) }
                     }
-                    done = true
+                    finished = true
                 }
-                builder = working
+                return (working, finished)
             }
             progress(builder.position, max(total, builder.position))
         }

@@ -23,12 +23,10 @@ extension ReadModels {
         return try model.withLock { model in
             var progressed = false
             var reached: UInt64 = 0
-            var attempted = false
-            do { try views.write { txn in
+            do { try views.write(attempts: { txn, attempt in
                 // The model is changed in place (copying it per batch would cost more than the batch);
-                // if the store runs this body again (after growing its map), start over from the checkpoint.
-                if attempted { needsReset.withLock { $0 = true } }
-                attempted = true
+                // when the store runs this body again (after growing its map), start over from the checkpoint.
+                if attempt > 1 { needsReset.withLock { $0 = true } }
                 let pointers = try pointers(txn)
                 let tables = TableNames(pointers)
                 guard tables.all == prepared.all else {
@@ -73,7 +71,7 @@ extension ReadModels {
                 if model.threads.count > maxCachedThreads { model.evictThreads() }
                 reached = last.position
                 progressed = true
-            } } catch {
+            }) } catch {
                 // Nothing was committed (or the commit failed): the model may be ahead of the views.
                 needsReset.withLock { $0 = true }
                 throw error
@@ -82,8 +80,6 @@ extension ReadModels {
             return progressed
         }
     }
-
-    func directoryFold(upTo position: UInt64) throws -> Directory { try foldDirectory(log, upTo: position) }
 
     /// The views' directory in `DirectorySnapshots`.
     static let directoryOwner = "views"

@@ -21,6 +21,8 @@ public final class ViewStore: @unchecked Sendable {
 
     private let handles: Mutex<Handles>
     private let swapLock = ReadWriteLock()
+    /// The lane of `queuedWrite(_:)`, started at its first use.
+    private let lane = Mutex<SerialThread?>(nil)
     /// Shared by every process that has the views open; `compact()` needs it alone.
     private let processLock: ProcessLock?
     var env: LMDBEnvironment { handles.withLock { $0.env } }
@@ -86,15 +88,40 @@ public final class ViewStore: @unchecked Sendable {
     }
 
     /// A write transaction: committed when `body` returns, aborted when it throws. When the map is full
-    /// it grows the map and runs `body` again, so `body` must not have effects outside the transaction.
+    /// the transaction is aborted, the map grows and `body` runs again in a new transaction, so `body`
+    /// must not have effects outside the transaction; a body that has (state it changes in place) uses
+    /// `write(attempts:)`, which tells it that it runs again.
     public func write<R>(_ body: (borrowing ViewTransaction) throws -> R) throws -> R {
+        try write(attempts: { txn, _ in try body(txn) })
+    }
+
+    /// A write transaction as `write(_:)`, run on the store's own writer thread: an async caller (the
+    /// mail sender, say) then waits for LMDB's writer lock without holding a thread of the cooperative
+    /// pool. The body runs again after the map grew, as in `write(_:)`.
+    public func queuedWrite<R: Sendable>(
+        _ body: @escaping @Sendable (borrowing ViewTransaction) throws -> R
+    ) async throws -> R {
+        let lane = self.lane.withLock { lane in
+            if let lane { return lane }
+            let started = SerialThread(name: "threadlog.vwrite")
+            lane = started
+            return started
+        }
+        return try await lane.run { try self.write(body) }
+    }
+
+    /// A write transaction as `write(_:)`, whose body learns which attempt it is (1, then 2 and on after
+    /// the map grew): a body that keeps state outside the transaction starts that over on a later one.
+    public func write<R>(attempts body: (borrowing ViewTransaction, _ attempt: Int) throws -> R) throws -> R {
         guard !readOnly else { throw EventLogError(.readOnly, "the views at \(path) are open read-only") }
         return try swapLock.withReadLock {
+            var attempt = 0
             while true {
                 let current = handles.withLock { $0 }
+                attempt += 1
                 do {
                     return try current.env.write(wrappedIn: { ViewTransaction(txn: $0, tables: current.tables) }) { txn in
-                        try body(txn)
+                        try body(txn, attempt)
                     }
                 } catch let failure as LMDBFailure where failure.isMapFull {
                     let size = current.env.mapSize * 2

@@ -12,6 +12,8 @@ final class APIMetrics: Sendable {
     private let requestCounters = Mutex<[String: Metrics.Counter]>([:])
     private let requestTimers = Mutex<[String: Metrics.Timer]>([:])
     private let lagGauges = Mutex<[String: Metrics.Gauge]>([:])
+    /// A counter per projector and the failures it has counted (`ProjectionFailures` keeps the tally).
+    private let projectionFailures = Mutex<[String: (counter: Metrics.Counter, counted: Int)]>([:])
     private let appendTimer: Metrics.Timer
     private let groupCommits: Metrics.Gauge
     private let groupAppends: Metrics.Gauge
@@ -76,6 +78,18 @@ final class APIMetrics: Sendable {
         }
         if let position = try? store.lastPosition() { logPosition.record(Double(position)) }
         directoryFoldEvents.record(Double(DirectoryFolds.eventsRead))
+        projectionFailures.withLock { counters in
+            for (projector, failures) in ProjectionFailures.all {
+                let known = counters[projector] ?? (
+                    Metrics.Counter(
+                        label: "threadlog_projection_failures_total", dimensions: [("projector", projector)],
+                        factory: factory),
+                    0
+                )
+                if failures > known.counted { known.counter.increment(by: failures - known.counted) }
+                counters[projector] = (known.counter, failures)
+            }
+        }
         var out: [UInt8] = []
         registry.emit(into: &out)
         return out

@@ -12,7 +12,7 @@ import Synchronization
 /// (`makeReadQueries` in `threadlog serve` picks the implementation).
 public final class LogFoldQueries: ReadQueries {
     private struct State {
-        var threads: [ThreadID: ThreadState] = [:]
+        var threads: [ThreadID: ThreadFold] = [:]
         var position: UInt64 = 0
     }
 
@@ -26,15 +26,14 @@ public final class LogFoldQueries: ReadQueries {
     }
 
     /// Every thread, folded up to the log's head (or further, if writes land meanwhile).
-    private func threads() throws -> [ThreadID: ThreadState] {
+    private func threads() throws -> [ThreadID: ThreadFold] {
         try state.withLock { state in
             while true {
                 let batch = try store.read(from: state.position + 1, limit: 4096)
                 guard let last = batch.last else { break }
                 for recorded in batch where recorded.stream.hasPrefix("thread-") {
-                    let decoded = try recorded.decoded()
                     let id = ThreadID(String(recorded.stream.dropFirst("thread-".count)))
-                    state.threads[id] = ThreadState.evolve(state.threads[id], decoded)
+                    try state.threads[id, default: ThreadFold()].apply(recorded)
                 }
                 state.position = last.position
             }
@@ -42,20 +41,29 @@ public final class LogFoldQueries: ReadQueries {
         }
     }
 
+    /// A thread as this read side folded it, `nil` when it does not exist. Not access-checked.
+    public func threadState(_ id: ThreadID) throws -> ThreadState? { try threads()[id]?.state }
+
+    /// Every thread as folded, purged ones left out (they leave every inbox, as in the read models).
+    private func liveThreads() throws -> some Sequence<ThreadState> {
+        try threads().values.lazy.compactMap(\.state).filter { !$0.isPurged }
+    }
+
     public func threadView(_ id: ThreadID, reader: UserID, window: MessageWindow?, minPosition: UInt64) async throws
         -> ThreadView
     {
         let directory = try handler.currentDirectory()
-        guard let thread = try threads()[id], Access.canRead(reader, thread, directory) else {
+        guard let thread = try threadState(id), Access.canRead(reader, thread, directory) else {
             throw DomainError.threadNotFound(id)
         }
+        guard !thread.isPurged else { throw DomainError.threadPurged(id) }
         return ThreadView(thread, for: reader, in: directory, window: window)
     }
 
     public func inbox(_ query: InboxQuery, reader: UserID, minPosition: UInt64) async throws -> InboxPage {
         let directory = try handler.currentDirectory()
         var rows: [InboxRow] = []
-        for thread in try threads().values where Access.canRead(reader, thread, directory) {
+        for thread in try liveThreads() where Access.canRead(reader, thread, directory) {
             let row = InboxRow(thread: thread, for: reader, in: directory)
             guard ReadModels.matches(row, query, needle: nil, reader: reader, in: directory),
                 ReadModels.threadMatches(thread, query, reader: reader, in: directory)
@@ -76,7 +84,7 @@ public final class LogFoldQueries: ReadQueries {
     public func unread(reader: UserID, minPosition: UInt64) async throws -> UnreadSummary {
         let directory = try handler.currentDirectory()
         var rows: [UnreadThread] = []
-        for thread in try threads().values where Access.canRead(reader, thread, directory) {
+        for thread in try liveThreads() where Access.canRead(reader, thread, directory) {
             let count = Access.unreadCount(of: thread, for: reader, in: directory)
             if count > 0 { rows.append(UnreadThread(id: thread.id.rawValue, unread: count)) }
         }

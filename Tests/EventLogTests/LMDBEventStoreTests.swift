@@ -37,6 +37,65 @@ struct LMDBEventStoreTests {
         store.close()
     }
 
+    @Test("a full view store grows its map and runs the write again, telling the body which attempt it is")
+    func viewMapGrowth() throws {
+        let dir = try TempDirectory()
+        let views = try ViewStore.open(directory: dir.sub("views"), initialMapSize: 64 << 10)
+        try views.prepare(tables: ["t"])
+        let large = [UInt8](repeating: 7, count: 200 << 10)
+        var attempts: [Int] = []
+        let written = try views.write(attempts: { txn, attempt in
+            attempts.append(attempt)
+            try txn.put("t", Array("k".utf8), large)
+            return attempt
+        })
+        // 64 KiB, 128 KiB and 256 KiB: the third attempt fits.
+        #expect(attempts == [1, 2, 3])
+        #expect(written == 3)
+        #expect(try views.read { txn in try txn.get("t", Array("k".utf8)) } == large)
+        // A body that ignores the attempt is simply repeated until the map holds its writes.
+        var runs = 0
+        try views.write { txn in
+            runs += 1
+            try txn.put("t", Array("k2".utf8), large + large)
+        }
+        #expect(runs > 1)
+        #expect(try views.read { txn in try txn.get("t", Array("k2".utf8)) } == large + large)
+    }
+
+    @Test("queued view writes wait for the writer lock on the store's own thread, not on the cooperative pool")
+    func queuedViewWrites() async throws {
+        let dir = try TempDirectory()
+        let views = try ViewStore.open(directory: dir.sub("views"))
+        try views.prepare(tables: ["t"])
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        // Another writer holds LMDB's writer lock (for ten seconds at most).
+        let holder = Thread {
+            try? views.write { _ in
+                entered.signal()
+                _ = release.wait(timeout: .now() + 10)
+            }
+        }
+        holder.start()
+        entered.wait()
+        let start = ContinuousClock.now
+        // More queued writes than the pool has threads: were they waiting on the pool, nothing else would
+        // run before the holder lets go.
+        let writes = (0..<16).map { index in
+            Task { try await views.queuedWrite { txn in try txn.put("t", [UInt8(index)], [UInt8(index)]) } }
+        }
+        let ran = await Task { ContinuousClock.now }.value
+        // Blocked, it would run only once the holder let go; a busy machine may delay it a little.
+        #expect(ran - start < .seconds(8), "the cooperative pool was blocked")
+        #expect(try views.read { txn in try txn.get("t", [0]) } == nil)
+        release.signal()
+        for write in writes { try await write.value }
+        for index in 0..<16 {
+            #expect(try views.read { txn in try txn.get("t", [UInt8(index)]) } == [UInt8(index)])
+        }
+    }
+
     @Test("a busy log gathers appends into fewer commits; a quiet one commits each append alone")
     func gathering() async throws {
         let dir = try TempDirectory()

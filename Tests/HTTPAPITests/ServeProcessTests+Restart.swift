@@ -79,7 +79,7 @@ func directoryEventsReadAfterRestart(threads: Int) async throws -> (read: Int, g
         }
         let views = try ViewStore.open(directory: data.views)
         try ReadModels(log: log, views: views).catchUp()
-        try NotificationServices.projector(log: log, views: views, environment: [:], logger: Logger(label: "test"))
+        try NotificationServices.projector(log: log, views: views, configuration: NotificationConfiguration(smtp: nil), logger: Logger(label: "test"))
             .catchUp()
     }
 

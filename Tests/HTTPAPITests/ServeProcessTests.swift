@@ -169,6 +169,26 @@ struct ServeProcessTests {
         }
     }
 
+    @Test("an inbound mail address or reply setting that cannot be used stops serve with one line before anything is created")
+    func badInboundSetting() throws {
+        let dir = try TempDirectory()
+        let data = dir.sub("data")
+        for (name, value, message) in [
+            ("THREADLOG_INBOUND_SMTP", "nowhere", "THREADLOG_INBOUND_SMTP must be host:port"),
+            ("THREADLOG_INBOUND_SMTP", ":2525", "THREADLOG_INBOUND_SMTP must name a host"),
+            ("THREADLOG_REPLY_REQUIRE_FROM", "maybe", "THREADLOG_REPLY_REQUIRE_FROM must be on or off"),
+        ] {
+            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("THREADLOG_") }
+            environment["THREADLOG_INBOUND_SMTP"] = "127.0.0.1:0"
+            environment[name] = value
+            let result = try run(productPath("threadlog"), ["serve", "--data", data, "--port", "0"], environment: environment)
+            #expect(result.status == 1)
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: data))
+        }
+    }
+
     @Test("a header or idle timeout that cannot be used stops serve with one line before anything is created")
     func badTimeoutSetting() throws {
         let dir = try TempDirectory()

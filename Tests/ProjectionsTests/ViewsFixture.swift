@@ -14,11 +14,11 @@ final class ViewsFixture: Sendable {
     let engine: CommandHandler
     let models: ReadModels
 
-    init(batchSize: Int = 2000, commitInterval: Duration? = nil) throws {
+    init(batchSize: Int = 2000, commitInterval: Duration? = nil, viewsMapSize: Int = 256 << 20) throws {
         dir = try TempDirectory()
         data = try DataDirectory(dir.sub("data"), create: true)
         log = try LMDBEventStore.open(directory: data.log)
-        views = try ViewStore.open(directory: data.views)
+        views = try ViewStore.open(directory: data.views, initialMapSize: viewsMapSize)
         engine = CommandHandler(store: log)
         models = ReadModels(log: log, views: views, batchSize: batchSize, commitInterval: commitInterval)
     }

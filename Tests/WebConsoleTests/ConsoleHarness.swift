@@ -6,6 +6,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Logging
 import NIOCore
+import SMTP
 import TestSupport
 import WebConsole
 
@@ -76,22 +77,15 @@ final class ConsoleHarness: Sendable {
         logger.logLevel = .warning
         let views = try ViewStore.open(directory: data.views)
         let models = ReadModels(log: store, views: views, commitInterval: nil, logger: logger)
-        var environment = [
-            "THREADLOG_PUBLIC_URL": publicURL, "THREADLOG_MAIL_POLL_MS": "50", "THREADLOG_MAIL_BACKOFF_MS": "100",
-            "THREADLOG_PROJECTION_INTERVAL_MS": "0",
-        ]
-        if let smtp {
-            environment["THREADLOG_SMTP_URL"] = smtp.url
-            environment["THREADLOG_MAIL_FROM"] = "Threadlog <noreply@console.example.test>"
-        }
-        let mail = try NotificationConfiguration(environment: environment, dataRoot: data.root)
-        let notifications = try NotificationServices.make(
+        let mail = NotificationConfiguration(
+            smtp: try smtp.map { try SMTPConfiguration(url: $0.url, from: "Threadlog <noreply@console.example.test>") },
+            publicURL: publicURL, pollInterval: .milliseconds(50), initialBackoff: .milliseconds(100),
+            maxBackoff: .milliseconds(6400), commitInterval: .zero)
+        let notifications = try NotificationServices(
             log: store, views: views, readModels: models, handler: handler, configuration: mail, logger: logger)
-        let projector = try NotificationServices.projector(
-            log: store, views: views, environment: environment, dataRoot: data.root, logger: logger)
-        let outbox = try Outbox(views: views)
-        let readSide = ReadSide.projected(models).adding(notifications)
-            .reporting("notifications", lag: { try projector.lag() }).with(outbox)
+        let outbox = notifications.outbox
+        let readSide = ReadSide.projected(models).adding(notifications.services)
+            .reporting("notifications", lag: { try notifications.projector.lag() }).with(outbox)
         let links = mail.smtp.map { _ in
             SignInLinkConfiguration(
                 publicURL: mail.publicURL, messageIDDomain: mail.messageIDDomain, lifetime: linkLifetime)

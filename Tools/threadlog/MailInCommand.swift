@@ -40,7 +40,9 @@ struct MailInCommand: AsyncParsableCommand {
             let views = try ViewStore.open(directory: data.views)
             let handler = CommandHandler(store: log, logger: logger)
             let mailIn = try Self.makeMailIn(
-                handler: handler, views: views, data: data, environment: environment, logger: logger)
+                handler: handler, views: views, data: data,
+                mail: try NotificationConfiguration(environment: environment, dataRoot: data.root),
+                requireMatchingFrom: try requireMatchingFromSetting(environment), logger: logger)
             let receipt = try await mailIn.take(raw, recipients: recipient.map { [$0] } ?? [])
             print(
                 receipt.repeated
@@ -62,16 +64,16 @@ struct MailInCommand: AsyncParsableCommand {
 
     /// The reply addresses, the outbox for explanations and the sender's domain, shared with `serve`.
     static func makeMailIn(
-        handler: CommandHandler, views: ViewStore, data: DataDirectory, environment: [String: String], logger: Logger
+        handler: CommandHandler, views: ViewStore, data: DataDirectory, mail configuration: NotificationConfiguration,
+        requireMatchingFrom: Bool, logger: Logger
     ) throws -> MailIn {
-        let configuration = try NotificationConfiguration(environment: environment, dataRoot: data.root)
         guard let addresses = configuration.replyAddresses else {
             throw ToolFailure("replies by mail need THREADLOG_REPLY_ADDRESS (e.g. reply+{token}@threads.example.com)")
         }
         return MailIn(
             handler: handler, addresses: addresses, outbox: try Outbox(views: views),
             messageIDDomain: configuration.messageIDDomain,
-            requireMatchingFrom: try MailIn.requireMatchingFrom(environment), blobs: try BlobStore(root: data.blobs),
+            requireMatchingFrom: requireMatchingFrom, blobs: try BlobStore(root: data.blobs),
             logger: logger)
     }
 

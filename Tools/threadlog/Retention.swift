@@ -46,7 +46,8 @@ struct RetentionRun: AsyncParsableCommand {
         let views = try ViewStore.open(directory: data.views)
         let models = ReadModels(log: log, views: views)
         let outbox = try NotificationServices.projector(
-            log: log, views: views, environment: ProcessInfo.processInfo.environment, dataRoot: data.root,
+            log: log, views: views,
+            configuration: try NotificationConfiguration(environment: ProcessInfo.processInfo.environment, dataRoot: data.root),
             logger: Logger(label: "threadlog"))
         let retention = Retention(
             log: log, models: models, handler: CommandHandler(store: log), data: data,

@@ -35,32 +35,17 @@ struct Serve: AsyncParsableCommand {
     var port: Int?
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
+        // Every setting, checked before anything is opened or created.
+        let settings = try ServeConfiguration(environment: ProcessInfo.processInfo.environment, host: host, port: port)
         let logger = {
             var logger = Logger(label: "threadlog")
-            logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            logger.logLevel = settings.logLevel
             return logger
         }()
-        let host = host ?? environment["THREADLOG_HOST"] ?? "127.0.0.1"
-        guard let port = port ?? (environment["THREADLOG_PORT"].map { Int($0) } ?? 8080), (0...65535).contains(port)
-        else { throw ValidationError("the port must be a number from 0 to 65535") }
-        let maxBody = try Self.byteLimit(
-            environment["THREADLOG_MAX_BODY"], default: 1 << 20, name: "THREADLOG_MAX_BODY")
-        let maxBlob = try Self.byteLimit(
-            environment["THREADLOG_MAX_BLOB"], default: 10 << 20, name: "THREADLOG_MAX_BLOB")
-        let headerTimeout = try Self.milliseconds(
-            environment["THREADLOG_HEADER_TIMEOUT_MS"], default: 10_000, name: "THREADLOG_HEADER_TIMEOUT_MS")
-        let idleTimeout = try Self.milliseconds(
-            environment["THREADLOG_IDLE_TIMEOUT_MS"], default: 60_000, name: "THREADLOG_IDLE_TIMEOUT_MS")
-        // Checked before anything is opened or created; the projectors read it again.
-        _ = try CommitPacer.interval(environment)
+        let (host, port, maxBody, maxBlob) = (settings.host, settings.port, settings.maxBody, settings.maxBlob)
+        let (headerTimeout, idleTimeout) = (settings.headerTimeout, settings.idleTimeout)
         var logOptions = EventLogOptions()
-        if let text = environment["THREADLOG_COMMIT_GATHER_US"], !text.isEmpty {
-            guard let microseconds = Int(text), (0...100_000).contains(microseconds) else {
-                throw ToolFailure("THREADLOG_COMMIT_GATHER_US must be a number of microseconds from 0 to 100000")
-            }
-            logOptions.gatherDelay = .microseconds(microseconds)
-        }
+        if let gatherDelay = settings.gatherDelay { logOptions.gatherDelay = gatherDelay }
 
         // With a store URL the log is on PostgreSQL; the views, blobs and admin token stay in the directory,
         // which then holds no log of its own.
@@ -87,22 +72,22 @@ struct Serve: AsyncParsableCommand {
         defer { withExtendedLifetime(serviceLock) {} }
         let adminTokenHash: String
         do {
-            adminTokenHash = try Self.adminTokenHash(data: data, environment: environment)
+            adminTokenHash = try Self.adminTokenHash(data: data, token: settings.adminToken)
         } catch {
             store.close()
             throw error
         }
         let handler = CommandHandler(store: store, logger: logger)
         let readSide = try Self.makeReadSide(
-            store: store, handler: handler, data: data, environment: environment, logger: logger)
-        if environment["THREADLOG_SMTP_URL"]?.isEmpty ?? true {
+            store: store, handler: handler, data: data, settings: settings, logger: logger)
+        if !settings.smtpURLSet {
             Self.say("mail is not configured (THREADLOG_SMTP_URL and THREADLOG_MAIL_FROM): notifications wait in the outbox")
         }
         // One blob store and one access check for the API's blob routes and the console's attachments.
         let blobs = try BlobAccess(directory: data.blobs, log: store, handler: handler)
         let console = try Self.makeConsole(
             handler: handler, readSide: readSide, blobs: blobs, maxBlob: maxBlob, adminTokenHash: adminTokenHash,
-            dataRoot: data.root, environment: environment, logger: logger)
+            dataRoot: data.root, settings: settings, logger: logger)
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
                 host: host, port: port, adminTokenHash: adminTokenHash, blobDirectory: data.blobs,
@@ -124,22 +109,21 @@ struct Serve: AsyncParsableCommand {
     /// folds threads from the log instead.) One `ViewStore` serves them all: LMDB allows one handle on an
     /// environment per process.
     static func makeReadSide(
-        store: any EventStore, handler: CommandHandler, data: DataDirectory, environment: [String: String],
+        store: any EventStore, handler: CommandHandler, data: DataDirectory, settings: ServeConfiguration,
         logger: Logger
     ) throws -> ReadSide {
         let views = try ViewStore.open(directory: data.views)
         let models = ReadModels(
-            log: store, views: views, commitInterval: try CommitPacer.interval(environment), logger: logger)
+            log: store, views: views, commitInterval: settings.projectionInterval, logger: logger)
         // The first command reads the log only after the views' directory snapshot (else all of it).
         if let (directory, position) = try? models.storedDirectory() {
             handler.seedDirectory(directory, at: position)
         }
-        let notifications = try NotificationServices.make(
-            log: store, views: views, readModels: models, handler: handler, environment: environment, dataRoot: data.root,
-            logger: logger)
-        let outbox = try NotificationServices.projector(
-            log: store, views: views, environment: environment, dataRoot: data.root, logger: logger)
-        var services = notifications
+        let notifications = try NotificationServices(
+            log: store, views: views, readModels: models, handler: handler,
+            configuration: try settings.mail(dataRoot: data.root), logger: logger)
+        let outbox = notifications.projector
+        var services = notifications.services
         // Retention erases payloads in place, which only the LMDB log does so far.
         if let lmdb = store as? LMDBEventStore {
             let retention = Retention(
@@ -148,7 +132,7 @@ struct Serve: AsyncParsableCommand {
             services.append(RetentionService(retention: retention))
         }
         if let inbound = try Self.inboundMail(
-            handler: handler, views: views, data: data, environment: environment, logger: logger)
+            handler: handler, views: views, data: data, settings: settings, logger: logger)
         {
             services.append(inbound)
         }
@@ -158,30 +142,26 @@ struct Serve: AsyncParsableCommand {
             WebhookService(
                 store: subscriptions.store, log: store,
                 settings: WebhookSettings(
-                    backoff: try milliseconds(
-                        environment["THREADLOG_WEBHOOK_BACKOFF_MS"], default: 1000, name: "THREADLOG_WEBHOOK_BACKOFF_MS")),
+                    backoff: settings.webhookBackoff),
                 logger: logger))
         return ReadSide.projected(models).adding(services)
-            .reporting("notifications", lag: { try outbox.lag() }).with(subscriptions).with(try Outbox(views: views))
+            .reporting("notifications", lag: { try outbox.lag() }).with(subscriptions).with(notifications.outbox)
     }
 
     /// The SMTP listener for replies by mail (`THREADLOG_INBOUND_SMTP=host:port`); it needs
     /// `THREADLOG_REPLY_ADDRESS`, whose tokens are the only recipients it takes.
     static func inboundMail(
-        handler: CommandHandler, views: ViewStore, data: DataDirectory, environment: [String: String], logger: Logger
+        handler: CommandHandler, views: ViewStore, data: DataDirectory, settings: ServeConfiguration, logger: Logger
     ) throws -> InboundMailService? {
-        guard let listen = environment["THREADLOG_INBOUND_SMTP"], !listen.isEmpty else { return nil }
+        guard let inbound = settings.inbound else { return nil }
         let mailIn = try MailInCommand.makeMailIn(
-            handler: handler, views: views, data: data, environment: environment, logger: logger)
-        let (host, port) = try InboundMailService.address(listen)
+            handler: handler, views: views, data: data, mail: try settings.mail(dataRoot: data.root),
+            requireMatchingFrom: settings.requireMatchingFrom, logger: logger)
+        let (host, port) = (inbound.host, inbound.port)
         let server = InboundSMTPServer(
             configuration: .init(
-                host: host, port: port,
-                hostname: environment["THREADLOG_INBOUND_HOSTNAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "threadlog",
-                maxMessageBytes: try byteLimit(
-                    environment["THREADLOG_INBOUND_MAX_BYTES"], default: 10 << 20, name: "THREADLOG_INBOUND_MAX_BYTES"),
-                idleTimeout: try milliseconds(
-                    environment["THREADLOG_INBOUND_TIMEOUT_MS"], default: 300_000, name: "THREADLOG_INBOUND_TIMEOUT_MS")),
+                host: host, port: port, hostname: inbound.hostname, maxMessageBytes: inbound.maxBytes,
+                idleTimeout: inbound.timeout),
             receiver: MailInReceiver(mailIn), logger: logger)
         return InboundMailService(server: server) { bound in say("receiving mail on \(host):\(bound)") }
     }
@@ -191,16 +171,12 @@ struct Serve: AsyncParsableCommand {
     /// mail configured, users may sign in by a link mailed to them.
     static func makeConsole(
         handler: CommandHandler, readSide: ReadSide, blobs: BlobAccess, maxBlob: Int, adminTokenHash: String,
-        dataRoot: String, environment: [String: String],
+        dataRoot: String, settings: ServeConfiguration,
         logger: Logger
     ) throws -> WebConsole? {
-        switch environment["THREADLOG_CONSOLE"] ?? "on" {
-        case "on", "": break
-        case "off": return nil
-        default: throw ToolFailure("THREADLOG_CONSOLE must be on or off")
-        }
-        let secure = environment["THREADLOG_PUBLIC_URL"]?.lowercased().hasPrefix("https://") ?? false
-        let mail = try NotificationConfiguration(environment: environment, dataRoot: dataRoot)
+        guard settings.console else { return nil }
+        let secure = settings.secureCookies
+        let mail = try settings.mail(dataRoot: dataRoot)
         let links = mail.smtp.map { _ in
             SignInLinkConfiguration(publicURL: mail.publicURL, messageIDDomain: mail.messageIDDomain)
         }
@@ -215,8 +191,8 @@ struct Serve: AsyncParsableCommand {
 
     /// `THREADLOG_ADMIN_TOKEN` when set; else the hash kept from the first start; else a new token,
     /// printed once, whose hash is kept. The token itself is never written anywhere.
-    static func adminTokenHash(data: DataDirectory, environment: [String: String]) throws -> String {
-        if let token = environment["THREADLOG_ADMIN_TOKEN"], !token.isEmpty {
+    static func adminTokenHash(data: DataDirectory, token: String?) throws -> String {
+        if let token, !token.isEmpty {
             return Tokens.hash(token)
         }
         let file = data.root + "/admin-token.sha256"

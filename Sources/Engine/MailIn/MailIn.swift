@@ -34,15 +34,6 @@ public final class MailIn: Sendable {
         self.logger = logger
     }
 
-    /// `THREADLOG_REPLY_REQUIRE_FROM=on` (or `off`, the default).
-    public static func requireMatchingFrom(_ environment: [String: String]) throws -> Bool {
-        switch environment["THREADLOG_REPLY_REQUIRE_FROM"] ?? "" {
-        case "", "off": return false
-        case "on": return true
-        default: throw ReplyAddressError("THREADLOG_REPLY_REQUIRE_FROM must be on or off")
-        }
-    }
-
     /// A message taken: where it went.
     public struct Receipt: Sendable, Hashable {
         public var thread: ThreadID
@@ -268,7 +259,7 @@ public struct MailInReceiver: InboundMailReceiver {
     }
 }
 
-/// The inbound SMTP listener (`THREADLOG_INBOUND_SMTP=host:port`) as a service of `threadlog serve`:
+/// The inbound SMTP listener (on a configured `host:port`) as a service of `threadlog serve`:
 /// it stops taking connections on graceful shutdown.
 public struct InboundMailService: Service {
     let server: InboundSMTPServer
@@ -285,15 +276,15 @@ public struct InboundMailService: Service {
         }
     }
 
-    /// `host:port` (`[::1]:2525` for IPv6).
+    /// `host:port` (`[::1]:2525` for IPv6); the error says what the setting must be.
     public static func address(_ text: String) throws -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
             (0...65535).contains(port)
-        else { throw ReplyAddressError("THREADLOG_INBOUND_SMTP must be host:port, e.g. 127.0.0.1:2525") }
+        else { throw ReplyAddressError("must be host:port, e.g. 127.0.0.1:2525") }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else {
-            throw ReplyAddressError("THREADLOG_INBOUND_SMTP must name a host, e.g. 127.0.0.1:2525")
+            throw ReplyAddressError("must name a host, e.g. 127.0.0.1:2525")
         }
         return (host, port)
     }

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import Messaging
 
-/// Per-recipient reply addresses: `THREADLOG_REPLY_ADDRESS` with `{token}` where the token names a
+/// Per-recipient reply addresses: the configured template with `{token}` where the token names a
 /// thread and a user and carries an HMAC-SHA256 under a key kept in the data directory. Verifying a
 /// token needs nothing but the key: no table of issued addresses.
 ///
@@ -21,30 +21,20 @@ public struct ReplyAddresses: Sendable {
     static let macLength = 10
     public static let keyFileName = "reply-key"
 
-    /// `template` must hold `{token}` once, in the local part.
+    /// `template` must hold `{token}` once, in the local part; the error says what the setting must be.
     public init(template: String, key: [UInt8]) throws {
         let parts = template.components(separatedBy: "{token}")
         guard parts.count == 2, let at = parts[1].firstIndex(of: "@"), !parts[1][parts[1].index(after: at)...].isEmpty,
             !parts[0].contains("@"), !template.contains(where: { $0 == " " || $0 == "<" || $0 == ">" })
         else {
             throw ReplyAddressError(
-                "THREADLOG_REPLY_ADDRESS must be an address with {token} once in its local part, e.g. reply+{token}@threads.example.com"
+                "must be an address with {token} once in its local part, e.g. reply+{token}@threads.example.com"
             )
         }
         self.template = template
         self.prefix = parts[0].lowercased()
         self.suffix = parts[1].lowercased()
         self.key = key
-    }
-
-    /// From `THREADLOG_REPLY_ADDRESS`, with the key of `dataRoot` (created on first use); `nil` when the
-    /// setting is unset or empty: no Reply-To then, and no inbound mail.
-    public static func configured(environment: [String: String], dataRoot: String?) throws -> ReplyAddresses? {
-        guard let template = environment["THREADLOG_REPLY_ADDRESS"], !template.isEmpty else { return nil }
-        guard let dataRoot else {
-            throw ReplyAddressError("THREADLOG_REPLY_ADDRESS needs a data directory for its key")
-        }
-        return try ReplyAddresses(template: template, key: try loadKey(directory: dataRoot))
     }
 
     /// The key in `DIR/reply-key`: 32 random bytes, made on first use with mode 0600. Two processes

@@ -1,13 +1,12 @@
 import Foundation
 import SMTP
 
-/// How notifications are derived and delivered. Read from the environment by the service and the
-/// `digest` command; tests shorten the intervals.
+/// How notifications are derived and delivered. The tool reads it from its settings (`threadlog serve`,
+/// `digest`, `mail-in`, `retention`); tests shorten the intervals.
 public struct NotificationConfiguration: Sendable {
-    /// Where mail goes; `nil` when `THREADLOG_SMTP_URL` or `THREADLOG_MAIL_FROM` is unset: entries then
-    /// wait in the outbox.
+    /// Where mail goes; `nil` when mail is not configured: entries then wait in the outbox.
     public var smtp: SMTPConfiguration?
-    /// The base of the links in mails (`THREADLOG_PUBLIC_URL`), e.g. `https://threads.example.com`.
+    /// The base of the links in mails, e.g. `https://threads.example.com`.
     public var publicURL: String
     /// The right-hand side of generated Message-IDs: the sender's domain.
     public var messageIDDomain: String
@@ -25,9 +24,9 @@ public struct NotificationConfiguration: Sendable {
     public var digestCheckInterval: Duration
     public var batchSize: Int
     /// The shortest time between the starts of two derivations while the log is busy
-    /// (`THREADLOG_PROJECTION_INTERVAL_MS`): fewer, larger outbox commits under load.
+    /// fewer, larger outbox commits under load.
     public var commitInterval: Duration
-    /// Per-recipient reply addresses (`THREADLOG_REPLY_ADDRESS`): every mail about one thread to one user
+    /// Per-recipient reply addresses: every mail about one thread to one user
     /// then carries that user's `Reply-To`; `nil`: no Reply-To.
     public var replyAddresses: ReplyAddresses?
 
@@ -51,50 +50,6 @@ public struct NotificationConfiguration: Sendable {
         self.commitInterval = commitInterval
     }
 
-    /// `THREADLOG_SMTP_URL`, `THREADLOG_MAIL_FROM`, `THREADLOG_SMTP_CA_FILE` (extra certificate authorities for
-    /// the mail server's certificate), `THREADLOG_PUBLIC_URL` and `THREADLOG_REPLY_ADDRESS` (its key in `dataRoot`). Mail is configured only when both of the first
-    /// two are set; a malformed URL or sender, or an unreadable CA file, is an error, not silence.
-    public init(environment: [String: String], dataRoot: String? = nil) throws {
-        let url = environment["THREADLOG_SMTP_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        let from = environment["THREADLOG_MAIL_FROM"].flatMap { $0.isEmpty ? nil : $0 }
-        var smtp: SMTPConfiguration?
-        if let url, let from {
-            do {
-                smtp = try SMTPConfiguration(
-                    url: url, from: from,
-                    trustedCAFile: environment["THREADLOG_SMTP_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 })
-            } catch {
-                throw NotificationConfigurationError(message: "mail configuration: \(error.message)")
-            }
-        }
-        self.init(smtp: smtp, publicURL: environment["THREADLOG_PUBLIC_URL"] ?? "http://127.0.0.1:8080")
-        // Tuning knobs, in milliseconds: how often the sender looks, how long a claim lasts, the first retry's wait.
-        if let poll = environment["THREADLOG_MAIL_POLL_MS"].flatMap(Int.init), poll > 0 {
-            pollInterval = .milliseconds(poll)
-        }
-        if let lease = environment["THREADLOG_MAIL_LEASE_MS"].flatMap(Int.init), lease > 0 {
-            claimLease = .milliseconds(lease)
-        }
-        if let backoff = environment["THREADLOG_MAIL_BACKOFF_MS"].flatMap(Int.init), backoff > 0 {
-            initialBackoff = .milliseconds(backoff)
-            maxBackoff = max(.milliseconds(backoff), min(maxBackoff, .milliseconds(backoff * 64)))
-        }
-        if let interval = try CommitPacer.interval(environment) { commitInterval = interval }
-        do {
-            replyAddresses = try ReplyAddresses.configured(environment: environment, dataRoot: dataRoot)
-        } catch {
-            throw NotificationConfigurationError(message: "\(error)")
-        }
-    }
-
-    /// Why mail is off, or `nil` when it is on.
-    public static func mailDisabledReason(_ environment: [String: String]) -> String? {
-        let missing = ["THREADLOG_SMTP_URL", "THREADLOG_MAIL_FROM"].filter { environment[$0]?.isEmpty ?? true }
-        guard !missing.isEmpty else { return nil }
-        return
-            "mail is not configured (\(missing.joined(separator: " and ")) unset): notifications and digests wait in the outbox"
-    }
-
     static func domain(of address: String) -> String {
         guard let at = address.lastIndex(of: "@") else { return "threadlog.invalid" }
         let rest = address[address.index(after: at)...].prefix { $0 != ">" && !$0.isWhitespace }
@@ -114,6 +69,7 @@ public struct NotificationConfiguration: Sendable {
 
 public struct NotificationConfigurationError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

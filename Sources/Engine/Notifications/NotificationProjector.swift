@@ -188,86 +188,52 @@ public final class NotificationProjector: Service, Sendable {
     /// incrementally: the projector asks in log order, so each call reads only what came since. When
     /// `next` (at `position`) is the stream's next event, it extends the fold without reading the stream.
     func thread(_ id: ThreadID, asOf position: UInt64, next: Recorded<Event>? = nil) throws -> ThreadState? {
-        try threads.withLock { threads in
-            // Extended in place: the entry is a reference, and the messages array has no other owner.
-            var entry = threads[id] ?? ThreadEntry()
+        let stream = StreamName.thread(id)
+        let entry = try threads.load(stream) { entry in
             if entry.position > position {
                 // Asked about the past (a restart in between): fold from the start again.
-                entry = ThreadEntry()
+                entry = NotifiedThread()
             }
-            if let next, !entry.purged, next.position == position, next.version == entry.version + 1 {
-                entry.version = next.version
-                entry.state = ThreadState.evolve(entry.state.take(), next)
+            if let next, !entry.purged, next.position == position, next.version == entry.fold.version + 1 {
+                entry.fold.apply(next)
             } else if !entry.purged {
-                let records = try log.readStream(StreamName.thread(id), fromVersion: entry.version + 1, limit: .max)
-                for recorded in records where recorded.position <= position {
-                    entry.version = recorded.version
-                    if recorded.isPurged || recorded.type == EventType.threadPurged.rawValue {
-                        entry.purged = true
-                        entry.state = nil
-                        break
-                    }
-                    entry.state = ThreadState.evolve(entry.state.take(), try recorded.decoded())
-                }
+                let records = try log.readStream(stream, fromVersion: entry.fold.version + 1, limit: .max)
+                for record in records where record.position <= position { try entry.fold.apply(record) }
                 // A purge later in the log also means no content, whatever the position asked for.
                 if records.contains(where: { $0.isPurged || $0.type == EventType.threadPurged.rawValue }) {
                     entry.purged = true
-                    entry.state = nil
                 }
             }
+            if entry.fold.state?.isPurged == true { entry.purged = true }
             entry.position = position
-            if threads.count > 10_000 { threads.removeAll(keepingCapacity: true) }
-            threads[id] = entry
-            return entry.purged ? nil : entry.state
         }
+        return entry.purged ? nil : entry.fold.state
     }
 
-    /// A reference, so the map moves a pointer rather than a folded thread; touched only under the lock.
-    private final class ThreadEntry {
-        var version: UInt64 = 0
+    /// A thread as the projector last folded it, and the position it was asked about.
+    struct NotifiedThread: CachedFold {
+        var fold = ThreadFold()
         var position: UInt64 = 0
-        var state: ThreadState?
+        /// Purged at or after `position`: its mails carry no content.
         var purged = false
+        var version: UInt64 { fold.version }
     }
 
-    private let threads = Mutex<[ThreadID: ThreadEntry]>([:])
+    private let threads = FoldCache<NotifiedThread>()
 
-    func directoryFold(upTo position: UInt64) throws -> Directory {
-        try foldDirectory(log, upTo: position)
-    }
-
+    /// Derives notifications until shutdown, under the projectors' one failure policy (`ProjectorService`).
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            let lane = SerialThread.catchUp("threadlog.notifications")
-            let pacer = CommitPacer(interval: self.configuration.commitInterval)
-            // Logged when failures start (or change) and end, not every second while they last.
-            var failing: String?
-            following: while !Task.isCancelled {
-                do {
-                    let started = ContinuousClock.now
-                    let reached = try await lane.run { try self.catchUp() }
-                    if failing != nil {
-                        self.logger.notice("deriving notifications resumed", metadata: ["position": "\(reached)"])
-                        failing = nil
-                    }
-                    try await self.log.waitForAppend(after: reached)
-                    await pacer.pause(since: started)
-                } catch is CancellationError {
-                    break following
-                } catch {
-                    if failing != "\(error)" {
-                        self.logger.error("deriving notifications failed; retrying", metadata: ["error": "\(error)"])
-                        failing = "\(error)"
-                    }
-                    try? await Task.sleep(for: .seconds(1))
-                }
-            }
-            // Stopping: whatever the pacing held back is derived, so the outbox stops at the log's head.
-            do {
-                try await lane.run { _ = try self.catchUp() }
-            } catch {
-                self.logger.error("the last derivation before stopping failed", metadata: ["error": "\(error)"])
-            }
-        }
+        try await service().run()
+    }
+
+    /// The projector as a `ProjectorService` named `notifications`; `catchUp` wraps its catch-up (the
+    /// tests make it fail on purpose).
+    func service(
+        backoff: ProjectorService.Backoff = ProjectorService.Backoff(),
+        catchUp: @escaping @Sendable (NotificationProjector) throws -> UInt64 = { try $0.catchUp() }
+    ) -> ProjectorService {
+        ProjectorService(
+            name: "notifications", log: log, pacer: CommitPacer(interval: configuration.commitInterval), backoff: backoff,
+            logger: logger, catchUp: { try catchUp(self) })
     }
 }

@@ -140,11 +140,11 @@ public final class Outbox: Sendable {
         }
     }
 
-    /// Changes one entry in a transaction of its own: `change` sees the stored entry and returns the new
-    /// one, or `nil` to leave it. Returns what was stored.
+    /// Changes one entry in a transaction of its own, on the view store's writer thread: `change` sees
+    /// the stored entry and returns the new one, or `nil` to leave it. Returns what was stored.
     @discardableResult
-    func update(_ key: [UInt8], _ change: (OutboxEntry) -> OutboxEntry?) throws -> OutboxEntry? {
-        try views.write { txn in
+    func update(_ key: [UInt8], _ change: @escaping @Sendable (OutboxEntry) -> OutboxEntry?) async throws -> OutboxEntry? {
+        try await views.queuedWrite({ txn in
             guard let bytes = try txn.get(Self.entriesTable, key) else { return nil }
             guard var updated = change(try bytes.withUnsafeBytes(OutboxEntry.decode)) else { return nil }
             // A sign-in link is worth nothing after its one delivery: it is not kept beyond it.
@@ -162,7 +162,7 @@ public final class Outbox: Sendable {
                 if updated.isDigest { try txn.put(Self.followupsTable, key, []) }
             }
             return updated
-        }
+        })
     }
 
     func followups() throws -> [OutboxEntry] {
@@ -176,8 +176,8 @@ public final class Outbox: Sendable {
         }
     }
 
-    func removeFollowup(_ key: [UInt8]) throws {
-        try views.write { txn in try txn.delete(Self.followupsTable, key) }
+    func removeFollowup(_ key: [UInt8]) async throws {
+        try await views.queuedWrite({ txn in try txn.delete(Self.followupsTable, key) })
     }
 
     static func encode(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian, Array.init) }

@@ -48,7 +48,7 @@ public struct OutboxEntry: Codable, Sendable, Hashable {
     public var deliveredAtMillis: Int64?
     /// The time of the event it was derived from.
     public var eventMillis: Int64
-    /// The recipient's reply address (`THREADLOG_REPLY_ADDRESS`), sent as `Reply-To`: a mail to one
+    /// The recipient's reply address (when reply addresses are configured), sent as `Reply-To`: a mail to one
     /// user about one thread.
     public var replyTo: String? = nil
 

@@ -57,7 +57,7 @@ public final class OutboxSender: Service, Sendable {
         for candidate in due {
             if Task.isCancelled { break }
             do {
-                guard let claimed = try claim(candidate) else { continue }
+                guard let claimed = try await claim(candidate) else { continue }
                 try await deliver(claimed, into: &report)
             } catch {
                 logger.error("outbox bookkeeping failed", metadata: ["entry": "\(candidate.id)", "error": "\(error)"])
@@ -75,13 +75,14 @@ public final class OutboxSender: Service, Sendable {
         }
     }
 
-    private func claim(_ entry: OutboxEntry) throws -> OutboxEntry? {
+    private func claim(_ entry: OutboxEntry) async throws -> OutboxEntry? {
         let now = clock()
-        return try outbox.update(entry.key) { stored in
+        let lease = configuration.claimLease.milliseconds
+        return try await outbox.update(entry.key) { stored in
             guard Self.isDue(stored, now: now) else { return nil }
             var claimed = stored
             claimed.status = .sending
-            claimed.claimedUntilMillis = now + configuration.claimLease.milliseconds
+            claimed.claimedUntilMillis = now + lease
             return claimed
         }
     }
@@ -102,7 +103,7 @@ public final class OutboxSender: Service, Sendable {
         switch outcome {
         case .success:
             let now = clock()
-            try outbox.update(entry.key) { stored in
+            try await outbox.update(entry.key) { stored in
                 var done = stored
                 done.status = .delivered
                 done.attempts += 1
@@ -115,7 +116,8 @@ public final class OutboxSender: Service, Sendable {
         case .failure(let error) where error.isTransient:
             let reason = Self.reason(error)
             let now = clock()
-            try outbox.update(entry.key) { stored in
+            let configuration = self.configuration
+            try await outbox.update(entry.key) { stored in
                 var later = stored
                 later.status = .pending
                 later.attempts += 1
@@ -128,7 +130,7 @@ public final class OutboxSender: Service, Sendable {
             logger.warning("mail deferred", metadata: ["entry": "\(entry.id)", "reason": "\(reason)"])
         case .failure(let error):
             let reason = Self.reason(error)
-            try outbox.update(entry.key) { stored in
+            try await outbox.update(entry.key) { stored in
                 var failed = stored
                 failed.status = .failed
                 failed.attempts += 1
@@ -155,7 +157,7 @@ public final class OutboxSender: Service, Sendable {
         do { pending = try outbox.followups() } catch { return }
         for entry in pending {
             guard let digest = entry.digest else {
-                try? outbox.removeFollowup(entry.key)
+                try? await outbox.removeFollowup(entry.key)
                 continue
             }
             let sent = DigestSent(
@@ -167,10 +169,10 @@ public final class OutboxSender: Service, Sendable {
                     commandID:
                         "digest-sent:\(digest.user.rawValue):\(digest.subject.kind):\(digest.subject.ref):\(digest.day)"
                 )
-                try outbox.removeFollowup(entry.key)
+                try await outbox.removeFollowup(entry.key)
             } catch let error as DomainError {
                 logger.error("digest delivery not recordable", metadata: ["entry": "\(entry.id)", "error": "\(error)"])
-                try? outbox.removeFollowup(entry.key)
+                try? await outbox.removeFollowup(entry.key)
             } catch {
                 logger.warning("recording a digest delivery failed; retrying later", metadata: ["error": "\(error)"])
             }
