@@ -38,7 +38,7 @@ struct ProjectorServiceTests {
     @Test("a failing catch-up is retried: the views and the outbox recover, catch up and follow the log")
     func recovers() async throws {
         let f = try EngineFixture()
-        let views = try ViewStore.open(directory: f.path + "/views")
+        let views = try ViewStore.open(directory: f.directory.sub("views"))
         let models = ReadModels(log: f.store, views: views, commitInterval: .zero)
         let projector = NotificationProjector(
             log: f.store, outbox: try Outbox(views: views),
