@@ -106,7 +106,8 @@ struct Serve: AsyncParsableCommand {
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
                 host: host, port: port, adminTokenHash: adminTokenHash, blobDirectory: data.blobs,
-                maxBodyBytes: maxBody, maxBlobBytes: maxBlob, headerTimeout: headerTimeout, idleTimeout: idleTimeout),
+                maxBodyBytes: maxBody, maxBlobBytes: maxBlob, headerTimeout: headerTimeout, idleTimeout: idleTimeout,
+                sharedLog: postgres != nil),
             store: store, handler: handler, readSide: readSide, logger: logger,
             console: console, blobs: blobs,
             onListening: { bound in
@@ -134,8 +135,9 @@ struct Serve: AsyncParsableCommand {
         if let (directory, position) = try? models.storedDirectory() {
             handler.seedDirectory(directory, at: position)
         }
-        let notifications = try NotificationServices.make(
-            log: store, views: views, readModels: models, handler: handler, environment: environment, dataRoot: data.root,
+        // On a PostgreSQL log the leader runs what must happen once across the nodes (Serve+Leader.swift).
+        let (notifications, leader) = try Self.notificationServices(
+            store: store, views: views, models: models, handler: handler, environment: environment, dataRoot: data.root,
             logger: logger)
         let outbox = try NotificationServices.projector(
             log: store, views: views, environment: environment, dataRoot: data.root, logger: logger)
@@ -161,8 +163,9 @@ struct Serve: AsyncParsableCommand {
                     backoff: try milliseconds(
                         environment["THREADLOG_WEBHOOK_BACKOFF_MS"], default: 1000, name: "THREADLOG_WEBHOOK_BACKOFF_MS")),
                 logger: logger))
+        if let leader { services.append(leader) }
         return ReadSide.projected(models).adding(services)
-            .reporting("notifications", lag: { try outbox.lag() }).with(subscriptions).with(try Outbox(views: views))
+            .reporting("notifications", lag: { leader?.isLeading == false ? 0 : try outbox.lag() }).with(subscriptions).with(try Outbox(views: views))
     }
 
     /// The SMTP listener for replies by mail (`THREADLOG_INBOUND_SMTP=host:port`); it needs
