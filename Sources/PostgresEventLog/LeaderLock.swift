@@ -26,19 +26,25 @@ public final class LeaderLock: Sendable {
     /// the server is "not taken".
     public func tryAcquire() async -> Bool {
         if connection.withLock({ $0 }) != nil { return await stillHeld() }
+        let conn: PostgresConnection
         do {
-            let conn = try await PostgresConnection.connect(configuration: url.configuration, id: -1, logger: logger)
-            let rows = try await conn.query("SELECT pg_try_advisory_lock(\(key))", logger: logger).collect()
-            guard let taken = try rows.first?.decode(Bool.self), taken else {
-                try? await conn.close()
-                return false
-            }
-            connection.withLock { $0 = conn }
-            return true
+            conn = try await PostgresConnection.connect(configuration: url.configuration, id: -1, logger: logger)
         } catch {
             logger.debug("leader election: the database is out of reach", metadata: ["error": "\(PostgresFailure.describe(error))"])
             return false
         }
+        do {
+            let rows = try await conn.query("SELECT pg_try_advisory_lock(\(key))", logger: logger).collect()
+            if let taken = try rows.first?.decode(Bool.self), taken {
+                connection.withLock { $0 = conn }
+                return true
+            }
+        } catch {
+            logger.debug("leader election failed", metadata: ["error": "\(PostgresFailure.describe(error))"])
+        }
+        // A connection must be closed before it is released.
+        try? await conn.close()
+        return false
     }
 
     /// Whether the session that took the lock is still there (one round trip on its connection). A

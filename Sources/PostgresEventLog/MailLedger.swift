@@ -79,7 +79,7 @@ public final class MailLedger: Sendable {
             case .delivered(let at): (true, nil, at)
             case .failed(let reason): (false, reason, Int64(Date().timeIntervalSince1970 * 1000))
             }
-        try pool.with { conn in
+        _ = try pool.with { conn in
             try conn.run(
                 """
                 INSERT INTO mail_deliveries (mail_id, delivered, reason, at_ms) VALUES (\(id), \(delivered), \(reason), \(at))
@@ -88,5 +88,8 @@ public final class MailLedger: Sendable {
         }
     }
 
+    /// Closes the idle connections (PostgresNIO requires a connection to be closed before it is released).
     public func close() { pool.close() }
+
+    deinit { pool.close() }
 }

@@ -27,7 +27,7 @@ extension Serve {
             dataRoot: dataRoot, ledger: SharedMailLedger(ledger: ledger), logger: logger)
         let leader = LeaderService(
             lock: LeaderLock(url: postgres.url, logger: logger), services: nodes.elected, prepare: nodes.prepare,
-            logger: logger)
+            stopped: { ledger.close() }, logger: logger)
         return (nodes.everyNode, leader)
     }
 }
@@ -62,17 +62,20 @@ final class LeaderService: Service, Sendable {
     let lock: LeaderLock
     let services: [any Service]
     let prepare: @Sendable () throws -> Void
+    /// Run once the service has stopped (closes what the elected services used).
+    let stopped: @Sendable () -> Void
     let logger: Logger
     let retry: Duration
     private let leading = Atomic<Bool>(false)
 
     init(
-        lock: LeaderLock, services: [any Service], prepare: @escaping @Sendable () throws -> Void, logger: Logger,
-        retry: Duration = .seconds(1)
+        lock: LeaderLock, services: [any Service], prepare: @escaping @Sendable () throws -> Void,
+        stopped: @escaping @Sendable () -> Void = {}, logger: Logger, retry: Duration = .seconds(1)
     ) {
         self.lock = lock
         self.services = services
         self.prepare = prepare
+        self.stopped = stopped
         self.logger = logger
         self.retry = retry
     }
@@ -84,6 +87,7 @@ final class LeaderService: Service, Sendable {
         await cancelWhenGracefulShutdown { await self.campaign() }
         leading.store(false, ordering: .relaxed)
         await lock.release()
+        stopped()
     }
 
     private func campaign() async {
@@ -121,7 +125,7 @@ final class LeaderService: Service, Sendable {
                     if await !self.lock.stillHeld() { return }
                 }
             }
-            await group.next()
+            _ = await group.next()
             group.cancelAll()
         }
         leading.store(false, ordering: .relaxed)
