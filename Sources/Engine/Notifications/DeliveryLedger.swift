@@ -41,6 +41,24 @@ extension Outbox {
     }
 }
 
+extension Outbox {
+    /// Puts the derived entries still claimed back on the pending list, due at `now`: on a node just
+    /// elected, a claim can only be left from an earlier life of the node (killed while sending), and
+    /// the ledger tells whether that mail went out after all.
+    func releaseClaims(now: Int64) throws {
+        for entry in try undelivered() where entry.isDerived && entry.status == .sending {
+            try update(entry.key) { stored in
+                guard stored.status == .sending else { return nil }
+                var released = stored
+                released.status = .pending
+                released.claimedUntilMillis = nil
+                released.nextAttemptMillis = now
+                return released
+            }
+        }
+    }
+}
+
 /// The notification services of one of several nodes on a shared log.
 public struct NodeNotificationServices: Sendable {
     /// Run by the elected node alone: the outbox projector, the sender of derived mail (through the
@@ -49,7 +67,8 @@ public struct NodeNotificationServices: Sendable {
     /// Run by every node: the sender of the mails queued on this node (sign-in links, answers to
     /// refused replies by mail).
     public var everyNode: [any Service]
-    /// Run once each time this node is elected, before `elected` starts.
+    /// Run once each time this node is elected, before `elected` starts: the outbox adopts the shared
+    /// start and releases the claims an earlier life of the node left.
     public var prepare: @Sendable () throws -> Void
 }
 
@@ -81,6 +100,7 @@ extension NotificationServices {
             elected: elected, everyNode: everyNode,
             prepare: {
                 try outbox.start(head: try log.lastPosition(), backfill: configuration.backfill, sharedBy: ledger)
+                try outbox.releaseClaims(now: Int64(Date().timeIntervalSince1970 * 1000))
             })
     }
 }
