@@ -67,6 +67,7 @@ final class LeaderService: Service, Sendable {
     let logger: Logger
     let retry: Duration
     private let leading = Atomic<Bool>(false)
+    private let more = Mutex<[any Service]>([])
 
     init(
         lock: LeaderLock, services: [any Service], prepare: @escaping @Sendable () throws -> Void,
@@ -78,6 +79,11 @@ final class LeaderService: Service, Sendable {
         self.stopped = stopped
         self.logger = logger
         self.retry = retry
+    }
+
+    /// Adds a service the elected node runs (before the service starts).
+    func elect(also service: any Service) {
+        more.withLock { $0.append(service) }
     }
 
     /// Whether this node leads now.
@@ -111,7 +117,7 @@ final class LeaderService: Service, Sendable {
         logger.notice("elected: this node runs the notifications, digests and retention")
         Serve.say("elected: this node runs the notifications, digests and retention")
         await withTaskGroup(of: Void.self) { group in
-            for service in services {
+            for service in services + more.withLock({ $0 }) {
                 group.addTask {
                     do { try await service.run() } catch {
                         self.logger.error("a service of the elected node failed", metadata: ["error": "\(error)"])

@@ -142,12 +142,13 @@ struct Serve: AsyncParsableCommand {
         let outbox = try NotificationServices.projector(
             log: store, views: views, environment: environment, dataRoot: data.root, logger: logger)
         var services = notifications
-        // Retention erases payloads in place, which only the LMDB log does so far.
-        if let lmdb = store as? LMDBEventStore {
-            let retention = Retention(
-                log: lmdb, models: models, handler: handler, data: data, logger: logger,
-                beforeCompaction: { try outbox.catchUp() })
-            services.append(RetentionService(retention: retention))
+        // Retention erases payloads in place; with several nodes, the elected one runs it.
+        if let log = store as? any ErasableLog {
+            let retention = RetentionService(
+                retention: Retention(
+                    log: log, models: models, handler: handler, data: data, logger: logger,
+                    beforeCompaction: { try outbox.catchUp() }))
+            if let leader { leader.elect(also: retention) } else { services.append(retention) }
         }
         if let inbound = try Self.inboundMail(
             handler: handler, views: views, data: data, environment: environment, logger: logger)
