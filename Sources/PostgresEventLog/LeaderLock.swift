@@ -30,7 +30,9 @@ public final class LeaderLock: Sendable {
         do {
             conn = try await PostgresConnection.connect(configuration: url.configuration, id: -1, logger: logger)
         } catch {
-            logger.debug("leader election: the database is out of reach", metadata: ["error": "\(PostgresFailure.describe(error))"])
+            logger.debug(
+                "leader election: the database is out of reach",
+                metadata: ["error": "\(PostgresFailure.describe(error))"])
             return false
         }
         do {
@@ -61,7 +63,9 @@ public final class LeaderLock: Sendable {
             ).collect()
             if let count = try rows.first?.decode(Int64.self), count > 0 { return true }
         } catch {
-            logger.warning("leader election: the lock's connection broke", metadata: ["error": "\(PostgresFailure.describe(error))"])
+            logger.warning(
+                "leader election: the lock's connection broke",
+                metadata: ["error": "\(PostgresFailure.describe(error))"])
         }
         await release()
         return false

@@ -28,7 +28,9 @@ public final class MailLedger: Sendable {
                 try conn.run("BEGIN", logger: logger)
                 do {
                     try conn.run("SELECT pg_advisory_xact_lock(7306987)", logger: logger)
-                    try conn.run("CREATE TABLE IF NOT EXISTS mail_meta (key text PRIMARY KEY, value bigint NOT NULL)", logger: logger)
+                    try conn.run(
+                        "CREATE TABLE IF NOT EXISTS mail_meta (key text PRIMARY KEY, value bigint NOT NULL)",
+                        logger: logger)
                     try conn.run(
                         """
                         CREATE TABLE IF NOT EXISTS mail_deliveries (
@@ -53,7 +55,8 @@ public final class MailLedger: Sendable {
             try conn.run(
                 "INSERT INTO mail_meta (key, value) VALUES ('notifyFrom', \(Int64(clamping: proposed))) ON CONFLICT (key) DO NOTHING",
                 logger: logger)
-            guard let row = try conn.run("SELECT value FROM mail_meta WHERE key = 'notifyFrom'", logger: logger).first else {
+            guard let row = try conn.run("SELECT value FROM mail_meta WHERE key = 'notifyFrom'", logger: logger).first
+            else {
                 throw EventLogError(.corrupt, "the mail ledger lost its start")
             }
             return UInt64(try row.decode(Int64.self))
@@ -64,8 +67,10 @@ public final class MailLedger: Sendable {
     public func outcome(of id: String) throws -> Outcome? {
         try pool.with { conn in
             guard
-                let row = try conn.run("SELECT delivered, reason, at_ms FROM mail_deliveries WHERE mail_id = \(id)", logger: logger)
-                    .first
+                let row = try conn.run(
+                    "SELECT delivered, reason, at_ms FROM mail_deliveries WHERE mail_id = \(id)", logger: logger
+                )
+                .first
             else { return nil }
             let (delivered, reason, at) = try row.decode((Bool, String?, Int64).self)
             return delivered ? .delivered(atMillis: at) : .failed(reason: reason ?? "refused")

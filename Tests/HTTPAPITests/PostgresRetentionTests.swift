@@ -28,11 +28,14 @@ struct PostgresRetentionTests {
         let secret = "SECRET-TEXT-\(UUID().uuidString)"
         let doomed = try #require(
             try await handler.handle(
-                .openThread(OpenThread(subjectKind: "request", subjectRef: "OLD-1", title: "Old", body: NewMessage(text: secret))),
+                .openThread(
+                    OpenThread(
+                        subjectKind: "request", subjectRef: "OLD-1", title: "Old", body: NewMessage(text: secret))),
                 actor: .user("sam")
             ).thread)
         let keptText = "KEPT-TEXT-\(UUID().uuidString)"
-        try await handler.handle(.postMessage(thread: doomed, message: NewMessage(text: secret + " again")), actor: .user("sam"))
+        try await handler.handle(
+            .postMessage(thread: doomed, message: NewMessage(text: secret + " again")), actor: .user("sam"))
         let day: Int64 = 86_400_000
         let now = Int64(Date().timeIntervalSince1970 * 1000)
 
@@ -43,17 +46,26 @@ struct PostgresRetentionTests {
             guard checkpoint.status == 0 else { throw TestFailure("CHECKPOINT: \(checkpoint.stderr)") }
             let place = try run(
                 psql,
-                [url, "-Atc", "SELECT current_setting('data_directory') || '/base/' || oid FROM pg_database WHERE datname = current_database()"])
+                [
+                    url, "-Atc",
+                    "SELECT current_setting('data_directory') || '/base/' || oid FROM pg_database WHERE datname = current_database()",
+                ])
             let root = place.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard place.status == 0, FileManager.default.fileExists(atPath: root) else { throw TestFailure("no database directory: \(place)") }
+            guard place.status == 0, FileManager.default.fileExists(atPath: root) else {
+                throw TestFailure("no database directory: \(place)")
+            }
             return try files(containing: Array(text.utf8), under: root)
         }
-        #expect(!(try databaseFiles(containing: secret)).isEmpty, "the text should be in the table's files before the purge")
+        #expect(
+            !(try databaseFiles(containing: secret)).isEmpty, "the text should be in the table's files before the purge"
+        )
 
         // A second thread, under legal hold, keeps its text.
         let held = try #require(
             try await handler.handle(
-                .openThread(OpenThread(subjectKind: "request", subjectRef: "HELD-1", title: "Held", body: NewMessage(text: keptText))),
+                .openThread(
+                    OpenThread(
+                        subjectKind: "request", subjectRef: "HELD-1", title: "Held", body: NewMessage(text: keptText))),
                 actor: .user("sam")
             ).thread)
         try await handler.handle(.placeLegalHold(thread: held, reason: "litigation"), actor: .admin)

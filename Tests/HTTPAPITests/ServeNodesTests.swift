@@ -46,11 +46,13 @@ struct ServeNodesTests {
         _ = try await Self.post(a, "/v1/parties", Self.admin, #"{"id":"ops","name":"Ops","kind":"internal"}"#)
         _ = try await Self.post(b, "/v1/parties", Self.admin, #"{"id":"sup","name":"Supplier","kind":"external"}"#)
         _ = try await Self.post(
-            c, "/v1/users", Self.admin, #"{"id":"ann","name":"Ann","email":"ann@ops.example","party":"ops","roles":["handler"]}"#)
+            c, "/v1/users", Self.admin,
+            #"{"id":"ann","name":"Ann","email":"ann@ops.example","party":"ops","roles":["handler"]}"#)
         let bob = try #require(
             try await Self.post(
                 a, "/v1/users", Self.admin,
-                #"{"id":"bob","name":"Bob","email":"bob@sup.example","party":"sup","roles":["supplier"]}"#)["token"] as? String)
+                #"{"id":"bob","name":"Bob","email":"bob@sup.example","party":"sup","roles":["supplier"]}"#)["token"]
+                as? String)
         _ = try await Self.post(b, "/v1/subjects", Self.admin, #"{"kind":"contract","ref":"C-7","parties":["sup"]}"#)
         var threads: [String] = []
         for index in 0..<6 {
@@ -63,7 +65,8 @@ struct ServeNodesTests {
         // A write on one node is in the next read on any other.
         var acknowledged: [Ack] = []
         for (writer, readers) in [(a, [b, c]), (b, [c, a]), (c, [a, b])] {
-            let posted = try await Self.post(writer, "/v1/threads/\(threads[0])/messages", bob, #"{"body":"seen everywhere"}"#)
+            let posted = try await Self.post(
+                writer, "/v1/threads/\(threads[0])/messages", bob, #"{"body":"seen everywhere"}"#)
             let ack = Ack(id: try #require(posted["id"] as? String), position: try #require(posted["position"] as? Int))
             acknowledged.append(ack)
             for reader in readers {
@@ -75,16 +78,19 @@ struct ServeNodesTests {
         let carol = try #require(
             try await Self.post(
                 a, "/v1/users", Self.admin,
-                #"{"id":"carol","name":"Carol","email":"carol@sup.example","party":"sup","roles":["supplier"]}"#)["token"]
+                #"{"id":"carol","name":"Carol","email":"carol@sup.example","party":"sup","roles":["supplier"]}"#)[
+                    "token"]
                 as? String)
         #expect(try await send(port: b, .get, "/v1/inbox", token: carol).status == 200)
-        let replaced = try #require(try await Self.post(c, "/v1/users/carol/token", Self.admin, "{}")["token"] as? String)
+        let replaced = try #require(
+            try await Self.post(c, "/v1/users/carol/token", Self.admin, "{}")["token"] as? String)
         #expect(try await send(port: a, .get, "/v1/inbox", token: carol).status == 401)
         #expect(try await send(port: b, .get, "/v1/inbox", token: carol).status == 401)
         #expect(try await send(port: a, .get, "/v1/inbox", token: replaced).status == 200)
 
         // The event stream of one node resumes on another by Last-Event-ID: no gap, no duplicate.
-        let service = try #require(try await Self.post(b, "/v1/service-tokens", Self.admin, #"{"name":"feed"}"#)["token"] as? String)
+        let service = try #require(
+            try await Self.post(b, "/v1/service-tokens", Self.admin, #"{"name":"feed"}"#)["token"] as? String)
         let store = try PostgresEventStore.open(url: url, create: false)
         defer { store.close() }
         let head = try store.lastPosition()
@@ -106,7 +112,9 @@ struct ServeNodesTests {
         let ports = nodes.map(\.port)
         async let load = Self.load(ports: ports, token: bob, threads: threads, perClient: 12, counter: counter)
         let started = ContinuousClock.now
-        while counter.value < 48 && ContinuousClock.now - started < .seconds(60) { try await Task.sleep(for: .milliseconds(10)) }
+        while counter.value < 48 && ContinuousClock.now - started < .seconds(60) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         nodes[leader].signal(SIGKILL)
         _ = await nodes[leader].waitForExit()
         nodes[leader] = try ServeProcess.start(data: dataDirectories[leader], environment: environment)
@@ -118,7 +126,9 @@ struct ServeNodesTests {
         // Every acknowledged write is on every node, the log is gapless and verifies.
         for node in nodes {
             var present = Set<String>()
-            for thread in threads { present.formUnion(try await Self.messageIDs(port: node.port, token: bob, thread: thread)) }
+            for thread in threads {
+                present.formUnion(try await Self.messageIDs(port: node.port, token: bob, thread: thread))
+            }
             let missing = acknowledged.filter { !present.contains($0.id) }
             #expect(missing.isEmpty, "node \(node.port): acknowledged but missing: \(missing.prefix(5).map(\.id))")
         }
@@ -131,7 +141,8 @@ struct ServeNodesTests {
         // Each node's views answer exactly as views rebuilt from the log.
         for (index, node) in nodes.enumerated() {
             let kept = try await CrashLoopTests.answers(port: node.port, token: bob, threads: threads)
-            let rebuild = try run(threadlog, ["project", "rebuild", "--all", "--data", dataDirectories[index], "--store", url])
+            let rebuild = try run(
+                threadlog, ["project", "rebuild", "--all", "--data", dataDirectories[index], "--store", url])
             #expect(rebuild.status == 0, "\(rebuild.stderr)")
             let rebuilt = try await CrashLoopTests.answers(port: node.port, token: bob, threads: threads)
             #expect(kept == rebuilt, "node \(index): the views differ from a rebuild")
@@ -144,7 +155,9 @@ struct ServeNodesTests {
         // Settled: every acknowledged message mailed, and every mail received recorded as delivered.
         func unrecorded(_ received: [String: Int]) throws -> [String] {
             try received.keys.filter { id in
-                guard case .delivered = try ledger.outcome(of: String(id.dropFirst("<threadlog.".count).prefix { $0 != "@" }))
+                guard
+                    case .delivered = try ledger.outcome(
+                        of: String(id.dropFirst("<threadlog.".count).prefix { $0 != "@" }))
                 else { return true }
                 return false
             }
@@ -154,13 +167,17 @@ struct ServeNodesTests {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             received = try Self.messageIDCounts(smtp)
-            if wanted.isSubset(of: Set(received.keys.compactMap(Self.position))), try unrecorded(received).isEmpty { break }
+            if wanted.isSubset(of: Set(received.keys.compactMap(Self.position))), try unrecorded(received).isEmpty {
+                break
+            }
             try await Task.sleep(for: .milliseconds(200))
         }
         try await Task.sleep(for: .seconds(1))
         received = try Self.messageIDCounts(smtp)
         let mailed = Set(received.keys.compactMap(Self.position))
-        #expect(wanted.subtracting(mailed).isEmpty, "no notification for positions \(wanted.subtracting(mailed).sorted().prefix(10))")
+        #expect(
+            wanted.subtracting(mailed).isEmpty,
+            "no notification for positions \(wanted.subtracting(mailed).sorted().prefix(10))")
         let repeated = received.filter { $0.value > 1 }
         #expect(repeated.count <= 1 && repeated.values.allSatisfy { $0 == 2 }, "sent more than once: \(repeated)")
         let left = try unrecorded(received)
@@ -174,7 +191,9 @@ struct ServeNodesTests {
     static func elected(_ nodes: [ServeProcess]) async throws -> Int {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            let elected = nodes.indices.filter { nodes[$0].process.isRunning && nodes[$0].stdout.contains("elected: this node") }
+            let elected = nodes.indices.filter {
+                nodes[$0].process.isRunning && nodes[$0].stdout.contains("elected: this node")
+            }
             #expect(elected.count <= 1, "several nodes elected at once: \(elected)")
             if elected.count == 1 { return elected[0] }
             try await Task.sleep(for: .milliseconds(50))
@@ -184,7 +203,9 @@ struct ServeNodesTests {
 
     static func post(_ port: Int, _ path: String, _ token: String, _ body: String) async throws -> [String: Any] {
         let reply = try await send(port: port, .post, path, token: token, body: body)
-        guard (200..<300).contains(reply.status) else { throw TestFailure("\(path) on \(port): \(reply.status) \(reply.text)") }
+        guard (200..<300).contains(reply.status) else {
+            throw TestFailure("\(path) on \(port): \(reply.status) \(reply.text)")
+        }
         return reply.json
     }
 
@@ -196,7 +217,8 @@ struct ServeNodesTests {
 
     /// Each client posts `perClient` messages, starting on node `client % 3`; a refused connection (a
     /// killed node) moves it to the next node, where it posts the same message again.
-    static func load(ports: [Int], token: String, threads: [String], perClient: Int, counter: AckCounter) async -> [Ack] {
+    static func load(ports: [Int], token: String, threads: [String], perClient: Int, counter: AckCounter) async -> [Ack]
+    {
         await withTaskGroup(of: [Ack].self) { group in
             for client in 0..<16 {
                 group.addTask {
@@ -234,7 +256,9 @@ struct ServeNodesTests {
     static func messageIDCounts(_ smtp: SMTPTestServer) throws -> [String: Int] {
         var counts: [String: Int] = [:]
         for mail in try smtp.messages() {
-            guard let line = mail.headerLines.first(where: { $0.lowercased().hasPrefix("message-id:") }) else { continue }
+            guard let line = mail.headerLines.first(where: { $0.lowercased().hasPrefix("message-id:") }) else {
+                continue
+            }
             counts[line.dropFirst("message-id:".count).trimmingCharacters(in: .whitespaces), default: 0] += 1
         }
         return counts

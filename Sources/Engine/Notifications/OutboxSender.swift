@@ -156,6 +156,8 @@ public final class OutboxSender: Service, Sendable {
     /// outcome is then copied into this outbox instead of sending it again.
     private func settledElsewhere(_ entry: OutboxEntry) throws -> Bool {
         guard let ledger, entry.isDerived, let outcome = try ledger.outcome(ofMail: entry.id) else { return false }
+        // A refusal this outbox knew of, put back on the pending list by an operator (`resend`), goes again.
+        if case .failed = outcome, entry.lastError != nil { return false }
         try outbox.update(entry.key) { stored in
             var settled = stored
             settled.claimedUntilMillis = nil
@@ -179,7 +181,8 @@ public final class OutboxSender: Service, Sendable {
         do {
             try ledger.record(mail: entry.id, outcome)
         } catch {
-            logger.error("recording a delivery in the shared ledger failed", metadata: ["entry": "\(entry.id)", "error": "\(error)"])
+            logger.error(
+                "recording a delivery in the shared ledger failed", metadata: ["entry": "\(entry.id)", "error": "\(error)"])
         }
     }
 
