@@ -70,7 +70,7 @@ test-browser: browser-deps
 # The tests without those tagged `.slow` (kill -9 loops, crash tests, the API fuzzer), for a quick
 # look while working; `make test` runs them all. `swift test` filters by test name, not by tag, so
 # SLOW_TESTS names the tagged suites and tests (a test's name ends in its file name, hence the `/`).
-SLOW_TESTS := CrashTests/|CrashLoopTests/|APIFuzzTests/|DigestCrashTests/|killedRunnerResumes|interruptedPurge
+SLOW_TESTS := CrashTests/|CrashLoopTests/|ServeNodesTests/|APIFuzzTests/|DigestCrashTests/|killedRunnerResumes|interruptedPurge
 test-fast: test-deps
 	./Tests/with-postgres.sh $(SWIFT) test --disable-xctest --skip '$(SLOW_TESTS)'
 

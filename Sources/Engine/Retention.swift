@@ -40,7 +40,7 @@ public struct RetentionReport: Sendable {
 /// no free page keeps the old bytes. Every step can be repeated; a run interrupted anywhere is completed
 /// by the next.
 public final class Retention: Sendable {
-    let log: LMDBEventStore
+    let log: any ErasableLog
     let models: ReadModels
     let handler: CommandHandler
     let data: DataDirectory
@@ -50,7 +50,7 @@ public final class Retention: Sendable {
     /// `beforeCompaction` brings every other reader of the log that keeps copies in the views (the
     /// notification outbox) up to the purges, so compaction leaves none of their old bytes behind.
     public init(
-        log: LMDBEventStore, models: ReadModels, handler: CommandHandler, data: DataDirectory,
+        log: any ErasableLog, models: ReadModels, handler: CommandHandler, data: DataDirectory,
         logger: Logger = Logger(label: "threadlog.retention"), beforeCompaction: @escaping @Sendable () throws -> Void = {}
     ) {
         self.log = log

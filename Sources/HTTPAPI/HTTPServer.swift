@@ -30,12 +30,17 @@ public struct APIConfiguration: Sendable {
     /// How long a connection may see no traffic while no response is being written
     /// (`THREADLOG_IDLE_TIMEOUT_MS`).
     public var idleTimeout: Duration
+    /// Other nodes append to the log too (a PostgreSQL log): the directory is brought up to the log's
+    /// head before a token is checked, so a token created, replaced or revoked on any node holds here
+    /// from that node's answer on.
+    public var sharedLog: Bool
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, adminTokenHash: String, blobDirectory: String,
         maxBodyBytes: Int = 1 << 20, maxBlobBytes: Int = 10 << 20, heartbeat: Duration = .seconds(15),
-        headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60)
+        headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60), sharedLog: Bool = false
     ) {
+        self.sharedLog = sharedLog
         self.host = host
         self.port = port
         self.adminTokenHash = adminTokenHash
@@ -203,6 +208,7 @@ struct APIServer: Sendable {
         if hash == configuration.adminTokenHash {
             caller = Caller(role: .admin, actor: .admin, tokenHash: hash)
         } else {
+            if configuration.sharedLog { _ = try handler.currentDirectory() }
             switch try principals.principal(
                 hash, revision: handler.tokenRevision,
                 orLookUp: { try handler.currentDirectory().principal(withTokenHash: hash) })

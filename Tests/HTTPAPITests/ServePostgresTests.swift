@@ -10,15 +10,20 @@ import Testing
 /// `threadlog serve` with its log on PostgreSQL (`THREADLOG_STORE_URL`), the views in its data directory.
 @Suite("serve on PostgreSQL")
 struct ServePostgresTests {
-    @Test("writes land in the database, the views follow them, and a restart finds everything")
-    func serveOnPostgres() async throws {
+    /// A new database of its own on the cluster of Tests/with-postgres.sh, as a store URL.
+    static func freshDatabase() throws -> String {
         guard let text = ProcessInfo.processInfo.environment["THREADLOG_TEST_PG_URL"], !text.isEmpty else {
             throw TestFailure("THREADLOG_TEST_PG_URL is not set: run the tests with make test or Tests/with-postgres.sh swift test")
         }
         let server = try PostgresURL(text)
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         try server.createDatabase(name)
-        let url = server.with(database: name).description
+        return server.with(database: name).description
+    }
+
+    @Test("writes land in the database, the views follow them, and a restart finds everything")
+    func serveOnPostgres() async throws {
+        let url = try Self.freshDatabase()
 
         let directory = try TempDirectory()
         let data = directory.sub("data")

@@ -13,16 +13,7 @@ struct RetentionTests {
 
     /// Every file under `root` that contains `needle`.
     func files(containing needle: [UInt8], under root: String) throws -> [String] {
-        var found: [String] = []
-        let enumerator = FileManager.default.enumerator(atPath: root)
-        while let relative = enumerator?.nextObject() as? String {
-            let path = root + "/" + relative
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            if data.range(of: Data(needle)) != nil { found.append(relative) }
-        }
-        return found
+        try TestSupport.files(containing: needle, under: root)
     }
 
     @Test("a purge destroys texts, titles and attachments everywhere; the audit trail and the chain remain")

@@ -73,3 +73,17 @@ public func run(
 private final class DataBox: @unchecked Sendable {
     var data = Data()
 }
+
+/// Every file under `root` (relative paths) whose bytes contain `needle`.
+public func files(containing needle: [UInt8], under root: String) throws -> [String] {
+    var found: [String] = []
+    let enumerator = FileManager.default.enumerator(atPath: root)
+    while let relative = enumerator?.nextObject() as? String {
+        let path = root + "/" + relative
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        if data.range(of: Data(needle)) != nil { found.append(relative) }
+    }
+    return found
+}

@@ -91,7 +91,8 @@ struct Serve: AsyncParsableCommand {
         let server = try ThreadlogHTTPServer(
             configuration: APIConfiguration(
                 host: host, port: port, adminTokenHash: adminTokenHash, blobDirectory: data.blobs,
-                maxBodyBytes: maxBody, maxBlobBytes: maxBlob, headerTimeout: headerTimeout, idleTimeout: idleTimeout),
+                maxBodyBytes: maxBody, maxBlobBytes: maxBlob, headerTimeout: headerTimeout, idleTimeout: idleTimeout,
+                sharedLog: postgres != nil),
             store: store, handler: handler, readSide: readSide, logger: logger,
             console: console, blobs: blobs,
             onListening: { bound in
@@ -119,17 +120,20 @@ struct Serve: AsyncParsableCommand {
         if let (directory, position) = try? models.storedDirectory() {
             handler.seedDirectory(directory, at: position)
         }
-        let notifications = try NotificationServices(
-            log: store, views: views, readModels: models, handler: handler,
+        // On a PostgreSQL log the leader runs what must happen once across the nodes (Serve+Leader.swift).
+        let node = try Self.notificationServices(
+            store: store, views: views, models: models, handler: handler,
             configuration: try settings.mail(dataRoot: data.root), logger: logger)
-        let outbox = notifications.projector
-        var services = notifications.services
-        // Retention erases payloads in place, which only the LMDB log does so far.
-        if let lmdb = store as? LMDBEventStore {
-            let retention = Retention(
-                log: lmdb, models: models, handler: handler, data: data, logger: logger,
-                beforeCompaction: { try outbox.catchUp() })
-            services.append(RetentionService(retention: retention))
+        let outbox = node.projector
+        let leader = node.leader
+        var services = node.everyNode
+        // Retention erases payloads in place; with several nodes, the elected one runs it.
+        if let log = store as? any ErasableLog {
+            let retention = RetentionService(
+                retention: Retention(
+                    log: log, models: models, handler: handler, data: data, logger: logger,
+                    beforeCompaction: { try outbox.catchUp() }))
+            if let leader { leader.elect(also: retention) } else { services.append(retention) }
         }
         if let inbound = try Self.inboundMail(
             handler: handler, views: views, data: data, settings: settings, logger: logger)
@@ -144,8 +148,10 @@ struct Serve: AsyncParsableCommand {
                 settings: WebhookSettings(
                     backoff: settings.webhookBackoff),
                 logger: logger))
+        if let leader { services.append(leader) }
         return ReadSide.projected(models).adding(services)
-            .reporting("notifications", lag: { try outbox.lag() }).with(subscriptions).with(notifications.outbox)
+            .reporting("notifications", lag: { leader?.isLeading == false ? 0 : try outbox.lag() })
+            .with(subscriptions).with(node.outbox)
     }
 
     /// The SMTP listener for replies by mail (`THREADLOG_INBOUND_SMTP=host:port`); it needs

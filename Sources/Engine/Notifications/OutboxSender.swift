@@ -31,10 +31,16 @@ public final class OutboxSender: Service, Sendable {
     let configuration: NotificationConfiguration
     let logger: Logger
     let clock: @Sendable () -> Int64
+    /// The entries this sender sends (all by default; on several nodes, split between the elected
+    /// node's sender and every node's own).
+    let include: @Sendable (OutboxEntry) -> Bool
+    /// On several nodes: consulted before a mail is sent, told of each outcome.
+    let ledger: (any DeliveryLedger)?
 
     public init(
         outbox: Outbox, handler: CommandHandler, smtp: SMTPConfiguration, configuration: NotificationConfiguration,
-        logger: Logger, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        logger: Logger, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
+        include: @escaping @Sendable (OutboxEntry) -> Bool = { _ in true }, ledger: (any DeliveryLedger)? = nil
     ) {
         self.outbox = outbox
         self.handler = handler
@@ -42,6 +48,8 @@ public final class OutboxSender: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        self.include = include
+        self.ledger = ledger
     }
 
     /// One pass over the due entries that `include` accepts, then the digest deliveries to record.
@@ -49,7 +57,7 @@ public final class OutboxSender: Service, Sendable {
         var report = DeliveryReport()
         let due: [OutboxEntry]
         do {
-            due = try outbox.undelivered().filter { include($0) && Self.isDue($0, now: clock()) }
+            due = try outbox.undelivered().filter { include($0) && self.include($0) && Self.isDue($0, now: clock()) }
         } catch {
             logger.error("reading the outbox failed", metadata: ["error": "\(error)"])
             return report
@@ -58,6 +66,7 @@ public final class OutboxSender: Service, Sendable {
             if Task.isCancelled { break }
             do {
                 guard let claimed = try await claim(candidate) else { continue }
+                if try await settledElsewhere(claimed) { continue }
                 try await deliver(claimed, into: &report)
             } catch {
                 logger.error("outbox bookkeeping failed", metadata: ["entry": "\(candidate.id)", "error": "\(error)"])
@@ -103,6 +112,7 @@ public final class OutboxSender: Service, Sendable {
         switch outcome {
         case .success:
             let now = clock()
+            tellLedger(entry, .delivered(atMillis: now))
             try await outbox.update(entry.key) { stored in
                 var done = stored
                 done.status = .delivered
@@ -130,6 +140,7 @@ public final class OutboxSender: Service, Sendable {
             logger.warning("mail deferred", metadata: ["entry": "\(entry.id)", "reason": "\(reason)"])
         case .failure(let error):
             let reason = Self.reason(error)
+            tellLedger(entry, .failed(reason: reason))
             try await outbox.update(entry.key) { stored in
                 var failed = stored
                 failed.status = .failed
@@ -140,6 +151,40 @@ public final class OutboxSender: Service, Sendable {
             }
             report.failed.append(.init(id: entry.id, reason: reason))
             logger.error("mail refused", metadata: ["entry": "\(entry.id)", "reason": "\(reason)"])
+        }
+    }
+
+    /// With a ledger: true when another node already delivered (or was refused) this mail, whose
+    /// outcome is then copied into this outbox instead of sending it again.
+    private func settledElsewhere(_ entry: OutboxEntry) async throws -> Bool {
+        guard let ledger, entry.isDerived, let outcome = try ledger.outcome(ofMail: entry.id) else { return false }
+        // A refusal this outbox knew of, put back on the pending list by an operator (`resend`), goes again.
+        if case .failed = outcome, entry.lastError != nil { return false }
+        try await outbox.update(entry.key) { stored in
+            var settled = stored
+            settled.claimedUntilMillis = nil
+            switch outcome {
+            case .delivered(let at):
+                settled.status = .delivered
+                settled.deliveredAtMillis = at
+            case .failed(let reason):
+                settled.status = .failed
+                settled.lastError = reason
+            }
+            return settled
+        }
+        return true
+    }
+
+    /// Records an outcome in the ledger before this outbox: a node that takes over then never sends
+    /// it again. Only a mail sent whose record failed (the database out of reach) may go out twice.
+    private func tellLedger(_ entry: OutboxEntry, _ outcome: DeliveryOutcome) {
+        guard let ledger, entry.isDerived else { return }
+        do {
+            try ledger.record(mail: entry.id, outcome)
+        } catch {
+            logger.error(
+                "recording a delivery in the shared ledger failed", metadata: ["entry": "\(entry.id)", "error": "\(error)"])
         }
     }
 
