@@ -55,15 +55,20 @@ public struct NewMessage: Sendable, Hashable {
     public var kind: MessageKind
     public var format: MessageFormat
     public var attachments: [Attachment]
+    public var concerning: Concerning?
+    /// Must name one of the settings' message templates.
+    public var template: String?
 
     public init(
         text: String, kind: MessageKind = .message, format: MessageFormat = .plain,
-        attachments: [Attachment] = []
+        attachments: [Attachment] = [], concerning: Concerning? = nil, template: String? = nil
     ) {
         self.text = text
         self.kind = kind
         self.format = format
         self.attachments = attachments
+        self.concerning = concerning
+        self.template = template
     }
 }
 
@@ -88,6 +93,8 @@ public enum Command: Sendable, Hashable {
         id: CategoryID, name: String, handlerRoles: [Role], structures: [StructureID],
         defaultRecipients: [UserID])
     case changeSettings(SettingsPatch)
+    /// The administrator's or an internal supervisor's: a message template's text (`nil` removes it).
+    case setMessageTemplate(name: String, text: String?)
     /// The thread's id is the context's `newID`.
     case openThread(OpenThread)
     case postMessage(thread: ThreadID, message: NewMessage)
@@ -141,7 +148,7 @@ extension Command {
         case .addStructureMember(let structure, _), .removeStructureMember(let structure, _):
             [StreamName.structure(structure)]
         case .createCategory(let id, _, _, _, _): [StreamName.category(id)]
-        case .changeSettings: [StreamName.settings]
+        case .changeSettings, .setMessageTemplate: [StreamName.settings]
         case .openThread(let open):
             [StreamName.thread(ThreadID(context.newID))] + open.extraStreams
         case .postMessage(let thread, _), .postNote(let thread, _), .moveReadMarker(let thread, _), .assignHandler(let thread, _),

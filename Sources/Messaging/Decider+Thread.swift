@@ -94,6 +94,10 @@ extension Decider {
         for attachment in message.attachments where !attachment.isValid {
             throw .invalidAttachment(attachment.name)
         }
+        if let problem = message.concerning?.problem { throw .invalidConcerning(problem) }
+        if let template = message.template, settings.messageTemplates[template] == nil {
+            throw .unknownTemplate(template)
+        }
     }
 
     static func posted(_ message: NewMessage, number: Int, thread: ThreadID, author: UserID)
@@ -101,7 +105,8 @@ extension Decider {
     {
         MessagePosted(
             thread: thread, number: number, author: author, kind: message.kind, format: message.format,
-            text: message.text, attachments: message.attachments)
+            text: message.text, attachments: message.attachments, concerning: message.concerning,
+            template: message.template)
     }
 
     /// An internal user who may read the thread notes something for the internal side; an outside

@@ -75,7 +75,8 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     /// The version the encoder writes; older versions are read through upcasters.
     public var latestSchemaVersion: UInt16 {
         switch self {
-        case .messagePosted, .settingsChanged, .threadStatusChanged: 2
+        case .messagePosted: 3
+        case .settingsChanged, .threadStatusChanged: 2
         case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
             .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .threadOpened, .subjectClaimed,
@@ -346,7 +347,8 @@ public struct TicketNumbered: Codable, Sendable, Hashable {
     }
 }
 
-/// Schema version 2 added `format` (version 1 payloads are read as `plain`).
+/// Schema version 2 added `format` (version 1 payloads are read as `plain`); version 3 the optional
+/// `concerning` and `template` (absent before).
 public struct MessagePosted: Codable, Sendable, Hashable {
     public var thread: ThreadID
     /// 1 for the first message of the thread, then consecutive.
@@ -356,11 +358,15 @@ public struct MessagePosted: Codable, Sendable, Hashable {
     public var format: MessageFormat
     public var text: String
     public var attachments: [Attachment]
+    /// The person or company the message is about.
+    public var concerning: Concerning?
+    /// The name of the message template the text was made from (one of the settings' at the time).
+    public var template: String?
 
     public init(
         thread: ThreadID, number: Int, author: UserID, kind: MessageKind = .message,
         format: MessageFormat = .plain,
-        text: String, attachments: [Attachment] = []
+        text: String, attachments: [Attachment] = [], concerning: Concerning? = nil, template: String? = nil
     ) {
         self.thread = thread
         self.number = number
@@ -369,6 +375,8 @@ public struct MessagePosted: Codable, Sendable, Hashable {
         self.format = format
         self.text = text
         self.attachments = attachments
+        self.concerning = concerning
+        self.template = template
     }
 }
 

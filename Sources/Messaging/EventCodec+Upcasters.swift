@@ -12,7 +12,7 @@ public enum Upcasters {
     }
 
     static let steps: [EventType: [UInt16: Upcaster]] = [
-        .messagePosted: [1: messagePostedV1toV2],
+        .messagePosted: [1: messagePostedV1toV2, 2: messagePostedV2toV3],
         .settingsChanged: [1: settingsChangedV1toV2],
         .threadStatusChanged: [1: threadStatusChangedV1toV2],
     ]
@@ -22,6 +22,9 @@ public enum Upcasters {
 
     /// `settings.changed` v2 may carry `messageTemplates`; a v1 patch simply did not change them.
     static let settingsChangedV1toV2: Upcaster = { payload in payload }
+
+    /// `message.posted` v3 may carry `concerning` and `template`; a v2 payload had neither.
+    static let messagePostedV2toV3: Upcaster = { payload in payload }
 
     /// `message.posted` v2 added `format`; everything written before was plain text.
     static let messagePostedV1toV2: Upcaster = { payload in

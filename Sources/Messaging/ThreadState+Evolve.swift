@@ -40,7 +40,8 @@ extension ThreadState {
             thread.messages.append(
                 PostedMessage(
                     number: e.number, author: e.author, kind: e.kind, format: e.format, text: e.text,
-                    attachments: e.attachments, timeMillis: recorded.timeMillis, position: recorded.position))
+                    attachments: e.attachments, timeMillis: recorded.timeMillis, position: recorded.position,
+                    concerning: e.concerning, template: e.template))
             thread.lastActivityMillis = recorded.timeMillis
         case .messageKindChanged(let e):
             // A classification, not activity: the inbox order stays.

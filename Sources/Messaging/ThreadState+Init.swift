@@ -22,10 +22,11 @@ extension ThreadState {
 extension PostedMessage {
     public init(
         number: Int, author: UserID, kind: MessageKind, format: MessageFormat, text: String,
-        attachments: [Attachment], timeMillis: Int64, position: UInt64, memberwise: Void = ()
+        attachments: [Attachment], timeMillis: Int64, position: UInt64, concerning: Concerning? = nil,
+        template: String? = nil, memberwise: Void = ()
     ) {
         self.init(
             number: number, author: author, kind: kind, format: format, text: text, attachments: attachments,
-            timeMillis: timeMillis, position: position)
+            timeMillis: timeMillis, position: position, concerning: concerning, template: template)
     }
 }

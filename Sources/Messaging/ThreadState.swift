@@ -10,6 +10,8 @@ public struct PostedMessage: Codable, Sendable, Hashable {
     public var timeMillis: Int64
     /// Global log position: compared with structure join positions for visibility.
     public var position: UInt64
+    public var concerning: Concerning? = nil
+    public var template: String? = nil
 
     /// Stable id of the message for the outside contract.
     public func id(in thread: ThreadID) -> String { "\(thread.rawValue)/\(number)" }

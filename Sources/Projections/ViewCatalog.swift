@@ -10,7 +10,7 @@ public enum ViewName: String, Sendable, CaseIterable, Codable {
 
     public var version: Int {
         switch self {
-        case .threads: 3
+        case .threads: 4
         case .inbox: 2
         case .unread: 1
         }

@@ -142,6 +142,16 @@ public enum ViewCodec {
         }
         w.int(message.timeMillis)
         w.uint(message.position)
+        // Since threads view v4: who the message concerns and its template, each behind a presence byte.
+        if let concerning = message.concerning {
+            w.byte(1)
+            w.string(concerning.kind.rawValue)
+            w.string(concerning.name)
+            w.optional(concerning.ref)
+        } else {
+            w.byte(0)
+        }
+        w.optional(message.template)
     }
 
     static func readMessage(_ r: inout ByteReader) throws(ViewCodecError) -> PostedMessage {
@@ -155,9 +165,16 @@ public enum ViewCodec {
             attachments.append(
                 Attachment(name: try r.string(), contentType: try r.string(), size: try r.int(), sha256: try r.string()))
         }
+        let timeMillis = try r.int()
+        let position = try r.uint()
+        var concerning: Concerning?
+        if try r.byte() == 1 {
+            concerning = Concerning(kind: try r.enumeration(Concerning.Kind.self), name: try r.string(), ref: try r.optional())
+        }
         return PostedMessage(
             number: number, author: author, kind: kind, format: format, text: text, attachments: attachments,
-            timeMillis: try r.int(), position: try r.uint(), memberwise: ())
+            timeMillis: timeMillis, position: position, concerning: concerning, template: try r.optional(),
+            memberwise: ())
     }
 
     public static func encode(_ row: InboxRow) -> [UInt8] {
