@@ -21,7 +21,8 @@ extension APIServer {
             category: body.category.map(CategoryID.init(rawValue:)), priority: body.priority ?? .normal,
             type: body.type ?? .message, importance: body.importance ?? .normal,
             participants: (body.participants ?? []).map(UserID.init(rawValue:)),
-            structures: (body.structures ?? []).map(StructureID.init(rawValue:)), body: first)
+            structures: (body.structures ?? []).map(StructureID.init(rawValue:)),
+            roles: (body.roles ?? []).map(Role.init(rawValue:)), body: first)
         let outcome = try await execute(.openThread(open), caller: caller, request: request)
         guard let id = outcome.thread, let state = try handler.threadState(id), let user = caller.user else {
             throw APIError(status: .internalServerError, code: "internal", message: "The thread was not recorded.")

@@ -105,6 +105,8 @@ struct OpenThreadBody: Codable {
     /// Of the first message.
     var concerning: Concerning?
     var template: String?
+    /// Handler roles that get access to this thread besides its category's (internal openers only).
+    var roles: [String]?
 }
 
 struct NoteBody: Codable {

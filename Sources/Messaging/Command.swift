@@ -11,6 +11,9 @@ public struct OpenThread: Sendable, Hashable {
     public var importance: Importance
     public var participants: [UserID]
     public var structures: [StructureID]
+    /// Handler roles that get access to this thread besides its category's (or the default ones):
+    /// internal openers only, and only roles the directory knows.
+    public var roles: [Role]
     /// The first message, when given; not posted when a one-thread-per-subject subject already has its
     /// thread (the caller posts it there once it has the existing thread).
     public var body: NewMessage?
@@ -18,7 +21,7 @@ public struct OpenThread: Sendable, Hashable {
     public init(
         subjectKind: String, subjectRef: String? = nil, title: String, category: CategoryID? = nil,
         priority: Priority = .normal, type: ThreadType = .message, importance: Importance = .normal,
-        participants: [UserID] = [], structures: [StructureID] = [], body: NewMessage? = nil
+        participants: [UserID] = [], structures: [StructureID] = [], roles: [Role] = [], body: NewMessage? = nil
     ) {
         self.subjectKind = subjectKind
         self.subjectRef = subjectRef
@@ -29,6 +32,7 @@ public struct OpenThread: Sendable, Hashable {
         self.importance = importance
         self.participants = participants
         self.structures = structures
+        self.roles = roles
         self.body = body
     }
 }

@@ -7,6 +7,12 @@ extension Decider {
         let opener = try requireUser(context, in: directory)
         let threadID = ThreadID(context.newID)
         try validID(threadID)
+        // Before the subject is looked at: whether the opener may add roles depends on them alone.
+        let roles = unique(open.roles)
+        if !roles.isEmpty {
+            guard directory.isInternal(opener.id) else { throw .rolesNotAllowed }
+            for role in roles where !directory.knows(role) { throw .unknownRole(role) }
+        }
         guard SubjectRule.isValidKind(open.subjectKind) else {
             throw .invalidSubject("the kind must be a lowercase word")
         }
@@ -62,7 +68,8 @@ extension Decider {
                     type: open.type, importance: open.importance, openedBy: opener.id,
                     participants: unique(
                         [opener.id] + open.participants + (category?.defaultRecipients ?? [])),
-                    structures: unique(open.structures + (category?.structures ?? [])))))
+                    structures: unique(open.structures + (category?.structures ?? [])),
+                    roles: roles.isEmpty ? nil : roles)))
         if let body = open.body {
             events.append(.messagePosted(posted(body, number: 1, thread: threadID, author: opener.id)))
         }

@@ -47,6 +47,10 @@ public enum DomainError: Error, Sendable, Hashable {
     case templateNotFound(String)
     /// The person or company a message concerns is not well formed.
     case invalidConcerning(String)
+    /// Extra handler roles named by someone who may not add them.
+    case rolesNotAllowed
+    /// No user, category or default names the role.
+    case unknownRole(Role)
 
     /// Stable snake_case code for clients and logs.
     public var code: String {
@@ -84,6 +88,8 @@ public enum DomainError: Error, Sendable, Hashable {
         case .unknownTemplate: "unknown_template"
         case .templateNotFound: "template_not_found"
         case .invalidConcerning: "invalid_concerning"
+        case .rolesNotAllowed: "roles_not_allowed"
+        case .unknownRole: "unknown_role"
         }
     }
 
@@ -131,6 +137,8 @@ public enum DomainError: Error, Sendable, Hashable {
         case .unknownTemplate(let name): "There is no message template '\(name)'."
         case .templateNotFound(let name): "There is no message template '\(name)' to remove."
         case .invalidConcerning(let reason): "'concerning' is invalid: \(reason)."
+        case .rolesNotAllowed: "Only internal users add handler roles to a thread they open."
+        case .unknownRole(let role): "No user, category or default handler setting has the role '\(role)'."
         }
     }
 }

@@ -76,10 +76,10 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     public var latestSchemaVersion: UInt16 {
         switch self {
         case .messagePosted: 3
-        case .settingsChanged, .threadStatusChanged: 2
+        case .settingsChanged, .threadStatusChanged, .threadOpened: 2
         case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
             .structureCreated, .structureMemberAdded,
-            .structureMemberRemoved, .categoryCreated, .threadOpened, .subjectClaimed,
+            .structureMemberRemoved, .categoryCreated, .subjectClaimed,
             .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadBlocked,
             .threadUnblocked, .messageKindChanged, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
             .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared, .threadAttributesChanged, .notePosted,
@@ -305,11 +305,14 @@ public struct ThreadOpened: Codable, Sendable, Hashable {
     public var participants: [UserID]
     /// The named structures and the category's structures.
     public var structures: [StructureID]
+    /// Handler roles the opener gave access to this thread besides its category's (or the default
+    /// ones); absent when none (since schema version 2).
+    public var roles: [Role]?
 
     public init(
         thread: ThreadID, subject: Subject, title: String, category: CategoryID?, priority: Priority,
         type: ThreadType, importance: Importance, openedBy: UserID, participants: [UserID],
-        structures: [StructureID]
+        structures: [StructureID], roles: [Role]? = nil
     ) {
         self.thread = thread
         self.subject = subject
@@ -321,6 +324,7 @@ public struct ThreadOpened: Codable, Sendable, Hashable {
         self.openedBy = openedBy
         self.participants = participants
         self.structures = structures
+        self.roles = roles
     }
 }
 

@@ -15,7 +15,11 @@ public enum Upcasters {
         .messagePosted: [1: messagePostedV1toV2, 2: messagePostedV2toV3],
         .settingsChanged: [1: settingsChangedV1toV2],
         .threadStatusChanged: [1: threadStatusChangedV1toV2],
+        .threadOpened: [1: threadOpenedV1toV2],
     ]
+
+    /// `thread.opened` v2 may carry `roles`; a v1 opening added none.
+    static let threadOpenedV1toV2: Upcaster = { payload in payload }
 
     /// `thread.status_changed` v2 may carry the reason `handlerAction`; v1 payloads are valid v2.
     static let threadStatusChangedV1toV2: Upcaster = { payload in payload }

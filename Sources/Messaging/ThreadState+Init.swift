@@ -6,7 +6,7 @@ extension ThreadState {
         participants: [UserID], structures: [StructureID], status: ThreadStatus, handler: UserID?, blocked: Bool,
         messages: [PostedMessage], readMarkers: [UserID: Int], lastActivityMillis: Int64, lastPosition: UInt64,
         version: UInt64, legalHold: Bool = false, purgedAtMillis: Int64? = nil, answeredAtPosition: UInt64? = nil,
-        notes: [PostedNote] = [], memberwise: Void = ()
+        notes: [PostedNote] = [], roles: [Role] = [], memberwise: Void = ()
     ) {
         self.init(
             id: id, subject: subject, title: title, category: category, priority: priority, type: type,
@@ -15,7 +15,7 @@ extension ThreadState {
             handler: handler, blocked: blocked, messages: messages, readMarkers: readMarkers,
             lastActivityMillis: lastActivityMillis, lastPosition: lastPosition, version: version,
             legalHold: legalHold, purgedAtMillis: purgedAtMillis, answeredAtPosition: answeredAtPosition,
-            notes: notes)
+            notes: notes, roles: roles)
     }
 }
 

@@ -70,6 +70,8 @@ public struct ThreadState: Codable, Sendable, Hashable {
     public var answeredAtPosition: UInt64? = nil
     /// Notes of the internal side, in order; never shown to outside readers.
     public var notes: [PostedNote] = []
+    /// Handler roles added to this thread when it was opened, besides its category's.
+    public var roles: [Role] = []
 
     public var isPurged: Bool { purgedAtMillis != nil }
 

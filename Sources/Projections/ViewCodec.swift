@@ -49,6 +49,8 @@ public enum ViewCodec {
         } else {
             w.byte(0)
         }
+        // Since threads view v4: the roles added at opening.
+        w.strings(state.roles.map(\.rawValue))
         // The internal side's notes; rows written before notes existed end here.
         if !state.notes.isEmpty {
             w.uint(UInt64(state.notes.count))
@@ -96,6 +98,7 @@ public enum ViewCodec {
             messages: messages, readMarkers: markers, lastActivityMillis: try r.int(), lastPosition: try r.uint(),
             version: try r.uint(), legalHold: try r.byte() == 1, purgedAtMillis: try r.byte() == 1 ? try r.int() : nil,
             answeredAtPosition: try r.byte() == 1 ? try r.uint() : nil, memberwise: ())
+        state.roles = try r.strings().map(Role.init)
         if r.index < bytes.count {
             for _ in 0..<(try r.count()) {
                 state.notes.append(

@@ -42,7 +42,7 @@ enum EventSamples {
                 thread: "t1", subject: subject, title: "Contract chat", category: "payroll",
                 priority: .urgent,
                 type: .taskOfTheDay, importance: .high, openedBy: "c1", participants: ["c1", "sup"],
-                structures: ["acme-circle"])),
+                structures: ["acme-circle"], roles: ["payroll-lead"])),
         .subjectClaimed(SubjectClaimed(subject: subject, thread: "t1")),
         .ticketNumbered(TicketNumbered(number: 8, thread: "t8")),
         .messagePosted(
@@ -96,6 +96,11 @@ enum EventSamples {
         if case .settingsChanged(var patch)? = expected["settings.changed.v2"] {
             patch.messageTemplates = nil
             expected["settings.changed.v1"] = .settingsChanged(patch)
+        }
+        // v2 of an opening added the extra handler roles: the v1 golden file has none.
+        if case .threadOpened(var opened)? = expected["thread.opened.v2"] {
+            opened.roles = nil
+            expected["thread.opened.v1"] = .threadOpened(opened)
         }
         // v2 of a status change only added a reason: v1 payloads decode unchanged.
         expected["thread.status_changed.v1"] = expected["thread.status_changed.v2"]
