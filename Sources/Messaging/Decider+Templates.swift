@@ -11,7 +11,8 @@ extension Decider {
         case .admin:
             break
         case .user(let id):
-            guard let user = directory.users[id], user.active, directory.isInternal(id), user.roles.contains(.supervisor)
+            guard let user = directory.users[id], user.active, directory.isInternal(id),
+                user.roles.contains(.supervisor)
             else { throw .notAllowed("only supervisors and the administrator manage message templates") }
         case .service:
             throw .notAllowed("only supervisors and the administrator manage message templates")
@@ -37,7 +38,8 @@ extension Decider {
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 100 else {
             throw .invalidSetting(field: "messageTemplates", reason: "a template name has 1 to 100 characters")
         }
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, text.utf8.count <= Settings.defaultMessageSizeLimit
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+            text.utf8.count <= Settings.defaultMessageSizeLimit
         else {
             throw .invalidSetting(field: "messageTemplates.\(name)", reason: "a template text has 1 byte to 64 KiB")
         }

@@ -23,7 +23,9 @@ struct MessageConcerningTests {
             let before = try h.lastPosition()
             let posted = try await h.call(
                 .post, "\(thread)/messages", token: cast.ann,
-                body: #"{"body":"We received your documents.","template":"received","concerning":{"kind":"person","name":"Maria Rossi","ref":"EMP-0042"}}"#)
+                body:
+                    #"{"body":"We received your documents.","template":"received","concerning":{"kind":"person","name":"Maria Rossi","ref":"EMP-0042"}}"#
+            )
             #expect(posted.status == 201, "\(posted.text)")
             let position = try #require(posted.position)
             // The handler and the outside reader see both; the event carries them in its data.
@@ -41,7 +43,9 @@ struct MessageConcerningTests {
             // The message is the first event the post appended (a handler's answer also opens the thread).
             let event = try await h.call(.get, "/v1/events?from=\(before + 1)&limit=1", token: cast.service)
             #expect(event.text.contains(#""schemaVersion":3"#), "\(event.text)")
-            #expect(event.text.contains(#""concerning":{"kind":"person","name":"Maria Rossi","ref":"EMP-0042"}"#), "\(event.text)")
+            #expect(
+                event.text.contains(#""concerning":{"kind":"person","name":"Maria Rossi","ref":"EMP-0042"}"#),
+                "\(event.text)")
             // The feed's message is the thread view's.
             let feed = try UserFeed.items(try h.store.read(from: before + 1, limit: 1), for: "bob", handler: h.handler)
             #expect(feed.first?.message?.concerning == Concerning(kind: .person, name: "Maria Rossi", ref: "EMP-0042"))
@@ -53,9 +57,15 @@ struct MessageConcerningTests {
                 (#"{"body":"x","template":"never"}"#, 422, "unknown_template"),
                 (#"{"body":"x","concerning":{"kind":"robot","name":"R2"}}"#, 422, "invalid_field"),
                 (#"{"body":"x","concerning":{"kind":"company","name":"   "}}"#, 422, "invalid_concerning"),
-                (#"{"body":"x","concerning":{"kind":"company","name":"\#(String(repeating: "n", count: 201))"}}"#, 422, "invalid_concerning"),
+                (
+                    #"{"body":"x","concerning":{"kind":"company","name":"\#(String(repeating: "n", count: 201))"}}"#,
+                    422, "invalid_concerning"
+                ),
                 (#"{"body":"x","concerning":{"kind":"company","name":"Acme","ref":""}}"#, 422, "invalid_concerning"),
-                (#"{"body":"x","concerning":{"kind":"company","name":"Acme","ref":"\#(String(repeating: "r", count: 101))"}}"#, 422, "invalid_concerning"),
+                (
+                    #"{"body":"x","concerning":{"kind":"company","name":"Acme","ref":"\#(String(repeating: "r", count: 101))"}}"#,
+                    422, "invalid_concerning"
+                ),
                 (#"{"body":"x","concerning":{"kind":"company"}}"#, 422, "missing_field"),
                 (#"{"body":"x","concerning":{"kind":"company","name":"Acme","extra":1}}"#, 400, "unknown_field"),
             ]
@@ -69,7 +79,9 @@ struct MessageConcerningTests {
             // The opening message of a thread takes them too; without a first message they are refused.
             let opened = try await h.call(
                 .post, "/v1/threads", token: cast.ann,
-                body: #"{"subject":{"kind":"request","ref":"R-9"},"title":"Payslip","body":"See the payslip.","template":"received","concerning":{"kind":"company","name":"Supplier Ltd"}}"#)
+                body:
+                    #"{"subject":{"kind":"request","ref":"R-9"},"title":"Payslip","body":"See the payslip.","template":"received","concerning":{"kind":"company","name":"Supplier Ltd"}}"#
+            )
             #expect(opened.status == 201, "\(opened.text)")
             let id = try #require(opened.json["id"] as? String)
             let view = try await h.call(.get, "/v1/threads/\(id)?minPosition=\(opened.position ?? 0)", token: cast.ann)
@@ -80,7 +92,9 @@ struct MessageConcerningTests {
             let headAfterOpen = try h.lastPosition()
             let bodiless = try await h.call(
                 .post, "/v1/threads", token: cast.ann,
-                body: #"{"subject":{"kind":"request","ref":"R-10"},"title":"No body","concerning":{"kind":"person","name":"Maria"}}"#)
+                body:
+                    #"{"subject":{"kind":"request","ref":"R-10"},"title":"No body","concerning":{"kind":"person","name":"Maria"}}"#
+            )
             #expect(bodiless.status == 422)
             #expect(bodiless.errorCode == "missing_field")
             let unknown = try await h.call(

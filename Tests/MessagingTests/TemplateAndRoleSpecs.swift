@@ -29,17 +29,22 @@ import Testing
             w.directory + w.opened + [.settingsChanged(SettingsPatch(messageTemplates: ["thanks": "Thank you."]))])
         let concerning = Concerning(kind: .person, name: "Maria Rossi", ref: "EMP-1")
         spec.when(
-            .postMessage(thread: w.thread, message: NewMessage(text: "Thank you.", concerning: concerning, template: "thanks")),
+            .postMessage(
+                thread: w.thread, message: NewMessage(text: "Thank you.", concerning: concerning, template: "thanks")),
             by: .user(w.client)
         ).then([
             .messagePosted(
                 MessagePosted(
-                    thread: w.thread, number: 2, author: w.client, text: "Thank you.", concerning: concerning, template: "thanks"))
+                    thread: w.thread, number: 2, author: w.client, text: "Thank you.", concerning: concerning,
+                    template: "thanks"))
         ])
-        spec.when(.postMessage(thread: w.thread, message: NewMessage(text: "x", template: "never")), by: .user(w.client))
-            .thenRefused(.unknownTemplate("never"))
+        spec.when(
+            .postMessage(thread: w.thread, message: NewMessage(text: "x", template: "never")), by: .user(w.client)
+        )
+        .thenRefused(.unknownTemplate("never"))
         for bad in [Concerning(kind: .company, name: " "), Concerning(kind: .company, name: "Acme", ref: "")] {
-            let outcome = spec.when(.postMessage(thread: w.thread, message: NewMessage(text: "x", concerning: bad)), by: .user(w.client))
+            let outcome = spec.when(
+                .postMessage(thread: w.thread, message: NewMessage(text: "x", concerning: bad)), by: .user(w.client))
             guard case .failure(.invalidConcerning) = outcome.result else {
                 Issue.record("\(bad): \(outcome.result)")
                 continue
@@ -52,7 +57,8 @@ import Testing
     let w = World.self
 
     @Test func anInternalOpenerAddsKnownRolesWhoseHoldersHandleTheThread() {
-        let open = OpenThread(subjectKind: "request", subjectRef: "R1", title: "Check", roles: ["supervisor", "supervisor"])
+        let open = OpenThread(
+            subjectKind: "request", subjectRef: "R1", title: "Check", roles: ["supervisor", "supervisor"])
         let after = Spec.given(w.directory).when(.openThread(open), by: .user(w.handler), newID: "t9")
             .then([
                 .threadOpened(
