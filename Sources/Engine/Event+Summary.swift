@@ -22,11 +22,11 @@ public enum Summary {
             "category \(e.id) \(quoted(e.name)) created, handled by \(list(e.handlerRoles.map(\.rawValue) + e.structures.map { "structure \($0)" }))"
         case .settingsChanged: "settings changed"
         case .threadOpened(let e):
-            "thread \(e.thread) opened on \(e.subject.kind) \(e.subject.ref): \(quoted(e.title)) (\(e.priority), \(e.type)\(e.category.map { ", category \($0)" } ?? ""))"
+            "thread \(e.thread) opened on \(e.subject.kind) \(e.subject.ref): \(quoted(e.title)) (\(e.priority), \(e.type)\(e.category.map { ", category \($0)" } ?? ""))\(roles(e.roles ?? []))"
         case .subjectClaimed(let e): "\(e.subject.kind) \(e.subject.ref) claimed by thread \(e.thread)"
         case .ticketNumbered(let e): "ticket number \(e.number) given to thread \(e.thread)"
         case .messagePosted(let e):
-            "message #\(e.number) by \(e.author) on thread \(e.thread): \(quoted(excerpt(e.text)))\(e.attachments.isEmpty ? "" : " (+\(e.attachments.count) attachment\(e.attachments.count == 1 ? "" : "s"))")"
+            "message #\(e.number) by \(e.author) on thread \(e.thread): \(quoted(excerpt(e.text)))\(e.attachments.isEmpty ? "" : " (+\(e.attachments.count) attachment\(e.attachments.count == 1 ? "" : "s"))")\(e.concerning.map { " concerning \($0.kind.rawValue) \(quoted($0.name))" } ?? "")\(e.template.map { " from template \(quoted($0))" } ?? "")"
         case .notePosted(let e): "internal note #\(e.number) by \(e.author) on thread \(e.thread): \(quoted(excerpt(e.text)))"
         case .readMarkerMoved(let e): "\(e.user) read thread \(e.thread) up to #\(e.upTo)"
         case .handlerAssigned(let e): "thread \(e.thread) assigned to \(e.handler)"

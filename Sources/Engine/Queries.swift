@@ -102,9 +102,13 @@ public struct MessageDTO: Sendable, Hashable {
     public var kind: String
     public var format: String
     public var attachments: [Attachment]
+    /// The person or company the message is about; absent when it names none.
+    public var concerning: Concerning?
+    /// The message template the text was made from; absent when none.
+    public var template: String?
     public init(
         id: String, number: Int, author: AuthorDTO, time: String, body: String, kind: String, format: String,
-        attachments: [Attachment]
+        attachments: [Attachment], concerning: Concerning? = nil, template: String? = nil
     ) {
         self.id = id
         self.number = number
@@ -114,6 +118,19 @@ public struct MessageDTO: Sendable, Hashable {
         self.kind = kind
         self.format = format
         self.attachments = attachments
+        self.concerning = concerning
+        self.template = template
+    }
+
+    /// A message of `thread` with its author as `reader` sees them (the display policy applied).
+    public init(_ message: PostedMessage, of thread: ThreadState, for reader: UserID, in directory: Directory) {
+        let author = Access.authorDisplay(author: message.author, reader: reader, thread: thread, in: directory)
+        self.init(
+            id: message.id(in: thread.id), number: message.number,
+            author: AuthorDTO(id: author.id?.rawValue, name: author.name),
+            time: ISOTime.format(millis: message.timeMillis), body: message.text, kind: message.kind.rawValue,
+            format: message.format.rawValue, attachments: message.attachments, concerning: message.concerning,
+            template: message.template)
     }
 }
 

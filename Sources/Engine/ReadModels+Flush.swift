@@ -18,6 +18,8 @@ extension ReadModels {
                 (table, prefix) = (tables.byCategory, Array((id?.rawValue ?? "").utf8) + [0])
             case .subject(let subject):
                 (table, prefix) = (tables.bySubject, Array(StreamName.subject(subject).utf8) + [0])
+            case .role(let role):
+                (table, prefix) = (tables.byRole, Array(role.rawValue.utf8) + [0])
             }
             var found: [ThreadID] = []
             try txn.scan(table, prefix: prefix) { key, _ in
@@ -58,6 +60,7 @@ extension ReadModels {
             }
             try txn.putIfAbsent(tables.byCategory, ViewKeys.pair(state.category?.rawValue ?? "", id.rawValue), [])
             try txn.putIfAbsent(tables.bySubject, ViewKeys.pair(StreamName.subject(state.subject), id.rawValue), [])
+            for role in state.roles { try txn.putIfAbsent(tables.byRole, ViewKeys.pair(role.rawValue, id.rawValue), []) }
 
             let users = model.audience.users(of: state, in: directory)
             let previous = try txn.withValue(tables.inboxAudience, ViewKeys.thread(id)) { bytes in

@@ -59,7 +59,7 @@ public final class ReadModels: Sendable {
 
 /// The table names of the generations in use.
 struct TableNames {
-    let threads, messages, byStructure, byCategory, bySubject, inbox, inboxAudience, unread: String
+    let threads, messages, byStructure, byCategory, bySubject, byRole, inbox, inboxAudience, unread: String
 
     init(_ pointers: [ViewName: ViewPointer]) {
         func name(_ table: Table) -> String { table.name(generation: pointers[table.view]?.generation ?? 1) }
@@ -68,12 +68,13 @@ struct TableNames {
         byStructure = name(.threadsByStructure)
         byCategory = name(.threadsByCategory)
         bySubject = name(.threadsBySubject)
+        byRole = name(.threadsByRole)
         inbox = name(.inbox)
         inboxAudience = name(.inboxAudience)
         unread = name(.unread)
     }
 
-    var all: [String] { [threads, messages, byStructure, byCategory, bySubject, inbox, inboxAudience, unread] }
+    var all: [String] { [threads, messages, byStructure, byCategory, bySubject, byRole, inbox, inboxAudience, unread] }
 }
 
 extension Data {

@@ -29,14 +29,7 @@ extension ThreadView {
     public init(_ state: ThreadState, for reader: UserID, in directory: Directory, window: MessageWindow? = nil) {
         let visible = Access.visibleMessages(of: state, for: reader, in: directory)
         let (shownMessages, page) = Self.slice(visible, window)
-        let messages = shownMessages.map { message in
-            let author = Access.authorDisplay(author: message.author, reader: reader, thread: state, in: directory)
-            return MessageDTO(
-                id: message.id(in: state.id), number: message.number,
-                author: AuthorDTO(id: author.id?.rawValue, name: author.name),
-                time: ISOTime.format(millis: message.timeMillis), body: message.text, kind: message.kind.rawValue,
-                format: message.format.rawValue, attachments: message.attachments)
-        }
+        let messages = shownMessages.map { MessageDTO($0, of: state, for: reader, in: directory) }
         let contacts = Access.contacts(of: state, for: reader, in: directory).map { contact, display in
             ContactDTO(
                 id: display.id?.rawValue, name: display.name ?? "", party: contact.party.rawValue,

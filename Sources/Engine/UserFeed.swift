@@ -51,12 +51,7 @@ public enum UserFeed {
             if event.type == EventType.notePosted.rawValue && !current.isInternal(user) { continue }
             var message: MessageDTO?
             if let posted = state.messages.last(where: { $0.position == event.position }) {
-                let author = Access.authorDisplay(author: posted.author, reader: user, thread: state, in: current)
-                message = MessageDTO(
-                    id: posted.id(in: id), number: posted.number,
-                    author: AuthorDTO(id: author.id?.rawValue, name: author.name),
-                    time: ISOTime.format(millis: posted.timeMillis), body: posted.text, kind: posted.kind.rawValue,
-                    format: posted.format.rawValue, attachments: posted.attachments)
+                message = MessageDTO(posted, of: state, for: user, in: current)
             }
             items.append(
                 FeedItem(

@@ -48,8 +48,8 @@ extension APIError {
     init(_ error: DomainError) {
         let status: HTTPResponse.Status =
             switch error {
-            case .notAllowed: .forbidden
-            case .threadNotFound, .subjectNotFound, .unknownMessage: .notFound
+            case .notAllowed, .rolesNotAllowed: .forbidden
+            case .threadNotFound, .subjectNotFound, .unknownMessage, .templateNotFound: .notFound
             case .threadPurged: .gone
             case .legalHold: .conflict
             case .duplicateID, .notAMember, .threadBlocked, .threadClosed, .threadResolved,
@@ -58,7 +58,7 @@ extension APIError {
             case .invalidID, .invalidName, .invalidEmail, .invalidTokenHash, .unknownParty, .unknownUser,
                 .unknownService, .unknownStructure, .unknownCategory, .invalidSetting, .invalidSubject, .invalidTitle,
                 .emptyMessage, .messageTooLarge, .attachmentsNotAllowed, .invalidAttachment,
-                .readMarkerOutOfRange, .notAHandler:
+                .readMarkerOutOfRange, .notAHandler, .unknownTemplate, .invalidConcerning, .unknownRole:
                 .unprocessableContent
             }
         self.init(status: status, code: error.code, message: error.message)

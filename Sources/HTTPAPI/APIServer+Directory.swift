@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 import Hummingbird
 import Messaging
 
@@ -213,6 +214,17 @@ extension APIServer {
         let body = try await body(SettingsBody.self, request)
         let outcome = try await execute(.changeSettings(body.patch), caller: caller, request: request)
         return try json(SettingsBody(try handler.currentDirectory().settings), position: outcome.position)
+    }
+
+    /// `PUT /v1/templates/{name}` `{"text": "…"}` and `DELETE /v1/templates/{name}`: supervisors and the
+    /// administrator; answers `{name, text, position}` (no `text` after a removal).
+    func setTemplate(_ caller: Caller, _ request: Request, _ route: MatchedRoute, remove: Bool) async throws -> Response {
+        guard let name = try parameter("name", route).removingPercentEncoding else {
+            throw APIError.unprocessable("invalid_parameter", "The template name is not valid percent-encoded UTF-8.")
+        }
+        let text = remove ? nil : try await body(TemplateBody.self, request).text
+        let outcome = try await execute(.setMessageTemplate(name: name, text: text), caller: caller, request: request)
+        return try json(TemplateAnswer(name: name, text: text, position: outcome.position), position: outcome.position)
     }
 }
 

@@ -6,16 +6,23 @@ import Messaging
 extension APIServer {
     func openThread(_ caller: Caller, _ request: Request) async throws -> Response {
         let body = try await body(OpenThreadBody.self, request)
+        guard body.body != nil || (body.concerning == nil && body.template == nil) else {
+            throw APIError.unprocessable(
+                "missing_field", "Field 'body' is required with 'concerning' or 'template': they describe the first message.")
+        }
         let attachments = try checkedAttachments(body.attachments ?? [], caller: caller)
         let first = body.body.map {
-            NewMessage(text: $0, kind: .message, format: body.format ?? .plain, attachments: attachments)
+            NewMessage(
+                text: $0, kind: .message, format: body.format ?? .plain, attachments: attachments,
+                concerning: body.concerning, template: body.template)
         }
         let open = OpenThread(
             subjectKind: body.subject.kind, subjectRef: body.subject.ref, title: body.title,
             category: body.category.map(CategoryID.init(rawValue:)), priority: body.priority ?? .normal,
             type: body.type ?? .message, importance: body.importance ?? .normal,
             participants: (body.participants ?? []).map(UserID.init(rawValue:)),
-            structures: (body.structures ?? []).map(StructureID.init(rawValue:)), body: first)
+            structures: (body.structures ?? []).map(StructureID.init(rawValue:)),
+            roles: (body.roles ?? []).map(Role.init(rawValue:)), body: first)
         let outcome = try await execute(.openThread(open), caller: caller, request: request)
         guard let id = outcome.thread, let state = try handler.threadState(id), let user = caller.user else {
             throw APIError(status: .internalServerError, code: "internal", message: "The thread was not recorded.")
@@ -62,7 +69,8 @@ extension APIServer {
         let body = try await body(PostMessageBody.self, request, shortcut: PostMessageBody.plain)
         let message = NewMessage(
             text: body.body, kind: body.kind ?? .message, format: body.format ?? .plain,
-            attachments: try checkedAttachments(body.attachments ?? [], caller: caller))
+            attachments: try checkedAttachments(body.attachments ?? [], caller: caller), concerning: body.concerning,
+            template: body.template)
         let outcome = try await execute(
             .postMessage(thread: thread, message: message), caller: caller, request: request)
         var number = 0

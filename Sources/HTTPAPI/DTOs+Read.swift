@@ -105,7 +105,7 @@ extension AuthorDTO: Codable {
 }
 
 extension MessageDTO: Codable {
-    private enum Key: String, CodingKey { case id, number, author, time, body, kind, format, attachments }
+    private enum Key: String, CodingKey { case id, number, author, time, body, kind, format, attachments, concerning, template }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Key.self)
@@ -115,7 +115,9 @@ extension MessageDTO: Codable {
             time: try container.decode(String.self, forKey: .time), body: try container.decode(String.self, forKey: .body),
             kind: try container.decode(String.self, forKey: .kind),
             format: try container.decode(String.self, forKey: .format),
-            attachments: try container.decode([Attachment].self, forKey: .attachments))
+            attachments: try container.decode([Attachment].self, forKey: .attachments),
+            concerning: try container.decodeIfPresent(Concerning.self, forKey: .concerning),
+            template: try container.decodeIfPresent(String.self, forKey: .template))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -128,6 +130,8 @@ extension MessageDTO: Codable {
         try container.encode(kind, forKey: .kind)
         try container.encode(format, forKey: .format)
         try container.encode(attachments, forKey: .attachments)
+        try container.encodeIfPresent(concerning, forKey: .concerning)
+        try container.encodeIfPresent(template, forKey: .template)
     }
 }
 

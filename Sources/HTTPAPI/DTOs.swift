@@ -105,6 +105,11 @@ struct OpenThreadBody: Codable {
     var body: String?
     var format: MessageFormat?
     var attachments: [Attachment]?
+    /// Of the first message.
+    var concerning: Concerning?
+    var template: String?
+    /// Handler roles that get access to this thread besides its category's (internal openers only).
+    var roles: [String]?
 }
 
 struct NoteBody: Codable {
@@ -116,6 +121,8 @@ struct PostMessageBody: Codable {
     var kind: MessageKind?
     var format: MessageFormat?
     var attachments: [Attachment]?
+    var concerning: Concerning?
+    var template: String?
 
     /// The usual body, `{"body": "…"}` and nothing else, read without the decoder.
     static func plain(_ members: [String: JSONValue]) -> PostMessageBody? {
@@ -269,4 +276,15 @@ struct DeclaredSubject: Codable {
 /// `GET /v1/templates`: the message templates by name, for every caller to prefill with.
 struct TemplatesBody: Codable, Sendable {
     var templates: [String: String]
+}
+
+/// `PUT /v1/templates/{name}`.
+struct TemplateBody: Codable {
+    var text: String
+}
+
+struct TemplateAnswer: Encodable {
+    var name: String
+    var text: String?
+    var position: UInt64
 }

@@ -323,6 +323,8 @@ struct APIServer: Sendable {
         case .putSettings: try await putSettings(caller, request)
         case .getSettings: try json(SettingsBody(try handler.currentDirectory().settings))
         case .listTemplates: try json(TemplatesBody(templates: try handler.currentDirectory().settings.messageTemplates))
+        case .putTemplate: try await setTemplate(caller, request, route, remove: false)
+        case .deleteTemplate: try await setTemplate(caller, request, route, remove: true)
         case .openThread: try await openThread(caller, request)
         case .getThread: try await getThread(caller, request, route)
         case .postMessage: try await postMessage(caller, request, route)

@@ -10,7 +10,7 @@ public struct RouteSpec: Sendable, Hashable {
     public enum Name: String, Sendable, Hashable, CaseIterable {
         case createParty, createUser, updateUser, deactivateUser, replaceUserToken, createServiceToken, revokeServiceToken, createStructure,
             addStructureMember,
-            removeStructureMember, createCategory, declareSubject, putSettings, getSettings, listTemplates, openThread, getThread,
+            removeStructureMember, createCategory, declareSubject, putSettings, getSettings, listTemplates, putTemplate, deleteTemplate, openThread, getThread,
             postMessage, postNote, moveReadMarker, assignHandler, changeStatus, blockThread, unblockThread, changeAttributes, changeMessageKind,
             placeLegalHold, releaseLegalHold, setCategoryRetention, inbox,
             unread, events, feed, uploadBlob, getBlob, health, metrics,
@@ -52,6 +52,8 @@ public enum RouteTable {
         .init(name: .putSettings, method: "PUT", path: "/v1/settings", roles: [.admin], writes: true),
         .init(name: .getSettings, method: "GET", path: "/v1/settings", roles: [.admin], writes: false),
         .init(name: .listTemplates, method: "GET", path: "/v1/templates", roles: [.user, .service, .admin], writes: false),
+        .init(name: .putTemplate, method: "PUT", path: "/v1/templates/{name}", roles: [.user, .admin], writes: true),
+        .init(name: .deleteTemplate, method: "DELETE", path: "/v1/templates/{name}", roles: [.user, .admin], writes: true),
         .init(name: .openThread, method: "POST", path: "/v1/threads", roles: [.user], writes: true),
         .init(name: .getThread, method: "GET", path: "/v1/threads/{id}", roles: [.user], writes: false),
         .init(name: .postMessage, method: "POST", path: "/v1/threads/{id}/messages", roles: [.user], writes: true),

@@ -60,12 +60,13 @@ public struct AuthorDisplay: Sendable, Hashable {
 /// Who may see and do what. Pure functions of the thread and the directory: the directory folded up
 /// to a log position answers as of that position.
 public enum Access {
-    /// The roles whose internal holders handle the thread: its category's, else the defaults.
+    /// The roles whose internal holders handle the thread: its category's, else the defaults, and the
+    /// roles added to it when it was opened.
     public static func handlerRoles(of thread: ThreadState, in directory: Directory) -> [Role] {
-        if let category = thread.category, let found = directory.categories[category] {
-            return found.handlerRoles
-        }
-        return directory.settings.defaultHandlerRoles
+        var roles = directory.settings.defaultHandlerRoles
+        if let category = thread.category, let found = directory.categories[category] { roles = found.handlerRoles }
+        for role in thread.roles where !roles.contains(role) { roles.append(role) }
+        return roles
     }
 
     /// An internal user holding one of the thread's handler roles.

@@ -11,6 +11,9 @@ public struct OpenThread: Sendable, Hashable {
     public var importance: Importance
     public var participants: [UserID]
     public var structures: [StructureID]
+    /// Handler roles that get access to this thread besides its category's (or the default ones):
+    /// internal openers only, and only roles the directory knows.
+    public var roles: [Role]
     /// The first message, when given; not posted when a one-thread-per-subject subject already has its
     /// thread (the caller posts it there once it has the existing thread).
     public var body: NewMessage?
@@ -18,7 +21,7 @@ public struct OpenThread: Sendable, Hashable {
     public init(
         subjectKind: String, subjectRef: String? = nil, title: String, category: CategoryID? = nil,
         priority: Priority = .normal, type: ThreadType = .message, importance: Importance = .normal,
-        participants: [UserID] = [], structures: [StructureID] = [], body: NewMessage? = nil
+        participants: [UserID] = [], structures: [StructureID] = [], roles: [Role] = [], body: NewMessage? = nil
     ) {
         self.subjectKind = subjectKind
         self.subjectRef = subjectRef
@@ -29,6 +32,7 @@ public struct OpenThread: Sendable, Hashable {
         self.importance = importance
         self.participants = participants
         self.structures = structures
+        self.roles = roles
         self.body = body
     }
 }
@@ -55,15 +59,20 @@ public struct NewMessage: Sendable, Hashable {
     public var kind: MessageKind
     public var format: MessageFormat
     public var attachments: [Attachment]
+    public var concerning: Concerning?
+    /// Must name one of the settings' message templates.
+    public var template: String?
 
     public init(
         text: String, kind: MessageKind = .message, format: MessageFormat = .plain,
-        attachments: [Attachment] = []
+        attachments: [Attachment] = [], concerning: Concerning? = nil, template: String? = nil
     ) {
         self.text = text
         self.kind = kind
         self.format = format
         self.attachments = attachments
+        self.concerning = concerning
+        self.template = template
     }
 }
 
@@ -88,6 +97,8 @@ public enum Command: Sendable, Hashable {
         id: CategoryID, name: String, handlerRoles: [Role], structures: [StructureID],
         defaultRecipients: [UserID])
     case changeSettings(SettingsPatch)
+    /// The administrator's or an internal supervisor's: a message template's text (`nil` removes it).
+    case setMessageTemplate(name: String, text: String?)
     /// The thread's id is the context's `newID`.
     case openThread(OpenThread)
     case postMessage(thread: ThreadID, message: NewMessage)
@@ -141,7 +152,7 @@ extension Command {
         case .addStructureMember(let structure, _), .removeStructureMember(let structure, _):
             [StreamName.structure(structure)]
         case .createCategory(let id, _, _, _, _): [StreamName.category(id)]
-        case .changeSettings: [StreamName.settings]
+        case .changeSettings, .setMessageTemplate: [StreamName.settings]
         case .openThread(let open):
             [StreamName.thread(ThreadID(context.newID))] + open.extraStreams
         case .postMessage(let thread, _), .postNote(let thread, _), .moveReadMarker(let thread, _), .assignHandler(let thread, _),

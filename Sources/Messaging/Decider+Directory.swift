@@ -164,14 +164,7 @@ extension Decider {
             try validDisplayPolicy(policy, field: "partyDisplayPolicies.\(party)")
         }
         if let digest = patch.digest { try validDigest(digest) }
-        for (name, text) in patch.messageTemplates ?? [:] {
-            guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 100 else {
-                throw .invalidSetting(field: "messageTemplates", reason: "a template name has 1 to 100 characters")
-            }
-            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, text.utf8.count <= Settings.defaultMessageSizeLimit else {
-                throw .invalidSetting(field: "messageTemplates.\(name)", reason: "a template text has 1 byte to 64 KiB")
-            }
-        }
+        for (name, text) in patch.messageTemplates ?? [:] { try validTemplate(name: name, text: text) }
         if let days = patch.retentionDays, !(1...36_500).contains(days) {
             throw .invalidSetting(field: "retentionDays", reason: "must be between 1 and 36500 days")
         }

@@ -7,6 +7,12 @@ extension Decider {
         let opener = try requireUser(context, in: directory)
         let threadID = ThreadID(context.newID)
         try validID(threadID)
+        // Before the subject is looked at: whether the opener may add roles depends on them alone.
+        let roles = unique(open.roles)
+        if !roles.isEmpty {
+            guard directory.isInternal(opener.id) else { throw .rolesNotAllowed }
+            for role in roles where !directory.knows(role) { throw .unknownRole(role) }
+        }
         guard SubjectRule.isValidKind(open.subjectKind) else {
             throw .invalidSubject("the kind must be a lowercase word")
         }
@@ -62,7 +68,8 @@ extension Decider {
                     type: open.type, importance: open.importance, openedBy: opener.id,
                     participants: unique(
                         [opener.id] + open.participants + (category?.defaultRecipients ?? [])),
-                    structures: unique(open.structures + (category?.structures ?? [])))))
+                    structures: unique(open.structures + (category?.structures ?? [])),
+                    roles: roles.isEmpty ? nil : roles)))
         if let body = open.body {
             events.append(.messagePosted(posted(body, number: 1, thread: threadID, author: opener.id)))
         }
@@ -94,6 +101,10 @@ extension Decider {
         for attachment in message.attachments where !attachment.isValid {
             throw .invalidAttachment(attachment.name)
         }
+        if let problem = message.concerning?.problem { throw .invalidConcerning(problem) }
+        if let template = message.template, settings.messageTemplates[template] == nil {
+            throw .unknownTemplate(template)
+        }
     }
 
     static func posted(_ message: NewMessage, number: Int, thread: ThreadID, author: UserID)
@@ -101,7 +112,8 @@ extension Decider {
     {
         MessagePosted(
             thread: thread, number: number, author: author, kind: message.kind, format: message.format,
-            text: message.text, attachments: message.attachments)
+            text: message.text, attachments: message.attachments, concerning: message.concerning,
+            template: message.template)
     }
 
     /// An internal user who may read the thread notes something for the internal side; an outside

@@ -100,6 +100,8 @@ public enum Decider {
                 context: context, directory: directory, loaded: loaded)
         case .changeSettings(let patch):
             try changeSettings(patch, context: context)
+        case .setMessageTemplate(let name, let text):
+            try setMessageTemplate(name, text: text, context: context, directory: directory, loaded: loaded)
         case .openThread(let open):
             try openThread(open, context: context, directory: directory, loaded: loaded)
         case .postMessage(let thread, let message):

@@ -98,6 +98,12 @@ public struct Directory: Sendable, Hashable, Codable {
 }
 
 extension Directory {
+    /// Whether a user holds the role, a category routes to it or it is a default handler role.
+    public func knows(_ role: Role) -> Bool {
+        settings.defaultHandlerRoles.contains(role) || users.values.contains { $0.roles.contains(role) }
+            || categories.values.contains { $0.handlerRoles.contains(role) }
+    }
+
     public func isInternal(_ user: UserID) -> Bool {
         guard let party = users[user]?.party else { return false }
         return parties[party]?.kind == .internal

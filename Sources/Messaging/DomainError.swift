@@ -41,6 +41,16 @@ public enum DomainError: Error, Sendable, Hashable {
     case threadPurged(ThreadID)
     /// A legal hold keeps the thread from being purged.
     case legalHold(ThreadID)
+    /// A message names a template the settings do not have.
+    case unknownTemplate(String)
+    /// There is no template of that name to remove.
+    case templateNotFound(String)
+    /// The person or company a message concerns is not well formed.
+    case invalidConcerning(String)
+    /// Extra handler roles named by someone who may not add them.
+    case rolesNotAllowed
+    /// No user, category or default names the role.
+    case unknownRole(Role)
 
     /// Stable snake_case code for clients and logs.
     public var code: String {
@@ -75,6 +85,11 @@ public enum DomainError: Error, Sendable, Hashable {
         case .unknownMessage: "message_not_found"
         case .notAHandler: "not_a_handler"
         case .invalidStatusTransition: "invalid_status_transition"
+        case .unknownTemplate: "unknown_template"
+        case .templateNotFound: "template_not_found"
+        case .invalidConcerning: "invalid_concerning"
+        case .rolesNotAllowed: "roles_not_allowed"
+        case .unknownRole: "unknown_role"
         }
     }
 
@@ -119,6 +134,11 @@ public enum DomainError: Error, Sendable, Hashable {
         case .notAHandler(let id): "User '\(id)' holds none of the thread's handler roles."
         case .invalidStatusTransition(let from, let to):
             "A thread cannot go from '\(from.rawValue)' to '\(to.rawValue)'."
+        case .unknownTemplate(let name): "There is no message template '\(name)'."
+        case .templateNotFound(let name): "There is no message template '\(name)' to remove."
+        case .invalidConcerning(let reason): "'concerning' is invalid: \(reason)."
+        case .rolesNotAllowed: "Only internal users add handler roles to a thread they open."
+        case .unknownRole(let role): "No user, category or default handler setting has the role '\(role)'."
         }
     }
 }

@@ -75,11 +75,11 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     /// The version the encoder writes; older versions are read through upcasters.
     public var latestSchemaVersion: UInt16 {
         switch self {
-        case .settingsChanged: 3
-        case .messagePosted, .threadStatusChanged: 2
+        case .settingsChanged, .messagePosted: 3
+        case .threadStatusChanged, .threadOpened: 2
         case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
             .structureCreated, .structureMemberAdded,
-            .structureMemberRemoved, .categoryCreated, .threadOpened, .subjectClaimed,
+            .structureMemberRemoved, .categoryCreated, .subjectClaimed,
             .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadBlocked,
             .threadUnblocked, .messageKindChanged, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
             .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared, .threadAttributesChanged, .notePosted,
@@ -305,11 +305,14 @@ public struct ThreadOpened: Codable, Sendable, Hashable {
     public var participants: [UserID]
     /// The named structures and the category's structures.
     public var structures: [StructureID]
+    /// Handler roles the opener gave access to this thread besides its category's (or the default
+    /// ones); absent when none (since schema version 2).
+    public var roles: [Role]?
 
     public init(
         thread: ThreadID, subject: Subject, title: String, category: CategoryID?, priority: Priority,
         type: ThreadType, importance: Importance, openedBy: UserID, participants: [UserID],
-        structures: [StructureID]
+        structures: [StructureID], roles: [Role]? = nil
     ) {
         self.thread = thread
         self.subject = subject
@@ -321,6 +324,7 @@ public struct ThreadOpened: Codable, Sendable, Hashable {
         self.openedBy = openedBy
         self.participants = participants
         self.structures = structures
+        self.roles = roles
     }
 }
 
@@ -347,7 +351,8 @@ public struct TicketNumbered: Codable, Sendable, Hashable {
     }
 }
 
-/// Schema version 2 added `format` (version 1 payloads are read as `plain`).
+/// Schema version 2 added `format` (version 1 payloads are read as `plain`); version 3 the optional
+/// `concerning` and `template` (absent before).
 public struct MessagePosted: Codable, Sendable, Hashable {
     public var thread: ThreadID
     /// 1 for the first message of the thread, then consecutive.
@@ -357,11 +362,15 @@ public struct MessagePosted: Codable, Sendable, Hashable {
     public var format: MessageFormat
     public var text: String
     public var attachments: [Attachment]
+    /// The person or company the message is about.
+    public var concerning: Concerning?
+    /// The name of the message template the text was made from (one of the settings' at the time).
+    public var template: String?
 
     public init(
         thread: ThreadID, number: Int, author: UserID, kind: MessageKind = .message,
         format: MessageFormat = .plain,
-        text: String, attachments: [Attachment] = []
+        text: String, attachments: [Attachment] = [], concerning: Concerning? = nil, template: String? = nil
     ) {
         self.thread = thread
         self.number = number
@@ -370,6 +379,8 @@ public struct MessagePosted: Codable, Sendable, Hashable {
         self.format = format
         self.text = text
         self.attachments = attachments
+        self.concerning = concerning
+        self.template = template
     }
 }
 

@@ -10,6 +10,7 @@ extension EventCodec {
             case .messagePosted:
                 var thread: String?, author: String?, text: String?, number: Int?
                 var kind: MessageKind?, format: MessageFormat?, attachments: [Attachment]?
+                var concerning: Concerning?, template: String?
                 let ok = reader.forEachMember { key, r in
                     switch key.count {
                     case 4 where key.elementsEqual("text".utf8): text = r.string(); return text != nil
@@ -20,6 +21,15 @@ extension EventCodec {
                     case 6 where key.elementsEqual("number".utf8): number = r.int(); return number != nil
                     case 6 where key.elementsEqual("format".utf8):
                         format = r.string().flatMap(MessageFormat.init); return format != nil
+                    case 8 where key.elementsEqual("template".utf8): template = r.string(); return template != nil
+                    case 10 where key.elementsEqual("concerning".utf8):
+                        guard case .object(let c)? = r.value(), let kind = c["kind"]?.stringValue.flatMap(Concerning.Kind.init),
+                            let name = c["name"]?.stringValue
+                        else { return false }
+                        let ref = c["ref"]?.stringValue
+                        guard c.count == (ref == nil ? 2 : 3) else { return false }
+                        concerning = Concerning(kind: kind, name: name, ref: ref)
+                        return true
                     case 11 where key.elementsEqual("attachments".utf8):
                         guard let list = r.value()?.arrayValue else { return false }
                         var parsed: [Attachment] = []
@@ -39,7 +49,7 @@ extension EventCodec {
                 return .messagePosted(
                     MessagePosted(
                         thread: ThreadID(thread), number: number, author: UserID(author), kind: kind, format: format,
-                        text: text, attachments: attachments))
+                        text: text, attachments: attachments, concerning: concerning, template: template))
             case .readMarkerMoved:
                 var thread: String?, user: String?, upTo: Int?
                 let ok = reader.forEachMember { key, r in
@@ -91,12 +101,27 @@ extension EventCodec {
             }
             out.append(contentsOf: #"],"author":"#.utf8)
             guard JSONText.appendString(e.author.rawValue, to: &out, shortEscapesOnly: true) else { return nil }
+            if let concerning = e.concerning {
+                out.append(contentsOf: #","concerning":{"kind":"#.utf8)
+                guard JSONText.appendString(concerning.kind.rawValue, to: &out, shortEscapesOnly: true) else { return nil }
+                out.append(contentsOf: #","name":"#.utf8)
+                guard JSONText.appendString(concerning.name, to: &out, shortEscapesOnly: true) else { return nil }
+                if let ref = concerning.ref {
+                    out.append(contentsOf: #","ref":"#.utf8)
+                    guard JSONText.appendString(ref, to: &out, shortEscapesOnly: true) else { return nil }
+                }
+                out.append(UInt8(ascii: "}"))
+            }
             out.append(contentsOf: #","format":"#.utf8)
             guard JSONText.appendString(e.format.rawValue, to: &out, shortEscapesOnly: true) else { return nil }
             out.append(contentsOf: #","kind":"#.utf8)
             guard JSONText.appendString(e.kind.rawValue, to: &out, shortEscapesOnly: true) else { return nil }
             out.append(contentsOf: #","number":"#.utf8)
             out.append(contentsOf: String(e.number).utf8)
+            if let template = e.template {
+                out.append(contentsOf: #","template":"#.utf8)
+                guard JSONText.appendString(template, to: &out, shortEscapesOnly: true) else { return nil }
+            }
             out.append(contentsOf: #","text":"#.utf8)
             guard JSONText.appendString(e.text, to: &out, shortEscapesOnly: true) else { return nil }
             out.append(contentsOf: #","thread":"#.utf8)

@@ -12,10 +12,14 @@ public enum Upcasters {
     }
 
     static let steps: [EventType: [UInt16: Upcaster]] = [
-        .messagePosted: [1: messagePostedV1toV2],
+        .messagePosted: [1: messagePostedV1toV2, 2: messagePostedV2toV3],
         .settingsChanged: [1: settingsChangedV1toV2, 2: settingsChangedV2toV3],
         .threadStatusChanged: [1: threadStatusChangedV1toV2],
+        .threadOpened: [1: threadOpenedV1toV2],
     ]
+
+    /// `thread.opened` v2 may carry `roles`; a v1 opening added none.
+    static let threadOpenedV1toV2: Upcaster = { payload in payload }
 
     /// `thread.status_changed` v2 may carry the reason `handlerAction`; v1 payloads are valid v2.
     static let threadStatusChangedV1toV2: Upcaster = { payload in payload }
@@ -27,6 +31,9 @@ public enum Upcasters {
     /// changes (with `enabled`, `bodyTemplate`, `audience`); a v2 digest named `time` and
     /// `subjectTemplate` both, which v3 reads as changing just those.
     static let settingsChangedV2toV3: Upcaster = { payload in payload }
+
+    /// `message.posted` v3 may carry `concerning` and `template`; a v2 payload had neither.
+    static let messagePostedV2toV3: Upcaster = { payload in payload }
 
     /// `message.posted` v2 added `format`; everything written before was plain text.
     static let messagePostedV1toV2: Upcaster = { payload in

@@ -69,4 +69,6 @@ public struct Role: Identifier {
 
     /// The role that receives threads without a category unless settings name others.
     public static let handler: Role = "handler"
+    /// The internal role that manages the message templates besides the administrator.
+    public static let supervisor: Role = "supervisor"
 }

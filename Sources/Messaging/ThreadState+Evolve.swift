@@ -5,7 +5,7 @@ extension ThreadState {
     /// no thread and other events are ignored; events of other streams leave the state as it was.
     public static func evolve(_ state: consuming ThreadState?, _ recorded: Recorded<Event>) -> ThreadState? {
         if case .threadOpened(let e) = recorded.event, state == nil {
-            return ThreadState(
+            var opened = ThreadState(
                 id: e.thread, subject: e.subject, title: e.title, category: e.category,
                 priority: e.priority,
                 type: e.type, importance: e.importance, openedBy: e.openedBy,
@@ -14,6 +14,8 @@ extension ThreadState {
                 status: .new, handler: nil, blocked: false, messages: [], readMarkers: [:],
                 lastActivityMillis: recorded.timeMillis, lastPosition: recorded.position,
                 version: recorded.version)
+            opened.roles = e.roles ?? []
+            return opened
         }
         if case .threadPurged(let e) = recorded.event, state == nil || state?.id == e.thread {
             // Whatever came before, only the audit record is left; a replay after the purge erased the
@@ -40,7 +42,8 @@ extension ThreadState {
             thread.messages.append(
                 PostedMessage(
                     number: e.number, author: e.author, kind: e.kind, format: e.format, text: e.text,
-                    attachments: e.attachments, timeMillis: recorded.timeMillis, position: recorded.position))
+                    attachments: e.attachments, timeMillis: recorded.timeMillis, position: recorded.position,
+                    concerning: e.concerning, template: e.template))
             thread.lastActivityMillis = recorded.timeMillis
         case .messageKindChanged(let e):
             // A classification, not activity: the inbox order stays.

@@ -6,7 +6,7 @@ extension ThreadState {
         participants: [UserID], structures: [StructureID], status: ThreadStatus, handler: UserID?, blocked: Bool,
         messages: [PostedMessage], readMarkers: [UserID: Int], lastActivityMillis: Int64, lastPosition: UInt64,
         version: UInt64, legalHold: Bool = false, purgedAtMillis: Int64? = nil, answeredAtPosition: UInt64? = nil,
-        notes: [PostedNote] = [], memberwise: Void = ()
+        notes: [PostedNote] = [], roles: [Role] = [], memberwise: Void = ()
     ) {
         self.init(
             id: id, subject: subject, title: title, category: category, priority: priority, type: type,
@@ -15,17 +15,18 @@ extension ThreadState {
             handler: handler, blocked: blocked, messages: messages, readMarkers: readMarkers,
             lastActivityMillis: lastActivityMillis, lastPosition: lastPosition, version: version,
             legalHold: legalHold, purgedAtMillis: purgedAtMillis, answeredAtPosition: answeredAtPosition,
-            notes: notes)
+            notes: notes, roles: roles)
     }
 }
 
 extension PostedMessage {
     public init(
         number: Int, author: UserID, kind: MessageKind, format: MessageFormat, text: String,
-        attachments: [Attachment], timeMillis: Int64, position: UInt64, memberwise: Void = ()
+        attachments: [Attachment], timeMillis: Int64, position: UInt64, concerning: Concerning? = nil,
+        template: String? = nil, memberwise: Void = ()
     ) {
         self.init(
             number: number, author: author, kind: kind, format: format, text: text, attachments: attachments,
-            timeMillis: timeMillis, position: position)
+            timeMillis: timeMillis, position: position, concerning: concerning, template: template)
     }
 }

@@ -10,6 +10,8 @@ public struct PostedMessage: Codable, Sendable, Hashable {
     public var timeMillis: Int64
     /// Global log position: compared with structure join positions for visibility.
     public var position: UInt64
+    public var concerning: Concerning? = nil
+    public var template: String? = nil
 
     /// Stable id of the message for the outside contract.
     public func id(in thread: ThreadID) -> String { "\(thread.rawValue)/\(number)" }
@@ -68,6 +70,8 @@ public struct ThreadState: Codable, Sendable, Hashable {
     public var answeredAtPosition: UInt64? = nil
     /// Notes of the internal side, in order; never shown to outside readers.
     public var notes: [PostedNote] = []
+    /// Handler roles added to this thread when it was opened, besides its category's.
+    public var roles: [Role] = []
 
     public var isPurged: Bool { purgedAtMillis != nil }
 

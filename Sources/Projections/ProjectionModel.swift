@@ -24,6 +24,8 @@ public struct ProjectionModel: Sendable {
         case structure(StructureID)
         case category(CategoryID?)
         case subject(Subject)
+        /// Threads opened with the role among their extra handler roles.
+        case role(Role)
     }
 
     public init(directory: Directory = Directory(), position: UInt64 = 0) {
@@ -59,6 +61,7 @@ public struct ProjectionModel: Sendable {
                 fanOut.append(.category(category.id))
             }
             if !Set(directory.settings.defaultHandlerRoles).isDisjoint(with: e.roles) { fanOut.append(.category(nil)) }
+            if directory.isInternal(e.id) { fanOut.append(contentsOf: Set(e.roles).sorted().map(FanOut.role)) }
             // A new user of a party that subjects belong to sees those subjects' threads.
             for (subject, binding) in directory.subjects where binding.parties.contains(e.party) {
                 fanOut.append(.subject(subject))
@@ -72,6 +75,7 @@ public struct ProjectionModel: Sendable {
                 fanOut.append(.category(category.id))
             }
             if !changed.isDisjoint(with: directory.settings.defaultHandlerRoles) { fanOut.append(.category(nil)) }
+            fanOut.append(contentsOf: changed.sorted().map(FanOut.role))
         case .settingsChanged:
             // The default handler roles may have changed: uncategorized threads change hands.
             fanOut.append(.category(nil))

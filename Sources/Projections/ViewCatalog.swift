@@ -10,7 +10,7 @@ public enum ViewName: String, Sendable, CaseIterable, Codable {
 
     public var version: Int {
         switch self {
-        case .threads: 3
+        case .threads: 4
         case .inbox: 2
         case .unread: 1
         }
@@ -19,7 +19,7 @@ public enum ViewName: String, Sendable, CaseIterable, Codable {
     /// The view's tables; `Table.name(generation:)` gives their names in the store.
     public var tables: [Table] {
         switch self {
-        case .threads: [.threads, .threadMessages, .threadsByStructure, .threadsByCategory, .threadsBySubject]
+        case .threads: [.threads, .threadMessages, .threadsByStructure, .threadsByCategory, .threadsBySubject, .threadsByRole]
         case .inbox: [.inbox, .inboxAudience]
         case .unread: [.unread]
         }
@@ -38,6 +38,8 @@ public enum Table: String, Sendable, CaseIterable {
     case threadsByCategory = "threads_by_category"
     /// subject kind, `-`, ref, 0, thread id → empty.
     case threadsBySubject = "threads_by_subject"
+    /// role, 0, thread id → empty: threads opened with extra handler roles.
+    case threadsByRole = "threads_by_role"
     /// user id, 0, inverted last-activity ms (8 bytes BE), thread id → `InboxRow` (JSON).
     case inbox
     /// thread id → `AudienceRow` (JSON): who got inbox rows, under which activity key.
@@ -47,7 +49,7 @@ public enum Table: String, Sendable, CaseIterable {
 
     public var view: ViewName {
         switch self {
-        case .threads, .threadMessages, .threadsByStructure, .threadsByCategory, .threadsBySubject: .threads
+        case .threads, .threadMessages, .threadsByStructure, .threadsByCategory, .threadsBySubject, .threadsByRole: .threads
         case .inbox, .inboxAudience: .inbox
         case .unread: .unread
         }

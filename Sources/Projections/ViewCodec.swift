@@ -49,6 +49,8 @@ public enum ViewCodec {
         } else {
             w.byte(0)
         }
+        // Since threads view v4: the roles added at opening.
+        w.strings(state.roles.map(\.rawValue))
         // The internal side's notes; rows written before notes existed end here.
         if !state.notes.isEmpty {
             w.uint(UInt64(state.notes.count))
@@ -96,6 +98,7 @@ public enum ViewCodec {
             messages: messages, readMarkers: markers, lastActivityMillis: try r.int(), lastPosition: try r.uint(),
             version: try r.uint(), legalHold: try r.byte() == 1, purgedAtMillis: try r.byte() == 1 ? try r.int() : nil,
             answeredAtPosition: try r.byte() == 1 ? try r.uint() : nil, memberwise: ())
+        state.roles = try r.strings().map(Role.init)
         if r.index < bytes.count {
             for _ in 0..<(try r.count()) {
                 state.notes.append(
@@ -142,6 +145,16 @@ public enum ViewCodec {
         }
         w.int(message.timeMillis)
         w.uint(message.position)
+        // Since threads view v4: who the message concerns and its template, each behind a presence byte.
+        if let concerning = message.concerning {
+            w.byte(1)
+            w.string(concerning.kind.rawValue)
+            w.string(concerning.name)
+            w.optional(concerning.ref)
+        } else {
+            w.byte(0)
+        }
+        w.optional(message.template)
     }
 
     static func readMessage(_ r: inout ByteReader) throws(ViewCodecError) -> PostedMessage {
@@ -155,9 +168,16 @@ public enum ViewCodec {
             attachments.append(
                 Attachment(name: try r.string(), contentType: try r.string(), size: try r.int(), sha256: try r.string()))
         }
+        let timeMillis = try r.int()
+        let position = try r.uint()
+        var concerning: Concerning?
+        if try r.byte() == 1 {
+            concerning = Concerning(kind: try r.enumeration(Concerning.Kind.self), name: try r.string(), ref: try r.optional())
+        }
         return PostedMessage(
             number: number, author: author, kind: kind, format: format, text: text, attachments: attachments,
-            timeMillis: try r.int(), position: try r.uint(), memberwise: ())
+            timeMillis: timeMillis, position: position, concerning: concerning, template: try r.optional(),
+            memberwise: ())
     }
 
     public static func encode(_ row: InboxRow) -> [UInt8] {

@@ -244,7 +244,13 @@ struct RouteTests {
                                 body: #"{"url":"http://127.0.0.1:9/hook","secret":"0123456789abcdef"}"#
                             ).json["id"] as? String ?? ""
                     }
+                    if spec.name == .deleteTemplate {
+                        #expect(
+                            try await h.call(.put, "/v1/templates/tpl\(counter)", token: cast.admin, body: #"{"text":"T"}"#)
+                                .status == 200)
+                    }
                     let path = spec.path.replacingOccurrences(of: "{id}", with: id)
+                        .replacingOccurrences(of: "{name}", with: "tpl\(counter)")
                     .replacingOccurrences(of: "{user}", with: "hal").replacingOccurrences(of: "{sha256}", with: blob)
                         .replacingOccurrences(of: "{number}", with: "1")
                     let body: String? =
@@ -257,6 +263,7 @@ struct RouteTests {
                         case .addStructureMember: #"{"user":"hal"}"#
                         case .createCategory: #"{"id":"mc\#(counter)","name":"C","handlerRoles":["handler"]}"#
                         case .putSettings: #"{"retention":{"days":1500}}"#
+                        case .putTemplate: #"{"text":"A template"}"#
                         case .declareSubject: #"{"kind":"contract","ref":"K-\#(counter)","parties":["sup"]}"#
                         case .openThread: #"{"subject":{"kind":"request","ref":"R-\#(counter)"},"title":"T"}"#
                         case .postMessage: #"{"body":"hello"}"#
@@ -292,6 +299,10 @@ struct RouteTests {
                     } else if !spec.roles.contains(role!) {
                         #expect(reply.status == 403, "\(label)")
                         #expect(reply.errorCode == "forbidden", "\(label)")
+                    } else if spec.name == .putTemplate || spec.name == .deleteTemplate, role == .user {
+                        // Users pass the route; only supervisors (not ann, a handler) pass the domain.
+                        #expect(reply.status == 403, "\(label)")
+                        #expect(reply.errorCode == "not_allowed", "\(label)")
                     } else if spec.name == .resendOutbox {
                         #expect(reply.status == 404, "\(label)")
                     } else if who == .outsider && (path.contains(cast.thread) || spec.name == .getBlob) {

@@ -120,9 +120,9 @@ import Testing
             event
                 == .messagePosted(
                     MessagePosted(thread: "t1", number: 3, author: "c1", format: .plain, text: "Hi")))
-        // The encoder writes version 2, with the format.
+        // The encoder writes the latest version, with the format.
         let encoded = EventCodec.encode(event)
-        #expect(encoded.schemaVersion == 2)
+        #expect(encoded.schemaVersion == 3)
         #expect(String(decoding: encoded.data, as: UTF8.self).contains(#""format":"plain""#))
         // The step is a pure function of the JSON.
         let upcast = Upcasters.step(.messagePosted, from: 1)?(.object(["text": .string("x")]))

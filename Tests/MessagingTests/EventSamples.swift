@@ -45,7 +45,7 @@ enum EventSamples {
                 thread: "t1", subject: subject, title: "Contract chat", category: "payroll",
                 priority: .urgent,
                 type: .taskOfTheDay, importance: .high, openedBy: "c1", participants: ["c1", "sup"],
-                structures: ["acme-circle"])),
+                structures: ["acme-circle"], roles: ["payroll-lead"])),
         .subjectClaimed(SubjectClaimed(subject: subject, thread: "t1")),
         .ticketNumbered(TicketNumbered(number: 8, thread: "t8")),
         .messagePosted(
@@ -54,7 +54,7 @@ enum EventSamples {
                 text: "Please *check* this.",
                 attachments: [
                     Attachment(name: "scan.pdf", contentType: "application/pdf", size: 12345, sha256: hash)
-                ])),
+                ], concerning: Concerning(kind: .person, name: "Maria Rossi", ref: "EMP-0042"), template: "received")),
         .readMarkerMoved(ReadMarkerMoved(thread: "t1", user: "c1", upTo: 1)),
         .handlerAssigned(HandlerAssigned(thread: "t1", handler: "h1")),
         .threadStatusChanged(
@@ -104,8 +104,19 @@ enum EventSamples {
             patch.messageTemplates = nil
             expected["settings.changed.v1"] = .settingsChanged(patch)
         }
+        // v2 of an opening added the extra handler roles: the v1 golden file has none.
+        if case .threadOpened(var opened)? = expected["thread.opened.v2"] {
+            opened.roles = nil
+            expected["thread.opened.v1"] = .threadOpened(opened)
+        }
         // v2 of a status change only added a reason: v1 payloads decode unchanged.
         expected["thread.status_changed.v1"] = expected["thread.status_changed.v2"]
+        // v3 added who a message concerns and its template: the v2 golden file has neither.
+        if case .messagePosted(var posted)? = expected["message.posted.v3"] {
+            posted.concerning = nil
+            posted.template = nil
+            expected["message.posted.v2"] = .messagePosted(posted)
+        }
         expected["message.posted.v1"] = .messagePosted(
             MessagePosted(
                 thread: "t1", number: 1, author: "c1", kind: .message, format: .plain,

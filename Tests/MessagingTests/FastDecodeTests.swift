@@ -12,8 +12,17 @@ import Testing
     @Test func messagePostedAgreesWithJSONDecoder() throws {
         for (i, text) in Self.texts.enumerated() {
             let attachments = i.isMultiple(of: 2) ? [] : [Attachment(name: "a \"b\".pdf", contentType: "application/pdf", size: 12, sha256: String(repeating: "0", count: 64))]
+            // Who it concerns and its template vary too: absent, with and without a ref.
+            let concerning: Concerning? =
+                switch i % 3 {
+                case 0: nil
+                case 1: Concerning(kind: .company, name: text)
+                default: Concerning(kind: .person, name: "Maria \"M\" Rossi", ref: text)
+                }
             let event = Event.messagePosted(
-                MessagePosted(thread: ThreadID("t-\(i)"), number: i + 1, author: UserID("u-\(i)"), kind: .task, format: .markdown, text: text, attachments: attachments))
+                MessagePosted(
+                    thread: ThreadID("t-\(i)"), number: i + 1, author: UserID("u-\(i)"), kind: .task, format: .markdown, text: text,
+                    attachments: attachments, concerning: concerning, template: i.isMultiple(of: 2) ? nil : text))
             let encoded = EventCodec.encode(event)
             let direct = EventCodec.decodeDirect(.messagePosted, encoded.data)
             #expect(direct == event)
@@ -41,6 +50,10 @@ import Testing
             let attachments = i.isMultiple(of: 3) ? [Attachment(name: text, contentType: "text/plain", size: Int64(i), sha256: String(repeating: "a", count: 64))] : []
             let events: [Event] = [
                 .messagePosted(MessagePosted(thread: ThreadID("t/\(i)"), number: i, author: UserID(text), kind: .message, format: .plain, text: text, attachments: attachments)),
+                .messagePosted(
+                    MessagePosted(
+                        thread: "t", number: i, author: "u", text: "x", concerning: Concerning(kind: .person, name: text, ref: text),
+                        template: text)),
                 .readMarkerMoved(ReadMarkerMoved(thread: ThreadID(text), user: "u", upTo: i)),
             ]
             for event in events {

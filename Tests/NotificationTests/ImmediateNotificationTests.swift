@@ -83,6 +83,35 @@ struct ImmediateNotificationTests {
         }
     }
 
+    @Test("the holders of a role added at opening are told of the new thread as its handlers")
+    func rolesAddedAtOpeningAreMailed() async throws {
+        try await withSMTPServer { server in
+            try await NotificationWorld.populated(mailingTo: server) { world, configuration, projector in
+                try await world.admin(
+                    .createUser(
+                        id: "s1", name: "Sara Supervisor", email: "sara@ops.example", party: "ops", roles: ["supervisor"],
+                        tokenHash: NotificationWorld.hash))
+                for (ref, roles) in [("R-1", [Role]()), ("R-2", [Role.supervisor])] {
+                    _ = try await world.user(
+                        "h1",
+                        .openThread(
+                            OpenThread(
+                                subjectKind: "request", subjectRef: ref, title: "Check \(ref)", roles: roles,
+                                body: NewMessage(text: "Please check."))))
+                }
+                try projector.catchUp()
+                try await world.drain(try world.sender(configuration))
+                let summary = try server.messages().parsed().map {
+                    "\($0.toAddresses.joined(separator: ",")) | \($0.subject)"
+                }
+                #expect(summary.contains("hugo@ops.example | New thread R-1: Check R-1"), "\(summary)")
+                #expect(summary.contains("hugo@ops.example | New thread R-2: Check R-2"), "\(summary)")
+                #expect(summary.contains("sara@ops.example | New thread R-2: Check R-2"), "\(summary)")
+                #expect(!summary.contains { $0.hasPrefix("sara@ops.example") && $0.contains("R-1") }, "\(summary)")
+            }
+        }
+    }
+
     @Test("configured rules choose the trigger, the recipients in To, Cc and Bcc, and the templates")
     func configuredRules() async throws {
         try await withSMTPServer { server in

@@ -24,7 +24,8 @@ struct ProjectionProperties {
             let open = OpenThread(
                 subjectKind: kinds[pick % 4], subjectRef: refs[pick % 3], title: "Thread \(pick)",
                 category: pick % 5 == 0 ? "hr" : nil, priority: Priority.allCases[pick % 4],
-                structures: pick % 2 == 0 ? ["circle"] : [], body: pick % 3 == 0 ? nil : NewMessage(text: "First \(pick)"))
+                structures: pick % 2 == 0 ? ["circle"] : [], roles: pick % 7 == 0 ? [Role("hr")] : [],
+                body: pick % 3 == 0 ? nil : NewMessage(text: "First \(pick)"))
             return (user, .openThread(open))
         case 3, 4, 5, 6:
             return (user, .postMessage(thread: thread, message: NewMessage(text: "Message \(pick)")))

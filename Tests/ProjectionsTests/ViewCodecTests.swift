@@ -17,10 +17,15 @@ import Testing
                 PostedMessage(
                     number: n, author: n == 2 ? "hana" : "sam", kind: .message, format: .plain, text: "m\(n) 😀\n",
                     attachments: n == 3 ? [Attachment(name: "x.pdf", contentType: "application/pdf", size: 1 << 33, sha256: "ab")] : [],
-                    timeMillis: Int64(n) * 1000, position: UInt64(n) + 100, memberwise: ()))
+                    timeMillis: Int64(n) * 1000, position: UInt64(n) + 100,
+                    concerning: n == 1 ? nil : Concerning(kind: n == 2 ? .person : .company, name: "Maria Rossi", ref: n == 2 ? "EMP-1" : nil),
+                    template: n == 3 ? "received" : nil, memberwise: ()))
         }
         let bytes = ViewCodec.encode(state)
         #expect(try bytes.withUnsafeBytes { try ViewCodec.decodeThread($0) } == state)
+        for message in state.messages {
+            #expect(try ViewCodec.encode(message).withUnsafeBytes { try ViewCodec.decodeMessage($0) } == message)
+        }
 
         let directory = Directory()
         let row = InboxRow(thread: state, for: "sam", in: directory)
