@@ -105,9 +105,9 @@ public final class Digests: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    func recordCompleted(day: String) throws {
+    func recordCompleted(day: String) async throws {
         try models.views.prepare(tables: [Self.table])
-        try models.views.write { txn in try txn.put(Self.table, Self.completedKey, Array(day.utf8)) }
+        try await models.views.queuedWrite { txn in try txn.put(Self.table, Self.completedKey, Array(day.utf8)) }
     }
 
     /// `YYYY-MM-DD` of an instant in the local time zone.
@@ -158,7 +158,7 @@ public struct DigestService: Service {
                 if day != lastDay, let due = Digests.minutes(of: time) ?? Digests.minutes(of: "07:00"), minute >= due {
                     do {
                         _ = try await digests.run(day: day, dryRun: false)
-                        try digests.recordCompleted(day: day)
+                        try await digests.recordCompleted(day: day)
                         lastDay = day
                     } catch {
                         digests.logger.error("digest run failed; retrying", metadata: ["error": "\(error)"])
