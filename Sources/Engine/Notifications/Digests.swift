@@ -67,6 +67,11 @@ public final class Digests: Sendable {
     /// The digests due on `day` from the read models brought up to the log's head.
     public func due(day: String) throws -> [DigestScheduled] {
         try models.catchUp()
+        return try dueAsViewsStand(day: day)
+    }
+
+    /// The digests due on `day` from the read models as they stand.
+    func dueAsViewsStand(day: String) throws -> [DigestScheduled] {
         let threads = try models.allThreads()
         return DigestPlanner.due(threads: threads, directory: models.publishedDirectory, day: day)
     }
@@ -74,7 +79,8 @@ public final class Digests: Sendable {
     /// Decides the digests of `day` (a dry run only lists them).
     public func run(day: String, dryRun: Bool) async throws -> DigestReport {
         var report = DigestReport()
-        report.due = try due(day: day)
+        try await models.catchUpOffPool()
+        report.due = try dueAsViewsStand(day: day)
         report.switchedOff = !models.publishedDirectory.settings.digest.enabled
         guard !dryRun else { return report }
         for digest in report.due {
