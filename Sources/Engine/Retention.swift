@@ -66,6 +66,11 @@ public final class Retention: Sendable {
     /// The threads due at `asOfMillis`, and the ones a legal hold keeps.
     public func plan(asOfMillis: Int64) throws -> (due: [DueThread], held: [ThreadID]) {
         try models.catchUp()
+        return try planAsViewsStand(asOfMillis: asOfMillis)
+    }
+
+    /// The threads due at `asOfMillis`, and the ones a legal hold keeps, from the views as they stand.
+    func planAsViewsStand(asOfMillis: Int64) throws -> (due: [DueThread], held: [ThreadID]) {
         let directory = models.publishedDirectory
         var due: [DueThread] = []
         var held: [ThreadID] = []
@@ -85,7 +90,8 @@ public final class Retention: Sendable {
     /// Lists (dry run) or purges what is due at `asOfMillis`, and completes unfinished purges.
     public func run(asOfMillis: Int64, dryRun: Bool) async throws -> RetentionReport {
         var report = RetentionReport()
-        (report.due, report.held) = try plan(asOfMillis: asOfMillis)
+        try await models.catchUpOffPool()
+        (report.due, report.held) = try planAsViewsStand(asOfMillis: asOfMillis)
         if dryRun { return report }
         for due in report.due {
             let days = due.retentionDays
@@ -99,7 +105,7 @@ public final class Retention: Sendable {
         }
         // Erase everything purged, this run's and any earlier run's that a crash interrupted.
         // The purges must reach the views (their rows go) before the views are compacted.
-        try models.catchUp()
+        try await models.catchUpOffPool()
         let threads = try models.allThreads()
         let live = Set(threads.filter { !$0.isPurged }.flatMap { $0.messages.flatMap { $0.attachments.map(\.sha256) } })
         for state in threads where state.isPurged {

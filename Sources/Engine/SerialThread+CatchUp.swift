@@ -15,3 +15,11 @@ extension SerialThread {
         SerialThread(name: name, niceness: catchUpNiceness)
     }
 }
+
+extension ReadModels {
+    /// `catchUp()` for async callers (retention, digests), on a catch-up thread of its own: its batches
+    /// wait for the view store's writer lane there, not on a thread of the cooperative pool.
+    func catchUpOffPool() async throws {
+        _ = try await SerialThread.catchUp("threadlog.catch").run { try self.catchUp() }
+    }
+}

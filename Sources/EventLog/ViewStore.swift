@@ -21,8 +21,8 @@ public final class ViewStore: @unchecked Sendable {
 
     private let handles: Mutex<Handles>
     private let swapLock = ReadWriteLock()
-    /// The lane of `queuedWrite(_:)`, started at its first use.
-    private let lane = Mutex<SerialThread?>(nil)
+    /// The writer lane: the thread every write runs on (see `write(_:)`), started at its first use.
+    private let lanes = Mutex<Lane?>(nil)
     /// Shared by every process that has the views open; `compact()` needs it alone.
     private let processLock: ProcessLock?
     var env: LMDBEnvironment { handles.withLock { $0.env } }
@@ -65,7 +65,8 @@ public final class ViewStore: @unchecked Sendable {
         if let stamp {
             guard stamp == Self.magic else { throw EventLogError(.foreign, "\(directory) does not hold Threadlog views") }
         } else if !readOnly {
-            try write { txn in try txn.put("meta", Array("magic".utf8), Self.magic) }
+            // Before the store is shared: no other writer exists yet.
+            try writeOnLane { txn, _ in try txn.put("meta", Array("magic".utf8), Self.magic) }
         }
     }
 
@@ -91,28 +92,92 @@ public final class ViewStore: @unchecked Sendable {
     /// the transaction is aborted, the map grows and `body` runs again in a new transaction, so `body`
     /// must not have effects outside the transaction; a body that has (state it changes in place) uses
     /// `write(attempts:)`, which tells it that it runs again.
+    ///
+    /// Every write runs on the store's writer lane (`threadlog.vwrite`), its single writer: the calling
+    /// thread waits meanwhile. For threads of their own (the projectors' catch-ups); async code uses
+    /// `queuedWrite(_:)`, which waits without holding a thread.
+    @available(*, noasync, message: "await queuedWrite(_:), which holds no thread of the cooperative pool")
     public func write<R>(_ body: (borrowing ViewTransaction) throws -> R) throws -> R {
         try write(attempts: { txn, _ in try body(txn) })
     }
 
-    /// A write transaction as `write(_:)`, run on the store's own writer thread: an async caller (the
-    /// mail sender, say) then waits for LMDB's writer lock without holding a thread of the cooperative
-    /// pool. The body runs again after the map grew, as in `write(_:)`.
+    /// A write transaction as `write(_:)`, whose body learns which attempt it is (1, then 2 and on after
+    /// the map grew): a body that keeps state outside the transaction starts that over on a later one.
+    @available(*, noasync, message: "await queuedWrite(attempts:), which holds no thread of the cooperative pool")
+    public func write<R>(attempts body: (borrowing ViewTransaction, _ attempt: Int) throws -> R) throws -> R {
+        guard !readOnly else { throw EventLogError(.readOnly, "the views at \(path) are open read-only") }
+        let lane = self.lane()
+        if lane.isCurrent { return try writeOnLane(body) }
+        return try withoutActuallyEscaping(body) { body in
+            let job = LaneJob(body: { try self.writeOnLane(body) })
+            lane.thread.submit { job.run() }
+            job.done.wait()
+            return try job.result!.get()
+        }
+    }
+
+    /// A write transaction as `write(_:)`, run on the store's writer lane: an async caller (a request
+    /// handler, the mail sender) waits for it, and for LMDB's writer lock, without holding a thread of
+    /// the cooperative pool. The body runs again after the map grew, as in `write(_:)`.
     public func queuedWrite<R: Sendable>(
         _ body: @escaping @Sendable (borrowing ViewTransaction) throws -> R
     ) async throws -> R {
-        let lane = self.lane.withLock { lane in
+        try await queuedWrite(attempts: { txn, _ in try body(txn) })
+    }
+
+    /// `queuedWrite(_:)` whose body learns which attempt it is, as in `write(attempts:)`.
+    public func queuedWrite<R: Sendable>(
+        attempts body: @escaping @Sendable (borrowing ViewTransaction, _ attempt: Int) throws -> R
+    ) async throws -> R {
+        guard !readOnly else { throw EventLogError(.readOnly, "the views at \(path) are open read-only") }
+        return try await lane().thread.run { try self.writeOnLane(body) }
+    }
+
+    /// The nice value the lane adds to the process's own: the lane runs the projectors' batches, which
+    /// ran on their catch-up threads at that lower priority, so request threads still come first when
+    /// the machine is saturated.
+    static let laneNiceness: Int32 = 10
+
+    /// The writer lane, started at its first use.
+    private func lane() -> Lane {
+        lanes.withLock { lane in
             if let lane { return lane }
-            let started = SerialThread(name: "threadlog.vwrite")
+            let started = Lane(thread: SerialThread(name: "threadlog.vwrite", niceness: Self.laneNiceness))
+            started.thread.submit { started.owner.withLock { $0 = pthread_self() } }
             lane = started
             return started
         }
-        return try await lane.run { try self.write(body) }
     }
 
-    /// A write transaction as `write(_:)`, whose body learns which attempt it is (1, then 2 and on after
-    /// the map grew): a body that keeps state outside the transaction starts that over on a later one.
-    public func write<R>(attempts body: (borrowing ViewTransaction, _ attempt: Int) throws -> R) throws -> R {
+    private final class Lane: Sendable {
+        let thread: SerialThread
+        /// The lane's thread, known once its first job ran.
+        let owner = Mutex<pthread_t?>(nil)
+        init(thread: SerialThread) { self.thread = thread }
+
+        /// Whether the caller runs on the lane (a body that writes again runs at once, not queued behind itself).
+        var isCurrent: Bool {
+            owner.withLock { owner in owner.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+        }
+    }
+
+    /// A synchronous caller's write handed to the lane; the caller waits on `done` until it ran, so the
+    /// body (which may capture the caller's state) never outlives the call.
+    private final class LaneJob<R>: @unchecked Sendable {
+        private var body: (() throws -> R)?
+        private(set) var result: Result<R, any Error>?
+        let done = DispatchSemaphore(value: 0)
+        init(body: @escaping () throws -> R) { self.body = body }
+
+        func run() {
+            result = Result { try body!() }
+            body = nil
+            done.signal()
+        }
+    }
+
+    /// The write itself; only ever on the lane (or while the store opens, before anyone else can write).
+    private func writeOnLane<R>(_ body: (borrowing ViewTransaction, _ attempt: Int) throws -> R) throws -> R {
         guard !readOnly else { throw EventLogError(.readOnly, "the views at \(path) are open read-only") }
         return try swapLock.withReadLock {
             var attempt = 0

@@ -43,9 +43,9 @@ extension APIServer {
     }
 
     /// `POST /v1/outbox/{id}/resend`: a failed entry back to pending, its attempts reset.
-    func resendOutbox(_ route: MatchedRoute) throws -> Response {
+    func resendOutbox(_ route: MatchedRoute) async throws -> Response {
         let id = try parameter("id", route)
-        switch try outbox.resend(id: id) {
+        switch try await outbox.resend(id: id) {
         case .requeued(let entry):
             logger.info("outbox entry requeued", metadata: ["entry": "\(entry.id)"])
             return try json(OutboxItem(entry))

@@ -130,7 +130,7 @@ extension APIServer {
             ackTimeoutMillis: try bounded(body.ackTimeoutMs, "ackTimeoutMs", 100...3_600_000, default: 30_000),
             maxInFlight: try bounded(body.maxInFlight, "maxInFlight", 1...10_000, default: 100), createdAt: Self.now())
         let groups = try subscriptions.groups
-        guard try groups.create(record) else {
+        guard try await groups.create(record) else {
             throw APIError(status: .conflict, code: "duplicate_id", message: "A consumer group '\(body.name)' exists.")
         }
         guard let dispatcher = try groups.dispatcher(record.name) else { throw Self.groupNotFound }
@@ -288,7 +288,7 @@ extension APIServer {
             createdAt: Self.now(), delivered: from - 1,
             maxFailures: try bounded(body.maxFailures, "maxFailures", 1...1000, default: 8),
             timeoutMillis: try bounded(body.timeoutMs, "timeoutMs", 100...60_000, default: 10_000))
-        try subscriptions.store.save(hook)
+        try await subscriptions.store.save(hook)
         return try json(WebhookAnswer(hook), status: .created)
     }
 
@@ -319,9 +319,9 @@ extension APIServer {
     }
 
     /// Pauses or resumes a webhook; resuming starts again at the event that failed, with a clean count.
-    func setWebhookState(_ caller: Caller, _ route: MatchedRoute, active: Bool) throws -> Response {
+    func setWebhookState(_ caller: Caller, _ route: MatchedRoute, active: Bool) async throws -> Response {
         let now = Self.now()
-        let updated = try subscriptions.store.update(webhook: try parameter("id", route)) { hook in
+        let updated = try await subscriptions.store.update(webhook: try parameter("id", route)) { hook in
             if active {
                 hook.state = .active
                 hook.failures = 0
@@ -335,9 +335,9 @@ extension APIServer {
         return try json(WebhookAnswer(updated))
     }
 
-    func deleteWebhook(_ caller: Caller, _ route: MatchedRoute) throws -> Response {
+    func deleteWebhook(_ caller: Caller, _ route: MatchedRoute) async throws -> Response {
         let id = try parameter("id", route)
-        guard try subscriptions.store.deleteWebhook(id) else { throw Self.webhookNotFound }
+        guard try await subscriptions.store.deleteWebhook(id) else { throw Self.webhookNotFound }
         return try json(Deleted(id: id, deleted: true))
     }
 }

@@ -354,12 +354,12 @@ struct APIServer: Sendable {
         case .createWebhook: try await createWebhook(caller, request)
         case .listWebhooks: try listWebhooks(caller)
         case .getWebhook: try getWebhook(caller, route)
-        case .deleteWebhook: try deleteWebhook(caller, route)
+        case .deleteWebhook: try await deleteWebhook(caller, route)
         case .webhookDeliveries: try webhookDeliveries(caller, request, route)
-        case .pauseWebhook: try setWebhookState(caller, route, active: false)
-        case .resumeWebhook: try setWebhookState(caller, route, active: true)
+        case .pauseWebhook: try await setWebhookState(caller, route, active: false)
+        case .resumeWebhook: try await setWebhookState(caller, route, active: true)
         case .listOutbox: try listOutbox(request)
-        case .resendOutbox: try resendOutbox(route)
+        case .resendOutbox: try await resendOutbox(route)
         case .health: try json(HealthAnswer(status: "ok", position: try store.lastPosition()))
         case .metrics:
             bytes(

@@ -118,7 +118,7 @@ public actor GroupDispatcher {
 
     /// Marks events handled (by whichever member; positions not pending are ignored) and moves the
     /// checkpoint, durably, before answering.
-    public func ack(_ positions: [UInt64], member: String?) throws -> AckOutcome {
+    public func ack(_ positions: [UInt64], member: String?) async throws -> AckOutcome {
         guard !deleted else { throw GroupFailure.deleted }
         var count = 0
         for position in positions {
@@ -141,11 +141,13 @@ public actor GroupDispatcher {
         }
         let low = orderStart < order.count ? order[orderStart] - 1 : readUpTo
         if low > record.checkpoint {
-            guard try store.checkpoint(group: name, at: low) else {
+            // Another acknowledgement may run while this one waits for the write; the checkpoint only
+            // moves forward, in the store as here.
+            guard try await store.checkpoint(group: name, at: low) else {
                 deleted = true
                 throw GroupFailure.deleted
             }
-            record.checkpoint = low
+            record.checkpoint = max(record.checkpoint, low)
         }
         assign()
         return AckOutcome(acknowledged: count, checkpoint: record.checkpoint)
@@ -348,13 +350,13 @@ public final class ConsumerGroups: Sendable {
         }
     }
 
-    public func create(_ record: ConsumerGroupRecord) throws -> Bool {
-        try store.create(record)
+    public func create(_ record: ConsumerGroupRecord) async throws -> Bool {
+        try await store.create(record)
     }
 
     public func delete(_ name: String) async throws -> Bool {
         let running = dispatchers.withLock { $0.removeValue(forKey: name) }
         await running?.markDeleted()
-        return try store.deleteGroup(name)
+        return try await store.deleteGroup(name)
     }
 }

@@ -101,9 +101,9 @@ public final class SubscriptionStore: Sendable {
     }
 
     /// Stores a new group; false when the name is taken.
-    public func create(_ group: ConsumerGroupRecord) throws -> Bool {
+    public func create(_ group: ConsumerGroupRecord) async throws -> Bool {
         let value = try Self.encode(group)
-        return try views.write { txn in
+        return try await views.queuedWrite { txn in
             guard try txn.get(Self.groups, Array(group.name.utf8)) == nil else { return false }
             try txn.put(Self.groups, Array(group.name.utf8), value)
             return true
@@ -111,8 +111,8 @@ public final class SubscriptionStore: Sendable {
     }
 
     /// Moves a group's checkpoint forward (never back); false when the group is gone.
-    public func checkpoint(group name: String, at position: UInt64) throws -> Bool {
-        try views.write { txn in
+    public func checkpoint(group name: String, at position: UInt64) async throws -> Bool {
+        try await views.queuedWrite { txn in
             guard let bytes = try txn.get(Self.groups, Array(name.utf8)) else { return false }
             var group = try Self.decode(ConsumerGroupRecord.self, bytes)
             guard position > group.checkpoint else { return true }
@@ -122,8 +122,8 @@ public final class SubscriptionStore: Sendable {
         }
     }
 
-    public func deleteGroup(_ name: String) throws -> Bool {
-        try views.write { txn in
+    public func deleteGroup(_ name: String) async throws -> Bool {
+        try await views.queuedWrite { txn in
             guard try txn.get(Self.groups, Array(name.utf8)) != nil else { return false }
             try txn.delete(Self.groups, Array(name.utf8))
             return true
@@ -140,14 +140,16 @@ public final class SubscriptionStore: Sendable {
         try one(Self.webhooks, id)
     }
 
-    public func save(_ webhook: WebhookRecord) throws {
+    public func save(_ webhook: WebhookRecord) async throws {
         let value = try Self.encode(webhook)
-        try views.write { txn in try txn.put(Self.webhooks, Array(webhook.id.utf8), value) }
+        try await views.queuedWrite { txn in try txn.put(Self.webhooks, Array(webhook.id.utf8), value) }
     }
 
     /// Changes a webhook in one transaction; nil when it is gone.
-    public func update(webhook id: String, _ change: (inout WebhookRecord) -> Void) throws -> WebhookRecord? {
-        try views.write { txn in
+    public func update(
+        webhook id: String, _ change: @escaping @Sendable (inout WebhookRecord) -> Void
+    ) async throws -> WebhookRecord? {
+        try await views.queuedWrite { txn in
             guard let bytes = try txn.get(Self.webhooks, Array(id.utf8)) else { return nil }
             var webhook = try Self.decode(WebhookRecord.self, bytes)
             change(&webhook)
@@ -159,12 +161,12 @@ public final class SubscriptionStore: Sendable {
     /// Records an attempt and the webhook's new state in one transaction, dropping the oldest attempts
     /// beyond `keptDeliveries`. Nil when the webhook is gone (deleted meanwhile).
     public func record(
-        _ attempt: DeliveryRecord, webhook id: String, _ change: (inout WebhookRecord) -> Void
-    ) throws -> WebhookRecord? {
+        _ attempt: DeliveryRecord, webhook id: String, _ change: @escaping @Sendable (inout WebhookRecord) -> Void
+    ) async throws -> WebhookRecord? {
         let prefix = Array(id.utf8) + [0]
         let key = prefix + Self.bigEndian(attempt.position) + Self.bigEndian(UInt64(attempt.attempt))
         let value = try Self.encode(attempt)
-        return try views.write { txn in
+        return try await views.queuedWrite { txn in
             guard let bytes = try txn.get(Self.webhooks, Array(id.utf8)) else { return nil }
             var webhook = try Self.decode(WebhookRecord.self, bytes)
             change(&webhook)
@@ -193,9 +195,9 @@ public final class SubscriptionStore: Sendable {
         return Array(found.reversed().prefix(limit))
     }
 
-    public func deleteWebhook(_ id: String) throws -> Bool {
+    public func deleteWebhook(_ id: String) async throws -> Bool {
         let prefix = Array(id.utf8) + [0]
-        return try views.write { txn in
+        return try await views.queuedWrite { txn in
             guard try txn.get(Self.webhooks, Array(id.utf8)) != nil else { return false }
             try txn.delete(Self.webhooks, Array(id.utf8))
             var keys: [[UInt8]] = []

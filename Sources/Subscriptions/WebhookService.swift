@@ -92,7 +92,7 @@ public struct WebhookService: Service {
                 guard let next = batch.first(where: { filter.matches($0.type) }) else {
                     if let last = batch.last {
                         // Nothing of its types: the webhook has settled these positions.
-                        _ = try store.update(webhook: id) { $0.delivered = Swift.max($0.delivered, last.position) }
+                        _ = try await store.update(webhook: id) { $0.delivered = Swift.max($0.delivered, last.position) }
                     } else {
                         try await Task.sleep(for: .milliseconds(50))
                     }
@@ -107,7 +107,7 @@ public struct WebhookService: Service {
                     error: outcome.error, millis: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
                     delivered: outcome.error == nil)
                 let now = attempt.at
-                let updated = try store.record(attempt, webhook: id) { hook in
+                let updated = try await store.record(attempt, webhook: id) { hook in
                     if attempt.delivered {
                         hook.delivered = next.position
                         hook.failures = 0

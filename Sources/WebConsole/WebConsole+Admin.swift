@@ -17,7 +17,7 @@ extension WebConsole {
         case ("operations", 1) where get: return try operationsPage(visit)
         case ("operations", 4) where post && parts[1] == "outbox" && parts[3] == "resend":
             _ = try await checkedForm(visit, session)
-            return try resendMail(parts[2], visit)
+            return try await resendMail(parts[2], visit)
         case ("admin", 2) where get:
             return try adminPage(parts[1], visit)
         case ("admin", _) where post:

@@ -150,7 +150,7 @@ extension WebConsole {
             let labels = visit.labels
             let body = labels["link_mail_body"].replacingOccurrences(of: "{link}", with: link)
                 .replacingOccurrences(of: "{minutes}", with: minutes)
-            _ = try outbox.enqueue(
+            _ = try await outbox.enqueue(
                 to: [user.email], subject: labels["link_mail_subject"], body: body,
                 trigger: Outbox.signInLinkTrigger, messageIDDomain: configuration.messageIDDomain)
             logger.info("console sign-in link queued", metadata: ["user": "\(user.id.rawValue)"])

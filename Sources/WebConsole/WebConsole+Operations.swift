@@ -46,10 +46,10 @@ extension WebConsole {
         return page("operations", title: labels["operations"], context, visit)
     }
 
-    func resendMail(_ id: String, _ visit: Visit) throws -> Response {
+    func resendMail(_ id: String, _ visit: Visit) async throws -> Response {
         let labels = visit.labels
         guard let outbox = operations?.outbox else { throw ConsoleRefusal.notFound }
-        switch try outbox.resend(id: id) {
+        switch try await outbox.resend(id: id) {
         case .requeued(let entry):
             logger.info("outbox entry requeued", metadata: ["entry": "\(entry.id)"])
             return try operationsPage(visit, notice: labels["ops_requeued"])

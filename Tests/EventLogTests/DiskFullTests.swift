@@ -58,7 +58,7 @@ struct DiskFullTests {
         #expect(refused?.code == .storageFull, "\(String(describing: refused))")
         // The views write into the reserve.
         try views.prepare(tables: ["rows"])
-        try views.write { txn in
+        try await views.queuedWrite { txn in
             for index in 0..<50 { try txn.put("rows", Array("row-\(index)".utf8), [UInt8](repeating: 7, count: 2000)) }
         }
         #expect(try views.read { txn in try txn.count("rows") } == 50)
@@ -66,7 +66,7 @@ struct DiskFullTests {
         let rest = try disk.fill("rest", bytes: Int.max)
         var viewFault: EventLogError?
         do {
-            try views.write { txn in
+            try await views.queuedWrite { txn in
                 for index in 0..<400 { try txn.put("rows", Array("big-\(index)".utf8), [UInt8](repeating: 8, count: 2000)) }
             }
         } catch let error as EventLogError {
@@ -75,7 +75,7 @@ struct DiskFullTests {
         #expect(viewFault?.code == .storageFull, "\(String(describing: viewFault))")
         try FileManager.default.removeItem(atPath: rest)
         try FileManager.default.removeItem(atPath: filler)
-        try views.write { txn in try txn.put("rows", Array("again".utf8), [1]) }
+        try await views.queuedWrite { txn in try txn.put("rows", Array("again".utf8), [1]) }
         _ = try await store.append(AppendRequest(stream: "s", expected: .any, events: [event()]))
     }
 }

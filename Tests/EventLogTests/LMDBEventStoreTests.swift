@@ -1,5 +1,6 @@
 import EventStoreConformance
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -63,37 +64,64 @@ struct LMDBEventStoreTests {
         #expect(try views.read { txn in try txn.get("t", Array("k2".utf8)) } == large + large)
     }
 
-    @Test("queued view writes wait for the writer lock on the store's own thread, not on the cooperative pool")
+    @Test("every view write runs on the store's one lane: async writes queue there without holding the cooperative pool, a batch from a thread of its own waits its turn, none overlap")
     func queuedViewWrites() async throws {
         let dir = try TempDirectory()
         let views = try ViewStore.open(directory: dir.sub("views"))
         try views.prepare(tables: ["t"])
+        let tally = WriterTally()
         let entered = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
-        // Another writer holds LMDB's writer lock (for ten seconds at most).
+        // A write holds the lane (for ten seconds at most).
         let holder = Thread {
             try? views.write { _ in
+                tally.enter()
                 entered.signal()
                 _ = release.wait(timeout: .now() + 10)
+                tally.leave()
             }
         }
         holder.start()
         entered.wait()
         let start = ContinuousClock.now
+        // A projection batch, as a projector's catch-up thread submits it.
+        let batchDone = DispatchSemaphore(value: 0)
+        let batch = Thread {
+            _ = try? views.write(attempts: { txn, _ in
+                tally.enter()
+                defer { tally.leave() }
+                for index in 0..<100 { try txn.put("t", Array("batch-\(index)".utf8), [1]) }
+            })
+            batchDone.signal()
+        }
+        batch.start()
         // More queued writes than the pool has threads: were they waiting on the pool, nothing else would
         // run before the holder lets go.
         let writes = (0..<16).map { index in
-            Task { try await views.queuedWrite { txn in try txn.put("t", [UInt8(index)], [UInt8(index)]) } }
+            Task {
+                try await views.queuedWrite { txn in
+                    tally.enter()
+                    defer { tally.leave() }
+                    try txn.put("t", [UInt8(index)], [UInt8(index)])
+                }
+            }
         }
         let ran = await Task { ContinuousClock.now }.value
         // Blocked, it would run only once the holder let go; a busy machine may delay it a little.
         #expect(ran - start < .seconds(8), "the cooperative pool was blocked")
         #expect(try views.read { txn in try txn.get("t", [0]) } == nil)
+        #expect(try views.read { txn in try txn.get("t", Array("batch-0".utf8)) } == nil)
         release.signal()
         for write in writes { try await write.value }
+        batchDone.wait()
         for index in 0..<16 {
             #expect(try views.read { txn in try txn.get("t", [UInt8(index)]) } == [UInt8(index)])
         }
+        #expect(try views.read { txn in try txn.get("t", Array("batch-99".utf8)) } == [1])
+        let seen = tally.seen
+        #expect(seen.writes == 18)
+        #expect(seen.most == 1, "writes overlapped")
+        #expect(seen.threads == 1, "writes ran on \(seen.threads) threads")
     }
 
     @Test("a busy log gathers appends into fewer commits; a quiet one commits each append alone")
@@ -269,5 +297,33 @@ struct LMDBEventStoreTests {
         let fault = try store.verify().fault
         #expect(fault?.reason.contains("s-1") == true)
         store.close()
+    }
+}
+
+/// Counts the view writes under way and the threads they ran on.
+private final class WriterTally: Sendable {
+    private struct State {
+        var active = 0
+        var most = 0
+        var writes = 0
+        var threads: Set<UInt> = []
+    }
+
+    private let state = Mutex(State())
+
+    func enter() {
+        let thread = UInt(pthread_self())
+        state.withLock { state in
+            state.active += 1
+            state.writes += 1
+            state.most = max(state.most, state.active)
+            state.threads.insert(thread)
+        }
+    }
+
+    func leave() { state.withLock { $0.active -= 1 } }
+
+    var seen: (writes: Int, most: Int, threads: Int) {
+        state.withLock { ($0.writes, $0.most, $0.threads.count) }
     }
 }

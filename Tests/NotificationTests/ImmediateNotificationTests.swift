@@ -278,9 +278,9 @@ struct ImmediateNotificationTests {
                 let derived = try world.outbox.entries()
                 #expect(derived.count == 3)
                 // Rewrite every row the way the earlier version stored it.
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = .sortedKeys
-                try world.views.write { txn in
+                try await world.views.queuedWrite { txn in
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = .sortedKeys
                     var keys: [[UInt8]] = []
                     try txn.scan("notify.outbox.v1", prefix: []) { key, value in
                         #expect(value.first != UInt8(ascii: "{"))

@@ -22,7 +22,7 @@ struct OutboxOperationsTests {
                 #expect(entry.lastError?.hasPrefix("554") == true)
                 let delivered = try world.outbox.counts().delivered
 
-                guard case .requeued(let requeued) = try world.outbox.resend(id: entry.id) else {
+                guard case .requeued(let requeued) = try await world.outbox.resend(id: entry.id) else {
                     Issue.record("not requeued")
                     return
                 }
@@ -33,9 +33,9 @@ struct OutboxOperationsTests {
                 #expect(after.status == .delivered && after.attempts == 1)
                 #expect(try world.outbox.counts().delivered == delivered + 1)
                 #expect(try server.messages().count == delivered + 1)
-                #expect(try world.outbox.resend(id: entry.id) == .notFailed(.delivered))
-                #expect(try world.outbox.resend(id: "12345.0") == .notFound)
-                #expect(try world.outbox.resend(id: "not an id") == .notFound)
+                #expect(try await world.outbox.resend(id: entry.id) == .notFailed(.delivered))
+                #expect(try await world.outbox.resend(id: "12345.0") == .notFound)
+                #expect(try await world.outbox.resend(id: "not an id") == .notFound)
             }
         }
     }
@@ -46,7 +46,7 @@ struct OutboxOperationsTests {
             let world = try NotificationWorld()
             defer { world.close() }
             let configuration = try world.configuration(server)
-            let entry = try world.outbox.enqueue(
+            let entry = try await world.outbox.enqueue(
                 to: ["clara@acme.example"], subject: "Your sign-in link",
                 body: "https://threads.example/sign-in/link/x",
                 trigger: Outbox.signInLinkTrigger, messageIDDomain: "threadlog.example")
@@ -58,7 +58,7 @@ struct OutboxOperationsTests {
             let stored = try #require(try world.outbox.entry(id: entry.id))
             #expect(stored.status == .delivered)
             #expect(stored.body.isEmpty)
-            #expect(try world.outbox.resend(id: entry.id) == .notFailed(.delivered))
+            #expect(try await world.outbox.resend(id: entry.id) == .notFailed(.delivered))
         }
     }
 }

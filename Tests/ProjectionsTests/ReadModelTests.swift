@@ -255,8 +255,9 @@ struct ReadModelTests {
         try f.models.catchUp()
         let expected = try f.dump()
         // Pretend an older build wrote the inbox: version 0, in tables of its own.
-        try f.views.write { txn in
-            let old = ViewPointer(version: 0, generation: 1, checkpoint: try f.log.lastPosition())
+        let head = try f.log.lastPosition()
+        try await f.views.queuedWrite { txn in
+            let old = ViewPointer(version: 0, generation: 1, checkpoint: head)
             try txn.put("views", Array("inbox".utf8), try JSONEncoder().encode(old).map { $0 })
         }
         #expect(try f.models.staleViews() == [.inbox])

@@ -108,7 +108,7 @@ public final class MailIn: Sendable {
                 ])
             return Receipt(thread: thread, user: user, position: outcome.position, repeated: outcome.deduplicated)
         } catch var refusal as MailInRefusal {
-            refusal.bounced = try bounce(refusal, thread: thread, user: user, message: message, key: commandID)
+            refusal.bounced = try await bounce(refusal, thread: thread, user: user, message: message, key: commandID)
             logger.notice(
                 "reply by mail refused",
                 metadata: [
@@ -151,7 +151,7 @@ public final class MailIn: Sendable {
     /// (never at the message's `From`, which anyone can write), once per message.
     private func bounce(
         _ refusal: MailInRefusal, thread: ThreadID, user: UserID, message: InboundMessage, key: String
-    ) throws -> Bool {
+    ) async throws -> Bool {
         guard let outbox, let person = try handler.currentDirectory().users[user], person.active else { return false }
         let subject = message.header("Subject").map { "Not posted: \($0)" } ?? "Your reply was not posted"
         let quoted = ReplyText.strip(message.text).split(separator: "\n", omittingEmptySubsequences: false)
@@ -166,7 +166,7 @@ public final class MailIn: Sendable {
             \(quoted)
 
             """
-        return try outbox.enqueue(
+        return try await outbox.enqueue(
             unlogged: key, trigger: "replyRefused", thread: thread, to: [person.email],
             subject: String(subject.prefix(300)), body: body, messageIDDomain: messageIDDomain,
             nowMillis: Int64(Date().timeIntervalSince1970 * 1000))

@@ -30,11 +30,11 @@ extension OutboxEntry {
 
 extension Outbox {
     /// Starts the cursor, or moves its start of immediate notifications, to the one the nodes share.
-    public func start(head: UInt64, backfill: Bool, sharedBy ledger: any DeliveryLedger) throws {
+    public func start(head: UInt64, backfill: Bool, sharedBy ledger: any DeliveryLedger) async throws {
         let local = try cursor()
         let shared = try ledger.notifyFrom(proposing: local?.notifyFrom ?? (backfill ? 0 : head))
         guard local?.notifyFrom != shared else { return }
-        try views.write { txn in
+        try await views.queuedWrite { txn in
             if try Self.cursor(txn) == nil { try txn.put(Self.metaTable, Self.checkpointKey, Self.encode(0)) }
             try txn.put(Self.metaTable, Self.notifyFromKey, Self.encode(shared))
         }
@@ -103,7 +103,7 @@ extension NotificationServices {
         return NodeNotificationServices(
             outbox: outbox, projector: projector, elected: elected, everyNode: everyNode,
             prepare: {
-                try outbox.start(head: try log.lastPosition(), backfill: configuration.backfill, sharedBy: ledger)
+                try await outbox.start(head: try log.lastPosition(), backfill: configuration.backfill, sharedBy: ledger)
                 try await outbox.releaseClaims(now: Int64(Date().timeIntervalSince1970 * 1000))
             })
     }

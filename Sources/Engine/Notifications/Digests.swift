@@ -67,6 +67,11 @@ public final class Digests: Sendable {
     /// The digests due on `day` from the read models brought up to the log's head.
     public func due(day: String) throws -> [DigestScheduled] {
         try models.catchUp()
+        return try dueAsViewsStand(day: day)
+    }
+
+    /// The digests due on `day` from the read models as they stand.
+    func dueAsViewsStand(day: String) throws -> [DigestScheduled] {
         let threads = try models.allThreads()
         return DigestPlanner.due(threads: threads, directory: models.publishedDirectory, day: day)
     }
@@ -74,7 +79,8 @@ public final class Digests: Sendable {
     /// Decides the digests of `day` (a dry run only lists them).
     public func run(day: String, dryRun: Bool) async throws -> DigestReport {
         var report = DigestReport()
-        report.due = try due(day: day)
+        try await models.catchUpOffPool()
+        report.due = try dueAsViewsStand(day: day)
         report.switchedOff = !models.publishedDirectory.settings.digest.enabled
         guard !dryRun else { return report }
         for digest in report.due {
@@ -105,9 +111,9 @@ public final class Digests: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    func recordCompleted(day: String) throws {
+    func recordCompleted(day: String) async throws {
         try models.views.prepare(tables: [Self.table])
-        try models.views.write { txn in try txn.put(Self.table, Self.completedKey, Array(day.utf8)) }
+        try await models.views.queuedWrite { txn in try txn.put(Self.table, Self.completedKey, Array(day.utf8)) }
     }
 
     /// `YYYY-MM-DD` of an instant in the local time zone.
@@ -158,7 +164,7 @@ public struct DigestService: Service {
                 if day != lastDay, let due = Digests.minutes(of: time) ?? Digests.minutes(of: "07:00"), minute >= due {
                     do {
                         _ = try await digests.run(day: day, dryRun: false)
-                        try digests.recordCompleted(day: day)
+                        try await digests.recordCompleted(day: day)
                         lastDay = day
                     } catch {
                         digests.logger.error("digest run failed; retrying", metadata: ["error": "\(error)"])

@@ -49,9 +49,9 @@ extension Outbox {
     /// Puts a failed entry back on the pending list with its attempts reset, due at once: the sender
     /// picks it up on its next pass. Only a failed entry whose content is still there (not scrubbed by
     /// retention, not a spent sign-in link) can be sent again.
-    public func resend(id: String, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) throws -> ResendOutcome {
+    public func resend(id: String, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) async throws -> ResendOutcome {
         guard let key = Self.key(id: id) else { return .notFound }
-        return try views.write { txn in
+        return try await views.queuedWrite { txn in
             guard let bytes = try txn.get(Self.entriesTable, key) else { return .notFound }
             var entry = try bytes.withUnsafeBytes(OutboxEntry.decode)
             guard entry.status == .failed else { return .notFailed(entry.status) }
@@ -81,8 +81,8 @@ extension Outbox {
     public func enqueue(
         to: [String], subject: String, body: String, trigger: String, messageIDDomain: String,
         now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)
-    ) throws -> OutboxEntry {
-        try views.write { txn in
+    ) async throws -> OutboxEntry {
+        try await views.queuedWrite { txn in
             var generator = SystemRandomNumberGenerator()
             var position: UInt64
             repeat {

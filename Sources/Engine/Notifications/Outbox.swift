@@ -99,7 +99,7 @@ public final class Outbox: Sendable {
     public func enqueue(
         unlogged key: String, trigger: String, thread: ThreadID?, to: [String], subject: String, body: String,
         messageIDDomain: String, nowMillis: Int64
-    ) throws -> Bool {
+    ) async throws -> Bool {
         let digest = Array(SHA256.hash(data: Array(key.utf8)))
         let position = Self.unloggedPositionBase | (digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } >> 1)
         let id = "\(trigger).\(String(position & ~Self.unloggedPositionBase, radix: 36))"
@@ -108,7 +108,7 @@ public final class Outbox: Sendable {
             digest: nil, to: to, cc: [], bcc: [], subject: subject, body: body,
             messageID: "<threadlog.\(id)@\(messageIDDomain)>", status: .pending, attempts: 0, nextAttemptMillis: 0,
             claimedUntilMillis: nil, lastError: nil, deliveredAtMillis: nil, eventMillis: nowMillis)
-        return try views.write { txn in
+        return try await views.queuedWrite { txn in
             if try txn.get(Self.entriesTable, entry.key) != nil { return false }
             try txn.put(Self.entriesTable, entry.key, entry.encoded())
             try txn.put(Self.pendingTable, entry.key, [])
