@@ -3,7 +3,7 @@ SWIFT ?= swift
 DATA ?= ./data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast test-deps test-browser browser-deps bench bench-deps bench-peers bench-peers-deps build release deps format clean crash-test install fuzz
+.PHONY: run test test-fast test-deps test-browser browser-deps bench bench-deps bench-pg bench-peers bench-peers-deps build release deps format clean crash-test install fuzz
 
 # Installs the system packages the build needs when they are missing (Debian/Ubuntu).
 deps:
@@ -95,9 +95,18 @@ bench: bench-deps bench-peers-deps
 	$(SWIFT) build -c release --product threadlog
 	mkdir -p .build && rm -f $(BENCH_FIGURES)
 	THREADLOG_BENCH_FIGURES=$(BENCH_FIGURES) $(SWIFT) run -c release threadlog-bench
+	$(MAKE) --no-print-directory bench-pg PG_FIGURES=$(BENCH_FIGURES)
 	THREADLOG_BENCH_FIGURES=$(BENCH_FIGURES) ./Benchmarks/http-bench.sh
 	./Benchmarks/delivery-bench.sh
 	$(MAKE) --no-print-directory bench-peers PEER_FIGURES=$(BENCH_FIGURES)
+
+# The PostgreSQL log (one node, and three nodes on one database) against raw PostgreSQL 15 doing the same
+# writes, in a throwaway cluster with fsync on: durable commits, as the LMDB figures.
+# THREADLOG_BENCH_PG_SECONDS sets the length of each figure (5 s).
+bench-pg: test-deps
+	$(SWIFT) build -c release --product threadlog-bench
+	THREADLOG_BENCH_FIGURES=$(PG_FIGURES) PG_FSYNC=on ./Tests/with-postgres.sh \
+		sh -c '$(SWIFT) run -c release threadlog-bench pg --url "$$THREADLOG_TEST_PG_URL"'
 
 # eventsourcing on SQLite and PostgreSQL 15 on the log's workload, as ratios against Threadlog's figures
 # of the same run: those of `make bench` (PEER_FIGURES), or alone a run of `threadlog-bench log` first.

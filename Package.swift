@@ -44,7 +44,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The same log on PostgreSQL, for several nodes on one database. The only importer of PostgresNIO.
+        // The same log on PostgreSQL, for several nodes on one database. The only importer of PostgresNIO
+        // besides threadlog-bench, whose raw PostgreSQL baseline drives it directly.
         .target(
             name: "PostgresEventLog",
             dependencies: [
@@ -224,7 +225,8 @@ let package = Package(
         .executableTarget(
             name: "threadlog-bench",
             dependencies: [
-                "EventLog", "RawLMDB", "Engine", "HTTPAPI", "Messaging", "Projections",
+                "EventLog", "PostgresEventLog", "RawLMDB", "Engine", "HTTPAPI", "Messaging", "Projections",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/threadlog-bench"
