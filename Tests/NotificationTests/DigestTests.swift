@@ -139,8 +139,8 @@ struct DigestTests {
         defer { world.close() }
         var configuration = try world.configuration(nil, port: port)
         // Long enough that a slow first pass cannot make its own retries due already.
-        configuration.initialBackoff = .milliseconds(500)
-        configuration.maxBackoff = .seconds(1)
+        configuration.initialBackoff = .seconds(3)
+        configuration.maxBackoff = .seconds(3)
         let projector = world.projector(configuration)
         try await world.populate()
         try projector.catchUp()
