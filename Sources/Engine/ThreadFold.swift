@@ -36,9 +36,13 @@ public struct ThreadFold: Sendable {
 
     /// The state after `records`, a stream's records in order.
     public static func fold(_ records: some Sequence<RecordedEvent>) throws -> ThreadState? {
-        var fold = ThreadFold()
-        for record in records { try fold.apply(record) }
-        return fold.state
+        // Decoded first, then folded by `ThreadState.fold`: a fold through a local `ThreadFold` here
+        // is miscompiled by the optimizer (Swift 6.3, ownership of the state handed to `evolve`).
+        var decoded: [Recorded<Event>] = []
+        for record in records {
+            if let event = try record.decodedUnlessPurged() { decoded.append(event) }
+        }
+        return ThreadState.fold(decoded)
     }
 }
 
