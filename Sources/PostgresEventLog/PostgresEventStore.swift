@@ -25,9 +25,12 @@ public struct PostgresEventLogOptions: Sendable {
 /// described in Schemas/README.md; they are created on first open.
 ///
 /// Appends go through one writer thread per store, which coalesces concurrent callers into one
-/// transaction (group commit). Every append transaction first locks the one-row `head` table, so
-/// positions are handed out and committed in one order across all nodes: a reader's snapshot always
-/// holds a gapless prefix of the log, and a tail never skips an event. Commits announce the new head
+/// transaction (group commit). Every append transaction moves the one-row `head` table before it
+/// writes an event, and holds that row's lock until it commits, so positions are handed out and
+/// committed in one order across all nodes: a reader's snapshot always holds a gapless prefix of the
+/// log, and a tail never skips an event. A writer that remembers the head commits a group in one
+/// statement, which moves the head only from where it remembers it (see `commitGroup`); otherwise
+/// it locks the head first and reads what it needs under the lock. Commits announce the new head
 /// with NOTIFY; tails wake on it, or on a poll of the head when no notification arrives.
 ///
 /// Reads are synchronous (the `EventStore` protocol's): they wait for PostgresNIO's futures on the
@@ -45,9 +48,10 @@ public final class PostgresEventStore: EventStore, GroupCommitTarget, Sendable {
     /// Tails waiting for the log to grow; woken by this store's commits, by notifications of other
     /// nodes' commits and by the writer's poll of the head.
     let waiters: CommitNotifier
-    private let writer: Committer
-    /// The writer's own connection, used on its thread only; opened at the first commit, dropped when it breaks.
-    private let writerConnection = Mutex<PostgresConnection?>(nil)
+    let writer: Committer
+    /// The writer's own connection (opened at the first commit, dropped when it breaks) and its view of
+    /// the log; used on the writer's thread only.
+    let writerState = Mutex<(connection: PostgresConnection?, view: WriterView?)>((nil, nil))
     private let listener: Listener
     private let closed = Mutex(false)
 
@@ -157,171 +161,13 @@ public final class PostgresEventStore: EventStore, GroupCommitTarget, Sendable {
         }
         guard first else { return }
         writer.close()
-        writerConnection.withLock { connection in
-            defer { connection = nil }
-            return connection
+        writerState.withLock { state in
+            defer { state = (nil, nil) }
+            return state.connection
         }?.closeAndWait()
         waiters.close()
         listener.close()
         pool.close()
-    }
-
-    // MARK: Appending
-
-    public func append(_ request: AppendRequest) async throws -> AppendResult {
-        try request.validate()
-        return try await withCheckedThrowingContinuation { continuation in
-            writer.enqueue(Committer.Pending(request: request, continuation: continuation))
-        }
-    }
-
-    /// Commits one group in one transaction on the writer's connection (on the writer's thread).
-    package func commitGroup(_ requests: [AppendRequest]) -> (outcomes: [Result<AppendResult, any Error>], head: UInt64) {
-        var connection = writerConnection.withLock { $0 }
-        defer { writerConnection.withLock { [connection] in $0 = connection } }
-        return commitGroup(requests, connection: &connection)
-    }
-
-    package func publish(head: UInt64, groupSize: Int) {
-        waiters.publish(head, groupSize: groupSize)
-    }
-
-    package func writerIdle() {
-        pollHead()
-    }
-
-    /// Commits one group in one transaction on `connection` (opened when `nil`, dropped when it breaks).
-    /// Returns one outcome per request, in order, and the log's last position.
-    func commitGroup(
-        _ requests: [AppendRequest], connection: inout PostgresConnection?
-    ) -> (outcomes: [Result<AppendResult, any Error>], head: UInt64) {
-        do {
-            let conn = try connection ?? pool.connect()
-            connection = conn
-            try conn.run("BEGIN", logger: logger)
-            do {
-                let result = try commitLocked(requests, conn)
-                try conn.run("COMMIT", logger: logger)
-                return result
-            } catch {
-                _ = try? conn.run("ROLLBACK", logger: logger)
-                throw error
-            }
-        } catch {
-            logger.error("event log commit failed", metadata: ["error": "\(error)"])
-            if let conn = connection, conn.isClosed {
-                connection = nil
-            }
-            let fault = PostgresFailure.wrap(error, "the event log commit failed")
-            return (requests.map { _ in .failure(fault) }, waiters.head)
-        }
-    }
-
-    private func commitLocked(
-        _ requests: [AppendRequest], _ conn: PostgresConnection
-    ) throws -> (outcomes: [Result<AppendResult, any Error>], head: UInt64) {
-        // The head row's lock orders every append transaction of every node: positions commit in order.
-        guard let headRow = try conn.run("SELECT position, chain FROM head WHERE id = 1 FOR UPDATE", logger: logger).first else {
-            throw EventLogError(.corrupt, "the log's head row is missing")
-        }
-        let (storedPosition, storedChain) = try headRow.decode((Int64, ByteBuffer).self)
-        var position = UInt64(storedPosition)
-        var chain = Array(storedChain.readableBytesView)
-        let startPosition = position
-
-        let names = Array(Set(requests.flatMap { $0.writes.map(\.stream) }))
-        var heads: [String: StreamHead] = [:]
-        for row in try conn.run(
-            "SELECT stream, version, last_position FROM streams WHERE stream = ANY(\(names))", logger: logger)
-        {
-            let (stream, version, last) = try row.decode((String, Int64, Int64).self)
-            heads[stream] = StreamHead(version: UInt64(version), lastPosition: UInt64(last))
-        }
-        let ids = Array(Set(requests.compactMap(\.commandID)))
-        var knownCommands: [String: (UInt64, UInt64)] = [:]
-        if !ids.isEmpty {
-            for row in try conn.run(
-                "SELECT command_id, first_position, last_position FROM commands WHERE command_id = ANY(\(ids))", logger: logger)
-            {
-                let (id, first, last) = try row.decode((String, Int64, Int64).self)
-                knownCommands[id] = (UInt64(first), UInt64(last))
-            }
-        }
-
-        let commitTime = Int64(Date().timeIntervalSince1970 * 1000)
-        var outcomes: [Result<AppendResult, any Error>] = []
-        var rows: [Row] = []
-        var changedStreams = Set<String>()
-        var newCommands: [(String, UInt64, UInt64)] = []
-        var groupResults: [String: AppendResult] = [:]
-        requests: for request in requests {
-            if let id = request.commandID {
-                if var earlier = groupResults[id] {
-                    earlier.deduplicated = true
-                    outcomes.append(.success(earlier))
-                    continue
-                }
-                if let (first, last) = knownCommands[id] {
-                    outcomes.append(.success(try recordedResult(conn, first: first, last: last)))
-                    continue
-                }
-            }
-            for write in request.writes {
-                let current = heads[write.stream]
-                let matches: Bool
-                switch write.expected {
-                case .any: matches = true
-                case .noStream: matches = current == nil
-                case .exactly(let version): matches = (current?.version ?? 0) == version
-                }
-                guard matches else {
-                    outcomes.append(.failure(VersionConflict(stream: write.stream, expected: write.expected, actual: current?.version)))
-                    continue requests
-                }
-            }
-            let first = position + 1
-            var versions: [String: UInt64] = [:]
-            let commandID = request.commandID ?? ""
-            for write in request.writes {
-                var version = heads[write.stream]?.version ?? 0
-                var previous = heads[write.stream]?.lastPosition ?? 0
-                for event in write.events {
-                    version += 1
-                    position += 1
-                    let time = event.timeMillis ?? commitTime
-                    let link = EventChain.link(
-                        previous: chain, position: position, stream: write.stream, version: version,
-                        previousInStream: previous, event: event, timeMillis: time, commandID: commandID)
-                    chain = link.chain
-                    rows.append(
-                        Row(
-                            position: position, stream: write.stream, version: version, type: event.type,
-                            schemaVersion: event.schemaVersion, timeMillis: time, actor: event.actor,
-                            correlationID: event.correlationID, commandID: commandID, data: event.data, purged: false,
-                            digest: link.digest, chain: link.chain, previousInStream: previous))
-                    previous = position
-                }
-                heads[write.stream] = StreamHead(version: version, lastPosition: previous)
-                changedStreams.insert(write.stream)
-                versions[write.stream] = version
-            }
-            let result = AppendResult(firstPosition: first, lastPosition: position, streamVersions: versions, deduplicated: false)
-            if let id = request.commandID {
-                newCommands.append((id, first, position))
-                groupResults[id] = result
-            }
-            outcomes.append(.success(result))
-        }
-        guard position != startPosition else { return (outcomes, position) }
-
-        try insertEvents(rows, conn)
-        try upsertStreams(changedStreams.map { ($0, heads[$0]!) }, conn)
-        try insertCommands(newCommands, conn, extend: false)
-        try conn.run(
-            "UPDATE head SET position = \(Int64(position)), chain = \(ByteBuffer(bytes: chain)) WHERE id = 1", logger: logger)
-        // Delivered at commit, to every node listening.
-        try conn.run("SELECT pg_notify(\(Self.channel), \(String(position)))", logger: logger)
-        return (outcomes, position)
     }
 
     /// One row of `events`.
@@ -448,7 +294,7 @@ public final class PostgresEventStore: EventStore, GroupCommitTarget, Sendable {
     }
 
     /// The result of an earlier append, rebuilt from its events.
-    private func recordedResult(_ conn: PostgresConnection, first: UInt64, last: UInt64) throws -> AppendResult {
+    func recordedResult(_ conn: PostgresConnection, first: UInt64, last: UInt64) throws -> AppendResult {
         var versions: [String: UInt64] = [:]
         for row in try conn.run(
             "SELECT stream, max(version) FROM events WHERE position BETWEEN \(Int64(first)) AND \(Int64(last)) GROUP BY stream",

@@ -79,6 +79,36 @@ struct PostgresEventStoreTests {
         #expect(try b.lastPosition() == 2)
     }
 
+    @Test("what a node remembers of the log never decides alone: a repeated command, stale versions, other nodes' appends")
+    func writerMemoryIsChecked() async throws {
+        let url = try freshPostgresURL()
+        let a = try PostgresEventStore(url: url)
+        let b = try PostgresEventStore(url: url)
+        defer { a.close(); b.close() }
+        _ = try await a.append(AppendRequest(commandID: "first", stream: "s", expected: .noStream, events: [event()]))
+        // a wrote the command itself: the repeat is answered from the log, and nothing is appended.
+        let repeated = try await a.append(AppendRequest(commandID: "first", stream: "s", expected: .any, events: [event()]))
+        #expect(repeated.deduplicated && repeated.positions == 1...1)
+        #expect(try a.lastPosition() == 1)
+        // b moves s on; a still has it at version 1, yet appends at the version the log holds.
+        _ = try await b.append(AppendRequest(stream: "s", expected: .exactly(1), events: [event()]))
+        let third = try await a.append(AppendRequest(stream: "s", expected: .exactly(2), events: [event()]))
+        #expect(third.positions == 3...3 && third.streamVersions == ["s": 3])
+        // A real conflict is still one, with the version the log holds.
+        await #expect(throws: VersionConflict(stream: "s", expected: .exactly(2), actual: 3)) {
+            try await a.append(AppendRequest(stream: "s", expected: .exactly(2), events: [event()]))
+        }
+        // b appends elsewhere; a's next append lands after it, and the chain runs through both.
+        _ = try await b.append(AppendRequest(stream: "u", expected: .noStream, events: [event()]))
+        let fifth = try await a.append(AppendRequest(stream: "s", expected: .any, events: [event(), event()]))
+        #expect(fifth.positions == 5...6 && fifth.streamVersions == ["s": 5])
+        let all = try a.read(from: 1, limit: 100)
+        #expect(all.map(\.position) == Array(1...6))
+        #expect(all.filter { $0.stream == "s" }.map(\.version) == Array(1...5))
+        #expect(try a.head(of: "s") == StreamHead(version: 5, lastPosition: 6))
+        #expect(try b.verify().fault == nil)
+    }
+
     @Test("a database holding other tables is refused, and nothing is created in it")
     func foreignDatabase() throws {
         let url = try freshPostgresURL()
