@@ -3,7 +3,7 @@ SWIFT ?= swift
 DATA ?= ./data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast test-deps test-browser browser-deps bench bench-deps bench-pg bench-peers bench-peers-deps build release deps format clean crash-test install fuzz
+.PHONY: run test test-fast test-deps test-browser browser-deps smoke bench bench-deps bench-pg bench-peers bench-peers-deps build release deps format clean crash-test install fuzz
 
 # Installs the system packages the build needs when they are missing (Debian/Ubuntu).
 deps:
@@ -67,6 +67,13 @@ test-browser: browser-deps
 	$(BROWSER_BUILD)
 	.venv/bin/python Tests/browser/run.py --threadlog .build/debug/threadlog --screenshots $(SCREENSHOTS)
 
+# The release build, which `make run` and `make install` use, through the browser scenarios: the
+# optimizer must not change what the service does (the tests run the debug build). CI runs it after
+# `make test`; `make bench` before measuring.
+smoke: browser-deps
+	$(SWIFT) build -c release --product threadlog
+	.venv/bin/python Tests/browser/run.py --threadlog .build/release/threadlog --screenshots .build/release-screenshots
+
 # The tests without those tagged `.slow` (kill -9 loops, crash tests, the API fuzzer), for a quick
 # look while working; `make test` runs them all. `swift test` filters by test name, not by tag, so
 # SLOW_TESTS names the tagged suites and tests (a test's name ends in its file name, hence the `/`).
@@ -91,8 +98,7 @@ bench-peers-deps: test-deps
 # Threadlog's figures of the run, written by threadlog-bench and http-bench.sh for the peer table.
 BENCH_FIGURES := $(CURDIR)/.build/bench-figures.txt
 
-bench: bench-deps bench-peers-deps
-	$(SWIFT) build -c release --product threadlog
+bench: bench-deps bench-peers-deps smoke
 	mkdir -p .build && rm -f $(BENCH_FIGURES)
 	THREADLOG_BENCH_FIGURES=$(BENCH_FIGURES) $(SWIFT) run -c release threadlog-bench
 	$(MAKE) --no-print-directory bench-pg PG_FIGURES=$(BENCH_FIGURES)
