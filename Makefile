@@ -3,7 +3,7 @@ SWIFT ?= swift
 DATA ?= ./data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast test-deps test-browser browser-deps smoke bench bench-deps bench-pg bench-peers bench-peers-deps build release deps format clean crash-test install fuzz
+.PHONY: run test test-fast test-deps test-browser browser-deps smoke bench bench-deps bench-pg bench-http-pg bench-peers bench-peers-deps build release deps format clean crash-test install fuzz
 
 # Installs the system packages the build needs when they are missing (Debian/Ubuntu).
 deps:
@@ -103,6 +103,7 @@ bench: bench-deps bench-peers-deps smoke
 	THREADLOG_BENCH_FIGURES=$(BENCH_FIGURES) $(SWIFT) run -c release threadlog-bench
 	$(MAKE) --no-print-directory bench-pg PG_FIGURES=$(BENCH_FIGURES)
 	THREADLOG_BENCH_FIGURES=$(BENCH_FIGURES) ./Benchmarks/http-bench.sh
+	$(MAKE) --no-print-directory bench-http-pg
 	./Benchmarks/delivery-bench.sh
 	$(MAKE) --no-print-directory bench-peers PEER_FIGURES=$(BENCH_FIGURES)
 
@@ -113,6 +114,10 @@ bench-pg: test-deps
 	$(SWIFT) build -c release --product threadlog-bench
 	THREADLOG_BENCH_FIGURES=$(PG_FIGURES) PG_FSYNC=on ./Tests/with-postgres.sh \
 		sh -c '$(SWIFT) run -c release threadlog-bench pg --url "$$THREADLOG_TEST_PG_URL"'
+
+# The HTTP benchmark against a node whose log is on PostgreSQL (a throwaway cluster, fsync on).
+bench-http-pg: bench-deps test-deps
+	PG_FSYNC=on ./Tests/with-postgres.sh sh -c 'STORE="$$THREADLOG_TEST_PG_URL" ROUNDS=$${ROUNDS:-1} ./Benchmarks/http-bench.sh'
 
 # eventsourcing on SQLite and PostgreSQL 15 on the log's workload, as ratios against Threadlog's figures
 # of the same run: those of `make bench` (PEER_FIGURES), or alone a run of `threadlog-bench log` first.

@@ -9,6 +9,7 @@
 # log's head as of its arrival) at the same time, about four reads per post over CONNECTIONS connections,
 # printing the reads' p50/p99 and the post rate next to the posts-only rate.
 # Environment: DURATION (10s), ROUNDS (3), CONNECTIONS (64), THREADS (256), WRK_THREADS (2), SCRATCH (.build);
+# STORE: a PostgreSQL URL for the log (the node's views stay in its temporary data directory);
 # THREADLOG_BENCH_FIGURES: a file to append the posts' median rate to (`http_posts N`), for make bench-peers.
 set -euo pipefail
 

@@ -1,6 +1,7 @@
 # Sourced by the HTTP benchmarks. Starts "$BIN" serve on a temporary data directory ($WORK/data) with the
 # admin token $ADMIN on a free port; sets WORK, SERVER_PID and URL; on exit stops the server and removes
-# $WORK. $NAME names the benchmark in its one line of failure.
+# $WORK. $NAME names the benchmark in its one line of failure. With STORE set (a PostgreSQL URL), the
+# log is there and $WORK/data holds the node's views.
 WORK=$(mktemp -d)
 SERVER_PID=""
 cleanup() {
@@ -12,7 +13,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-THREADLOG_ADMIN_TOKEN=$ADMIN LOG_LEVEL=warning "$BIN" serve --data "$WORK/data" --port 0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
+THREADLOG_ADMIN_TOKEN=$ADMIN LOG_LEVEL=warning "$BIN" serve --data "$WORK/data" ${STORE:+--store "$STORE"} --port 0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVER_PID=$!
 for _ in $(seq 1 200); do
     grep -q "listening on" "$WORK/serve.out" 2>/dev/null && break
