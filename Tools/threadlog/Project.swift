@@ -2,7 +2,6 @@ import ArgumentParser
 import Engine
 import EventLog
 import Foundation
-import PostgresEventLog
 import Projections
 
 struct Project: AsyncParsableCommand {
@@ -14,22 +13,8 @@ struct Project: AsyncParsableCommand {
     /// The log (read-only) and the views of a data directory; with a store URL, the log on PostgreSQL and
     /// the views of the node's directory.
     static func open(_ options: DataOptions, _ store: StoreOptions) throws -> (any EventStore, ViewStore, ReadModels) {
-        let log: any EventStore
-        let dir: DataDirectory
-        if let url = store.urlBesideData {
-            dir = try StoreOptions.nodeDirectory(options.directory, create: false)
-            log = try PostgresEventStore.open(url: url, create: false)
-        } else {
-            dir = try DataDirectory(options.directory, create: false)
-            log = try LMDBEventStore.openReadOnly(directory: dir.log)
-        }
-        do {
-            let views = try ViewStore.open(directory: dir.views)
-            return (log, views, ReadModels(log: log, views: views))
-        } catch {
-            log.close()
-            throw error
-        }
+        let node = try store.openNode(options, writable: false)
+        return (node.log, node.views, node.models)
     }
 
     struct Status: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import EventLog
 import Foundation
 import PostgresEventLog
@@ -33,12 +34,45 @@ struct StoreOptions: ParsableArguments {
         if store != nil && data.data != nil { throw ValidationError("give either --data or --store, not both") }
     }
 
+    /// The log of a node that keeps its views in `--data` (`project`, `retention`): on PostgreSQL with a
+    /// store URL (`urlBesideData`), else the data directory's LMDB log, read-only unless `writable`. A
+    /// missing log, a bad URL or an unreachable server is a fault.
+    func openLogBesideData(_ data: DataOptions, writable: Bool) throws -> any ErasableLog {
+        if let url = urlBesideData { return try PostgresEventStore.open(url: url, create: false) }
+        let directory = try DataDirectory(data.directory, create: false)
+        return try writable ? LMDBEventStore.open(directory: directory.log) : LMDBEventStore.openReadOnly(directory: directory.log)
+    }
+
+    /// A node's log, data directory and views: with a store URL, the log on PostgreSQL and the views of
+    /// the node's directory (which holds no log); else the data directory's own log and views.
+    func openNode(_ data: DataOptions, writable: Bool) throws -> Node {
+        let directory =
+            urlBesideData == nil
+            ? try DataDirectory(data.directory, create: false) : try Self.nodeDirectory(data.directory, create: false)
+        let log = try openLogBesideData(data, writable: writable)
+        do {
+            let views = try ViewStore.open(directory: directory.views)
+            return Node(log: log, data: directory, views: views, models: ReadModels(log: log, views: views))
+        } catch {
+            log.close()
+            throw error
+        }
+    }
+
     /// The PostgreSQL log when one is named, else the data directory's (read-only). A missing log, a bad
     /// URL or an unreachable server is a fault.
     func openLog(data: DataOptions) throws -> any EventStore {
         guard let url = url(data: data) else { return try data.openLog() }
         return try PostgresEventStore.open(url: url, create: false)
     }
+}
+
+/// What `StoreOptions.openNode` opens; the caller closes `log`.
+struct Node {
+    let log: any ErasableLog
+    let data: DataDirectory
+    let views: ViewStore
+    let models: ReadModels
 }
 
 extension EventStore {
