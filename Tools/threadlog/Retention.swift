@@ -31,7 +31,9 @@ struct RetentionRun: AsyncParsableCommand {
             while another process (a running service) has them open; the service's own daily run does it. \
             With --store URL (or $THREADLOG_STORE_URL) the log is on PostgreSQL and --data DIR (or \
             $THREADLOG_DATA) names the node whose views and attachments are purged with it; the log's rewrite \
-            is VACUUM FULL events, which waits up to 30 s for older snapshots of the cluster to end.
+            is VACUUM FULL events, which waits up to 30 s for older snapshots of the cluster to end. A DIR \
+            without views (a node that never served) is refused: `threadlog project rebuild --all --store URL \
+            --data DIR` (or a first `serve` there) makes them.
             """
     )
 

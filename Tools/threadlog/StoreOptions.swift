@@ -25,8 +25,14 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// The data directory of a node whose log is elsewhere: its views, blobs and admin token, no log.
+    /// Without `create`, a directory without views (a node that never served) is a fault that says how
+    /// to make them.
     static func nodeDirectory(_ root: String, create: Bool) throws -> DataDirectory {
         if FileManager.default.fileExists(atPath: root + "/views/data.mdb") { return DataDirectory(unchecked: root) }
+        guard create else {
+            throw ToolFailure(
+                "no views in \(root): run `threadlog project rebuild --all --store URL --data \(root)` or start `serve` there first")
+        }
         return try DataDirectory(root, create: create)
     }
 
@@ -44,11 +50,13 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// A node's log, data directory and views: with a store URL, the log on PostgreSQL and the views of
-    /// the node's directory (which holds no log); else the data directory's own log and views.
-    func openNode(_ data: DataOptions, writable: Bool) throws -> Node {
+    /// the node's directory (which holds no log; made, with empty views, when `createViews`); else the
+    /// data directory's own log and views.
+    func openNode(_ data: DataOptions, writable: Bool, createViews: Bool = false) throws -> Node {
         let directory =
             urlBesideData == nil
-            ? try DataDirectory(data.directory, create: false) : try Self.nodeDirectory(data.directory, create: false)
+            ? try DataDirectory(data.directory, create: false)
+            : try Self.nodeDirectory(data.directory, create: createViews)
         let log = try openLogBesideData(data, writable: writable)
         do {
             let views = try ViewStore.open(directory: directory.views)
