@@ -2,34 +2,26 @@ import ArgumentParser
 import Engine
 import EventLog
 import Foundation
-import PostgresEventLog
 import Projections
 
 struct Project: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild the read models from the log, or show where each stands.",
+        discussion: """
+            With --store URL (or $THREADLOG_STORE_URL) the log is on PostgreSQL and the views are those of the \
+            node in --data DIR. status (like retention run and digest) refuses a DIR without views, a node \
+            that never served; rebuild makes them there from the log.
+            """,
         subcommands: [Status.self, Rebuild.self]
     )
 
     /// The log (read-only) and the views of a data directory; with a store URL, the log on PostgreSQL and
     /// the views of the node's directory.
-    static func open(_ options: DataOptions, _ store: StoreOptions) throws -> (any EventStore, ViewStore, ReadModels) {
-        let log: any EventStore
-        let dir: DataDirectory
-        if let url = store.urlBesideData {
-            dir = try StoreOptions.nodeDirectory(options.directory, create: false)
-            log = try PostgresEventStore.open(url: url, create: false)
-        } else {
-            dir = try DataDirectory(options.directory, create: false)
-            log = try LMDBEventStore.openReadOnly(directory: dir.log)
-        }
-        do {
-            let views = try ViewStore.open(directory: dir.views)
-            return (log, views, ReadModels(log: log, views: views))
-        } catch {
-            log.close()
-            throw error
-        }
+    static func open(
+        _ options: DataOptions, _ store: StoreOptions, createViews: Bool = false
+    ) throws -> (any EventStore, ViewStore, ReadModels) {
+        let node = try store.openNode(options, writable: false, createViews: createViews)
+        return (node.log, node.views, node.models)
     }
 
     struct Status: AsyncParsableCommand {
@@ -61,7 +53,12 @@ struct Project: AsyncParsableCommand {
     struct Rebuild: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Rebuild views from the whole log into a shadow copy, then swap it in atomically.",
-            discussion: "A running service keeps answering from the old copy until the swap, then follows on from it."
+            discussion: """
+                A running service keeps answering from the old copy until the swap, then follows on from it. \
+                With --store URL (or $THREADLOG_STORE_URL) the log is on PostgreSQL and the views are those of \
+                the node in --data DIR; a directory without views yet (a node that never served) gets them here, \
+                so the other tools (status, retention run, digest) can work there.
+                """
         )
 
         @OptionGroup var options: DataOptions
@@ -83,7 +80,7 @@ struct Project: AsyncParsableCommand {
 
         func run() async throws {
             let selected: Set<ViewName> = all ? Set(ViewName.allCases) : [ViewName(rawValue: view!)!]
-            let (log, _, models) = try Project.open(options, storeOptions)
+            let (log, _, models) = try Project.open(options, storeOptions, createViews: true)
             defer { log.close() }
             let started = Date()
             var lastReport = Date.distantPast

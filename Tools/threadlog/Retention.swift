@@ -10,6 +10,11 @@ struct RetentionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retention",
         abstract: "Purge the threads whose retention period is over; place and release legal holds; set a category's period.",
+        discussion: """
+            Each subcommand works on the log of --data DIR (LMDB), or with --store URL (default: \
+            $THREADLOG_STORE_URL) on a log on PostgreSQL. There, run also needs --data DIR: the directory \
+            of the node whose views and attachments it purges; hold, release and category need only the log.
+            """,
         subcommands: [RetentionRun.self, LegalHoldCommand.self, ReleaseHoldCommand.self, CategoryRetentionCommand.self],
         defaultSubcommand: RetentionRun.self
     )
@@ -23,11 +28,18 @@ struct RetentionRun: AsyncParsableCommand {
             A thread is kept for the retention period after its last activity (settings, or its category's \
             own), unless a legal hold keeps it. Purging appends thread.purged, deletes its attachments, erases \
             its texts from the log and the views, then rewrites both without free pages. The rewrite waits \
-            while another process (a running service) has them open; the service's own daily run does it.
+            while another process (a running service) has them open; the service's own daily run does it. \
+            With --store URL (or $THREADLOG_STORE_URL) the log is on PostgreSQL and --data DIR (or \
+            $THREADLOG_DATA) names the node whose views and attachments are purged with it; the log's rewrite \
+            is VACUUM FULL events, which waits up to 30 s for older snapshots of the cluster to end. A DIR \
+            without views (a node that never served) is refused: `threadlog project rebuild --all --store URL \
+            --data DIR` (or a first `serve` there) makes them.
             """
     )
 
     @OptionGroup var options: DataOptions
+
+    @OptionGroup var storeOptions: StoreOptions
 
     @Flag(name: .customLong("dry-run"), help: "List what is due; change nothing.")
     var dryRun = false
@@ -37,14 +49,16 @@ struct RetentionRun: AsyncParsableCommand {
 
     func validate() throws {
         if let asOf, ISOTime.parse(asOf) == nil { throw ValidationError("--as-of '\(asOf)' is not a date like 2030-01-31") }
+        let dataGiven = options.data != nil || !(ProcessInfo.processInfo.environment["THREADLOG_DATA"] ?? "").isEmpty
+        if storeOptions.urlBesideData != nil && !dataGiven {
+            throw ValidationError("retention needs --data DIR for the node's views and attachments (the log is on PostgreSQL)")
+        }
     }
 
     func run() async throws {
-        let data = try DataDirectory(options.directory, create: false)
-        let log = try LMDBEventStore.open(directory: data.log)
+        let node = try storeOptions.openNode(options, writable: true)
+        let (log, data, views, models) = (node.log, node.data, node.views, node.models)
         defer { log.close() }
-        let views = try ViewStore.open(directory: data.views)
-        let models = ReadModels(log: log, views: views)
         let outbox = try NotificationServices.projector(
             log: log, views: views,
             configuration: try NotificationConfiguration(environment: ProcessInfo.processInfo.environment, dataRoot: data.root),
@@ -71,11 +85,13 @@ struct RetentionRun: AsyncParsableCommand {
     }
 }
 
-/// Runs one administrator's command on the log, beside a running service if there is one (LMDB
-/// serialises the writers), and prints what it appended.
-private func runAsAdmin(_ command: Command, options: DataOptions, describe: (UInt64) -> String) async throws {
-    let data = try DataDirectory(options.directory, create: false)
-    let log = try LMDBEventStore.open(directory: data.log)
+/// Runs one administrator's command on the log (of `--data`, or on PostgreSQL with a store URL), beside
+/// a running service if there is one (LMDB serialises the writers, PostgreSQL orders the appends), and
+/// prints what it appended.
+private func runAsAdmin(
+    _ command: Command, options: DataOptions, store: StoreOptions, describe: (UInt64) -> String
+) async throws {
+    let log = try store.openLogBesideData(options, writable: true)
     defer { log.close() }
     let outcome: CommandOutcome
     do {
@@ -92,6 +108,8 @@ struct LegalHoldCommand: AsyncParsableCommand {
 
     @OptionGroup var options: DataOptions
 
+    @OptionGroup var storeOptions: StoreOptions
+
     @Option(help: "The thread's id.")
     var thread: String
 
@@ -99,7 +117,7 @@ struct LegalHoldCommand: AsyncParsableCommand {
     var reason: String
 
     func run() async throws {
-        try await runAsAdmin(.placeLegalHold(thread: ThreadID(thread), reason: reason), options: options) {
+        try await runAsAdmin(.placeLegalHold(thread: ThreadID(thread), reason: reason), options: options, store: storeOptions) {
             "legal hold placed on thread \(thread) at position \($0)"
         }
     }
@@ -111,11 +129,13 @@ struct ReleaseHoldCommand: AsyncParsableCommand {
 
     @OptionGroup var options: DataOptions
 
+    @OptionGroup var storeOptions: StoreOptions
+
     @Option(help: "The thread's id.")
     var thread: String
 
     func run() async throws {
-        try await runAsAdmin(.releaseLegalHold(thread: ThreadID(thread)), options: options) {
+        try await runAsAdmin(.releaseLegalHold(thread: ThreadID(thread)), options: options, store: storeOptions) {
             "legal hold on thread \(thread) released at position \($0)"
         }
     }
@@ -126,6 +146,8 @@ struct CategoryRetentionCommand: AsyncParsableCommand {
         commandName: "category", abstract: "Set a category's own retention period, or return it to the deployment's.")
 
     @OptionGroup var options: DataOptions
+
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: "The category's id.")
     var category: String
@@ -144,7 +166,7 @@ struct CategoryRetentionCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await runAsAdmin(.setCategoryRetention(category: CategoryID(category), days: days), options: options) {
+        try await runAsAdmin(.setCategoryRetention(category: CategoryID(category), days: days), options: options, store: storeOptions) {
             "category \(category) keeps threads \(days.map { "\($0) days" } ?? "as long as the deployment does") (position \($0))"
         }
     }
