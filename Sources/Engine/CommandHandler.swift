@@ -66,6 +66,9 @@ public final class CommandHandler: Sendable {
     /// The directory as of the log's head.
     public func currentDirectory() throws -> Directory { try directory.current().0 }
 
+    /// `currentDirectory()` for async callers: the log is read without holding the calling thread.
+    public func fetchDirectory() async throws -> Directory { try await directory.fetch().0 }
+
     /// How many tokens had been replaced or revoked when the directory was last brought up to date; a
     /// command that changes the directory does so before it returns. Cheap: it reads no log.
     public var tokenRevision: Int { directory.tokenRevision }
@@ -75,18 +78,18 @@ public final class CommandHandler: Sendable {
     public func handle(
         _ command: Command, actor: Actor, commandID: String? = nil, correlationID: String? = nil
     ) async throws -> CommandOutcome {
-        if let commandID, let first = try store.result(ofCommand: commandID) {
+        if let commandID, let first = try await store.fetchResult(ofCommand: commandID) {
             return try outcome(of: first)
         }
         // Generated once, so every retry decides about the same new thread or principal.
         let id = command.needsNewID ? newID() : ""
         let correlation = correlationID ?? commandID ?? (id.isEmpty ? correlations.next() : id)
         for attempt in 1...maxAttempts {
-            let (directory, position) = try directory.current()
+            let (directory, position) = try await directory.fetch()
             let context = CommandContext(now: clock(), actor: actor, newID: id)
             var loaded = LoadedStreams()
             for stream in command.streamsToLoad(context: context) {
-                let cached = try streams.load(stream, from: store)
+                let cached = try await streams.fetch(stream, from: store)
                 loaded.versions[stream] = cached.version
                 if let thread = cached.thread.state {
                     loaded.threads[stream] = thread
@@ -103,7 +106,7 @@ public final class CommandHandler: Sendable {
             if plan.writes.isEmpty {
                 // Nothing to append: the answer names the log's head, which a read may wait for.
                 return CommandOutcome(
-                    events: [], position: max(position, try store.lastPosition()), existingThread: nil,
+                    events: [], position: max(position, try await store.fetchLastPosition()), existingThread: nil,
                     deduplicated: false)
             }
             let writes = plan.writes.map { write in
@@ -121,7 +124,7 @@ public final class CommandHandler: Sendable {
                 // A directory change (a replaced or revoked token among them) holds for whatever is
                 // answered after this command: the directory is folded up to it before returning.
                 if recorded.joined().contains(where: { $0.event.type.isDirectory }) {
-                    _ = try self.directory.current()
+                    _ = try await self.directory.fetch()
                 }
                 return CommandOutcome(
                     events: recorded.flatMap { $0 }, position: result.lastPosition, existingThread: nil,
@@ -231,6 +234,16 @@ final class StreamCache: Sendable {
         let isThread = stream.hasPrefix("thread-")
         return try entries.load(stream) { entry in
             for record in try store.readStream(stream, fromVersion: entry.version + 1, limit: .max) {
+                try entry.apply(record, isThread: isThread)
+            }
+        }
+    }
+
+    /// `load(_:from:)` for async callers: the reads are awaited.
+    func fetch(_ stream: String, from store: any EventStore) async throws -> Entry {
+        let isThread = stream.hasPrefix("thread-")
+        return try await entries.load(stream) { (entry: inout Entry) async throws in
+            for record in try await store.fetchStream(stream, fromVersion: entry.version + 1, limit: .max) {
                 try entry.apply(record, isThread: isThread)
             }
         }

@@ -33,6 +33,17 @@ final class DirectoryCache: Sendable {
     func current() throws -> (Directory, UInt64) {
         var fold = state.withLock { DirectoryFold($0.directory, at: $0.position) }
         try fold.advance(in: store)
+        return keep(fold)
+    }
+
+    /// `current()` for async callers: the log's reads are awaited.
+    func fetch() async throws -> (Directory, UInt64) {
+        var fold = state.withLock { DirectoryFold($0.directory, at: $0.position) }
+        try await fold.advance(awaiting: store)
+        return keep(fold)
+    }
+
+    private func keep(_ fold: DirectoryFold) -> (Directory, UInt64) {
         state.withLock { state in
             // Another caller may have caught up further meanwhile; keep the newer fold.
             if fold.position > state.position {

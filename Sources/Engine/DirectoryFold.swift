@@ -27,16 +27,42 @@ public struct DirectoryFold: Sendable {
             var seen = 0
             try log.forEachDirectoryEvent(from: position + 1) { at, recorded in
                 guard at <= limit else { return false }
-                if let recorded, let decoded = try recorded.decodedUnlessPurged() {
-                    directory = Directory.evolve(directory, decoded)
-                }
-                position = at
+                try Self.visit(at, recorded, &directory, &position)
                 seen += 1
                 return seen < 4096
             }
             DirectoryFolds.count(seen)
             if seen < 4096 { break }
         }
+    }
+
+    /// `advance(in:upTo:)` for async callers: the same fold, over pages of at most 4096 positions
+    /// whose reads are awaited.
+    public mutating func advance(awaiting log: any EventStore, upTo limit: UInt64 = .max) async throws {
+        var directory = self.directory
+        var position = self.position
+        defer { (self.directory, self.position) = (directory, position) }
+        while position < limit {
+            let page = try await log.fetch(from: position + 1, limit: 4096, ofTypes: EventType.directoryTypeNames)
+            var seen = 0
+            for (at, recorded) in page {
+                guard at <= limit else { break }
+                try Self.visit(at, recorded, &directory, &position)
+                seen += 1
+            }
+            DirectoryFolds.count(seen)
+            if seen < 4096 { break }
+        }
+    }
+
+    /// One visited position: a directory event that was not erased changes the directory.
+    private static func visit(
+        _ at: UInt64, _ recorded: RecordedEvent?, _ directory: inout Directory, _ position: inout UInt64
+    ) throws {
+        if let recorded, let decoded = try recorded.decodedUnlessPurged() {
+            directory = Directory.evolve(directory, decoded)
+        }
+        position = at
     }
 
     /// The directory as of `position`: `initial` (as of `start`) with the directory events after

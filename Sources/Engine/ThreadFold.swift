@@ -83,6 +83,19 @@ final class FoldCache<Fold: CachedFold>: Sendable {
         return result
     }
 
+    /// `load(_:refresh:)` for a refresh that awaits its reads.
+    func load(_ stream: String, refresh: (inout Fold) async throws -> Void) async throws -> Fold {
+        let slot = slots.withLock { $0.removeValue(forKey: stream) } ?? Slot()
+        var fold = slot.fold
+        try await refresh(&fold)
+        slot.fold = fold
+        slots.withLock { slots in
+            if slots.count >= Self.capacity { slots.removeAll(keepingCapacity: true) }
+            if (slots[stream]?.fold.version ?? 0) <= fold.version { slots[stream] = slot }
+        }
+        return fold
+    }
+
     /// Changes the cached fold of `stream` in place, when there is one.
     func update(_ stream: String, _ body: (inout Fold) -> Void) {
         slots.withLock { slots in

@@ -198,4 +198,53 @@ public protocol EventStore: Sendable {
 
     /// Finishes queued appends and releases the backend; later appends fail with `EventLogError.closed`.
     func close()
+
+    // MARK: Reads for async callers
+    // The reads above, for callers on Swift's cooperative threads (request handlers, the command
+    // handler): a backend that waits for a server (PostgreSQL) awaits its answer instead of holding one
+    // of those few threads. The defaults read synchronously, as a local store (LMDB) answers at once.
+
+    /// `read(from:limit:)`, awaiting the backend.
+    func fetch(from position: UInt64, limit: Int) async throws -> [RecordedEvent]
+
+    /// Up to `limit` positions from `position` on, each with its event when its type is among `types`
+    /// (UTF-8 names), as `forEach(from:ofTypes:_:)` visits them; awaiting the backend.
+    func fetch(from position: UInt64, limit: Int, ofTypes types: [[UInt8]]) async throws -> [(UInt64, RecordedEvent?)]
+
+    /// `readStream(_:fromVersion:limit:)`, awaiting the backend.
+    func fetchStream(_ stream: String, fromVersion: UInt64, limit: Int) async throws -> [RecordedEvent]
+
+    /// `result(ofCommand:)`, awaiting the backend.
+    func fetchResult(ofCommand commandID: String) async throws -> AppendResult?
+
+    /// `lastPosition()`, awaiting the backend.
+    func fetchLastPosition() async throws -> UInt64
+}
+
+extension EventStore {
+    public func fetch(from position: UInt64, limit: Int) async throws -> [RecordedEvent] {
+        try read(from: position, limit: limit)
+    }
+
+    public func fetch(from position: UInt64, limit: Int, ofTypes types: [[UInt8]]) async throws -> [(UInt64, RecordedEvent?)] {
+        var visited: [(UInt64, RecordedEvent?)] = []
+        guard limit > 0 else { return visited }
+        try forEach(from: position, ofTypes: types) { at, event in
+            visited.append((at, event))
+            return visited.count < limit
+        }
+        return visited
+    }
+
+    public func fetchStream(_ stream: String, fromVersion: UInt64, limit: Int) async throws -> [RecordedEvent] {
+        try readStream(stream, fromVersion: fromVersion, limit: limit)
+    }
+
+    public func fetchResult(ofCommand commandID: String) async throws -> AppendResult? {
+        try result(ofCommand: commandID)
+    }
+
+    public func fetchLastPosition() async throws -> UInt64 {
+        try lastPosition()
+    }
 }

@@ -39,7 +39,7 @@ extension APIServer {
         guard let user = caller.user else { throw APIError.forbidden }
         let view = try await queries.threadView(
             ThreadID(id), reader: user, window: try messageWindow(request),
-            minPosition: try minPosition(request, caller: caller))
+            minPosition: try await minPosition(request, caller: caller))
         return try json(view)
     }
 
@@ -246,13 +246,13 @@ extension APIServer {
             }
             query.limit = value
         }
-        let page = try await queries.inbox(query, reader: user, minPosition: try minPosition(request, caller: caller))
+        let page = try await queries.inbox(query, reader: user, minPosition: try await minPosition(request, caller: caller))
         return try json(page)
     }
 
     func unread(_ caller: Caller, _ request: Request) async throws -> Response {
         guard let user = caller.user else { throw APIError.forbidden }
-        return try json(try await queries.unread(reader: user, minPosition: try minPosition(request, caller: caller)))
+        return try json(try await queries.unread(reader: user, minPosition: try await minPosition(request, caller: caller)))
     }
 
     /// Stores the bytes, then records the caller as an uploader (once per user and blob), so they

@@ -182,7 +182,7 @@ struct APIServer: Sendable {
     func respond(_ route: MatchedRoute, request: Request) async -> Response {
         let spec = route.spec
         do {
-            let caller = try authenticate(request, for: spec)
+            let caller = try await authenticate(request, for: spec)
             return try await dispatch(route, caller: caller, request: request)
         } catch {
             let answer = APIError.from(error)
@@ -194,7 +194,7 @@ struct APIServer: Sendable {
         }
     }
 
-    func authenticate(_ request: Request, for spec: RouteSpec) throws -> Caller {
+    func authenticate(_ request: Request, for spec: RouteSpec) async throws -> Caller {
         if spec.roles.contains(.anyone) { return .anonymous }
         guard let header = request.headers[.authorization] else { throw APIError.unauthorized }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
@@ -208,7 +208,7 @@ struct APIServer: Sendable {
         if hash == configuration.adminTokenHash {
             caller = Caller(role: .admin, actor: .admin, tokenHash: hash)
         } else {
-            if configuration.sharedLog { _ = try handler.currentDirectory() }
+            if configuration.sharedLog { _ = try await handler.fetchDirectory() }
             switch try principals.principal(
                 hash, revision: handler.tokenRevision,
                 orLookUp: { try handler.currentDirectory().principal(withTokenHash: hash) })
@@ -269,8 +269,8 @@ struct APIServer: Sendable {
     /// The position a read must reflect: the log's head when the read arrived, so it sees every write
     /// acknowledged before it, by anyone (a client's own `minPosition`, from a write answered by
     /// another node or process, must not lie beyond that head: it could never be reached).
-    func minPosition(_ request: Request, caller: Caller) throws -> UInt64 {
-        let head = try store.lastPosition()
+    func minPosition(_ request: Request, caller: Caller) async throws -> UInt64 {
+        let head = try await store.fetchLastPosition()
         if let text = request.uri.queryParameters.get("minPosition") {
             guard let value = UInt64(text) else {
                 throw APIError.unprocessable("invalid_parameter", "minPosition must be a non-negative integer.")

@@ -53,13 +53,52 @@ final class ConnectionPool: Sendable {
         }
     }
 
-    private func giveBack(_ connection: PostgresConnection) {
-        let keep = state.withLock { state in
+    /// `with(_:)` for async callers: connecting and every statement are awaited, never waited for on
+    /// the calling thread.
+    func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+        let taken: PostgresConnection? = try state.withLock { state in
+            if state.closed { throw EventLogError(.closed, "the event log is closed") }
+            return state.idle.popLast()
+        }
+        let connection: PostgresConnection
+        if let taken {
+            connection = taken
+        } else {
+            let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+            do {
+                connection = try await PostgresConnection.connect(
+                    on: PostgresConnection.defaultEventLoopGroup.next(), configuration: url.configuration, id: id,
+                    logger: logger
+                ).get()
+            } catch {
+                throw PostgresFailure.wrap(error, "cannot connect to PostgreSQL at \(url)")
+            }
+        }
+        do {
+            let result = try await body(connection)
+            await giveBack(connection)
+            return result
+        } catch {
+            if connection.isClosed { try? await connection.close().get() } else { await giveBack(connection) }
+            throw error
+        }
+    }
+
+    private func giveBack(_ connection: PostgresConnection) async {
+        if !keep(connection) { try? await connection.close().get() }
+    }
+
+    /// Whether `connection` went back among the idle ones (else the caller closes it).
+    private func keep(_ connection: PostgresConnection) -> Bool {
+        state.withLock { state in
             guard !state.closed, !connection.isClosed, state.idle.count < maxIdle else { return false }
             state.idle.append(connection)
             return true
         }
-        if !keep { connection.closeAndWait() }
+    }
+
+    private func giveBack(_ connection: PostgresConnection) {
+        if !keep(connection) { connection.closeAndWait() }
     }
 
     func close() {
@@ -77,6 +116,16 @@ extension PostgresConnection {
     func closeAndWait() {
         let closing: EventLoopFuture<Void> = close()
         try? closing.wait()
+    }
+
+    /// Runs one statement and collects its rows, awaiting them.
+    @discardableResult
+    func fetch(_ query: PostgresQuery, logger: Logger) async throws -> PostgresQueryResult {
+        do {
+            return try await self.query(query, logger: logger).get()
+        } catch {
+            throw PostgresFailure.wrap(error, "PostgreSQL refused a statement of the event log")
+        }
     }
 
     /// Runs one statement and collects its rows, waiting on the calling thread.

@@ -33,8 +33,9 @@ public struct PostgresEventLogOptions: Sendable {
 /// it locks the head first and reads what it needs under the lock. Commits announce the new head
 /// with NOTIFY; tails wake on it, or on a poll of the head when no notification arrives.
 ///
-/// Reads are synchronous (the `EventStore` protocol's): they wait for PostgresNIO's futures on the
-/// calling thread, never on an event-loop thread.
+/// Reads come two ways: synchronously (waiting for PostgresNIO's futures on the calling thread, never
+/// on an event-loop thread), for the projectors' and tools' own threads; and for async callers (the
+/// `fetch` reads of `EventStore`), which await the server and hold no thread meanwhile.
 public final class PostgresEventStore: EventStore, GroupCommitTarget, Sendable {
     public static let formatVersion = 1
     static let magic = "threadlog.eventlog"
@@ -142,13 +143,6 @@ public final class PostgresEventStore: EventStore, GroupCommitTarget, Sendable {
             _ = try? connection.run("ROLLBACK", logger: logger)
             throw error
         }
-    }
-
-    static func headPosition(_ connection: PostgresConnection, logger: Logger) throws -> UInt64 {
-        guard let row = try connection.run("SELECT position FROM head WHERE id = 1", logger: logger).first else {
-            throw EventLogError(.corrupt, "the log's head row is missing")
-        }
-        return UInt64(try row.decode(Int64.self))
     }
 
     /// Commits since the log was opened and the appends they carried.
@@ -293,19 +287,6 @@ public final class PostgresEventStore: EventStore, GroupCommitTarget, Sendable {
         }
     }
 
-    /// The result of an earlier append, rebuilt from its events.
-    func recordedResult(_ conn: PostgresConnection, first: UInt64, last: UInt64) throws -> AppendResult {
-        var versions: [String: UInt64] = [:]
-        for row in try conn.run(
-            "SELECT stream, max(version) FROM events WHERE position BETWEEN \(Int64(first)) AND \(Int64(last)) GROUP BY stream",
-            logger: logger)
-        {
-            let (stream, version) = try row.decode((String, Int64).self)
-            versions[stream] = UInt64(version)
-        }
-        return AppendResult(firstPosition: first, lastPosition: last, streamVersions: versions, deduplicated: true)
-    }
-
     /// Wakes waiting tails for what other nodes appended when no notification reached us (the writer
     /// thread calls it when idle).
     func pollHead() {
@@ -328,85 +309,6 @@ public final class PostgresEventStore: EventStore, GroupCommitTarget, Sendable {
             previousInStream: UInt64(previous))
     }
 
-    public func read(from position: UInt64, limit: Int) throws -> [RecordedEvent] {
-        guard limit > 0 else { return [] }
-        let from = Int64(clamping: max(position, 1))
-        return try pool.with { conn in
-            try conn.run(
-                PostgresQuery(
-                    unsafeSQL: "SELECT \(Self.columns) FROM events WHERE position >= $1 ORDER BY position LIMIT $2",
-                    binds: bindings(from, Int64(limit))), logger: logger
-            ).map(Self.decodeEvent)
-        }
-    }
-
-    /// Pages through the log; the payloads of unwanted types stay on the server.
-    public func forEach(
-        from position: UInt64, ofTypes types: [[UInt8]], _ body: (UInt64, RecordedEvent?) throws -> Bool
-    ) throws {
-        let names = types.map { String(decoding: $0, as: UTF8.self) }
-        let wanted = Set(names)
-        let page = 2000
-        var next = Int64(clamping: max(position, 1))
-        while true {
-            let rows = try pool.with { conn in
-                try conn.run(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            SELECT position, stream, version, type, schema_version, time_ms, actor, correlation_id,
-                                command_id, CASE WHEN type = ANY($3) THEN data END, purged, payload_digest, chain_hash,
-                                prev_in_stream
-                            FROM events WHERE position >= $1 ORDER BY position LIMIT $2
-                            """, binds: bindings(next, Int64(page), names)), logger: logger
-                ).map { row -> (UInt64, RecordedEvent?) in
-                    let event = try Self.decodeEvent(row)
-                    return (event.position, wanted.contains(event.type) ? event : nil)
-                }
-            }
-            for (position, event) in rows {
-                guard try body(position, event) else { return }
-            }
-            guard rows.count == page, let last = rows.last else { return }
-            next = Int64(last.0) + 1
-        }
-    }
-
-    public func readStream(_ stream: String, fromVersion: UInt64, limit: Int) throws -> [RecordedEvent] {
-        guard limit > 0 else { return [] }
-        return try pool.with { conn in
-            try conn.run(
-                PostgresQuery(
-                    unsafeSQL: "SELECT \(Self.columns) FROM events WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3",
-                    binds: bindings(stream, Int64(clamping: fromVersion), Int64(limit))), logger: logger
-            ).map(Self.decodeEvent)
-        }
-    }
-
-    public func head(of stream: String) throws -> StreamHead? {
-        try pool.with { conn in
-            guard let row = try conn.run("SELECT version, last_position FROM streams WHERE stream = \(stream)", logger: logger).first
-            else { return nil }
-            let (version, last) = try row.decode((Int64, Int64).self)
-            return StreamHead(version: UInt64(version), lastPosition: UInt64(last))
-        }
-    }
-
-    public func result(ofCommand commandID: String) throws -> AppendResult? {
-        try pool.with { conn in
-            guard
-                let row = try conn.run(
-                    "SELECT first_position, last_position FROM commands WHERE command_id = \(commandID)", logger: logger
-                ).first
-            else { return nil }
-            let (first, last) = try row.decode((Int64, Int64).self)
-            return try recordedResult(conn, first: UInt64(first), last: UInt64(last))
-        }
-    }
-
-    public func lastPosition() throws -> UInt64 {
-        try pool.with { try Self.headPosition($0, logger: logger) }
-    }
-
     public func waitForAppend(after position: UInt64) async throws {
         try await waiters.wait(beyond: position)
     }
@@ -418,7 +320,7 @@ public final class PostgresEventStore: EventStore, GroupCommitTarget, Sendable {
     }
 }
 
-private func bindings(_ values: any PostgresDynamicTypeEncodable...) -> PostgresBindings {
+func bindings(_ values: any PostgresDynamicTypeEncodable...) -> PostgresBindings {
     var binds = PostgresBindings(capacity: values.count)
     for value in values { binds.append(value) }
     return binds

@@ -30,7 +30,7 @@ extension WebConsole {
             status: status?.rawValue, priority: priority?.rawValue, type: type?.rawValue, category: category,
             party: party, handler: handlerFilter, text: search, unreadOnly: unreadOnly, limit: Self.pageSize,
             cursor: cursor)
-        let head = try head()
+        let head = try await fetchHead()
         let page: InboxPage
         do {
             page = try await queries.inbox(query, reader: session.user, minPosition: head)
@@ -85,7 +85,7 @@ extension WebConsole {
     func threadPage(_ id: ThreadID, _ visit: Visit, _ session: ConsoleSession) async throws -> Response {
         guard id.isValid else { throw ConsoleRefusal.notFound }
         let user = session.user
-        let view = try await queries.threadView(id, reader: user, minPosition: try head())
+        let view = try await queries.threadView(id, reader: user, minPosition: try await fetchHead())
         let directory = try handler.currentDirectory()
         guard let state = try handler.threadState(id) else { throw ConsoleRefusal.notFound }
         let labels = visit.labels

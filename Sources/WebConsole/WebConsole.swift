@@ -305,6 +305,9 @@ public struct WebConsole: HTTPResponder {
     /// The log's head: a read waits for it, so a page shows every write acknowledged before it.
     func head() throws -> UInt64 { try handler.store.lastPosition() }
 
+    /// `head()` for async callers: the log's head is awaited.
+    func fetchHead() async throws -> UInt64 { try await handler.store.fetchLastPosition() }
+
     /// Lowercase hex SHA-256 of a token, as the directory keeps it.
     static func tokenHash(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
