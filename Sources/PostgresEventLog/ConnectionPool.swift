@@ -3,30 +3,48 @@ import Logging
 import PostgresNIO
 import Synchronization
 
-/// Connections for the synchronous reads of `EventStore`: a caller takes an idle connection (or opens
-/// one), runs its queries by waiting for their futures on its own thread, and gives it back.
+/// Connections for the reads of `EventStore`: a caller takes an idle connection (or opens one), runs
+/// its queries and gives it back. Synchronous callers wait for the futures on their own thread, never
+/// on an event-loop thread: the connections run on PostgresNIO's own event loops, so a blocked caller
+/// holds up only itself. Async callers await them.
 ///
-/// The waits happen on the caller's thread, never on an event-loop thread: the connections run on
-/// PostgresNIO's own event loops, so a blocked caller holds up only itself.
+/// At most `maxOpen` connections are open for async callers at once; one that finds none idle and the
+/// limit reached waits for the next connection given back (a synchronous caller, which cannot wait,
+/// opens one beyond the limit). Up to `maxIdle` stay open between uses.
 final class ConnectionPool: Sendable {
     let url: PostgresURL
     let logger: Logger
     private let maxIdle: Int
-    private let state = Mutex<(idle: [PostgresConnection], closed: Bool)>(([], false))
+    private let maxOpen: Int
+
+    private struct State {
+        var idle: [PostgresConnection] = []
+        var closed = false
+        /// Connections taken out or idle, and those being opened.
+        var open = 0
+        /// Async callers waiting for a connection; `nil` handed to one means "open one yourself".
+        var waiting: [CheckedContinuation<PostgresConnection?, any Error>] = []
+    }
+
+    private let state = Mutex(State())
     private let nextID = Atomic<Int>(1)
 
-    init(url: PostgresURL, logger: Logger, maxIdle: Int = 8) {
+    init(url: PostgresURL, logger: Logger, maxIdle: Int = 16, maxOpen: Int = 16) {
         self.url = url
         self.logger = logger
         self.maxIdle = maxIdle
+        self.maxOpen = max(1, maxOpen)
     }
+
+    private var configuration: PostgresConnection.Configuration { url.configuration }
+
+    private func nextConnectionID() -> Int { nextID.wrappingAdd(1, ordering: .relaxed).oldValue }
 
     /// A new connection of its own (the writer and the listener keep theirs).
     func connect() throws -> PostgresConnection {
-        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         do {
             return try PostgresConnection.connect(
-                on: PostgresConnection.defaultEventLoopGroup.next(), configuration: url.configuration, id: id,
+                on: PostgresConnection.defaultEventLoopGroup.next(), configuration: configuration, id: nextConnectionID(),
                 logger: logger
             ).wait()
         } catch {
@@ -39,16 +57,23 @@ final class ConnectionPool: Sendable {
     func with<R>(_ body: (PostgresConnection) throws -> R) throws -> R {
         let taken: PostgresConnection? = try state.withLock { state in
             if state.closed { throw EventLogError(.closed, "the event log is closed") }
-            return state.idle.popLast()
+            if let idle = state.idle.popLast() { return idle }
+            state.open += 1
+            return nil
         }
-        let connection = try taken ?? connect()
+        let connection: PostgresConnection
+        do {
+            connection = try taken ?? connect()
+        } catch {
+            release()?.resume(returning: nil)
+            throw error
+        }
         do {
             let result = try body(connection)
-            giveBack(connection)
+            giveBack(connection)?.closeAndWait()
             return result
         } catch {
-            // A refused statement leaves the connection usable; a broken one is closed by now.
-            if connection.isClosed { connection.closeAndWait() } else { giveBack(connection) }
+            giveBack(connection)?.closeAndWait()
             throw error
         }
     }
@@ -56,57 +81,94 @@ final class ConnectionPool: Sendable {
     /// `with(_:)` for async callers: connecting and every statement are awaited, never waited for on
     /// the calling thread.
     func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
-        let taken: PostgresConnection? = try state.withLock { state in
-            if state.closed { throw EventLogError(.closed, "the event log is closed") }
-            return state.idle.popLast()
-        }
+        let taken = try await acquire()
         let connection: PostgresConnection
         if let taken {
             connection = taken
         } else {
-            let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
             do {
                 connection = try await PostgresConnection.connect(
-                    on: PostgresConnection.defaultEventLoopGroup.next(), configuration: url.configuration, id: id,
-                    logger: logger
+                    on: PostgresConnection.defaultEventLoopGroup.next(), configuration: configuration,
+                    id: nextConnectionID(), logger: logger
                 ).get()
             } catch {
+                release()?.resume(returning: nil)
                 throw PostgresFailure.wrap(error, "cannot connect to PostgreSQL at \(url)")
             }
         }
         do {
             let result = try await body(connection)
-            await giveBack(connection)
+            if let closing = giveBack(connection) { try? await closing.close().get() }
             return result
         } catch {
-            if connection.isClosed { try? await connection.close().get() } else { await giveBack(connection) }
+            if let closing = giveBack(connection) { try? await closing.close().get() }
             throw error
         }
     }
 
-    private func giveBack(_ connection: PostgresConnection) async {
-        if !keep(connection) { try? await connection.close().get() }
-    }
+    private enum Acquisition { case take(PostgresConnection), open, fail, wait }
 
-    /// Whether `connection` went back among the idle ones (else the caller closes it).
-    private func keep(_ connection: PostgresConnection) -> Bool {
-        state.withLock { state in
-            guard !state.closed, !connection.isClosed, state.idle.count < maxIdle else { return false }
-            state.idle.append(connection)
-            return true
+    /// An idle connection, or `nil` when the caller is to open one; waits while `maxOpen` are in use.
+    private func acquire() async throws -> PostgresConnection? {
+        try await withCheckedThrowingContinuation { continuation in
+            let step = state.withLock { state -> Acquisition in
+                if state.closed { return .fail }
+                if let idle = state.idle.popLast() { return .take(idle) }
+                if state.open < maxOpen {
+                    state.open += 1
+                    return .open
+                }
+                state.waiting.append(continuation)
+                return .wait
+            }
+            switch step {
+            case .take(let connection): continuation.resume(returning: connection)
+            case .open: continuation.resume(returning: nil)
+            case .fail: continuation.resume(throwing: EventLogError(.closed, "the event log is closed"))
+            case .wait: break
+            }
         }
     }
 
-    private func giveBack(_ connection: PostgresConnection) {
-        if !keep(connection) { connection.closeAndWait() }
+    /// Hands `connection` to a waiting caller, or keeps it idle; returns it when the caller must close
+    /// it instead (the pool is closed or full, or the connection broke).
+    private func giveBack(_ connection: PostgresConnection) -> PostgresConnection? {
+        let (waiter, close): (CheckedContinuation<PostgresConnection?, any Error>?, Bool) = state.withLock { state in
+            if !state.closed && !connection.isClosed {
+                if !state.waiting.isEmpty { return (state.waiting.removeFirst(), false) }
+                if state.idle.count < maxIdle {
+                    state.idle.append(connection)
+                    return (nil, false)
+                }
+            }
+            return (nil, true)
+        }
+        if let waiter { waiter.resume(returning: connection) }
+        guard close else { return nil }
+        release()?.resume(returning: nil)
+        return connection
+    }
+
+    /// Counts a connection as gone (or never opened); returns a waiting caller that may open one in
+    /// its place.
+    private func release() -> CheckedContinuation<PostgresConnection?, any Error>? {
+        state.withLock { state in
+            guard state.closed || state.waiting.isEmpty else { return state.waiting.removeFirst() }
+            state.open -= 1
+            return nil
+        }
     }
 
     func close() {
-        let idle = state.withLock { state in
+        let (idle, waiting) = state.withLock { state in
             state.closed = true
-            defer { state.idle.removeAll() }
-            return state.idle
+            defer {
+                state.idle.removeAll()
+                state.waiting.removeAll()
+            }
+            return (state.idle, state.waiting)
         }
+        for waiter in waiting { waiter.resume(throwing: EventLogError(.closed, "the event log is closed")) }
         for connection in idle { connection.closeAndWait() }
     }
 }
