@@ -1,7 +1,7 @@
 import EventLog
 import EventStoreConformance
 import Foundation
-import PostgresEventLog
+@testable import PostgresEventLog
 import TestSupport
 import Testing
 
@@ -109,6 +109,45 @@ struct PostgresEventStoreTests {
         #expect(try b.verify().fault == nil)
     }
 
+    @Test("reads for async callers: 400 at once all answer, over at most 16 connections of the store's")
+    func asyncReadsShareABoundedPool() async throws {
+        let url = try freshPostgresURL()
+        let store = try PostgresEventStore(url: url)
+        let observer = try PostgresEventStore(url: url)
+        defer { store.close(); observer.close() }
+        for i in 1...20 {
+            _ = try await store.append(AppendRequest(stream: "s-\(i % 4)", expected: .any, events: [event("e", "\(i)")]))
+        }
+        // The sessions on the database, from a connection of the observer's (its own pool, its writer
+        // and its listener are among them, as are the store's writer and listener).
+        let baseline = try observer.sessionCount()
+        let sampling = Task {
+            var most = 0
+            while !Task.isCancelled {
+                most = max(most, try observer.sessionCount())
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+            return most
+        }
+        let answers = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<400 {
+                group.addTask {
+                    switch i % 3 {
+                    case 0: return Int(try await store.fetchLastPosition())
+                    case 1: return try await store.fetchStream("s-\(i % 4)", fromVersion: 1, limit: 100).count
+                    default: return try await store.fetch(from: 1, limit: 100).count
+                    }
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        sampling.cancel()
+        let most = try await sampling.value
+        #expect(answers.count == 400 && answers.allSatisfy { $0 == 20 || $0 == 5 })
+        #expect(most - baseline <= 16, "the store opened \(most - baseline) connections for its reads")
+        #expect(most > baseline)
+    }
+
     @Test("a database holding other tables is refused, and nothing is created in it")
     func foreignDatabase() throws {
         let url = try freshPostgresURL()
@@ -122,5 +161,16 @@ struct PostgresEventStoreTests {
         let tables = try run(
             "/usr/lib/postgresql/15/bin/psql", [url.description, "-At", "-c", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"])
         #expect(tables.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+    }
+}
+
+extension PostgresEventStore {
+    /// The sessions connected to this log's database, counted on a connection of this store's pool.
+    func sessionCount() throws -> Int {
+        try pool.with { conn in
+            Int(
+                try conn.run("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()", logger: logger)
+                    .first!.decode(Int64.self))
+        }
     }
 }

@@ -27,6 +27,7 @@ public struct EventStoreConformance: Sendable {
         case gapless
         case tail
         case invalidRequests
+        case asyncReads
 
         public var testDescription: String {
             switch self {
@@ -40,6 +41,7 @@ public struct EventStoreConformance: Sendable {
             case .gapless: "positions are gapless and versions contiguous under concurrency"
             case .tail: "a subscription delivers the past, then each new commit, and ends when cancelled"
             case .invalidRequests: "malformed appends are refused before anything is written"
+            case .asyncReads: "the reads for async callers answer as the synchronous ones, a page and a type filter at a time"
             }
         }
     }
@@ -57,6 +59,7 @@ public struct EventStoreConformance: Sendable {
         case .gapless: try await gapless()
         case .tail: try await tail()
         case .invalidRequests: try await invalidRequests()
+        case .asyncReads: try await asyncReads()
         }
     }
 
@@ -85,6 +88,37 @@ public struct EventStoreConformance: Sendable {
         #expect(try store.lastPosition() == 3)
         #expect(try store.head(of: "thread-a") == StreamHead(version: 2, lastPosition: 2))
         #expect(try store.head(of: "nothing") == nil)
+    }
+
+    func asyncReads() async throws {
+        let made = try await makeStore()
+        let store = made.store
+        defer { store.close(); _ = made }
+        #expect(try await store.fetchLastPosition() == 0)
+        #expect(try await store.fetch(from: 1, limit: 10).isEmpty)
+        _ = try await store.append(
+            AppendRequest(
+                commandID: "cmd-1",
+                writes: [
+                    StreamWrite(stream: "s", expected: .noStream, events: [event("a.one", "1"), event("b.one", "2")]),
+                    StreamWrite(stream: "t", expected: .noStream, events: [event("a.one", "3")]),
+                ]))
+        _ = try await store.append(AppendRequest(stream: "s", expected: .exactly(2), events: [event("a.one", "4")]))
+        #expect(try await store.fetch(from: 1, limit: 100) == store.read(from: 1, limit: 100))
+        #expect(try await store.fetch(from: 2, limit: 2).map(\.position) == [2, 3])
+        #expect(try await store.fetch(from: 5, limit: 10).isEmpty)
+        #expect(try await store.fetchStream("s", fromVersion: 2, limit: 10) == store.readStream("s", fromVersion: 2, limit: 10))
+        #expect(try await store.fetchStream("missing", fromVersion: 1, limit: 10).isEmpty)
+        let first = try #require(try await store.fetchResult(ofCommand: "cmd-1"))
+        #expect(first.positions == 1...3 && first.streamVersions == ["s": 2, "t": 1] && first.deduplicated)
+        #expect(try await store.fetchResult(ofCommand: "cmd-2") == nil)
+        #expect(try await store.fetchLastPosition() == 4)
+        let page = try await store.fetch(from: 2, limit: 2, ofTypes: [Array("a.one".utf8)])
+        #expect(page.map(\.0) == [2, 3])
+        #expect(page.map(\.1?.type) == [nil, "a.one"])
+        #expect(page.last?.1?.data == Array(#"{"text":"3"}"#.utf8))
+        #expect(try await store.fetch(from: 1, limit: 100, ofTypes: []).allSatisfy { $0.1 == nil })
+        #expect(try await store.fetch(from: 1, limit: 100, ofTypes: []).count == 4)
     }
 
     func typedScan() async throws {
