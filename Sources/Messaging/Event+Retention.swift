@@ -39,10 +39,14 @@ public struct ThreadPurged: Codable, Sendable, Hashable {
     public var participants: [UserID]
     public var structures: [StructureID]
     public var reason: String
+    /// The SHA-256 digests of the thread's attachments (sorted, unique), since v2: every node deletes
+    /// its own copies of these files once the purge reaches it, which it cannot learn from the log after
+    /// the payloads are erased. A v1 purge upcasts to none.
+    public var attachments: [String]
 
     public init(
         thread: ThreadID, subject: Subject, category: CategoryID?, openedBy: UserID, participants: [UserID],
-        structures: [StructureID], reason: String
+        structures: [StructureID], reason: String, attachments: [String] = []
     ) {
         self.thread = thread
         self.subject = subject
@@ -51,5 +55,6 @@ public struct ThreadPurged: Codable, Sendable, Hashable {
         self.participants = participants
         self.structures = structures
         self.reason = reason
+        self.attachments = attachments
     }
 }
