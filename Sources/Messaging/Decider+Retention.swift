@@ -41,7 +41,8 @@ extension Decider {
             .threadPurged(
                 ThreadPurged(
                     thread: id, subject: thread.subject, category: thread.category, openedBy: thread.openedBy,
-                    participants: thread.participants, structures: thread.structures, reason: reason, attachments: attachments))
+                    participants: thread.participants, structures: thread.structures, reason: reason, attachments: attachments,
+                    roles: thread.roles.isEmpty ? nil : thread.roles))
         ]
     }
 }

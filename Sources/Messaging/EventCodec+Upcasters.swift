@@ -19,8 +19,9 @@ public enum Upcasters {
         .threadPurged: [1: threadPurgedV1toV2],
     ]
 
-    /// `thread.purged` v2 carries `attachments`, the digests of the thread's attachment files; a v1
-    /// purge named none (its files were deleted by the node that ran retention only).
+    /// `thread.purged` v2 carries `attachments`, the digests of the thread's attachment files, and may
+    /// carry `roles`; a v1 purge named no attachments (its files were deleted by the node that ran
+    /// retention only) and no roles.
     static let threadPurgedV1toV2: Upcaster = { payload in
         var payload = payload
         if payload["attachments"] == nil { payload["attachments"] = .array([]) }

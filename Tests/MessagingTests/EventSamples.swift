@@ -68,7 +68,8 @@ enum EventSamples {
             ThreadPurged(
                 thread: "t1", subject: subject, category: "payroll", openedBy: "c1", participants: ["c1", "sup"],
                 structures: ["acme-circle"], reason: "retention: 1461 days after last activity",
-                attachments: ["2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"])),
+                attachments: ["2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"],
+                roles: ["payroll-lead"])),
         .digestScheduled(DigestScheduled(user: "c1", subject: subject, day: "2026-11-23", threads: ["t1"], unread: 2)),
         .digestSent(
             DigestSent(user: "c1", subject: subject, day: "2026-11-23", messageID: "<threadlog.42.0@threadlog.example>")),
@@ -113,6 +114,7 @@ enum EventSamples {
         // v2 of a purge added the attachments' digests: the v1 golden file has none, and decodes to [].
         if case .threadPurged(var purged)? = expected["thread.purged.v2"] {
             purged.attachments = []
+            purged.roles = nil
             expected["thread.purged.v1"] = .threadPurged(purged)
         }
         // v2 of a status change only added a reason: v1 payloads decode unchanged.

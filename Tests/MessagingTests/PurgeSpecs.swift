@@ -57,3 +57,35 @@ import Testing
         #expect(try EventCodec.decode(encoded) == event)
     }
 }
+
+@Suite struct PurgedRolesSpecs {
+    let w = World.self
+
+    @Test func theHoldersOfARoleAddedAtOpeningStillLearnOfThePurge() {
+        let open = OpenThread(subjectKind: "request", subjectRef: "R1", title: "Check", roles: ["supervisor"])
+        let opened = Spec.given(w.directory).when(.openThread(open), by: .user(w.handler), newID: "t9").then([
+            .threadOpened(
+                ThreadOpened(
+                    thread: "t9", subject: Subject(kind: "request", ref: "R1"), title: "Check", category: nil,
+                    priority: .normal, type: .message, importance: .normal, openedBy: w.handler,
+                    participants: [w.handler], structures: [], roles: ["supervisor"]))
+        ])
+        let purged = opened.when(.purgeThread(thread: "t9", reason: "retention"), by: .admin).then([
+            .threadPurged(
+                ThreadPurged(
+                    thread: "t9", subject: Subject(kind: "request", ref: "R1"), category: nil, openedBy: w.handler,
+                    participants: [w.handler], structures: [], reason: "retention", roles: ["supervisor"]))
+        ])
+        // Folded from the purge alone (the earlier payloads erased), the roles are still there.
+        let purge = purged.history.filter { $0.event.stream == StreamName.thread("t9") }.last!
+        let thread = ThreadState.fold([purge])!
+        #expect(thread.isPurged)
+        #expect(thread.roles == ["supervisor"])
+        #expect(Access.isHandler(w.supervisor, of: thread, in: purged.directory))
+        // So the role's holder is told the thread was purged, not that it does not exist.
+        purged.when(.postMessage(thread: "t9", message: w.message("still there?")), by: .user(w.supervisor))
+            .thenRefused(.threadPurged("t9"))
+        purged.when(.postMessage(thread: "t9", message: w.message("still there?")), by: .user(w.payroll))
+            .thenRefused(.threadNotFound("t9"))
+    }
+}
