@@ -18,6 +18,7 @@ public final class NodePurges: Sendable {
     let data: DataDirectory
     let logger: Logger
     let viewsTimeout: Duration
+    let beforeCompaction: @Sendable () throws -> Void
     /// Where the passes stand (ahead of the file while only other events went by), and what the file holds.
     private let progress = Mutex<(position: UInt64, stored: UInt64)?>(nil)
     /// How far the passes may get ahead of the file over events that are not purges; a restart reads
@@ -27,15 +28,19 @@ public final class NodePurges: Sendable {
     /// The file holding the log position up to which this node has applied the purges.
     public var checkpointPath: String { data.root + "/purges-applied" }
 
+    /// `viewsTimeout` bounds one wait for the views to reach a purge (a pass that waited in vain is
+    /// retried); `beforeCompaction` brings the other readers of the log that keep copies in the views up
+    /// to the purges (on the elected node, the notification outbox), as for retention.
     public init(
         log: any EventStore, models: ReadModels, data: DataDirectory, logger: Logger = Logger(label: "threadlog.purges"),
-        viewsTimeout: Duration = .seconds(30)
+        viewsTimeout: Duration = .seconds(30), beforeCompaction: @escaping @Sendable () throws -> Void = {}
     ) {
         self.log = log
         self.models = models
         self.data = data
         self.logger = logger
         self.viewsTimeout = viewsTimeout
+        self.beforeCompaction = beforeCompaction
     }
 
     /// What one pass did.
@@ -130,6 +135,7 @@ public final class NodePurges: Sendable {
                     let live = AttachmentFiles.live(in: try self.models.allThreads())
                     let deleted = try AttachmentFiles.delete(
                         purges.flatMap(\.1.attachments), keeping: live, data: self.data)
+                    try self.beforeCompaction()
                     return (deleted, try self.models.views.compact())
                 }
                 pass.deletedBlobs += deleted

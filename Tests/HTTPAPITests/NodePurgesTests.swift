@@ -54,6 +54,20 @@ struct NodePurgesTests {
         _ = try await ServeNodesTests.post(
             port, "/v1/threads/\(thread)/messages", bob,
             #"{"body":"\#(secret)","attachments":[{"name":"a.txt","contentType":"text/plain","size":45,"sha256":"\#(sha)"}]}"#)
+        // A second file, attached in the purged thread and in a thread a legal hold keeps, stays.
+        let shared = try #require(
+            try await send(port: port, .post, "/v1/blobs", token: bob, bytes: Array("SHARED-\(UUID().uuidString)".utf8))
+                .json["sha256"] as? String)
+        let attachShared = #"{"name":"s.txt","contentType":"text/plain","size":43,"sha256":"\#(shared)"}"#
+        _ = try await ServeNodesTests.post(
+            port, "/v1/threads/\(thread)/messages", bob, #"{"body":"shared file","attachments":[\#(attachShared)]}"#)
+        let kept = try #require(
+            try await ServeNodesTests.post(
+                port, "/v1/threads", bob,
+                #"{"subject":{"kind":"request","ref":"R-2"},"title":"Kept","body":"shared","attachments":[\#(attachShared)]}"#
+            )["id"] as? String)
+        _ = try await ServeNodesTests.post(port, "/v1/threads/\(kept)/legal-hold", Self.admin, #"{"reason":"litigation"}"#)
+        let sharedFile = otherData.blobPath(sha256: shared)
         let blobFile = otherData.blobPath(sha256: sha)
         #expect(FileManager.default.fileExists(atPath: blobFile), "the upload is not in the node's blobs")
         #expect(!FileManager.default.fileExists(atPath: DataDirectory(unchecked: dataDirectories[leader]).blobPath(sha256: sha)))
@@ -82,7 +96,7 @@ struct NodePurgesTests {
         #expect(purged?.type == "thread.purged")
         #expect(purged?.schemaVersion == 2)
         let purgedData = String(decoding: purged?.data ?? [], as: UTF8.self)
-        #expect(purgedData.contains(sha), "\(purgedData)")
+        #expect(purgedData.contains(sha) && purgedData.contains(shared), "\(purgedData)")
 
         // The node that is not elected follows: its file and the text in its views are gone.
         var blobGone = false
@@ -95,9 +109,21 @@ struct NodePurgesTests {
             try await Task.sleep(for: .milliseconds(200))
         }
         #expect(blobGone, "the purged thread's attachment is still in \(blobFile)")
+        #expect(FileManager.default.fileExists(atPath: sharedFile), "a file a live thread references was deleted")
+        #expect(try await send(port: port, .get, "/v1/threads/\(kept)", token: bob).status == 200)
         #expect(left.isEmpty, "the text is still in \(left)")
         #expect(try await send(port: port, .get, "/v1/threads/\(thread)", token: bob).status == 410)
         #expect(FileManager.default.fileExists(atPath: otherData.root + "/purges-applied"))
+        // The elected node applies it to its own views as well.
+        let leaderViews = DataDirectory(unchecked: dataDirectories[leader]).views
+        var leaderLeft: [String] = []
+        for _ in 0..<100 {
+            leaderLeft = try files(containing: Array(secret.utf8), under: leaderViews)
+            if leaderLeft.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(leaderLeft.isEmpty, "the text is still in the elected node's \(leaderLeft)")
+        #expect(try await send(port: nodes[leader].port, .get, "/v1/threads/\(thread)", token: bob).status == 410)
 
         for node in nodes { node.signal(SIGTERM) }
         for node in nodes { #expect(await node.waitForExit() == 0) }

@@ -140,7 +140,10 @@ struct Serve: AsyncParsableCommand {
         // files in DIR/blobs and the free pages of its views (the elected node's retention has done so
         // for its own already, which the pass then repeats at no harm; leadership may move).
         if postgres {
-            let purges = NodePurges(log: store, models: models, data: data, logger: logger)
+            // The outbox is derived on the elected node only: there it drops its copies before compaction.
+            let purges = NodePurges(
+                log: store, models: models, data: data, logger: logger,
+                beforeCompaction: { if leader?.isLeading == true { try outbox.catchUp() } })
             try purges.start()
             services.append(NodePurgesService(purges: purges))
         }
