@@ -81,17 +81,18 @@ struct NodePurgesTests {
         }
         #expect(!before.isEmpty, "the text should be in the node's views before the purge")
 
-        // Retention as the elected node runs it, judged far in the future so the thread is due: it
-        // appends thread.purged, erases the payloads in the log and vacuums it.
+        // Retention on the elected node's directory, beside its running service (`threadlog retention
+        // --store URL --data DIR`), judged far in the future so the thread is due: it appends
+        // thread.purged, erases the payloads in the log and vacuums it.
+        let purge = try run(
+            productPath("threadlog"),
+            ["retention", "--store", url, "--data", dataDirectories[leader], "--as-of", "2100-01-01"],
+            environment: RetentionToolPostgresTests.toolEnvironment())
+        #expect(purge.status == 0, "\(purge.stdout) \(purge.stderr)")
+        #expect(purge.stdout.contains("purged \(thread) (request R-1)"), "\(purge.stdout)")
+        #expect(purge.stdout.contains("held \(kept): legal hold"), "\(purge.stdout)")
         let store = try PostgresEventStore.open(url: url, create: false)
         defer { store.close() }
-        let retentionData = try DataDirectory(directory.sub("retention"), create: true)
-        let views = try ViewStore.open(directory: retentionData.views)
-        let models = ReadModels(log: store, views: views)
-        let retention = Retention(log: store, models: models, handler: CommandHandler(store: store), data: retentionData)
-        let report = try await retention.run(
-            asOfMillis: Int64(Date().timeIntervalSince1970 * 1000) + 40_000 * 86_400_000, dryRun: false)
-        #expect(report.purged.map(\.rawValue) == [thread])
         let purged = try store.readStream("thread-\(thread)", fromVersion: 1, limit: 100).last
         #expect(purged?.type == "thread.purged")
         #expect(purged?.schemaVersion == 2)
