@@ -107,7 +107,7 @@ public final class Retention: Sendable {
         // The purges must reach the views (their rows go) before the views are compacted.
         try await models.catchUpOffPool()
         let threads = try models.allThreads()
-        let live = Set(threads.filter { !$0.isPurged }.flatMap { $0.messages.flatMap { $0.attachments.map(\.sha256) } })
+        let live = AttachmentFiles.live(in: threads)
         for state in threads where state.isPurged {
             let (erased, blobs) = try erase(state.id, keepingBlobs: live)
             if erased > 0 || blobs > 0 { report.purged.append(state.id) }
@@ -140,17 +140,12 @@ public final class Retention: Sendable {
     /// Deletes the thread's attachment files and erases its events' payloads (all but `thread.purged`).
     private func erase(_ thread: ThreadID, keepingBlobs live: Set<String>) throws -> (records: Int, blobs: Int) {
         let events = try log.readStream(StreamName.thread(thread), fromVersion: 1, limit: .max)
-        var blobs = 0
+        var digests: [String] = []
         for recorded in events where !recorded.isPurged && recorded.type == EventType.messagePosted.rawValue {
             guard case .messagePosted(let posted) = try recorded.decoded().event else { continue }
-            for attachment in posted.attachments where !live.contains(attachment.sha256) {
-                let path = data.blobPath(sha256: attachment.sha256)
-                if FileManager.default.fileExists(atPath: path) {
-                    try FileManager.default.removeItem(atPath: path)
-                    blobs += 1
-                }
-            }
+            digests += posted.attachments.map(\.sha256)
         }
+        let blobs = try AttachmentFiles.delete(digests, keeping: live, data: data)
         let positions = events.filter { !$0.isPurged && $0.type != EventType.threadPurged.rawValue }.map(\.position)
         let records = positions.isEmpty ? 0 : try log.erase(positions: positions)
         handler.forget(stream: StreamName.thread(thread))

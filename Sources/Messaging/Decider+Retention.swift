@@ -36,11 +36,13 @@ extension Decider {
         guard !thread.legalHold else { throw .legalHold(id) }
         // Purging twice changes nothing: the first purge is the audit record.
         guard !thread.isPurged else { return [] }
+        let attachments = Set(thread.messages.flatMap { $0.attachments.map(\.sha256) }).sorted()
         return [
             .threadPurged(
                 ThreadPurged(
                     thread: id, subject: thread.subject, category: thread.category, openedBy: thread.openedBy,
-                    participants: thread.participants, structures: thread.structures, reason: reason))
+                    participants: thread.participants, structures: thread.structures, reason: reason, attachments: attachments,
+                    roles: thread.roles.isEmpty ? nil : thread.roles))
         ]
     }
 }

@@ -39,10 +39,17 @@ public struct ThreadPurged: Codable, Sendable, Hashable {
     public var participants: [UserID]
     public var structures: [StructureID]
     public var reason: String
+    /// The SHA-256 digests of the thread's attachments (sorted, unique), since v2: every node deletes
+    /// its own copies of these files once the purge reaches it, which it cannot learn from the log after
+    /// the payloads are erased. A v1 purge upcasts to none.
+    public var attachments: [String]
+    /// The handler roles added to the thread when it was opened (`nil`: none), since v2: their holders
+    /// still learn that the thread was purged (410), like its category's handlers.
+    public var roles: [Role]?
 
     public init(
         thread: ThreadID, subject: Subject, category: CategoryID?, openedBy: UserID, participants: [UserID],
-        structures: [StructureID], reason: String
+        structures: [StructureID], reason: String, attachments: [String] = [], roles: [Role]? = nil
     ) {
         self.thread = thread
         self.subject = subject
@@ -51,5 +58,7 @@ public struct ThreadPurged: Codable, Sendable, Hashable {
         self.participants = participants
         self.structures = structures
         self.reason = reason
+        self.attachments = attachments
+        self.roles = roles
     }
 }

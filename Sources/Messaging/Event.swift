@@ -76,12 +76,12 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     public var latestSchemaVersion: UInt16 {
         switch self {
         case .settingsChanged, .messagePosted: 3
-        case .threadStatusChanged, .threadOpened: 2
+        case .threadStatusChanged, .threadOpened, .threadPurged: 2
         case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
             .structureCreated, .structureMemberAdded,
             .structureMemberRemoved, .categoryCreated, .subjectClaimed,
             .ticketNumbered, .readMarkerMoved, .handlerAssigned, .threadBlocked,
-            .threadUnblocked, .messageKindChanged, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased, .threadPurged,
+            .threadUnblocked, .messageKindChanged, .categoryRetentionSet, .legalHoldPlaced, .legalHoldReleased,
             .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared, .threadAttributesChanged, .notePosted,
             .userUpdated, .userDeactivated:
             1

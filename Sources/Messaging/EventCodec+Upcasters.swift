@@ -16,7 +16,17 @@ public enum Upcasters {
         .settingsChanged: [1: settingsChangedV1toV2, 2: settingsChangedV2toV3],
         .threadStatusChanged: [1: threadStatusChangedV1toV2],
         .threadOpened: [1: threadOpenedV1toV2],
+        .threadPurged: [1: threadPurgedV1toV2],
     ]
+
+    /// `thread.purged` v2 carries `attachments`, the digests of the thread's attachment files, and may
+    /// carry `roles`; a v1 purge named no attachments (its files were deleted by the node that ran
+    /// retention only) and no roles.
+    static let threadPurgedV1toV2: Upcaster = { payload in
+        var payload = payload
+        if payload["attachments"] == nil { payload["attachments"] = .array([]) }
+        return payload
+    }
 
     /// `thread.opened` v2 may carry `roles`; a v1 opening added none.
     static let threadOpenedV1toV2: Upcaster = { payload in payload }

@@ -20,7 +20,7 @@ extension ThreadState {
         if case .threadPurged(let e) = recorded.event, state == nil || state?.id == e.thread {
             // Whatever came before, only the audit record is left; a replay after the purge erased the
             // earlier payloads reaches the same state.
-            return ThreadState(
+            var purged = ThreadState(
                 id: e.thread, subject: e.subject, title: "", category: e.category, priority: .normal, type: .message,
                 importance: .normal, openedBy: e.openedBy, openedAtMillis: recorded.timeMillis,
                 openedAtPosition: recorded.position, participants: e.participants, structures: e.structures,
@@ -28,6 +28,8 @@ extension ThreadState {
                 blocked: false, messages: [], readMarkers: [:], lastActivityMillis: recorded.timeMillis,
                 lastPosition: recorded.position, version: recorded.version, legalHold: false,
                 purgedAtMillis: recorded.timeMillis)
+            purged.roles = e.roles ?? []
+            return purged
         }
         // Taken, not copied: the messages array is then uniquely owned and appends do not copy it.
         guard var thread = state.take() else { return nil }

@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 import Testing
 
 @Suite("Handler roles added to a thread when it is opened")
@@ -65,6 +66,24 @@ struct ThreadRolesTests {
             #expect(unknown.status == 422, "\(unknown.text)")
             #expect(unknown.errorCode == "unknown_role")
             #expect(try h.lastPosition() == head)
+        }
+    }
+
+    @Test("after a purge the holders of a role added at opening get 410 thread_purged, others 404",
+        arguments: [ReadKind.projected, .logFold])
+    func purgedThreadWithRoles(readKind: ReadKind) async throws {
+        try await withHarness(readKind: readKind) { h in
+            let cast = try await h.seed()
+            let opened = try await h.call(
+                .post, "/v1/threads", token: cast.ann,
+                body: #"{"subject":{"kind":"request","ref":"R-9"},"title":"Payroll check","body":"x","roles":["supervisor"]}"#)
+            #expect(opened.status == 201, "\(opened.text)")
+            let id = try #require(opened.json["id"] as? String)
+            let purge = try await h.handler.handle(.purgeThread(thread: ThreadID(id), reason: "retention test"), actor: .admin)
+            let read = try await h.call(.get, "/v1/threads/\(id)?minPosition=\(purge.position)", token: cast.hal)
+            #expect(read.status == 410, "\(read.text)")
+            #expect(read.errorCode == "thread_purged")
+            #expect(try await h.call(.get, "/v1/threads/\(id)", token: cast.bob).status == 404)
         }
     }
 }

@@ -113,6 +113,7 @@ struct Serve: AsyncParsableCommand {
         store: any EventStore, handler: CommandHandler, data: DataDirectory, settings: ServeConfiguration,
         logger: Logger
     ) throws -> ReadSide {
+        let postgres = store is PostgresEventStore
         let views = try ViewStore.open(directory: data.views)
         let models = ReadModels(
             log: store, views: views, commitInterval: settings.projectionInterval, logger: logger)
@@ -134,6 +135,17 @@ struct Serve: AsyncParsableCommand {
                     log: log, models: models, handler: handler, data: data, logger: logger,
                     beforeCompaction: { try outbox.catchUp() }))
             if let leader { leader.elect(also: retention) } else { services.append(retention) }
+        }
+        // On a shared log every node, elected or not, applies the purges to its own files: the attachment
+        // files in DIR/blobs and the free pages of its views (the elected node's retention has done so
+        // for its own already, which the pass then repeats at no harm; leadership may move).
+        if postgres {
+            // The outbox is derived on the elected node only: there it drops its copies before compaction.
+            let purges = NodePurges(
+                log: store, models: models, data: data, logger: logger,
+                beforeCompaction: { if leader?.isLeading == true { try outbox.catchUp() } })
+            try purges.start()
+            services.append(NodePurgesService(purges: purges))
         }
         if let inbound = try Self.inboundMail(
             handler: handler, views: views, data: data, settings: settings, logger: logger)
