@@ -360,7 +360,7 @@ struct APIServer: Sendable {
         case .resumeWebhook: try await setWebhookState(caller, route, active: true)
         case .listOutbox: try listOutbox(request)
         case .resendOutbox: try await resendOutbox(route)
-        case .health: try json(HealthAnswer(status: "ok", position: try store.lastPosition()))
+        case .health: try json(HealthAnswer(status: "ok", position: try await store.fetchLastPosition()))
         case .metrics:
             bytes(
                 metrics.render(store: store, lag: readSide.lag()),
