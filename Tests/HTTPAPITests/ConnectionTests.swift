@@ -211,8 +211,9 @@ struct ConnectionTests {
     @Test("an event stream outlives the header and idle timeouts")
     func eventStreamOutlivesTimeouts() async throws {
         // Long enough that a loaded machine still sends the seeding requests' heads in time (the
-        // header timeout counts from the connection's start).
-        let timeout = Duration.seconds(5)
+        // header timeout counts from the connection's start): the whole suite starting at once once
+        // held a client more than 5 s between connecting and writing its request.
+        let timeout = Duration.seconds(10)
         try await withHarness(heartbeat: .milliseconds(200), headerTimeout: timeout, idleTimeout: timeout) { h in
             let cast = try await h.seed()
             let endpoint = try EventFeedClient.Endpoint(url: "http://127.0.0.1:\(h.port)")
