@@ -23,7 +23,7 @@ import traceback
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, TimeoutException
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -202,8 +202,9 @@ class Scenarios:
         self.wait(driver, lambda d: d.current_url.endswith("/inbox"), "the inbox after signing in")
 
     def wait(self, driver, condition, what, timeout=15):
+        # A live update may replace an element between finding it and reading it: look again.
         try:
-            return WebDriverWait(driver, timeout).until(condition)
+            return WebDriverWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException]).until(condition)
         except TimeoutException:
             raise AssertionError("waited %ds for %s; at %s" % (timeout, what, driver.current_url))
 
