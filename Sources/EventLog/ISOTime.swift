@@ -19,6 +19,33 @@ public enum ISOTime {
             days -= 1
         }
         let (y, m, d) = civil(fromDays: days)
+        if (0...9999).contains(y) {
+            // Digits written into the string's own storage: inbox pages format one per row.
+            return String(unsafeUninitializedCapacity: 24) { text in
+                func put(_ value: Int64, _ width: Int, at start: Int) {
+                    var rest = value
+                    for index in stride(from: start + width - 1, through: start, by: -1) {
+                        text[index] = UInt8(48 + rest % 10)
+                        rest /= 10
+                    }
+                }
+                put(y, 4, at: 0)
+                text[4] = UInt8(ascii: "-")
+                put(m, 2, at: 5)
+                text[7] = UInt8(ascii: "-")
+                put(d, 2, at: 8)
+                text[10] = UInt8(ascii: "T")
+                put(secOfDay / 3600, 2, at: 11)
+                text[13] = UInt8(ascii: ":")
+                put(secOfDay % 3600 / 60, 2, at: 14)
+                text[16] = UInt8(ascii: ":")
+                put(secOfDay % 60, 2, at: 17)
+                text[19] = UInt8(ascii: ".")
+                put(milli, 3, at: 20)
+                text[23] = UInt8(ascii: "Z")
+                return 24
+            }
+        }
         func pad(_ v: Int64, _ width: Int) -> String {
             let s = String(v)
             return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s

@@ -13,7 +13,12 @@ enum AnswerEncoder {
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let writer = Writer()
         do {
-            try writer.encodeValue(value)
+            // One cast per answer, not per nested value: the answers read most write themselves.
+            if let direct = value as? any DirectAnswer {
+                try direct.write(to: writer)
+            } else {
+                try writer.encodeValue(value)
+            }
             if writer.refused { throw Unsupported() }
             return writer.bytes.array
         } catch {
@@ -426,6 +431,23 @@ enum AnswerEncoder {
             reserve(bytes.count)
             (storage.pointee.base + storage.pointee.count).update(from: source, count: bytes.count)
             storage.pointee.count += bytes.count
+        }
+
+        /// `"key":`, after a comma when `comma`, with one capacity check (a key needs no escaping).
+        func appendKey(_ key: UnsafeBufferPointer<UInt8>, comma: Bool) {
+            guard let source = key.baseAddress else { return }
+            reserve(key.count + 4)
+            var next = storage.pointee.base + storage.pointee.count
+            if comma {
+                next.pointee = UInt8(ascii: ",")
+                next += 1
+            }
+            next.pointee = UInt8(ascii: "\"")
+            (next + 1).update(from: source, count: key.count)
+            next += key.count + 1
+            next.pointee = UInt8(ascii: "\"")
+            (next + 1).pointee = UInt8(ascii: ":")
+            storage.pointee.count = next + 2 - storage.pointee.base
         }
 
         func append(contentsOf bytes: [UInt8]) {

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Messaging
 import Testing
 
 @testable import HTTPAPI
@@ -36,6 +37,43 @@ import Testing
         #expect(written(page))
         try same(page)
         try same(InboxPage(items: [], nextCursor: nil))
+    }
+
+    /// A thread view with every optional member present, and with each left out: the answer's own
+    /// writer (`DirectAnswer`) gives Foundation's bytes in both.
+    @Test func threadViewsAndUnreadCountsWriteThemselvesAsFoundationWritesThem() throws {
+        let summary = ThreadSummary(
+            id: "t-1", number: "TT5", subject: SubjectDTO(kind: "contract", ref: "C \"9\""), title: "Ünïcode ✓ 😀 \u{2028}",
+            status: "open", priority: "urgent", type: "task", importance: "high", category: "hr", handler: "ann",
+            messageCount: 2, lastActivity: "2026-12-07T01:55:20.886Z", openedBy: "bob", answeredByCustomer: true)
+        var bare = summary
+        (bare.number, bare.category, bare.handler, bare.openedBy) = (nil, nil, nil, nil)
+        let message = MessageDTO(
+            id: "m-1", number: 1, author: AuthorDTO(id: "bob", name: "Bob / Ltd"), time: "2026-12-07T01:55:20.886Z",
+            body: "line\nnext\t\u{01}", kind: "message", format: "markdown",
+            attachments: [Attachment(name: "a.pdf", contentType: "application/pdf", size: 12, sha256: "ab")],
+            concerning: Concerning(kind: .company, name: "Acme", ref: "K-1"), template: "greeting")
+        let plain = MessageDTO(
+            id: "m-2", number: 2, author: AuthorDTO(id: nil, name: nil), time: "t", body: "", kind: "message",
+            format: "plain", attachments: [], concerning: nil, template: nil)
+        let full = ThreadView(
+            thread: ThreadDetail(summary: summary, blocked: true, participants: ["ann", "bob"], structures: ["s/1"]),
+            messages: [message, plain],
+            contacts: [ContactDTO(id: "ann", name: "Ann", party: "acme", internal: true), ContactDTO(id: nil, name: "Team", party: "sup", internal: false)],
+            unread: 1, notes: [NoteDTO(number: 1, author: AuthorDTO(id: "ann", name: "Ann"), time: "t", body: "note")],
+            page: MessagePage(limit: 50, hasOlder: true, hasNewer: false, before: 3, after: 1))
+        let empty = ThreadView(
+            thread: ThreadDetail(summary: bare, blocked: false, participants: [], structures: []), messages: [],
+            contacts: [], unread: 0, notes: nil, page: MessagePage(limit: 1, hasOlder: false, hasNewer: true, before: nil, after: nil))
+        for view in [full, empty] {
+            try same(view)
+            try same(InboxPage(items: [InboxItem(summary: view.thread.summary, handlerName: "Ann", openedByName: nil, unread: 4)], nextCursor: nil))
+        }
+        var noPage = empty
+        noPage.page = nil
+        try same(noPage)
+        try same(UnreadSummary(total: 3, threads: [UnreadThread(id: "a", unread: 1), UnreadThread(id: "b", unread: 2)]))
+        try same(UnreadSummary(total: 0, threads: []))
     }
 
     @Test func everyASCIICharacterAndSomeBeyond() throws {

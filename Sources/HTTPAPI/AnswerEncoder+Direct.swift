@@ -1,0 +1,269 @@
+import Engine
+
+/// An answer that writes its own JSON: the same bytes its `Encodable` conformance gives under
+/// `AnswerEncoder`, without going through `Encoder` containers (a witness call, a key string and a
+/// member record per field, then a sort when the object closes). The answers read most (an inbox
+/// page, a thread view) take this path; `AnswerEncoderTests` holds each to Foundation's bytes.
+protocol DirectAnswer: Encodable {
+    func write(to writer: AnswerEncoder.Writer) throws
+}
+
+extension AnswerEncoder {
+    /// One JSON object being written. Members must come in Foundation's sorted key order: the caller
+    /// writes them in that order (a debug build checks it).
+    struct Object: ~Copyable {
+        let writer: Writer
+        private var first = true
+        #if DEBUG
+            private var lastKey: String?
+        #endif
+
+        init(_ writer: Writer) {
+            self.writer = writer
+            writer.bytes.append(UInt8(ascii: "{"))
+        }
+
+        /// Writes `"key":` (after a comma from the second member on).
+        mutating func key(_ key: StaticString) {
+            #if DEBUG
+                let text = key.description
+                if let lastKey { assert(AnswerEncoder.ascending(lastKey, text), "\(lastKey) before \(text)") }
+                lastKey = text
+            #endif
+            writer.bytes.appendKey(UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount), comma: !first)
+            first = false
+        }
+
+        mutating func field(_ key: StaticString, _ value: String) {
+            self.key(key)
+            writer.writeString(value)
+        }
+
+        mutating func field(_ key: StaticString, _ value: String?) {
+            guard let value else { return }
+            field(key, value)
+        }
+
+        mutating func field(_ key: StaticString, _ value: Int) {
+            self.key(key)
+            writer.writeInteger(value)
+        }
+
+        mutating func field(_ key: StaticString, _ value: Int?) {
+            guard let value else { return }
+            field(key, value)
+        }
+
+        mutating func field(_ key: StaticString, _ value: Bool) {
+            self.key(key)
+            writer.bytes.append(contentsOf: value ? Writer.true : Writer.false)
+        }
+
+        mutating func field(_ key: StaticString, _ values: [String]) {
+            self.key(key)
+            writer.bytes.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { writer.bytes.append(UInt8(ascii: ",")) }
+                writer.writeString(value)
+            }
+            writer.bytes.append(UInt8(ascii: "]"))
+        }
+
+        mutating func field<T: DirectAnswer>(_ key: StaticString, _ value: T) throws {
+            self.key(key)
+            try value.write(to: writer)
+        }
+
+        mutating func field<T: DirectAnswer>(_ key: StaticString, _ values: [T]) throws {
+            self.key(key)
+            writer.bytes.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { writer.bytes.append(UInt8(ascii: ",")) }
+                try value.write(to: writer)
+            }
+            writer.bytes.append(UInt8(ascii: "]"))
+        }
+
+        /// A member of a type without a writer of its own, through the container path.
+        mutating func encoded<T: Encodable>(_ key: StaticString, _ value: T?) throws {
+            guard let value else { return }
+            self.key(key)
+            try writer.encodeValue(value)
+            if writer.refused { throw Unsupported() }
+        }
+
+        consuming func end() {
+            writer.bytes.append(UInt8(ascii: "}"))
+        }
+    }
+}
+
+// Members in sorted key order. A summary's fields share the object of the value that carries it, so
+// each carrier interleaves its own keys with the summary's.
+
+extension SubjectDTO: DirectAnswer {
+    func write(to writer: AnswerEncoder.Writer) {
+        var object = AnswerEncoder.Object(writer)
+        object.field("kind", kind)
+        object.field("ref", ref)
+        object.end()
+    }
+}
+
+extension InboxItem: DirectAnswer {
+    func write(to writer: AnswerEncoder.Writer) {
+        var object = AnswerEncoder.Object(writer)
+        object.field("answeredByCustomer", summary.answeredByCustomer)
+        object.field("category", summary.category)
+        object.field("handler", summary.handler)
+        object.field("handlerName", handlerName)
+        object.field("id", summary.id)
+        object.field("importance", summary.importance)
+        object.field("lastActivity", summary.lastActivity)
+        object.field("messageCount", summary.messageCount)
+        object.field("number", summary.number)
+        object.field("openedBy", summary.openedBy)
+        object.field("openedByName", openedByName)
+        object.field("priority", summary.priority)
+        object.field("status", summary.status)
+        object.key("subject")
+        summary.subject.write(to: writer)
+        object.field("title", summary.title)
+        object.field("type", summary.type)
+        object.field("unread", unread)
+        object.end()
+    }
+}
+
+extension InboxPage: DirectAnswer {
+    func write(to writer: AnswerEncoder.Writer) throws {
+        var object = AnswerEncoder.Object(writer)
+        try object.field("items", items)
+        object.field("nextCursor", nextCursor)
+        object.end()
+    }
+}
+
+extension ThreadDetail: DirectAnswer {
+    func write(to writer: AnswerEncoder.Writer) {
+        var object = AnswerEncoder.Object(writer)
+        object.field("answeredByCustomer", summary.answeredByCustomer)
+        object.field("blocked", blocked)
+        object.field("category", summary.category)
+        object.field("handler", summary.handler)
+        object.field("id", summary.id)
+        object.field("importance", summary.importance)
+        object.field("lastActivity", summary.lastActivity)
+        object.field("messageCount", summary.messageCount)
+        object.field("number", summary.number)
+        object.field("openedBy", summary.openedBy)
+        object.field("participants", participants)
+        object.field("priority", summary.priority)
+        object.field("status", summary.status)
+        object.field("structures", structures)
+        object.key("subject")
+        summary.subject.write(to: writer)
+        object.field("title", summary.title)
+        object.field("type", summary.type)
+        object.end()
+    }
+}
+
+extension AuthorDTO: DirectAnswer {
+    func write(to writer: AnswerEncoder.Writer) {
+        var object = AnswerEncoder.Object(writer)
+        object.field("id", id)
+        object.field("name", name)
+        object.end()
+    }
+}
+
+extension MessageDTO: DirectAnswer {
+    func write(to writer: AnswerEncoder.Writer) throws {
+        var object = AnswerEncoder.Object(writer)
+        object.key("attachments")
+        if attachments.isEmpty {
+            writer.bytes.append(contentsOf: Self.emptyArray)
+        } else {
+            try writer.encodeValue(attachments)
+            if writer.refused { throw AnswerEncoder.Unsupported() }
+        }
+        try object.field("author", author)
+        object.field("body", body)
+        try object.encoded("concerning", concerning)
+        object.field("format", format)
+        object.field("id", id)
+        object.field("kind", kind)
+        object.field("number", number)
+        object.field("template", template)
+        object.field("time", time)
+        object.end()
+    }
+
+    static let emptyArray: [UInt8] = [UInt8(ascii: "["), UInt8(ascii: "]")]
+}
+
+extension ContactDTO: DirectAnswer {
+    func write(to writer: AnswerEncoder.Writer) {
+        var object = AnswerEncoder.Object(writer)
+        object.field("id", id)
+        object.field("internal", self.internal)
+        object.field("name", name)
+        object.field("party", party)
+        object.end()
+    }
+}
+
+extension NoteDTO: DirectAnswer {
+    func write(to writer: AnswerEncoder.Writer) throws {
+        var object = AnswerEncoder.Object(writer)
+        try object.field("author", author)
+        object.field("body", body)
+        object.field("number", number)
+        object.field("time", time)
+        object.end()
+    }
+}
+
+extension MessagePage: DirectAnswer {
+    func write(to writer: AnswerEncoder.Writer) {
+        var object = AnswerEncoder.Object(writer)
+        object.field("after", after)
+        object.field("before", before)
+        object.field("hasNewer", hasNewer)
+        object.field("hasOlder", hasOlder)
+        object.field("limit", limit)
+        object.end()
+    }
+}
+
+extension ThreadView: DirectAnswer {
+    func write(to writer: AnswerEncoder.Writer) throws {
+        var object = AnswerEncoder.Object(writer)
+        try object.field("contacts", contacts)
+        try object.field("messages", messages)
+        if let notes { try object.field("notes", notes) }
+        if let page { try object.field("page", page) }
+        try object.field("thread", thread)
+        object.field("unread", unread)
+        object.end()
+    }
+}
+
+extension UnreadThread: DirectAnswer {
+    func write(to writer: AnswerEncoder.Writer) {
+        var object = AnswerEncoder.Object(writer)
+        object.field("id", id)
+        object.field("unread", unread)
+        object.end()
+    }
+}
+
+extension UnreadSummary: DirectAnswer {
+    func write(to writer: AnswerEncoder.Writer) throws {
+        var object = AnswerEncoder.Object(writer)
+        try object.field("threads", threads)
+        object.field("total", total)
+        object.end()
+    }
+}
