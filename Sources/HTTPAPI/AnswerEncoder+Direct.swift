@@ -110,27 +110,47 @@ extension SubjectDTO: DirectAnswer {
     }
 }
 
+extension ThreadSummary {
+    /// The summary's members, for the carriers that share its object.
+    enum Member { case answeredByCustomer, handler, openedBy, status, type }
+
+    /// Writes the summary's members into `object` in sorted key order; after each member named in
+    /// `Member`, `then` writes the carrier's own members that sort right after it.
+    func write(into object: inout AnswerEncoder.Object, then: (Member, inout AnswerEncoder.Object) -> Void) {
+        object.field("answeredByCustomer", answeredByCustomer)
+        then(.answeredByCustomer, &object)
+        object.field("category", category)
+        object.field("handler", handler)
+        then(.handler, &object)
+        object.field("id", id)
+        object.field("importance", importance)
+        object.field("lastActivity", lastActivity)
+        object.field("messageCount", messageCount)
+        object.field("number", number)
+        object.field("openedBy", openedBy)
+        then(.openedBy, &object)
+        object.field("priority", priority)
+        object.field("status", status)
+        then(.status, &object)
+        object.key("subject")
+        subject.write(to: object.writer)
+        object.field("title", title)
+        object.field("type", type)
+        then(.type, &object)
+    }
+}
+
 extension InboxItem: DirectAnswer {
     func write(to writer: AnswerEncoder.Writer) {
         var object = AnswerEncoder.Object(writer)
-        object.field("answeredByCustomer", summary.answeredByCustomer)
-        object.field("category", summary.category)
-        object.field("handler", summary.handler)
-        object.field("handlerName", handlerName)
-        object.field("id", summary.id)
-        object.field("importance", summary.importance)
-        object.field("lastActivity", summary.lastActivity)
-        object.field("messageCount", summary.messageCount)
-        object.field("number", summary.number)
-        object.field("openedBy", summary.openedBy)
-        object.field("openedByName", openedByName)
-        object.field("priority", summary.priority)
-        object.field("status", summary.status)
-        object.key("subject")
-        summary.subject.write(to: writer)
-        object.field("title", summary.title)
-        object.field("type", summary.type)
-        object.field("unread", unread)
+        summary.write(into: &object) { member, object in
+            switch member {
+            case .handler: object.field("handlerName", handlerName)
+            case .openedBy: object.field("openedByName", openedByName)
+            case .type: object.field("unread", unread)
+            case .answeredByCustomer, .status: break
+            }
+        }
         object.end()
     }
 }
@@ -147,24 +167,14 @@ extension InboxPage: DirectAnswer {
 extension ThreadDetail: DirectAnswer {
     func write(to writer: AnswerEncoder.Writer) {
         var object = AnswerEncoder.Object(writer)
-        object.field("answeredByCustomer", summary.answeredByCustomer)
-        object.field("blocked", blocked)
-        object.field("category", summary.category)
-        object.field("handler", summary.handler)
-        object.field("id", summary.id)
-        object.field("importance", summary.importance)
-        object.field("lastActivity", summary.lastActivity)
-        object.field("messageCount", summary.messageCount)
-        object.field("number", summary.number)
-        object.field("openedBy", summary.openedBy)
-        object.field("participants", participants)
-        object.field("priority", summary.priority)
-        object.field("status", summary.status)
-        object.field("structures", structures)
-        object.key("subject")
-        summary.subject.write(to: writer)
-        object.field("title", summary.title)
-        object.field("type", summary.type)
+        summary.write(into: &object) { member, object in
+            switch member {
+            case .answeredByCustomer: object.field("blocked", blocked)
+            case .openedBy: object.field("participants", participants)
+            case .status: object.field("structures", structures)
+            case .handler, .type: break
+            }
+        }
         object.end()
     }
 }
