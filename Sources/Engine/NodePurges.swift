@@ -21,6 +21,8 @@ public final class NodePurges: Sendable {
     let beforeCompaction: @Sendable () throws -> Void
     /// Where the passes stand (ahead of the file while only other events went by), and what the file holds.
     private let progress = Mutex<(position: UInt64, stored: UInt64)?>(nil)
+    /// The thread the passes' reads, deletions and compactions run on, for as long as this lives.
+    private let thread = SerialThread.catchUp("threadlog.purges")
     /// How far the passes may get ahead of the file over events that are not purges; a restart reads
     /// those again (finding nothing to do).
     static let storeEvery: UInt64 = 10_000
@@ -123,7 +125,7 @@ public final class NodePurges: Sendable {
         var pass = Pass(position: position)
         while true {
             let from = position
-            let (purges, reached) = try await SerialThread.catchUp("threadlog.purges").run { [self] in
+            let (purges, reached) = try await thread.run { [self] in
                 try self.purges(after: from)
             }
             if reached == position { break }
@@ -131,7 +133,7 @@ public final class NodePurges: Sendable {
                 // The views must have dropped the threads' rows before their files are compacted, and
                 // must know every purged thread before the live references are counted.
                 try await models.wait(for: last, timeout: viewsTimeout)
-                let (deleted, compacted) = try await SerialThread.catchUp("threadlog.purges").run { [self] in
+                let (deleted, compacted) = try await thread.run { [self] in
                     let live = AttachmentFiles.live(in: try self.models.allThreads())
                     let deleted = try AttachmentFiles.delete(
                         purges.flatMap(\.1.attachments), keeping: live, data: self.data)

@@ -9,6 +9,15 @@ public enum ExpectedVersion: Sendable, Hashable, CustomStringConvertible {
     /// The stream's last event must have exactly this version (1-based).
     case exactly(UInt64)
 
+    /// Whether a stream whose head is `current` (`nil`: no stream yet) may take the write.
+    public func admits(_ current: StreamHead?) -> Bool {
+        switch self {
+        case .any: true
+        case .noStream: current == nil
+        case .exactly(let version): (current?.version ?? 0) == version
+        }
+    }
+
     public var description: String {
         switch self {
         case .any: "any"

@@ -132,13 +132,7 @@ extension LMDBEventStore {
         heads.reserveCapacity(request.writes.count)
         for write in request.writes {
             let current = try streamHead(txn: txn, write.stream)
-            let matches: Bool
-            switch write.expected {
-            case .any: matches = true
-            case .noStream: matches = current == nil
-            case .exactly(let version): matches = (current?.version ?? 0) == version
-            }
-            guard matches else {
+            guard write.expected.admits(current) else {
                 return .failure(VersionConflict(stream: write.stream, expected: write.expected, actual: current?.version))
             }
             heads.append(current)

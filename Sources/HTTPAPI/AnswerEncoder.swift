@@ -124,8 +124,10 @@ enum AnswerEncoder {
         }
 
         func writeString(_ string: String) {
-            bytes.append(UInt8(ascii: "\""))
             var string = string
+            // Most strings need no escaping: then one copy between the quotes.
+            if string.withUTF8({ bytes.appendQuotedIfPlain($0) }) { return }
+            bytes.append(UInt8(ascii: "\""))
             string.withUTF8 { utf8 in
                 let bytes = self.bytes
                 var runStart = 0
@@ -431,6 +433,41 @@ enum AnswerEncoder {
             reserve(bytes.count)
             (storage.pointee.base + storage.pointee.count).update(from: source, count: bytes.count)
             storage.pointee.count += bytes.count
+        }
+
+        /// `"text"` when `text` holds no byte JSON must escape (a control character, `"` or `\\`), and
+        /// true; false, having written nothing, otherwise. Checks eight bytes at a time.
+        func appendQuotedIfPlain(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard let source = text.baseAddress else {
+                append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "\"")])
+                return true
+            }
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            /// Whether a byte of `word` is below 0x20, `"` or `\\` (exact for "some byte is").
+            func special(_ word: UInt64) -> Bool {
+                let below = (word &- ones &* 0x20) & ~word & highs
+                let quote = (word ^ (ones &* 0x22)) &- ones & ~(word ^ (ones &* 0x22)) & highs
+                let backslash = (word ^ (ones &* 0x5C)) &- ones & ~(word ^ (ones &* 0x5C)) & highs
+                return below | quote | backslash != 0
+            }
+            var index = 0
+            while index + 8 <= text.count {
+                if special(UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)) { return false }
+                index += 8
+            }
+            while index < text.count {
+                let byte = source[index]
+                if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+                index += 1
+            }
+            reserve(text.count + 2)
+            let start = storage.pointee.base + storage.pointee.count
+            start.pointee = UInt8(ascii: "\"")
+            (start + 1).update(from: source, count: text.count)
+            (start + 1 + text.count).pointee = UInt8(ascii: "\"")
+            storage.pointee.count += text.count + 2
+            return true
         }
 
         /// `"key":`, after a comma when `comma`, with one capacity check (a key needs no escaping).

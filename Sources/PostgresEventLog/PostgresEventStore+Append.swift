@@ -246,13 +246,7 @@ extension PostgresEventStore {
             }
             for write in request.writes {
                 let current = headOf(write.stream)
-                let matches: Bool
-                switch write.expected {
-                case .any: matches = true
-                case .noStream: matches = current == nil
-                case .exactly(let version): matches = (current?.version ?? 0) == version
-                }
-                guard matches else {
+                guard write.expected.admits(current) else {
                     plan.outcomes.append(
                         .failure(VersionConflict(stream: write.stream, expected: write.expected, actual: current?.version)))
                     continue requests

@@ -91,6 +91,26 @@ import Testing
         }
     }
 
+    /// Strings are checked eight bytes at a time: each byte JSON escapes, at every place in a word and in
+    /// the tail, and bytes either side of the ones it escapes.
+    @Test func escapesFoundAtEveryOffset() throws {
+        let specials: [Character] = ["\"", "\\", "\u{00}", "\u{01}", "\n", "\u{1F}"]
+        let neighbours: [Character] = [" ", "!", "#", "[", "]", "\u{7F}", "é", "😀"]
+        for length in 0...24 {
+            try same(String(repeating: "a", count: length))
+            for offset in 0..<max(length, 1) {
+                for special in specials {
+                    var characters = Array(repeating: Character("a"), count: max(length, 1))
+                    characters[offset] = special
+                    try same(String(characters))
+                }
+            }
+        }
+        for neighbour in neighbours {
+            try same(String(repeating: String(neighbour), count: 17))
+        }
+    }
+
     @Test func keysInFoundationsOrder() throws {
         try same(["b": 1, "a": 2, "B": 3, "a10": 4, "a9": 5, "_x": 6, "Z1": 7, "é": 8, "e": 9, "": 10])
         try same(["openedBy": "x", "openedByName": "y", "id": "z", "importance": "w"])
