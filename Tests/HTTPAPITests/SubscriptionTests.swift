@@ -223,7 +223,14 @@ struct SubscriptionTests {
             let attempts = try await h.call(.get, "/v1/webhooks/\(id)/deliveries?limit=200", token: cast.admin)
             let records = attempts.json["deliveries"] as? [[String: Any]] ?? []
             let first = records.filter { $0["position"] as? Int == wanted[0] }.sorted { ($0["attempt"] as! Int) < ($1["attempt"] as! Int) }
-            #expect(Array(first.map { $0["status"] as? Int }.prefix(3)) == [500, 503, nil], "\(first)")
+            // The receiver answered 500, 503, then too late. On a loaded machine an earlier answer may
+            // also come after the 500 ms: that attempt is recorded as a timeout, without a status.
+            #expect(first.count >= 4, "\(first)")
+            for (record, scripted) in zip(first, [500, 503, nil] as [Int?]) {
+                let status = record["status"] as? Int
+                let timedOut = status == nil && (record["error"] as? String)?.contains("no answer within 500 ms") == true
+                #expect(status == scripted || timedOut, "\(first)")
+            }
             #expect(first.last?["status"] as? Int == 200, "\(first)")
             #expect((first[2]["error"] as? String)?.contains("no answer within 500 ms") == true, "\(first)")
             let state = try await h.call(.get, "/v1/webhooks/\(id)", token: cast.admin)
