@@ -60,13 +60,8 @@ extension AnswerEncoder {
         }
 
         mutating func field(_ key: StaticString, _ values: [String]) {
-            self.key(key)
-            writer.bytes.append(UInt8(ascii: "["))
-            for (index, value) in values.enumerated() {
-                if index > 0 { writer.bytes.append(UInt8(ascii: ",")) }
-                writer.writeString(value)
-            }
-            writer.bytes.append(UInt8(ascii: "]"))
+            let writer = self.writer
+            array(key, values) { writer.writeString($0) }
         }
 
         mutating func field<T: DirectAnswer>(_ key: StaticString, _ value: T) throws {
@@ -75,11 +70,17 @@ extension AnswerEncoder {
         }
 
         mutating func field<T: DirectAnswer>(_ key: StaticString, _ values: [T]) throws {
+            let writer = self.writer
+            try array(key, values) { try $0.write(to: writer) }
+        }
+
+        /// `"key":[…]`, each element written by `element`.
+        private mutating func array<T>(_ key: StaticString, _ values: [T], _ element: (T) throws -> Void) rethrows {
             self.key(key)
             writer.bytes.append(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {
                 if index > 0 { writer.bytes.append(UInt8(ascii: ",")) }
-                try value.write(to: writer)
+                try element(value)
             }
             writer.bytes.append(UInt8(ascii: "]"))
         }
@@ -191,13 +192,7 @@ extension AuthorDTO: DirectAnswer {
 extension MessageDTO: DirectAnswer {
     func write(to writer: AnswerEncoder.Writer) throws {
         var object = AnswerEncoder.Object(writer)
-        object.key("attachments")
-        if attachments.isEmpty {
-            writer.bytes.append(contentsOf: Self.emptyArray)
-        } else {
-            try writer.encodeValue(attachments)
-            if writer.refused { throw AnswerEncoder.Unsupported() }
-        }
+        try object.encoded("attachments", attachments)
         try object.field("author", author)
         object.field("body", body)
         try object.encoded("concerning", concerning)
@@ -209,8 +204,6 @@ extension MessageDTO: DirectAnswer {
         object.field("time", time)
         object.end()
     }
-
-    static let emptyArray: [UInt8] = [UInt8(ascii: "["), UInt8(ascii: "]")]
 }
 
 extension ContactDTO: DirectAnswer {
