@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "Subscriptions",
             dependencies: [
-                "Engine", "EventLog",
+                "Engine", "EventLog", "Messaging",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "Engine", "EventLog", "Messaging", "Projections", "Subscriptions",
+                "Engine", "Messaging", "Projections", "Subscriptions",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "WebConsole",
             dependencies: [
-                "Engine", "EventLog", "HTTPAPI", "Messaging",
+                "Engine", "HTTPAPI", "Messaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Mustache", package: "swift-mustache"),

@@ -38,3 +38,8 @@ extension RecordedEvent {
         }
     }
 }
+
+extension RecordedEvent {
+    /// The event time in the envelope's format, e.g. `2026-11-23T10:00:00.000Z`.
+    public var time: String { ISOTime.format(millis: timeMillis) }
+}

@@ -257,3 +257,9 @@ extension EventStore {
         try lastPosition()
     }
 }
+
+/// A log whose writer coalesces concurrent appends into shared commits, and counts them.
+public protocol GroupCommitting {
+    /// Commits made and appends they carried, since the log was opened.
+    var groupStatistics: (commits: UInt64, appends: UInt64) { get }
+}

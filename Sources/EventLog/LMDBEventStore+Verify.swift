@@ -5,6 +5,12 @@ public struct VerifyReport: Sendable, Hashable {
     public var streams: Int
     /// The first fault, `nil` when the log is whole.
     public var fault: VerifyFault?
+
+    public init(checked: UInt64, streams: Int, fault: VerifyFault?) {
+        self.checked = checked
+        self.streams = streams
+        self.fault = fault
+    }
 }
 
 /// The first thing wrong in a log: where, and what.
@@ -13,13 +19,24 @@ public struct VerifyFault: Sendable, Hashable, CustomStringConvertible {
     public var position: UInt64?
     public var reason: String
 
+    public init(position: UInt64?, reason: String) {
+        self.position = position
+        self.reason = reason
+    }
+
     public var description: String {
         if let position { return "position \(position): \(reason)" }
         return reason
     }
 }
 
-extension LMDBEventStore {
+/// A log that can check its own integrity (`threadlog replay --verify`).
+public protocol VerifiableLog {
+    /// Checks the whole log as it was when the check began; `progress` hears of the events checked.
+    func verify(progress: (_ checked: UInt64, _ total: UInt64) -> Void) throws -> VerifyReport
+}
+
+extension LMDBEventStore: VerifiableLog {
     /// Checks the whole log as it was when the check began: positions gapless from 1, every record
     /// decodes, payload digests and the hash chain, stream versions and back-links, the stream heads, the
     /// command index and the head record. Reads in short transactions, so a live log keeps appending.

@@ -14,7 +14,7 @@ import Synchronization
 ///
 /// `@unchecked Sendable`: the environment is thread-safe for reads (`MDB_NOTLS`), all writes happen on the
 /// committer's thread, and the remaining mutable state is behind `Mutex`es.
-public final class LMDBEventStore: EventStore, @unchecked Sendable {
+public final class LMDBEventStore: EventStore, GroupCommitting, @unchecked Sendable {
     public static let formatVersion: UInt32 = 1
     static let magic = Array("threadlog.eventlog".utf8)
 

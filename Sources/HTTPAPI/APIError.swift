@@ -1,5 +1,4 @@
 import Engine
-import EventLog
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -79,14 +78,14 @@ extension APIError {
                 headers: [.retryAfter: "1"])
         case let error as InvalidQuery:
             return .unprocessable("invalid_parameter", error.message)
-        case let error as EventLogError where error.code == .storageFull:
-            return .storageFull
-        case let error as BlobError where error.isDiskFull:
-            return .storageFull
-        case let error as EventLogError where error.code == .closed:
-            return APIError(status: .serviceUnavailable, code: "shutting_down", message: "The service is stopping.")
         default:
-            return APIError(status: .internalServerError, code: "internal", message: "An internal error occurred.")
+            switch StorageFailure(error) {
+            case .full: return .storageFull
+            case .closed:
+                return APIError(status: .serviceUnavailable, code: "shutting_down", message: "The service is stopping.")
+            case nil:
+                return APIError(status: .internalServerError, code: "internal", message: "An internal error occurred.")
+            }
         }
     }
 

@@ -1,5 +1,4 @@
 import Engine
-import EventLog
 import Metrics
 import Prometheus
 import Synchronization
@@ -59,7 +58,7 @@ final class APIMetrics: Sendable {
     }
 
     /// The text exposition; the log's gauges are read now.
-    func render(store: any EventStore, lag: [(view: String, lag: UInt64)]) -> [UInt8] {
+    func render(log: LogFeed, head: UInt64?, lag: [(view: String, lag: UInt64)]) -> [UInt8] {
         for (view, behind) in lag {
             let gauge = lagGauges.withLock { gauges in
                 if let gauge = gauges[view] { return gauge }
@@ -70,13 +69,12 @@ final class APIMetrics: Sendable {
             }
             gauge.record(Double(behind))
         }
-        if let lmdb = store as? LMDBEventStore {
-            let statistics = lmdb.groupStatistics
+        if let statistics = log.groupStatistics {
             groupCommits.record(Double(statistics.commits))
             groupAppends.record(Double(statistics.appends))
             groupAverage.record(statistics.commits == 0 ? 0 : Double(statistics.appends) / Double(statistics.commits))
         }
-        if let position = try? store.lastPosition() { logPosition.record(Double(position)) }
+        if let head { logPosition.record(Double(head)) }
         directoryFoldEvents.record(Double(DirectoryFolds.eventsRead))
         projectionFailures.withLock { counters in
             for (projector, failures) in ProjectionFailures.all {

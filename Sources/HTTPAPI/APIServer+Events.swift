@@ -1,5 +1,4 @@
 import Engine
-import EventLog
 import Hummingbird
 import ServiceLifecycle
 import Synchronization
@@ -7,7 +6,7 @@ import Synchronization
 // `GET /v1/events`: pages of envelopes, or with `Accept: text/event-stream` a live stream. The
 // envelopes are spliced from the stored payload bytes, never decoded and encoded again.
 extension APIServer {
-    func events(_ caller: Caller, _ request: Request) throws -> Response {
+    func events(_ caller: Caller, _ request: Request) async throws -> Response {
         let parameters = request.uri.queryParameters
         var from: UInt64 = 1
         if let text = parameters.get("from") {
@@ -34,7 +33,7 @@ extension APIServer {
             }
             limit = value
         }
-        let events = try store.read(from: from, limit: limit)
+        let events = try await log.events(from: from, limit: limit)
         var out: [UInt8] = []
         out.reserveCapacity(64 + events.count * 256)
         out.append(contentsOf: #"{"events":["#.utf8)
@@ -64,7 +63,7 @@ extension APIServer {
     private func eventStream(
         request: Request, after: UInt64, stillAllowed: @escaping @Sendable () throws -> Bool
     ) -> Response {
-        let store = self.store
+        let log = self.log
         let heartbeat = configuration.heartbeat
         let body = ResponseBody { writer in
             let stopping = Atomic<Bool>(false)
@@ -72,7 +71,7 @@ extension APIServer {
                 try await request.body.consumeWithCancellationOnInboundClose { _ in
                     try await withGracefulShutdownHandler {
                         try await Self.pump(
-                            store: store, after: after, heartbeat: heartbeat, stopping: stopping,
+                            log: log, after: after, heartbeat: heartbeat, stopping: stopping,
                             stillAllowed: stillAllowed, writer: &writer)
                     } onGracefulShutdown: {
                         stopping.store(true, ordering: .relaxed)
@@ -90,7 +89,7 @@ extension APIServer {
     }
 
     private static func pump(
-        store: any EventStore, after: UInt64, heartbeat: Duration, stopping: borrowing Atomic<Bool>,
+        log: LogFeed, after: UInt64, heartbeat: Duration, stopping: borrowing Atomic<Bool>,
         stillAllowed: () throws -> Bool, writer: inout any ResponseBodyWriter
     ) async throws {
         // A first comment sends the headers at once, so a client knows the stream is open.
@@ -100,46 +99,19 @@ extension APIServer {
         let slice = min(heartbeat, .seconds(1))
         var frames: [UInt8] = []
         while !Task.isCancelled && !stopping.load(ordering: .relaxed) {
-            let batch = try store.read(from: last + 1, limit: 256)
+            let batch = try await log.next(after: last, limit: 256, wait: slice)
             if let newest = batch.last {
                 guard try stillAllowed() else { return }
                 frames.removeAll(keepingCapacity: true)
-                Self.appendFrames(batch, to: &frames)
+                for event in batch { event.appendFrame(to: &frames) }
                 try await writer.write(ByteBuffer(bytes: frames))
                 last = newest.position
                 idleSince = ContinuousClock.now
-                continue
-            }
-            if ContinuousClock.now - idleSince >= heartbeat {
+            } else if ContinuousClock.now - idleSince >= heartbeat {
                 guard try stillAllowed() else { return }
                 try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
                 idleSince = ContinuousClock.now
             }
-            try await waitForNews(store: store, after: last, timeout: slice)
-        }
-    }
-
-    /// Server-sent-event frames: `id:` the position, `event:` the type, `data:` the envelope.
-    static func appendFrames(_ events: [RecordedEvent], to frames: inout [UInt8]) {
-        for event in events {
-            frames.append(contentsOf: "id: \(event.position)\nevent: \(event.type)\ndata: ".utf8)
-            event.appendEnvelope(to: &frames)
-            frames.append(contentsOf: "\n\n".utf8)
-        }
-    }
-
-    /// Returns when the log holds something after `after`, or after `timeout`.
-    private static func waitForNews(store: any EventStore, after: UInt64, timeout: Duration) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                var iterator = store.subscribe(after: after).makeAsyncIterator()
-                _ = try await iterator.next()
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-            }
-            _ = try await group.next()
-            group.cancelAll()
         }
     }
 }

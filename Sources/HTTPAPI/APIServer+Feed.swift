@@ -1,5 +1,4 @@
 import Engine
-import EventLog
 import Foundation
 import Hummingbird
 import Messaging
@@ -11,11 +10,11 @@ import Synchronization
 // the display policy shows it to the user). `id:` is the log position; it resumes after
 // `Last-Event-ID`, else starts at the log's head.
 extension APIServer {
-    func feed(_ caller: Caller, _ request: Request) throws -> Response {
+    func feed(_ caller: Caller, _ request: Request) async throws -> Response {
         guard let user = caller.user, let hash = caller.tokenHash, let actor = caller.actor else {
             throw APIError.forbidden
         }
-        var after = try store.lastPosition()
+        var after = try await log.lastPosition()
         if let last = request.headers[.lastEventID] {
             guard let value = UInt64(last.trimmingCharacters(in: .whitespaces)) else {
                 throw APIError.unprocessable("invalid_parameter", "Last-Event-ID must be a log position.")
@@ -24,7 +23,7 @@ extension APIServer {
         }
         let start = after
         let handler = self.handler
-        let store = self.store
+        let log = self.log
         let heartbeat = configuration.heartbeat
         // A replaced token ends the stream, as it ends every other use of the token.
         let stillAllowed: @Sendable () throws -> Bool = {
@@ -36,7 +35,7 @@ extension APIServer {
                 try await request.body.consumeWithCancellationOnInboundClose { _ in
                     try await withGracefulShutdownHandler {
                         try await Self.pumpFeed(
-                            user: user, store: store, handler: handler, after: start, heartbeat: heartbeat,
+                            user: user, log: log, handler: handler, after: start, heartbeat: heartbeat,
                             stopping: stopping, stillAllowed: stillAllowed, writer: &writer)
                     } onGracefulShutdown: {
                         stopping.store(true, ordering: .relaxed)
@@ -52,14 +51,14 @@ extension APIServer {
     }
 
     private static func pumpFeed(
-        user: UserID, store: any EventStore, handler: CommandHandler, after: UInt64, heartbeat: Duration,
+        user: UserID, log: LogFeed, handler: CommandHandler, after: UInt64, heartbeat: Duration,
         stopping: borrowing Atomic<Bool>, stillAllowed: () throws -> Bool, writer: inout any ResponseBodyWriter
     ) async throws {
         try await writer.write(ByteBuffer(string: ": threadlog feed\n\n"))
         var last = after
         var idleSince = ContinuousClock.now
         while !Task.isCancelled && !stopping.load(ordering: .relaxed) {
-            let batch = try store.read(from: last + 1, limit: 256)
+            let batch = try await log.next(after: last, limit: 256, wait: min(heartbeat, .seconds(1)))
             if let newest = batch.last {
                 guard try stillAllowed() else { return }
                 var frames: [UInt8] = []
@@ -73,22 +72,10 @@ extension APIServer {
                 try await writer.write(ByteBuffer(bytes: frames))
                 last = newest.position
                 idleSince = ContinuousClock.now
-                continue
-            }
-            if ContinuousClock.now - idleSince >= heartbeat {
+            } else if ContinuousClock.now - idleSince >= heartbeat {
                 guard try stillAllowed() else { return }
                 try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
                 idleSince = ContinuousClock.now
-            }
-            let reached = last
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    var iterator = store.subscribe(after: reached).makeAsyncIterator()
-                    _ = try await iterator.next()
-                }
-                group.addTask { try? await Task.sleep(for: min(heartbeat, .seconds(1))) }
-                _ = try await group.next()
-                group.cancelAll()
             }
         }
     }

@@ -1,5 +1,4 @@
 import Engine
-import EventLog
 import Foundation
 import Hummingbird
 import Messaging
@@ -120,7 +119,7 @@ extension APIServer {
             throw APIError.unprocessable("invalid_id", "A group name has 1 to 64 letters, digits, '.', '-' or '_'.")
         }
         let types = try validTypes(body.types)
-        let head = try store.lastPosition()
+        let head = try await log.lastPosition()
         let from = body.from ?? 1
         guard from >= 1, from <= head + 1 else {
             throw APIError.unprocessable("invalid_field", "from must be a position from 1 to \(head + 1).")
@@ -247,7 +246,7 @@ extension APIServer {
                             }
                             idleSince = ContinuousClock.now
                             frames.removeAll(keepingCapacity: true)
-                            Self.appendFrames(events, to: &frames)
+                            for event in events { event.appendFrame(to: &frames) }
                             try await writer.write(ByteBuffer(bytes: frames))
                         }
                     } onGracefulShutdown: {
@@ -278,7 +277,7 @@ extension APIServer {
             throw APIError.unprocessable("invalid_field", "secret has 16 to 256 bytes.")
         }
         let types = try validTypes(body.types)
-        let head = try store.lastPosition()
+        let head = try await log.lastPosition()
         let from = body.from ?? head + 1
         guard from >= 1, from <= head + 1 else {
             throw APIError.unprocessable("invalid_field", "from must be a position from 1 to \(head + 1).")

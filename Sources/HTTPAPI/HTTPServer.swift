@@ -1,5 +1,4 @@
 import Engine
-import EventLog
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -57,18 +56,17 @@ public struct APIConfiguration: Sendable {
 /// `runUntilSignalled`); graceful shutdown lets in-flight requests finish and ends event streams.
 public struct ThreadlogHTTPServer: Service {
     private let application: Application<APIResponder>
-    private let store: any EventStore
+    private let log: LogFeed
 
     public init(
-        configuration: APIConfiguration, store: any EventStore, handler: CommandHandler, readSide: ReadSide,
+        configuration: APIConfiguration, handler: CommandHandler, readSide: ReadSide,
         logger: Logger, console: (any HTTPResponder<BasicRequestContext>)? = nil, blobs: BlobAccess? = nil,
         onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) throws {
         let api = try APIServer(
-            configuration: configuration, store: store, handler: handler, readSide: readSide, logger: logger,
-            blobs: blobs)
+            configuration: configuration, handler: handler, readSide: readSide, logger: logger, blobs: blobs)
         let responder = APIResponder(api: api, routes: RouteMatcher.table, console: console)
-        self.store = store
+        self.log = handler.log
         // Hummingbird's HTTP/1 channel, with a guard per connection for the header timeout and for
         // answering the parser's refusals in the error shape; its idle timeout spares a connection
         // whose response is still being written, such as an event stream. (The handler list is an
@@ -99,10 +97,10 @@ public struct ThreadlogHTTPServer: Service {
         do {
             try await group.run()
         } catch {
-            store.close()
+            log.close()
             throw error
         }
-        store.close()
+        log.close()
     }
 }
 
@@ -156,7 +154,8 @@ extension HTTPField.Name {
 /// The routes' work: authentication, decoding, commands and queries, answers.
 struct APIServer: Sendable {
     let configuration: APIConfiguration
-    let store: any EventStore
+    /// The log, for the event feeds, the head and `/metrics`.
+    let log: LogFeed
     let handler: CommandHandler
     let readSide: ReadSide
     let logger: Logger
@@ -166,15 +165,15 @@ struct APIServer: Sendable {
     let blobs: BlobAccess
 
     init(
-        configuration: APIConfiguration, store: any EventStore, handler: CommandHandler, readSide: ReadSide,
-        logger: Logger, blobs: BlobAccess? = nil
+        configuration: APIConfiguration, handler: CommandHandler, readSide: ReadSide, logger: Logger,
+        blobs: BlobAccess? = nil
     ) throws {
         self.configuration = configuration
-        self.store = store
+        self.log = handler.log
         self.handler = handler
         self.readSide = readSide
         self.logger = logger
-        self.blobs = try blobs ?? BlobAccess(directory: configuration.blobDirectory, log: store, handler: handler)
+        self.blobs = try blobs ?? BlobAccess(directory: configuration.blobDirectory, handler: handler)
     }
 
     /// Never throws: every refusal becomes an error answer here, so the responder can tell routed
@@ -270,7 +269,7 @@ struct APIServer: Sendable {
     /// acknowledged before it, by anyone (a client's own `minPosition`, from a write answered by
     /// another node or process, must not lie beyond that head: it could never be reached).
     func minPosition(_ request: Request, caller: Caller) async throws -> UInt64 {
-        let head = try await store.fetchLastPosition()
+        let head = try await log.lastPosition()
         if let text = request.uri.queryParameters.get("minPosition") {
             guard let value = UInt64(text) else {
                 throw APIError.unprocessable("invalid_parameter", "minPosition must be a non-negative integer.")
@@ -341,8 +340,8 @@ struct APIServer: Sendable {
         case .setCategoryRetention: try await setCategoryRetention(caller, request, route)
         case .inbox: try await inbox(caller, request)
         case .unread: try await unread(caller, request)
-        case .events: try events(caller, request)
-        case .feed: try feed(caller, request)
+        case .events: try await events(caller, request)
+        case .feed: try await feed(caller, request)
         case .uploadBlob: try await uploadBlob(caller, request)
         case .getBlob: try getBlob(caller, route)
         case .createConsumerGroup: try await createGroup(caller, request)
@@ -360,10 +359,10 @@ struct APIServer: Sendable {
         case .resumeWebhook: try await setWebhookState(caller, route, active: true)
         case .listOutbox: try listOutbox(request)
         case .resendOutbox: try await resendOutbox(route)
-        case .health: try json(HealthAnswer(status: "ok", position: try await store.fetchLastPosition()))
+        case .health: try json(HealthAnswer(status: "ok", position: try await log.lastPosition()))
         case .metrics:
             bytes(
-                metrics.render(store: store, lag: readSide.lag()),
+                metrics.render(log: log, head: try? await log.lastPosition(), lag: readSide.lag()),
                 contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
     }

@@ -1,5 +1,4 @@
 import Engine
-import EventLog
 import ServiceLifecycle
 import Subscriptions
 
@@ -15,8 +14,8 @@ public struct ReadSide: Sendable {
     public var outbox: Outbox? = nil
 
     /// Folds threads straight from the log (`LogFoldQueries`): always current, no views to run.
-    public static func logFold(store: any EventStore, handler: CommandHandler) -> ReadSide {
-        ReadSide(queries: LogFoldQueries(store: store, handler: handler), services: [], lag: { [] })
+    public static func logFold(handler: CommandHandler) -> ReadSide {
+        ReadSide(queries: LogFoldQueries(handler: handler), services: [], lag: { [] })
     }
 
     /// The same read side with more services to run and stop with the server (retention, mail).

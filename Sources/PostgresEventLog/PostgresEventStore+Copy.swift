@@ -1,16 +1,7 @@
 import EventLog
 import PostgresNIO
 
-/// What `verify` found in a PostgreSQL log.
-public struct PostgresVerifyReport: Sendable, Hashable {
-    /// Events checked (the log's length when the check began, up to the first fault).
-    public var checked: UInt64
-    public var streams: Int
-    /// The first fault, `nil` when the log is whole.
-    public var fault: String?
-}
-
-extension PostgresEventStore {
+extension PostgresEventStore: VerifiableLog {
     /// Appends stored events as they are (positions, times, hashes, erased payloads), e.g. a log copied
     /// from LMDB. They must continue the log: the next position, the chain from the current head, each
     /// stream's next version. Commits in one transaction under the head lock; returns the new head.
@@ -79,31 +70,31 @@ extension PostgresEventStore {
     /// Checks the whole log as it was when the check began: positions gapless from 1, payload digests and
     /// the hash chain, stream versions and back-links, the `streams` heads, the `commands` ranges and
     /// the `head` row. Reads in pages, so a live log keeps appending.
-    public func verify(progress: (_ checked: UInt64, _ total: UInt64) -> Void = { _, _ in }) throws -> PostgresVerifyReport {
+    public func verify(progress: (_ checked: UInt64, _ total: UInt64) -> Void = { _, _ in }) throws -> VerifyReport {
         let total = try lastPosition()
         var expected: UInt64 = 1
         var chain = EventChain.genesis
         var heads: [String: StreamHead] = [:]
         var commands: [String: (UInt64, UInt64)] = [:]
-        func fault(_ text: String) -> PostgresVerifyReport {
-            PostgresVerifyReport(checked: expected - 1, streams: heads.count, fault: text)
+        func fault(at position: UInt64? = expected, _ reason: String) -> VerifyReport {
+            VerifyReport(checked: expected - 1, streams: heads.count, fault: VerifyFault(position: position, reason: reason))
         }
         while expected <= total {
             let page = try read(from: expected, limit: 4096)
-            guard !page.isEmpty else { return fault("position \(expected): position missing (the log ends early)") }
+            guard !page.isEmpty else { return fault("position missing (the log ends early)") }
             for event in page where event.position <= total {
                 guard event.position == expected else {
-                    return fault("position \(expected): position missing (the next stored position is \(event.position))")
+                    return fault("position missing (the next stored position is \(event.position))")
                 }
                 if !event.isPurged && EventChain.digest(event.data) != event.payloadDigest {
-                    return fault("position \(expected): the payload does not match its digest")
+                    return fault("the payload does not match its digest")
                 }
                 if EventChain.chainHash(of: event, previous: chain) != event.chainHash {
-                    return fault("position \(expected): the chain hash does not match")
+                    return fault("the chain hash does not match")
                 }
                 let current = heads[event.stream]
                 guard event.version == (current?.version ?? 0) + 1, event.previousInStream == (current?.lastPosition ?? 0) else {
-                    return fault("position \(expected): version \(event.version) of '\(event.stream)' does not follow its stream")
+                    return fault("version \(event.version) of '\(event.stream)' does not follow its stream")
                 }
                 heads[event.stream] = StreamHead(version: event.version, lastPosition: event.position)
                 if !event.commandID.isEmpty {
@@ -136,7 +127,7 @@ extension PostgresEventStore {
             }
             return problem
         }
-        if let indexes { return fault(indexes) }
-        return PostgresVerifyReport(checked: total, streams: heads.count, fault: nil)
+        if let indexes { return fault(at: nil, indexes) }
+        return VerifyReport(checked: total, streams: heads.count, fault: nil)
     }
 }

@@ -36,7 +36,7 @@ public struct PostgresEventLogOptions: Sendable {
 /// Reads come two ways: synchronously (waiting for PostgresNIO's futures on the calling thread, never
 /// on an event-loop thread), for the projectors' and tools' own threads; and for async callers (the
 /// `fetch` reads of `EventStore`), which await the server and hold no thread meanwhile.
-public final class PostgresEventStore: EventStore, GroupCommitTarget, Sendable {
+public final class PostgresEventStore: EventStore, GroupCommitTarget, GroupCommitting, Sendable {
     public static let formatVersion = 1
     static let magic = "threadlog.eventlog"
     static let channel = "threadlog_log"

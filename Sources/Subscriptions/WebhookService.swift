@@ -3,6 +3,7 @@ import Crypto
 import Engine
 import EventLog
 import Foundation
+import Messaging
 import Logging
 import NIOCore
 import NIOHTTP1

@@ -14,7 +14,7 @@ extension WebConsole {
         let post = visit.request.method == .post
         switch (parts.first ?? "", parts.count) {
         case ("admin", 1) where get: return Self.redirect("/admin/users")
-        case ("operations", 1) where get: return try operationsPage(visit)
+        case ("operations", 1) where get: return try await operationsPage(visit)
         case ("operations", 4) where post && parts[1] == "outbox" && parts[3] == "resend":
             _ = try await checkedForm(visit, session)
             return try await resendMail(parts[2], visit)

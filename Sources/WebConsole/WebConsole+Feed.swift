@@ -1,5 +1,4 @@
 import Engine
-import EventLog
 import Foundation
 import Hummingbird
 import Messaging
@@ -12,15 +11,17 @@ import Synchronization
 extension WebConsole {
     func feed(_ visit: Visit, _ session: ConsoleSession) -> Response {
         let request = visit.request
-        let after =
-            request.headers[.lastEventIDHeader].flatMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }
-            ?? ((try? head()) ?? 0)
+        let resumeAfter = request.headers[.lastEventIDHeader].flatMap {
+            UInt64($0.trimmingCharacters(in: .whitespaces))
+        }
         let console = self
         let body = ResponseBody { writer in
             let stopping = Atomic<Bool>(false)
             do {
                 try await request.body.consumeWithCancellationOnInboundClose { _ in
                     try await withGracefulShutdownHandler {
+                        let after: UInt64
+                        if let resumeAfter { after = resumeAfter } else { after = (try? await console.fetchHead()) ?? 0 }
                         try await console.pump(session: session, after: after, stopping: stopping, writer: &writer)
                     } onGracefulShutdown: {
                         stopping.store(true, ordering: .relaxed)
@@ -42,12 +43,12 @@ extension WebConsole {
         writer: inout any ResponseBodyWriter
     ) async throws {
         try await writer.write(ByteBuffer(string: "retry: 2000\n: threadlog feed\n\n"))
-        let store = handler.store
+        let log = handler.log
         var last = after
         var idleSince = ContinuousClock.now
         let heartbeat = configuration.heartbeat
         while !Task.isCancelled && !stopping.load(ordering: .relaxed) {
-            let batch = try store.read(from: last + 1, limit: 256)
+            let batch = try await log.next(after: last, limit: 256, wait: min(heartbeat, .seconds(1)))
             if let newest = batch.last {
                 guard try currentSession([Cookies.session: session.id]) != nil else { return }
                 var seen = Set<String>()
@@ -60,27 +61,11 @@ extension WebConsole {
                 try await writer.write(ByteBuffer(string: frames))
                 last = newest.position
                 idleSince = ContinuousClock.now
-                continue
-            }
-            if ContinuousClock.now - idleSince >= heartbeat {
+            } else if ContinuousClock.now - idleSince >= heartbeat {
                 guard try currentSession([Cookies.session: session.id]) != nil else { return }
                 try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
                 idleSince = ContinuousClock.now
             }
-            try await Self.waitForNews(store: store, after: last, timeout: min(heartbeat, .seconds(1)))
-        }
-    }
-
-    /// Returns when the log holds something after `after`, or after `timeout`.
-    private static func waitForNews(store: any EventStore, after: UInt64, timeout: Duration) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                var iterator = store.subscribe(after: after).makeAsyncIterator()
-                _ = try await iterator.next()
-            }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            _ = try await group.next()
-            group.cancelAll()
         }
     }
 }

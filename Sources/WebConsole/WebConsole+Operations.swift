@@ -8,9 +8,9 @@ import Hummingbird
 extension WebConsole {
     static let outboxRows = 100
 
-    func operationsPage(_ visit: Visit, notice: String? = nil, error: String? = nil) throws -> Response {
+    func operationsPage(_ visit: Visit, notice: String? = nil, error: String? = nil) async throws -> Response {
         let labels = visit.labels
-        let head = try head()
+        let head = try await fetchHead()
         let views: [[String: Any]] = (operations?.lags() ?? []).map { view in
             [
                 "name": view.view, "checkpoint": head >= view.lag ? head - view.lag : 0, "lag": view.lag,
@@ -52,10 +52,10 @@ extension WebConsole {
         switch try await outbox.resend(id: id) {
         case .requeued(let entry):
             logger.info("outbox entry requeued", metadata: ["entry": "\(entry.id)"])
-            return try operationsPage(visit, notice: labels["ops_requeued"])
+            return try await operationsPage(visit, notice: labels["ops_requeued"])
         case .notFound: throw ConsoleRefusal.notFound
-        case .notFailed: return try operationsPage(visit, error: labels["ops_not_failed"])
-        case .notResendable: return try operationsPage(visit, error: labels["ops_not_resendable"])
+        case .notFailed: return try await operationsPage(visit, error: labels["ops_not_failed"])
+        case .notResendable: return try await operationsPage(visit, error: labels["ops_not_resendable"])
         }
     }
 

@@ -303,10 +303,7 @@ public struct WebConsole: HTTPResponder {
     }
 
     /// The log's head: a read waits for it, so a page shows every write acknowledged before it.
-    func head() throws -> UInt64 { try handler.store.lastPosition() }
-
-    /// `head()` for async callers: the log's head is awaited.
-    func fetchHead() async throws -> UInt64 { try await handler.store.fetchLastPosition() }
+    func fetchHead() async throws -> UInt64 { try await handler.log.lastPosition() }
 
     /// Lowercase hex SHA-256 of a token, as the directory keeps it.
     static func tokenHash(_ token: String) -> String {

@@ -80,7 +80,7 @@ struct FoldAgreementTests {
         // The command handler: the one that wrote (its caches) and a fresh one.
         let fresh = CommandHandler(store: log)
         // The log-fold read side, the read models (live, and a fresh catch-up beside them).
-        let logFold = LogFoldQueries(store: log, handler: fresh)
+        let logFold = LogFoldQueries(handler: fresh)
         try models.catchUp()
         let otherViews = try ViewStore.open(directory: dir.sub("other-views"))
         let rebuilt = ReadModels(log: log, views: otherViews, commitInterval: .zero)

@@ -88,7 +88,7 @@ final class Harness: Sendable {
         // The views hold the consumer groups and webhooks, whichever side answers reads.
         let views = try ViewStore.open(directory: data.views)
         switch readKind {
-        case .logFold: readSide = .logFold(store: store, handler: handler)
+        case .logFold: readSide = .logFold(handler: handler)
         case .projected:
             let projected = ReadModels(
                 log: store, views: views, commitInterval: projectionInterval, logger: logger)
@@ -108,7 +108,7 @@ final class Harness: Sendable {
                 host: "127.0.0.1", port: 0, adminTokenHash: Tokens.hash(adminToken), blobDirectory: data.blobs,
                 maxBodyBytes: maxBodyBytes, maxBlobBytes: maxBlobBytes, heartbeat: heartbeat,
                 headerTimeout: headerTimeout, idleTimeout: idleTimeout),
-            store: store, handler: handler, readSide: readSide, logger: logger,
+            handler: handler, readSide: readSide, logger: logger,
             onListening: { port in continuation.yield(port) })
         let task = Task { try await server.run() }
         var iterator = ports.makeAsyncIterator()

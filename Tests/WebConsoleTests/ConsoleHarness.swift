@@ -90,7 +90,7 @@ final class ConsoleHarness: Sendable {
             SignInLinkConfiguration(
                 publicURL: mail.publicURL, messageIDDomain: mail.messageIDDomain, lifetime: linkLifetime)
         }
-        let blobs = try BlobAccess(directory: data.blobs, log: store, handler: handler)
+        let blobs = try BlobAccess(directory: data.blobs, handler: handler)
         let console = WebConsole(
             handler: handler, queries: readSide.queries, blobs: blobs,
             configuration: WebConsoleConfiguration(
@@ -102,7 +102,7 @@ final class ConsoleHarness: Sendable {
             configuration: APIConfiguration(
                 host: "127.0.0.1", port: 0, adminTokenHash: Tokens.hash(adminToken), blobDirectory: data.blobs,
                 headerTimeout: .seconds(30)),
-            store: store, handler: handler, readSide: readSide, logger: logger, console: console, blobs: blobs,
+            handler: handler, readSide: readSide, logger: logger, console: console, blobs: blobs,
             onListening: { port in continuation.yield(port) })
         let task = Task { try await server.run() }
         var iterator = ports.makeAsyncIterator()

@@ -31,9 +31,7 @@ struct Backup: ParsableCommand {
             let views = try ViewStore.open(directory: source.views, readOnly: true)
             try views.backup(to: copy.views)
         }
-        let log = try LMDBEventStore.openReadOnly(directory: source.log)
-        defer { log.close() }
-        let position = try log.backup(to: copy.log)
+        let position = try Backends.backUpLog(of: source, to: copy)
         let blobs = try copyBlobs(from: source.blobs, to: copy.blobs)
         try copyKeys(from: source.root, to: copy.root)
         print("backed up \(options.directory) to \(target): the log up to position \(position), the views, \(blobs) attachments")

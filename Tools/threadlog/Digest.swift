@@ -4,7 +4,6 @@ import EventLog
 import Foundation
 import Logging
 import Messaging
-import PostgresEventLog
 
 struct Digest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -86,10 +85,9 @@ struct Digest: AsyncParsableCommand {
             log: log, outbox: outbox, configuration: configuration, logger: .init(label: "threadlog.digest"))
         // On PostgreSQL the nodes share what became of each derived mail, and the start of immediate
         // notifications (which this outbox adopts, as an elected node's does).
-        let ledger = try (log as? PostgresEventStore).map {
-            SharedMailLedger(ledger: try MailLedger(url: $0.url, logger: Logger(label: "threadlog.digest")))
-        }
-        defer { ledger?.ledger.close() }
+        let coordination = Backends.coordination(of: log)
+        let ledger = try coordination?.mailLedger(logger: Logger(label: "threadlog.digest"))
+        defer { ledger?.close() }
         if let ledger {
             try await outbox.start(head: try log.lastPosition(), backfill: configuration.backfill, sharedBy: ledger)
         }
@@ -114,9 +112,9 @@ struct Digest: AsyncParsableCommand {
         let deadline = Date().addingTimeInterval(timeout)
         // On PostgreSQL only the elected node sends: the command sends while it holds the election, else
         // the elected node (a running service) sends and the command waits for the ledger to say so.
-        var election: LeaderLock?
-        if let ledger, let postgres = log as? PostgresEventStore {
-            let lock = LeaderLock(url: postgres.url, logger: Logger(label: "threadlog.digest"))
+        var election: (any Election)?
+        if let ledger, let coordination {
+            let lock = coordination.election(logger: Logger(label: "threadlog.digest"))
             guard await lock.tryAcquire() else {
                 try await awaitElectedNode(
                     outbox: outbox, ledger: ledger, day: day, report: report, deadline: deadline,

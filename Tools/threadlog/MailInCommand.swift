@@ -35,7 +35,7 @@ struct MailInCommand: AsyncParsableCommand {
                 environment["THREADLOG_INBOUND_MAX_BYTES"], default: 10 << 20, name: "THREADLOG_INBOUND_MAX_BYTES")
             let raw = try Self.readStandardInput(limit: limit)
             let data = try DataDirectory(options.directory, create: false)
-            let log = try LMDBEventStore.open(directory: data.log)
+            let log = try Backends.localLog(data, writable: true)
             defer { log.close() }
             let views = try ViewStore.open(directory: data.views)
             let handler = CommandHandler(store: log, logger: logger)

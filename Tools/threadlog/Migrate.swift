@@ -1,7 +1,5 @@
 import ArgumentParser
-import EventLog
 import Foundation
-import PostgresEventLog
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,34 +19,11 @@ struct Migrate: AsyncParsableCommand {
     var to: String
 
     func run() async throws {
-        let source = try LMDBEventStore.openReadOnly(directory: try DataDirectory(from, create: false).log)
-        defer { source.close() }
-        let target = try PostgresEventStore.open(url: to)
-        defer { target.close() }
         let started = Date()
-        let total = try source.lastPosition()
-        let first = try target.lastPosition() + 1
-        if first > 1 {
-            // Resume only a copy of this very log: the chain hash at the target's head must match.
-            let targetHead = try target.read(from: first - 1, limit: 1).first
-            let sourceAtHead = try source.read(from: first - 1, limit: 1).first
-            guard let targetHead, let sourceAtHead, targetHead.chainHash == sourceAtHead.chainHash else {
-                throw ToolFailure(
-                    "the log at \(target.url) holds \(first - 1) events that are not a beginning of the log in \(from)")
-            }
-        }
-        var next = first
-        var lastReport = Date()
-        while next <= total {
-            let batch = try source.read(from: next, limit: 2000)
-            guard !batch.isEmpty else { break }
-            next = try target.importEvents(batch) + 1
-            if Date().timeIntervalSince(lastReport) >= 1 {
-                lastReport = Date()
-                Output.standardError("migrate: \(next - 1)/\(total) events")
-            }
+        let (first, head, target) = try Backends.migrate(from: from, to: to) { copied, total in
+            Output.standardError("migrate: \(copied)/\(total) events")
         }
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
-        print("migrated \(next - first) events (log now at position \(next - 1)) to \(target.url) in \(seconds) s")
+        print("migrated \(head + 1 - first) events (log now at position \(head)) to \(target) in \(seconds) s")
     }
 }

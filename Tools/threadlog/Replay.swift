@@ -3,7 +3,6 @@ import Engine
 import EventLog
 import Messaging
 import Foundation
-import PostgresEventLog
 
 struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,9 +53,8 @@ struct Replay: AsyncParsableCommand {
         let log = try storeOptions.openLog(data: options)
         defer { log.close() }
         if verify {
-            if let postgres = log as? PostgresEventStore { return try runVerify(postgres) }
-            guard let lmdb = log as? LMDBEventStore else { throw ToolFailure("this log cannot be verified") }
-            return try runVerify(lmdb)
+            guard let verifiable = log as? any VerifiableLog else { throw ToolFailure("this log cannot be verified") }
+            return try runVerify(verifiable)
         }
         if let asOf, let stream, let millis = ISOTime.parse(asOf) {
             let engine = CommandHandler(store: log)
@@ -93,15 +91,7 @@ struct Replay: AsyncParsableCommand {
         out.flush()
     }
 
-    private func runVerify(_ log: PostgresEventStore) throws {
-        let started = Date()
-        let report = try log.verify()
-        if let fault = report.fault { throw ToolFailure("verify failed at \(fault)") }
-        let seconds = Date().timeIntervalSince(started)
-        print("verify: ok, \(report.checked) events in \(report.streams) streams, chain intact (\(String(format: "%.2f", seconds)) s)")
-    }
-
-    private func runVerify(_ log: LMDBEventStore) throws {
+    private func runVerify(_ log: any VerifiableLog) throws {
         let started = Date()
         var lastReport = Date()
         let report = try log.verify { checked, total in

@@ -2,7 +2,6 @@ import Engine
 import EventLog
 import Foundation
 import Logging
-import PostgresEventLog
 import ServiceLifecycle
 import Synchronization
 
@@ -23,43 +22,21 @@ extension Serve {
         store: any EventStore, views: ViewStore, models: ReadModels, handler: CommandHandler,
         configuration: NotificationConfiguration, logger: Logger
     ) throws -> NodeServices {
-        guard let postgres = store as? PostgresEventStore else {
+        guard let coordination = Backends.coordination(of: store) else {
             let services = try NotificationServices(
                 log: store, views: views, readModels: models, handler: handler, configuration: configuration,
                 logger: logger)
             return NodeServices(
                 outbox: services.outbox, projector: services.projector, everyNode: services.services, leader: nil)
         }
-        let ledger = try MailLedger(url: postgres.url, logger: logger)
+        let ledger = try coordination.mailLedger(logger: logger)
         let nodes = try NotificationServices.forNodes(
             log: store, views: views, readModels: models, handler: handler, configuration: configuration,
-            ledger: SharedMailLedger(ledger: ledger), logger: logger)
+            ledger: ledger, logger: logger)
         let leader = LeaderService(
-            lock: LeaderLock(url: postgres.url, logger: logger), services: nodes.elected, prepare: nodes.prepare,
+            lock: coordination.election(logger: logger), services: nodes.elected, prepare: nodes.prepare,
             stopped: { ledger.close() }, logger: logger)
         return NodeServices(outbox: nodes.outbox, projector: nodes.projector, everyNode: nodes.everyNode, leader: leader)
-    }
-}
-
-/// The mail ledger of the PostgreSQL log, as the outbox sender consults it.
-struct SharedMailLedger: DeliveryLedger {
-    let ledger: MailLedger
-
-    func notifyFrom(proposing proposed: UInt64) throws -> UInt64 { try ledger.notifyFrom(proposing: proposed) }
-
-    func outcome(ofMail id: String) throws -> DeliveryOutcome? {
-        switch try ledger.outcome(of: id) {
-        case .delivered(let at): .delivered(atMillis: at)
-        case .failed(let reason): .failed(reason: reason)
-        case nil: nil
-        }
-    }
-
-    func record(mail id: String, _ outcome: DeliveryOutcome) throws {
-        switch outcome {
-        case .delivered(let at): try ledger.record(id, .delivered(atMillis: at))
-        case .failed(let reason): try ledger.record(id, .failed(reason: reason))
-        }
     }
 }
 
@@ -68,7 +45,7 @@ struct SharedMailLedger: DeliveryLedger {
 /// connection broke), the services are cancelled and the campaign resumes. A node that stops gives
 /// the lock up at once.
 final class LeaderService: Service, Sendable {
-    let lock: LeaderLock
+    let lock: any Election
     let services: [any Service]
     let prepare: @Sendable () async throws -> Void
     /// Run once the service has stopped (closes what the elected services used).
@@ -79,7 +56,7 @@ final class LeaderService: Service, Sendable {
     private let more = Mutex<[any Service]>([])
 
     init(
-        lock: LeaderLock, services: [any Service], prepare: @escaping @Sendable () async throws -> Void,
+        lock: any Election, services: [any Service], prepare: @escaping @Sendable () async throws -> Void,
         stopped: @escaping @Sendable () -> Void = {}, logger: Logger, retry: Duration = .seconds(1)
     ) {
         self.lock = lock

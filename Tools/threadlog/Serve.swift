@@ -4,7 +4,6 @@ import EventLog
 import Foundation
 import HTTPAPI
 import Logging
-import PostgresEventLog
 import SMTP
 import Subscriptions
 import WebConsole
@@ -50,23 +49,22 @@ struct Serve: AsyncParsableCommand {
         // With a store URL the log is on PostgreSQL; the views, blobs and admin token stay in the directory,
         // which then holds no log of its own.
         // A bad URL or an unreachable server is refused before the directory is created.
-        let postgres = try storeOptions.urlBesideData.map { url in
-            try PostgresEventStore.open(
-                url: url, options: PostgresEventLogOptions(gatherDelay: logOptions.gatherDelay), logger: logger)
+        let shared = try storeOptions.urlBesideData.map { url in
+            try Backends.sharedLog(url: url, create: true, gatherDelay: logOptions.gatherDelay, logger: logger)
         }
         let data: DataDirectory
         let store: any EventStore
         let serviceLock: ServiceLock
         do {
             data =
-                postgres != nil
+                shared != nil
                 ? try StoreOptions.nodeDirectory(options.directory, create: true)
                 : try DataDirectory(options.directory, create: true)
             // Before the log is opened or anything bound: a second service on the directory stops here.
             serviceLock = try ServiceLock(dataDirectory: data.root)
-            store = try postgres ?? LMDBEventStore.open(directory: data.log, options: logOptions, logger: logger)
+            store = try shared ?? Backends.localLog(data, writable: true, options: logOptions, logger: logger)
         } catch {
-            postgres?.close()
+            shared?.close()
             throw error
         }
         defer { withExtendedLifetime(serviceLock) {} }
@@ -84,7 +82,7 @@ struct Serve: AsyncParsableCommand {
             Self.say("mail is not configured (THREADLOG_SMTP_URL and THREADLOG_MAIL_FROM): notifications wait in the outbox")
         }
         // One blob store and one access check for the API's blob routes and the console's attachments.
-        let blobs = try BlobAccess(directory: data.blobs, log: store, handler: handler)
+        let blobs = try BlobAccess(directory: data.blobs, handler: handler)
         let console = try Self.makeConsole(
             handler: handler, readSide: readSide, blobs: blobs, maxBlob: maxBlob, adminTokenHash: adminTokenHash,
             dataRoot: data.root, settings: settings, logger: logger)
@@ -92,8 +90,8 @@ struct Serve: AsyncParsableCommand {
             configuration: APIConfiguration(
                 host: host, port: port, adminTokenHash: adminTokenHash, blobDirectory: data.blobs,
                 maxBodyBytes: maxBody, maxBlobBytes: maxBlob, headerTimeout: headerTimeout, idleTimeout: idleTimeout,
-                sharedLog: postgres != nil),
-            store: store, handler: handler, readSide: readSide, logger: logger,
+                sharedLog: shared != nil),
+            handler: handler, readSide: readSide, logger: logger,
             console: console, blobs: blobs,
             onListening: { bound in
                 logger.info(
@@ -106,14 +104,14 @@ struct Serve: AsyncParsableCommand {
 
     /// The one place that picks the read side and the services that run beside the server: the
     /// projection-backed read models in `DIR/views`, the notification outbox, its sender and the digest
-    /// scheduler, and the daily retention run. (`.logFold(store:handler:)` is the fallback read side that
+    /// scheduler, and the daily retention run. (`.logFold(handler:)` is the fallback read side that
     /// folds threads from the log instead.) One `ViewStore` serves them all: LMDB allows one handle on an
     /// environment per process.
     static func makeReadSide(
         store: any EventStore, handler: CommandHandler, data: DataDirectory, settings: ServeConfiguration,
         logger: Logger
     ) throws -> ReadSide {
-        let postgres = store is PostgresEventStore
+        let shared = Backends.coordination(of: store) != nil
         let views = try ViewStore.open(directory: data.views)
         let models = ReadModels(
             log: store, views: views, commitInterval: settings.projectionInterval, logger: logger)
@@ -139,7 +137,7 @@ struct Serve: AsyncParsableCommand {
         // On a shared log every node, elected or not, applies the purges to its own files: the attachment
         // files in DIR/blobs and the free pages of its views (the elected node's retention has done so
         // for its own already, which the pass then repeats at no harm; leadership may move).
-        if postgres {
+        if shared {
             // The outbox is derived on the elected node only: there it drops its copies before compaction.
             let purges = NodePurges(
                 log: store, models: models, data: data, logger: logger,

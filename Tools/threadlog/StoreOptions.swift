@@ -2,7 +2,6 @@ import ArgumentParser
 import Engine
 import EventLog
 import Foundation
-import PostgresEventLog
 
 /// The log on PostgreSQL instead of a data directory's: `--store URL` or `THREADLOG_STORE_URL`.
 struct StoreOptions: ParsableArguments {
@@ -44,9 +43,8 @@ struct StoreOptions: ParsableArguments {
     /// store URL (`urlBesideData`), else the data directory's LMDB log, read-only unless `writable`. A
     /// missing log, a bad URL or an unreachable server is a fault.
     func openLogBesideData(_ data: DataOptions, writable: Bool) throws -> any ErasableLog {
-        if let url = urlBesideData { return try PostgresEventStore.open(url: url, create: false) }
-        let directory = try DataDirectory(data.directory, create: false)
-        return try writable ? LMDBEventStore.open(directory: directory.log) : LMDBEventStore.openReadOnly(directory: directory.log)
+        if let url = urlBesideData { return try Backends.sharedLog(url: url, create: false) }
+        return try Backends.localLog(DataDirectory(data.directory, create: false), writable: writable)
     }
 
     /// A node's log, data directory and views: with a store URL, the log on PostgreSQL and the views of
@@ -71,7 +69,7 @@ struct StoreOptions: ParsableArguments {
     /// URL or an unreachable server is a fault.
     func openLog(data: DataOptions) throws -> any EventStore {
         guard let url = url(data: data) else { return try data.openLog() }
-        return try PostgresEventStore.open(url: url, create: false)
+        return try Backends.sharedLog(url: url, create: false)
     }
 }
 
@@ -81,21 +79,4 @@ struct Node {
     let data: DataDirectory
     let views: ViewStore
     let models: ReadModels
-}
-
-extension EventStore {
-    /// Visits every event from `position` on until `body` returns false: in one read transaction on
-    /// LMDB, in pages elsewhere.
-    func forEachEvent(from position: UInt64, _ body: (RecordedEvent) throws -> Bool) throws {
-        if let lmdb = self as? LMDBEventStore { return try lmdb.forEach(from: position, body) }
-        var next = max(position, 1)
-        while true {
-            let page = try read(from: next, limit: 2000)
-            for event in page {
-                guard try body(event) else { return }
-            }
-            guard let last = page.last, page.count == 2000 else { return }
-            next = last.position + 1
-        }
-    }
 }

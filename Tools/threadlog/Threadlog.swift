@@ -65,9 +65,8 @@ struct DataOptions: ParsableArguments {
     }
 
     /// Opens the log read-only: these commands never change the data.
-    func openLog() throws -> LMDBEventStore {
-        let dir = try DataDirectory(directory, create: false)
-        return try LMDBEventStore.openReadOnly(directory: dir.log)
+    func openLog() throws -> any ErasableLog {
+        try Backends.localLog(DataDirectory(directory, create: false), writable: false)
     }
 }
 

@@ -1,4 +1,4 @@
-import EventLog
+import Messaging
 import Foundation
 import Testing
 

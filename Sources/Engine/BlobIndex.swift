@@ -1,13 +1,7 @@
-import Crypto
-import Engine
 import EventLog
 import Foundation
 import Messaging
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Who may use each blob, folded from the log on demand (every look first reads what the log gained
 /// since the last one): its uploaders (`blob.uploaded`) and the threads whose messages reference it

@@ -1,5 +1,3 @@
-import Engine
-import EventLog
 import Foundation
 import Messaging
 
@@ -17,10 +15,10 @@ public struct BlobAccess: Sendable {
     let index: BlobIndex
     let handler: CommandHandler
 
-    /// The blobs under `directory` (`DIR/blobs`), their uses folded from `log`.
-    public init(directory: String, log: any EventStore, handler: CommandHandler) throws {
+    /// The blobs under `directory` (`DIR/blobs`), their uses folded from the log `handler` appends to.
+    public init(directory: String, handler: CommandHandler) throws {
         self.store = try BlobStore(root: directory)
-        self.index = BlobIndex(store: log)
+        self.index = BlobIndex(store: handler.store)
         self.handler = handler
     }
 

@@ -1,8 +1,3 @@
-extension RecordedEvent {
-    /// The event time in the envelope's format, e.g. `2026-11-23T10:00:00.000Z`.
-    public var time: String { ISOTime.format(millis: timeMillis) }
-}
-
 /// RFC 3339 UTC timestamps with milliseconds, computed without a formatter.
 public enum ISOTime {
     public static func format(millis: Int64) -> String {

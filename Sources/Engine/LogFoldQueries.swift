@@ -1,4 +1,3 @@
-import Engine
 import EventLog
 import Foundation
 import Messaging
@@ -20,8 +19,9 @@ public final class LogFoldQueries: ReadQueries {
     private let handler: CommandHandler
     private let state = Mutex(State())
 
-    public init(store: any EventStore, handler: CommandHandler) {
-        self.store = store
+    /// Folds the log that `handler` appends to.
+    public init(handler: CommandHandler) {
+        self.store = handler.store
         self.handler = handler
     }
 
