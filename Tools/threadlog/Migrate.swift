@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 
 struct Migrate: AsyncParsableCommand {
@@ -20,8 +21,9 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let started = Date()
+        var progress = ProgressReport("migrate")
         let (first, head, target) = try Backends.migrate(from: from, to: to) { copied, total in
-            Output.standardError("migrate: \(copied)/\(total) events")
+            if let line = progress.line(done: copied, total: total) { Output.standardError(line) }
         }
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
         print("migrated \(head + 1 - first) events (log now at position \(head)) to \(target) in \(seconds) s")

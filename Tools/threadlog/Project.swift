@@ -83,12 +83,9 @@ struct Project: AsyncParsableCommand {
             let (log, _, models) = try Project.open(options, storeOptions, createViews: true)
             defer { log.close() }
             let started = Date()
-            var lastReport = Date.distantPast
+            var report = ProgressReport("rebuild")
             try models.rebuild(selected) { done, total in
-                if Date().timeIntervalSince(lastReport) >= 1 {
-                    lastReport = Date()
-                    Output.standardError("rebuild: \(done)/\(total) events (\(done * 100 / max(total, 1))%)")
-                }
+                if let line = report.line(done: done, total: total) { Output.standardError(line) }
             }
             let status = try models.status().filter { selected.contains($0.name) }
             let names = status.map(\.name.rawValue).joined(separator: ", ")

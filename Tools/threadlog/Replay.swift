@@ -93,13 +93,11 @@ struct Replay: AsyncParsableCommand {
 
     private func runVerify(_ log: any VerifiableLog) throws {
         let started = Date()
-        var lastReport = Date()
+        // Progress on stderr for long checks, at most twice a second, from half a second in.
+        var progress = ProgressReport("verify", interval: .milliseconds(500))
+        _ = progress.line(done: 0, total: 1)
         let report = try log.verify { checked, total in
-            // Progress on stderr for long checks, at most twice a second.
-            if total >= 100_000, Date().timeIntervalSince(lastReport) >= 0.5 {
-                lastReport = Date()
-                Output.standardError("verify: \(checked)/\(total) events (\(checked * 100 / max(total, 1))%)")
-            }
+            if total >= 100_000, let line = progress.line(done: checked, total: total) { Output.standardError(line) }
         }
         if let fault = report.fault {
             throw ToolFailure("verify failed at \(fault)")
