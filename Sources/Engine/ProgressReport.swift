@@ -1,6 +1,6 @@
 /// A long run's progress as one line for stderr: how much of the total is done, the percentage, and,
 /// once part of it is done, an estimate of the time left at the rate so far. Lines come at most once
-/// per `interval`; the first comes at once.
+/// per `interval`; the first comes at once, or with `firstAtOnce` false one interval after the start.
 public struct ProgressReport: Sendable {
     public let label: String
     public let unit: String
@@ -9,13 +9,14 @@ public struct ProgressReport: Sendable {
     private var lastLine: ContinuousClock.Instant?
 
     public init(
-        _ label: String, unit: String = "events", interval: Duration = .seconds(1),
+        _ label: String, unit: String = "events", interval: Duration = .seconds(1), firstAtOnce: Bool = true,
         started: ContinuousClock.Instant = .now
     ) {
         self.label = label
         self.unit = unit
         self.interval = interval
         self.started = started
+        self.lastLine = firstAtOnce ? nil : started
     }
 
     /// The line for `done` of `total` at `now`, e.g. `rebuild: 2500000/10000000 events (25%), about 30 s

@@ -45,7 +45,7 @@ enum Backends {
 
     /// Copies the LMDB log of the data directory `from` into the log on PostgreSQL at `url` (created
     /// when missing), with positions, times and hashes unchanged, resuming a copy that stopped.
-    /// `progress` hears of the events copied and the total about once a second. Answers the first
+    /// `progress` hears of the events copied and the total after each batch. Answers the first
     /// position copied now, the new head and the target's address.
     static func migrate(
         from: String, to url: String, progress: (_ copied: UInt64, _ total: UInt64) -> Void
@@ -66,15 +66,11 @@ enum Backends {
             }
         }
         var next = first
-        var lastReport = Date()
         while next <= total {
             let batch = try source.read(from: next, limit: 2000)
             guard !batch.isEmpty else { break }
             next = try target.importEvents(batch) + 1
-            if Date().timeIntervalSince(lastReport) >= 1 {
-                lastReport = Date()
-                progress(next - 1, total)
-            }
+            progress(next - 1, total)
         }
         return (first, next - 1, "\(target.url)")
     }

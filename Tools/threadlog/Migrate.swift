@@ -21,7 +21,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let started = Date()
-        var progress = ProgressReport("migrate")
+        var progress = ProgressReport("migrate", firstAtOnce: false)
         let (first, head, target) = try Backends.migrate(from: from, to: to) { copied, total in
             if let line = progress.line(done: copied, total: total) { Output.standardError(line) }
         }

@@ -94,8 +94,7 @@ struct Replay: AsyncParsableCommand {
     private func runVerify(_ log: any VerifiableLog) throws {
         let started = Date()
         // Progress on stderr for long checks, at most twice a second, from half a second in.
-        var progress = ProgressReport("verify", interval: .milliseconds(500))
-        _ = progress.line(done: 0, total: 1)
+        var progress = ProgressReport("verify", interval: .milliseconds(500), firstAtOnce: false)
         let report = try log.verify { checked, total in
             if total >= 100_000, let line = progress.line(done: checked, total: total) { Output.standardError(line) }
         }
