@@ -213,6 +213,7 @@ let package = Package(
             name: "MessagingTests",
             dependencies: [
                 "Messaging",
+                "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

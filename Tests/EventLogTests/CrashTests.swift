@@ -15,10 +15,7 @@ struct CrashTests {
         for round in 0..<5 {
             let ackFile = dir.sub("acks-\(round)")
             #expect(FileManager.default.createFile(atPath: ackFile, contents: nil))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: probe)
-            process.arguments = ["append", log, ackFile, "8"]
-            try process.run()
+            let process = try Child(probe, ["append", log, ackFile, "8"])
             // Wait for the first acknowledgement, then kill at a random moment.
             let started = Date()
             while (try? Data(contentsOf: URL(fileURLWithPath: ackFile)).count) ?? 0 == 0 {
@@ -28,9 +25,8 @@ struct CrashTests {
                 try await Task.sleep(for: .milliseconds(5))
             }
             try await Task.sleep(for: .milliseconds(UInt64.random(in: 20...400)))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            #expect(process.terminationReason == .uncaughtSignal)
+            process.send(SIGKILL)
+            #expect(process.wait() == .signalled(SIGKILL))
 
             let lines = try String(contentsOfFile: ackFile, encoding: .utf8).split(separator: "\n")
             for line in lines {
@@ -65,11 +61,8 @@ struct SharedLogTests {
         _ = try await log.append(AppendRequest(stream: "ours", expected: .noStream, events: [event()]))
         let ackFile = dir.sub("acks")
         #expect(FileManager.default.createFile(atPath: ackFile, contents: nil))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: productPath("threadlog-probe"))
-        process.arguments = ["append", path, ackFile, "4"]
-        try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let process = try Child(productPath("threadlog-probe"), ["append", path, ackFile, "4"])
+        defer { process.send(SIGKILL) }
         // A tail of this process, waiting beyond our head, sees what only the other process appended.
         let seen = try await withThrowingTaskGroup(of: String?.self) { group in
             group.addTask {
@@ -91,8 +84,8 @@ struct SharedLogTests {
             let result = try await log.append(AppendRequest(stream: "ours", expected: .any, events: [event("test.happened", "\(n)")]))
             ours.append(result.firstPosition)
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.send(SIGKILL)
+        process.wait()
 
         let theirs = try String(contentsOfFile: ackFile, encoding: .utf8).split(separator: "\n")
             .compactMap { line in line.split(separator: " ").last.flatMap { UInt64($0) } }

@@ -94,22 +94,14 @@ extension ToolTests {
 
     /// Runs a command to its end, telling an exit from a death by signal.
     static func runChild(_ executable: String, _ arguments: [String]) throws -> ChildResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         // No crash report: a signal should show as a signal, quickly.
         environment["SWIFT_BACKTRACE"] = "enable=no"
-        process.environment = environment
-        let err = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = err
-        try process.run()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let signalled = process.terminationReason == .uncaughtSignal
-        return ChildResult(
-            status: signalled ? -1 : process.terminationStatus, signal: signalled ? process.terminationStatus : nil,
-            stderr: String(decoding: errData, as: UTF8.self))
+        let process = try Child(executable, arguments, environment: environment, stderr: .pipe)
+        let errData = process.errors?.readDataToEndOfFile() ?? Data()
+        let termination = process.wait()
+        var signal: Int32?
+        if case .signalled(let number) = termination { signal = number }
+        return ChildResult(status: termination.status, signal: signal, stderr: String(decoding: errData, as: UTF8.self))
     }
 }

@@ -48,26 +48,21 @@ struct ToolTests {
     func tailFollows() async throws {
         let dir = try TempDirectory()
         let root = try await makeData(dir, count: 2)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: threadlog)
-        process.arguments = ["tail", "--data", root, "--from", "2", "--follow"]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let process = try Child(threadlog, ["tail", "--data", root, "--from", "2", "--follow"], stdout: .pipe)
+        defer { process.terminate() }
 
         // Wait for the existing event, so the next ones arrive while the tail is following.
         var received = ""
         let deadline = Date().addingTimeInterval(20)
         while !received.contains("\n") && Date() < deadline {
-            received += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+            received += String(decoding: process.output!.availableData, as: UTF8.self)
         }
         let store = try LMDBEventStore.open(directory: root + "/log")
         for i in 3...5 { _ = try await store.append(AppendRequest(stream: "late", expected: .any, events: [event("e", "\(i)")])) }
         store.close()
 
         while received.split(separator: "\n").count < 4 && Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
+            let chunk = process.output!.availableData
             received += String(decoding: chunk, as: UTF8.self)
         }
         let positions = received.split(separator: "\n").compactMap {

@@ -76,11 +76,7 @@ struct APIFuzzTests {
         // The admin last: its run may replace or revoke the others' tokens.
         for (who, token) in [("user", serve.user), ("service", serve.service), ("admin", SeededServe.adminToken)] {
             let log = output.sub("\(who).log")
-            FileManager.default.createFile(atPath: log, contents: nil)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: schemathesis)
-            process.currentDirectoryURL = URL(fileURLWithPath: output.path)
-            process.arguments = [
+            let arguments = [
                 "run", root + "/Schemas/openapi.json", "--url", "http://127.0.0.1:\(serve.port)",
                 "-H", "Authorization: Bearer \(token)",
                 "--checks", "not_a_server_error,error_in_documented_shape,refusal_appends_nothing",
@@ -93,15 +89,12 @@ struct APIFuzzTests {
             environment["SCHEMATHESIS_HOOKS"] = "hooks"
             environment["PYTHONPATH"] = root + "/Tools/api-fuzz"
             environment["THREADLOG_FUZZ_URL"] = "http://127.0.0.1:\(serve.port)"
-            process.environment = environment
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-            while process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
-            try handle.close()
+            let process = try Child(
+                schemathesis, arguments, environment: environment, directory: output.path, stdout: .file(log),
+                stderr: .output)
+            let status = await process.exit().status
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            #expect(process.terminationStatus == 0, "schemathesis as \(who):\n\(text.suffix(6000))")
+            #expect(status == 0, "schemathesis as \(who):\n\(text.suffix(6000))")
             #expect(serve.server.process.isRunning, "the server died during the \(who) run")
         }
         // Still alive and answering, promptly.

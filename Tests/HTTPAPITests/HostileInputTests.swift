@@ -169,7 +169,7 @@ struct HostileInputTests {
     @Test("200 event-stream clients connect and drop, twice: the server keeps answering and lets them go")
     func streamClientsComeAndGo() async throws {
         let serve = try await SeededServe.start()
-        let pid = serve.server.process.processIdentifier
+        let pid = serve.server.process.pid
         func openFiles() -> Int {
             (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
         }

@@ -27,7 +27,7 @@ struct NodePurgesTests {
         defer {
             for node in nodes where node.process.isRunning {
                 node.signal(SIGKILL)
-                node.process.waitUntilExit()
+                node.process.wait()
             }
         }
         let leader = try await ServeNodesTests.elected(nodes)

@@ -37,7 +37,7 @@ struct ServeNodesTests {
         defer {
             for node in nodes where node.process.isRunning {
                 node.signal(SIGKILL)
-                node.process.waitUntilExit()
+                node.process.wait()
             }
         }
         let leader = try await Self.elected(nodes)

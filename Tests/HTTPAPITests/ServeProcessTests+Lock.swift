@@ -14,7 +14,7 @@ extension ServeProcessTests {
         let admin = "lock-admin-token"
         let first = try ServeProcess.start(data: data, environment: ["THREADLOG_ADMIN_TOKEN": admin])
         var firstAlive = true
-        defer { if firstAlive { first.signal(SIGKILL); _ = first.process.waitUntilExitBounded() } }
+        defer { if firstAlive { first.signal(SIGKILL); _ = first.process.wait(seconds: 10) != nil } }
         #expect(
             try await send(
                 port: first.port, .post, "/v1/parties", token: admin, body: #"{"id":"p","name":"P","kind":"external"}"#
@@ -40,12 +40,12 @@ extension ServeProcessTests {
         #expect(try await send(port: first.port, .get, "/v1/settings", token: admin).status == 200)
 
         first.signal(SIGKILL)
-        #expect(first.process.waitUntilExitBounded())
+        #expect(first.process.wait(seconds: 10) != nil)
         firstAlive = false
         let next = try ServeProcess.start(data: data, environment: ["THREADLOG_ADMIN_TOKEN": admin])
         defer {
             next.signal(SIGKILL)
-            _ = next.process.waitUntilExitBounded()
+            _ = next.process.wait(seconds: 10) != nil
         }
         let events = try await send(port: next.port, .get, "/v1/events?from=1&limit=10", token: admin)
         #expect(events.status == 200)

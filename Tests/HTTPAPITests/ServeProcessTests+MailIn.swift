@@ -28,7 +28,7 @@ struct ServeMailInTests {
         defer {
             if served.process.isRunning {
                 served.signal(SIGKILL)
-                served.process.waitUntilExit()
+                served.process.wait()
             }
         }
         let inboundPort = try await Self.inboundPort(served)

@@ -86,7 +86,7 @@ func directoryEventsReadAfterRestart(threads: Int) async throws -> (read: Int, g
     let server = try ServeProcess.start(data: data.root, environment: ["THREADLOG_ADMIN_TOKEN": "restart-admin"])
     defer {
         server.signal(SIGKILL)
-        _ = server.process.waitUntilExitBounded()
+        _ = server.process.wait(seconds: 10) != nil
     }
     let posted = try await send(
         port: server.port, .post, "/v1/threads/t0/messages", token: restartUserToken, body: #"{"body":"after the start"}"#)
@@ -105,14 +105,5 @@ func directoryEventsReadAfterRestart(threads: Int) async throws -> (read: Int, g
         }
         guard ContinuousClock.now < deadline else { throw TestFailure("the views did not reach the post: \(lags)") }
         try await Task.sleep(for: .milliseconds(20))
-    }
-}
-
-extension Process {
-    /// Waits at most a few seconds for an exit already signalled.
-    func waitUntilExitBounded(seconds: Double = 10) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-        return !isRunning
     }
 }

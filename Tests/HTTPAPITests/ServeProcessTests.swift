@@ -14,7 +14,7 @@ import Testing
 
 /// A `threadlog serve` child process on a free port.
 final class ServeProcess: Sendable {
-    let process: Process
+    let process: Child
     let port: Int
     private let output: OutputBox
     private let errors: OutputBox
@@ -23,7 +23,7 @@ final class ServeProcess: Sendable {
     /// What the service logged (at `LOG_LEVEL`, warning unless the test sets it).
     var stderr: String { errors.text.withLock { $0 } }
 
-    private init(process: Process, port: Int, output: OutputBox, errors: OutputBox) {
+    private init(process: Child, port: Int, output: OutputBox, errors: OutputBox) {
         self.process = process
         self.port = port
         self.output = output
@@ -31,23 +31,17 @@ final class ServeProcess: Sendable {
     }
 
     static func start(data: String, environment extra: [String: String] = [:]) throws -> ServeProcess {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: productPath("threadlog"))
-        process.arguments = ["serve", "--data", data, "--port", "0"]
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("THREADLOG_") }
         environment["LOG_LEVEL"] = "warning"
         // A loaded machine may take long to send a request head on a new connection.
         environment["THREADLOG_HEADER_TIMEOUT_MS"] = "30000"
         for (key, value) in extra { environment[key] = value }
-        process.environment = environment
-        let pipe = Pipe()
-        let errorPipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = errorPipe
-        try process.run()
+        let process = try Child(
+            productPath("threadlog"), ["serve", "--data", data, "--port", "0"], environment: environment,
+            stdout: .pipe, stderr: .pipe)
         let box = OutputBox()
         let errors = OutputBox()
-        for (reader, target) in [(pipe.fileHandleForReading, box), (errorPipe.fileHandleForReading, errors)] {
+        for (reader, target) in [(process.output!, box), (process.errors!, errors)] {
             Thread.detachNewThread {
                 while true {
                     let data = reader.availableData
@@ -75,18 +69,18 @@ final class ServeProcess: Sendable {
     }
 
     func signal(_ number: Int32) {
-        kill(process.processIdentifier, number)
+        process.send(number)
     }
 
     /// Waits for the exit (bounded) and answers the status.
     func waitForExit(seconds: Double = 15) async -> Int32? {
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            return nil
+        while Date() < deadline {
+            if let termination = process.poll() { return termination.status }
+            try? await Task.sleep(for: .milliseconds(20))
         }
-        return process.terminationStatus
+        process.send(SIGKILL)
+        return nil
     }
 }
 
@@ -127,11 +121,11 @@ struct ServeProcessTests {
         let served = try ServeProcess.start(data: directory.sub("data"))
         defer {
             served.signal(SIGTERM)
-            served.process.waitUntilExit()
+            served.process.wait()
         }
         /// Each thread's name and nice value, from /proc (fields after the parenthesised name: 19th is nice).
         func threads() throws -> [String: [Int]] {
-            let tasks = "/proc/\(served.process.processIdentifier)/task"
+            let tasks = "/proc/\(served.process.pid)/task"
             var found: [String: [Int]] = [:]
             for task in try FileManager.default.contentsOfDirectory(atPath: tasks) {
                 guard let stat = try? String(contentsOfFile: "\(tasks)/\(task)/stat", encoding: .utf8),

@@ -62,18 +62,15 @@ private struct Served {
 
 /// A child `threadlog tail --group` writing its NDJSON to a file.
 private final class GroupTail: Sendable {
-    let process: Process
+    let process: Child
     let output: String
 
     init(url: String, token: String, group: String, member: String, output: String) throws {
         self.output = output
-        FileManager.default.createFile(atPath: output, contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: productPath("threadlog"))
-        process.arguments = ["tail", "--url", url, "--token", token, "--group", group, "--member", member, "--follow"]
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        process = try Child(
+            productPath("threadlog"),
+            ["tail", "--url", url, "--token", token, "--group", group, "--member", member, "--follow"],
+            stdout: .file(output))
     }
 
     /// The (position, stream) of each line printed so far.
@@ -88,8 +85,8 @@ private final class GroupTail: Sendable {
     }
 
     func stop(_ signal: Int32 = SIGTERM) {
-        kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+        process.send(signal)
+        process.wait()
     }
 }
 

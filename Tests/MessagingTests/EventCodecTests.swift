@@ -1,5 +1,6 @@
 import Foundation
 import Messaging
+import TestSupport
 import Testing
 
 @Suite struct EventCodecTests {
@@ -11,19 +12,12 @@ import Testing
 
     /// Runs `Schemas/validate.py` and answers its exit status and output.
     func validate(_ instances: URL) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", Self.root.appending(path: "Schemas/validate.py").path, Self.schemas.path,
-            instances.path,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        let child = try Child(
+            "/usr/bin/env",
+            ["python3", Self.root.appending(path: "Schemas/validate.py").path, Self.schemas.path, instances.path],
+            stdout: .pipe, stderr: .output)
+        let output = child.output?.readDataToEndOfFile() ?? Data()
+        return (child.wait().status, String(decoding: output, as: UTF8.self))
     }
 
     func temporaryDirectory() throws -> URL {

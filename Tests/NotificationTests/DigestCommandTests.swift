@@ -213,22 +213,15 @@ struct DigestCrashTests {
         var environment = ProcessInfo.processInfo.environment
         environment.merge(mailEnvironment(slow)) { _, new in new }
         environment["THREADLOG_MAIL_LEASE_MS"] = "500"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: productPath("threadlog"))
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Child(productPath("threadlog"), arguments, environment: environment)
         let start = ContinuousClock.now
         while try !world.outbox.undelivered().contains(where: { $0.isDigest && $0.status == .sending }),
             ContinuousClock.now - start < .seconds(20)
         {
             try await Task.sleep(for: .milliseconds(10))
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal)
+        process.send(SIGKILL)
+        #expect(process.wait() == .signalled(SIGKILL))
         // Whether the server kept the mail of a client that vanished mid-conversation is the server's
         // business: either way the command did not learn of it, so the claim stays open. (On a loaded
         // machine the command may have finished a mail or more before the kill; those are not sent again.)

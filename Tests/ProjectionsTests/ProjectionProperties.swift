@@ -145,14 +145,10 @@ struct ProjectionProperties {
 
         let probe = productPath("threadlog-probe")
         for round in 0..<3 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: probe)
-            process.arguments = ["project", f.data.root, "3"]
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
+            let process = try Child(probe, ["project", f.data.root, "3"])
             try await Task.sleep(for: .milliseconds(UInt64.random(in: 30...250) + UInt64(round) * 20))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.send(SIGKILL)
+            process.wait()
         }
         let finish = try run(probe, ["project", f.data.root, "3"])
         #expect(finish.status == 0, "\(finish.stderr)")

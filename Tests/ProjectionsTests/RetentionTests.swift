@@ -144,15 +144,10 @@ extension RetentionTests {
         let threadlog = productPath("threadlog")
         let asOf = ISOTime.format(millis: now + 2000 * Self.day)
         for round in 0..<4 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: threadlog)
-            process.arguments = ["retention", "--data", root, "--as-of", asOf]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try Child(threadlog, ["retention", "--data", root, "--as-of", asOf])
             try await Task.sleep(for: .milliseconds(UInt64.random(in: 5...60) + UInt64(round) * 15))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.send(SIGKILL)
+            process.wait()
         }
         let finish = try run(threadlog, ["retention", "--data", root, "--as-of", asOf])
         #expect(finish.status == 0, "\(finish.stderr)")

@@ -104,8 +104,8 @@ public final class SMTPTestServer: @unchecked Sendable {
 ///
 /// `@unchecked Sendable`: the pipes are used under `lock`; `lines` is filled by one reader thread.
 private final class ServerProcess: @unchecked Sendable {
-    private let process = Process()
-    private let stdin = Pipe()
+    private let process: Child
+    private let stdin: FileHandle
     private let log: String
     private let lines = LineQueue()
     private let lock = NSLock()
@@ -119,15 +119,10 @@ private final class ServerProcess: @unchecked Sendable {
         }
         self.log = log
         self.directory = directory
-        process.executableURL = URL(fileURLWithPath: SMTPTestServer.python)
-        process.arguments = [SMTPTestServer.script] + arguments
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardInput = stdin
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: log)
-        try process.run()
-        let reader = stdout.fileHandleForReading
+        process = try Child(
+            SMTPTestServer.python, [SMTPTestServer.script] + arguments, stdin: .pipe, stdout: .pipe, stderr: .file(log))
+        stdin = process.input!
+        let reader = process.output!
         let lines = lines
         Thread {
             var text = ""
@@ -148,7 +143,7 @@ private final class ServerProcess: @unchecked Sendable {
     func port(after request: String?) throws -> Int {
         lock.lock()
         defer { lock.unlock() }
-        if let request { try stdin.fileHandleForWriting.write(contentsOf: Data((request + "\n").utf8)) }
+        if let request { try stdin.write(contentsOf: Data((request + "\n").utf8)) }
         while let line = lines.take(timeout: 30) {
             if line.hasPrefix("PORT "), let port = Int(line.dropFirst(5).trimmingCharacters(in: .whitespaces)) {
                 return port
@@ -164,7 +159,7 @@ private final class ServerProcess: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard closed.insert(port).inserted, process.isRunning,
-            (try? stdin.fileHandleForWriting.write(contentsOf: Data("close \(port)\n".utf8))) != nil
+            (try? stdin.write(contentsOf: Data("close \(port)\n".utf8))) != nil
         else { return }
         while let line = lines.take(timeout: 30), line != "CLOSED \(port)" {}
     }
@@ -172,9 +167,9 @@ private final class ServerProcess: @unchecked Sendable {
     /// Closes the process's stdin and sends SIGTERM (either one stops it), then waits for it to end.
     func stop() {
         guard process.isRunning else { return }
-        try? stdin.fileHandleForWriting.close()
+        try? stdin.close()
         process.terminate()
-        process.waitUntilExit()
+        process.wait()
     }
 }
 

@@ -35,20 +35,11 @@ public struct ProcessResult: Sendable {
 public func run(
     _ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil
 ) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let out = Pipe()
-    let err = Pipe()
-    let stdin = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    if input != nil { process.standardInput = stdin }
-    try process.run()
-    if let input {
+    let child = try Child(
+        executable, arguments, environment: environment, stdin: input == nil ? .null : .pipe, stdout: .pipe,
+        stderr: .pipe)
+    if let input, let writer = child.input {
         // Written from a thread of its own, so a child that answers before reading everything cannot block us.
-        let writer = stdin.fileHandleForWriting
         Thread {
             try? writer.write(contentsOf: input)
             try? writer.close()
@@ -57,15 +48,16 @@ public func run(
     // Drain both pipes while the process runs so a large output cannot block it.
     let errBox = DataBox()
     let errDone = DispatchSemaphore(value: 0)
+    let errors = child.errors
     Thread {
-        errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+        errBox.data = errors?.readDataToEndOfFile() ?? Data()
         errDone.signal()
     }.start()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    let outData = child.output?.readDataToEndOfFile() ?? Data()
+    let termination = child.wait()
     errDone.wait()
     return ProcessResult(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        status: termination.status, stdout: String(decoding: outData, as: UTF8.self),
         stderr: String(decoding: errBox.data, as: UTF8.self))
 }
 
