@@ -13,16 +13,16 @@ extension EventCodec {
                 var concerning: Concerning?, template: String?
                 let ok = reader.forEachMember { key, r in
                     switch key.count {
-                    case 4 where key.elementsEqual("text".utf8): text = r.string(); return text != nil
-                    case 4 where key.elementsEqual("kind".utf8):
+                    case 4 where key.isKey("text"): text = r.string(); return text != nil
+                    case 4 where key.isKey("kind"):
                         kind = r.string().flatMap(MessageKind.init); return kind != nil
-                    case 6 where key.elementsEqual("thread".utf8): thread = r.string(); return thread != nil
-                    case 6 where key.elementsEqual("author".utf8): author = r.string(); return author != nil
-                    case 6 where key.elementsEqual("number".utf8): number = r.int(); return number != nil
-                    case 6 where key.elementsEqual("format".utf8):
+                    case 6 where key.isKey("thread"): thread = r.string(); return thread != nil
+                    case 6 where key.isKey("author"): author = r.string(); return author != nil
+                    case 6 where key.isKey("number"): number = r.int(); return number != nil
+                    case 6 where key.isKey("format"):
                         format = r.string().flatMap(MessageFormat.init); return format != nil
-                    case 8 where key.elementsEqual("template".utf8): template = r.string(); return template != nil
-                    case 10 where key.elementsEqual("concerning".utf8):
+                    case 8 where key.isKey("template"): template = r.string(); return template != nil
+                    case 10 where key.isKey("concerning"):
                         guard case .object(let c)? = r.value(), let kind = c["kind"]?.stringValue.flatMap(Concerning.Kind.init),
                             let name = c["name"]?.stringValue
                         else { return false }
@@ -30,7 +30,7 @@ extension EventCodec {
                         guard c.count == (ref == nil ? 2 : 3) else { return false }
                         concerning = Concerning(kind: kind, name: name, ref: ref)
                         return true
-                    case 11 where key.elementsEqual("attachments".utf8):
+                    case 11 where key.isKey("attachments"):
                         guard let list = r.value()?.arrayValue else { return false }
                         var parsed: [Attachment] = []
                         for item in list {
@@ -53,9 +53,9 @@ extension EventCodec {
             case .readMarkerMoved:
                 var thread: String?, user: String?, upTo: Int?
                 let ok = reader.forEachMember { key, r in
-                    if key.elementsEqual("thread".utf8) { thread = r.string(); return thread != nil }
-                    if key.elementsEqual("user".utf8) { user = r.string(); return user != nil }
-                    if key.elementsEqual("upTo".utf8) { upTo = r.int(); return upTo != nil }
+                    if key.isKey("thread") { thread = r.string(); return thread != nil }
+                    if key.isKey("user") { user = r.string(); return user != nil }
+                    if key.isKey("upTo") { upTo = r.int(); return upTo != nil }
                     return false
                 }
                 guard ok, let thread, let user, let upTo else { return nil }

@@ -99,6 +99,14 @@ struct JSONObjectReader: ~Copyable {
     mutating func value() -> JSONValue? { parser.value() }
 }
 
+extension UnsafeRawBufferPointer {
+    /// Whether these bytes are exactly `name`'s UTF-8 (an object member's key, say).
+    @inline(__always)
+    func isKey(_ name: StaticString) -> Bool {
+        count == name.utf8CodeUnitCount && (count == 0 || memcmp(baseAddress!, name.utf8Start, count) == 0)
+    }
+}
+
 /// Why JSON text was refused.
 public enum JSONParseError: Error, Equatable, Sendable {
     case malformed
@@ -239,13 +247,18 @@ struct JSONParser {
     mutating func string() -> String? {
         index += 1
         let start = index
+        var high: UInt8 = 0
         // Fast path: no escapes, so the bytes are the string.
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 defer { index += 1 }
-                return String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+                // ASCII is valid UTF-8 as it is: no validation, no generic call per string.
+                if high < 0x80 { return String(decoding: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self) }
+                return String(validating: raw, as: UTF8.self)
             }
+            high |= byte
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { return nil }
             index += 1
