@@ -60,9 +60,11 @@ extension EventCodec {
                 }
                 guard ok, let thread, let user, let upTo else { return nil }
                 return .readMarkerMoved(ReadMarkerMoved(thread: ThreadID(thread), user: UserID(user), upTo: upTo))
+            case .threadOpened:
+                return decodeThreadOpened(&reader)
             case .partyCreated, .userCreated, .serviceTokenCreated, .userTokenReplaced, .serviceTokenRevoked,
                 .structureCreated, .structureMemberAdded,
-                .structureMemberRemoved, .categoryCreated, .settingsChanged, .threadOpened, .subjectClaimed,
+                .structureMemberRemoved, .categoryCreated, .settingsChanged, .subjectClaimed,
                 .ticketNumbered, .handlerAssigned, .threadStatusChanged, .threadBlocked, .threadUnblocked, .messageKindChanged, .categoryRetentionSet,
             .legalHoldPlaced, .legalHoldReleased, .threadPurged, .digestScheduled, .digestSent, .blobUploaded, .subjectDeclared,
                 .threadAttributesChanged, .userUpdated, .userDeactivated, .notePosted:
@@ -71,9 +73,58 @@ extension EventCodec {
         }
     }
 
+    /// `thread.opened` in its latest version; a member `JSONDecoder` would take as absent (`null` for an
+    /// optional one) or any other surprise answers `nil`, and the general path decides.
+    private static func decodeThreadOpened(_ reader: inout JSONObjectReader) -> Event? {
+        var thread: String?, subject: Subject?, title: String?, category: String?
+        var priority: Priority?, type: ThreadType?, importance: Importance?, openedBy: String?
+        var participants: [String]?, structures: [String]?, roles: [String]?
+        func strings(_ value: JSONValue?) -> [String]? {
+            guard let list = value?.arrayValue else { return nil }
+            var out: [String] = []
+            out.reserveCapacity(list.count)
+            for item in list {
+                guard let text = item.stringValue else { return nil }
+                out.append(text)
+            }
+            return out
+        }
+        let ok = reader.forEachMember { key, r in
+            switch key.count {
+            case 4 where key.isKey("type"): type = r.string().flatMap(ThreadType.init); return type != nil
+            case 5 where key.isKey("title"): title = r.string(); return title != nil
+            case 5 where key.isKey("roles"): roles = strings(r.value()); return roles != nil
+            case 6 where key.isKey("thread"): thread = r.string(); return thread != nil
+            case 7 where key.isKey("subject"):
+                guard case .object(let o)? = r.value(), o.count == 2, let kind = o["kind"]?.stringValue,
+                    let ref = o["ref"]?.stringValue
+                else { return false }
+                subject = Subject(kind: kind, ref: ref)
+                return true
+            case 8 where key.isKey("category"): category = r.string(); return category != nil
+            case 8 where key.isKey("priority"): priority = r.string().flatMap(Priority.init); return priority != nil
+            case 8 where key.isKey("openedBy"): openedBy = r.string(); return openedBy != nil
+            case 10 where key.isKey("importance"):
+                importance = r.string().flatMap(Importance.init); return importance != nil
+            case 10 where key.isKey("structures"): structures = strings(r.value()); return structures != nil
+            case 12 where key.isKey("participants"): participants = strings(r.value()); return participants != nil
+            default: return false
+            }
+        }
+        guard ok, let thread, let subject, let title, let priority, let type, let importance, let openedBy,
+            let participants, let structures
+        else { return nil }
+        return .threadOpened(
+            ThreadOpened(
+                thread: ThreadID(thread), subject: subject, title: title, category: category.map(CategoryID.init),
+                priority: priority, type: type, importance: importance, openedBy: UserID(openedBy),
+                participants: participants.map(UserID.init), structures: structures.map(StructureID.init),
+                roles: roles.map { $0.map(Role.init) }))
+    }
+
     /// Whether `decodeFast` knows the type (only then is the payload parsed up front).
     static func hasFastPath(_ type: EventType) -> Bool {
-        type == .messagePosted || type == .readMarkerMoved
+        type == .messagePosted || type == .readMarkerMoved || type == .threadOpened
     }
 }
 

@@ -31,6 +31,32 @@ import Testing
         }
     }
 
+    @Test func threadOpenedAgreesWithJSONDecoder() throws {
+        for (i, title) in Self.texts.enumerated() {
+            let event = Event.threadOpened(
+                ThreadOpened(
+                    thread: ThreadID("t-\(i)"), subject: Subject(kind: "contract", ref: title), title: title,
+                    category: i.isMultiple(of: 2) ? nil : CategoryID("c-\(i)"), priority: Priority.allCases[i % Priority.allCases.count],
+                    type: ThreadType.allCases[i % ThreadType.allCases.count],
+                    importance: Importance.allCases[i % Importance.allCases.count], openedBy: UserID("u-\(i)"),
+                    participants: (0...i).map { UserID("p-\($0)") }, structures: i % 3 == 0 ? [] : [StructureID("s-\(i)")],
+                    roles: i % 3 == 0 ? nil : (i % 3 == 1 ? [] : [Role("r-\(i)"), Role("r")])))
+            let encoded = EventCodec.encode(event)
+            let direct = EventCodec.decodeDirect(.threadOpened, encoded.data)
+            #expect(direct == event)
+            #expect(try EventCodec.decodePayload(.threadOpened, from: Data(encoded.data)) == event)
+        }
+        // What the direct reader leaves to the general decoder: an explicit null, an unknown member.
+        let base = #"{"importance":"normal","openedBy":"u","participants":["u"],"priority":"normal","structures":[],"#
+            + #""subject":{"kind":"k","ref":"r"},"thread":"t","title":"T","type":"message""#
+        for extra in [#","category":null"#, #","roles":null"#, #","later":1"#] {
+            let data = Array((base + extra + "}").utf8)
+            #expect(EventCodec.decodeDirect(.threadOpened, data) == nil)
+            #expect(try EventCodec.decode(type: "thread.opened", schemaVersion: EventType.threadOpened.latestSchemaVersion, data: data)
+                == EventCodec.decodePayload(.threadOpened, from: Data(data)))
+        }
+    }
+
     @Test func readMarkerAgreesWithJSONDecoder() throws {
         let event = Event.readMarkerMoved(ReadMarkerMoved(thread: "t", user: "u", upTo: 7))
         let encoded = EventCodec.encode(event)
