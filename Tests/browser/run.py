@@ -26,6 +26,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ADMIN = "admin-token-of-the-browser-tests"
@@ -433,7 +434,10 @@ class Scenarios:
         field = form.find_element(By.NAME, "text")
         field.clear()
         field.send_keys("Acme support team")
+        sent = admin.find_element(By.TAG_NAME, "html")
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        # The page before the post has the same form: first wait for it to go.
+        self.wait(admin, lambda d: staleness_of(sent)(d), "the settings form to be sent")
         self.wait(admin, lambda d: d.find_elements(By.CSS_SELECTOR, "form[action='/admin/settings/display']"),
                   "the settings page again")
         assert not admin.find_elements(By.ID, "admin-error"), self.text(admin, "#admin-error")
