@@ -16,7 +16,7 @@ extension ServeProcessTests {
             data: data, environment: ["THREADLOG_ADMIN_TOKEN": admin, "THREADLOG_PROJECTION_INTERVAL_MS": "0"])
         defer {
             server.signal(SIGKILL)
-            _ = server.process.wait(seconds: 10) != nil
+            server.process.wait(seconds: 10)
         }
         let port = server.port
         #expect(

@@ -14,7 +14,7 @@ extension ServeProcessTests {
         let admin = "lock-admin-token"
         let first = try ServeProcess.start(data: data, environment: ["THREADLOG_ADMIN_TOKEN": admin])
         var firstAlive = true
-        defer { if firstAlive { first.signal(SIGKILL); _ = first.process.wait(seconds: 10) != nil } }
+        defer { if firstAlive { first.signal(SIGKILL); first.process.wait(seconds: 10) } }
         #expect(
             try await send(
                 port: first.port, .post, "/v1/parties", token: admin, body: #"{"id":"p","name":"P","kind":"external"}"#
@@ -45,7 +45,7 @@ extension ServeProcessTests {
         let next = try ServeProcess.start(data: data, environment: ["THREADLOG_ADMIN_TOKEN": admin])
         defer {
             next.signal(SIGKILL)
-            _ = next.process.wait(seconds: 10) != nil
+            next.process.wait(seconds: 10)
         }
         let events = try await send(port: next.port, .get, "/v1/events?from=1&limit=10", token: admin)
         #expect(events.status == 200)

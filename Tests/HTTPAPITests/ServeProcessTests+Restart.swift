@@ -86,7 +86,7 @@ func directoryEventsReadAfterRestart(threads: Int) async throws -> (read: Int, g
     let server = try ServeProcess.start(data: data.root, environment: ["THREADLOG_ADMIN_TOKEN": "restart-admin"])
     defer {
         server.signal(SIGKILL)
-        _ = server.process.wait(seconds: 10) != nil
+        server.process.wait(seconds: 10)
     }
     let posted = try await send(
         port: server.port, .post, "/v1/threads/t0/messages", token: restartUserToken, body: #"{"body":"after the start"}"#)

@@ -100,11 +100,15 @@ public final class Child: @unchecked Sendable {
             throw error
         }
         defer { for fd in childEnds { close(fd) } }
-        guard Self.closeFrom(&actions, 3) == 0 else {
-            throw SpawnError(description: "posix_spawn_file_actions_addclosefrom_np is missing (glibc 2.34 or later)")
+        let closing = Self.closeFrom(&actions, 3)
+        guard closing == 0 else {
+            throw SpawnError(description: "posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later): \(String(cString: strerror(closing)))")
         }
-        if let directory, Self.changeDirectory(&actions, directory) != 0 {
-            throw SpawnError(description: "posix_spawn_file_actions_addchdir_np is missing (glibc 2.29 or later)")
+        if let directory {
+            let changing = Self.changeDirectory(&actions, directory)
+            guard changing == 0 else {
+                throw SpawnError(description: "posix_spawn_file_actions_addchdir_np (glibc 2.29 or later): \(String(cString: strerror(changing)))")
+            }
         }
 
         var attributes = posix_spawnattr_t()
@@ -154,14 +158,10 @@ public final class Child: @unchecked Sendable {
 
     /// Blocks the calling thread until the child ends.
     @discardableResult
-    public func wait() -> Termination {
-        while true {
-            if let termination = poll() { return termination }
-            usleep(5_000)
-        }
-    }
+    public func wait() -> Termination { wait(seconds: .infinity)! }
 
     /// Blocks the calling thread at most `seconds` for the child's end (one already signalled, say).
+    @discardableResult
     public func wait(seconds: Double) -> Termination? {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
